@@ -1,0 +1,35 @@
+"""gridops: the Flask application, its CLI and its use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build an app; configuration is read now (environment, then `config`), never at import."""
+    from .api import register_api
+    from .config import REPO_ROOT, load_config
+    from .db import Database
+    from .errors import register_error_handlers
+    from .pages import pages
+
+    settings = load_config(config)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        static_folder=str(REPO_ROOT / "service" / "static"),
+        static_url_path="/static",
+    )
+    app.config.update(settings)
+    app.json.ensure_ascii = False  # Chinese names stay readable in JSON
+    app.json.sort_keys = False
+    app.extensions["gridops.db"] = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])
+    register_error_handlers(app)
+    register_api(app)
+    app.register_blueprint(pages)
+    return app

@@ -1,0 +1,67 @@
+"""Configuration: defaults, then the environment, then what the caller passes.
+
+Read when an app (or a CLI command) is created, never at import, so tests and
+several apps in one process can each have their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    # unset: a SpatiaLite file under the instance folder (the embedded default)
+    "DATABASE_URL": None,
+    "INSTANCE_PATH": str(REPO_ROOT / "instance"),
+    # local time of the city: shifts, working hours and reports are read in it
+    "TIMEZONE": "Asia/Shanghai",
+    # the layer whose grids route incidents (other layers overlay it)
+    "PRIMARY_LAYER": "grid",
+    # an intranet tile server for the maps, e.g. http://tiles.local/{z}/{x}/{y}.png
+    "TILE_URL": None,
+    "API_PAGE_SIZE": 100,
+    "API_MAX_PAGE_SIZE": 1000,
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    "SQL_ECHO": False,
+}
+
+# Environment variables read besides DATABASE_URL: GRIDOPS_<KEY>.
+_ENV_PREFIX = "GRIDOPS_"
+
+
+def _coerce(value: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(value)
+    return value
+
+
+def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Merge defaults, environment and overrides into one plain dict."""
+    env = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    if env.get("DATABASE_URL"):
+        config["DATABASE_URL"] = env["DATABASE_URL"]
+    for key, default in DEFAULTS.items():
+        raw = env.get(_ENV_PREFIX + key)
+        if raw is not None and raw != "":
+            from .errors import ConfigError
+
+            try:
+                config[key] = _coerce(raw, default)
+            except ValueError:
+                raise ConfigError(f"{_ENV_PREFIX}{key}={raw!r} is not a valid value (expected like {default!r}).") from None
+    if overrides:
+        config.update(overrides)
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = default_database_url(config["INSTANCE_PATH"])
+    return config
+
+
+def default_database_url(instance_path: str | os.PathLike[str]) -> str:
+    return f"sqlite:///{Path(instance_path).resolve() / 'gridops.sqlite'}"

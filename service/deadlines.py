@@ -1,0 +1,69 @@
+"""Time limits: when an incident is due, in calendar time or in working time.
+
+A construction complaint has "15 working days"; an elderly person's request has
+"2 hours". Working time counts only the office windows of working days, where a
+working day is Monday–Friday unless the holiday calendar says otherwise (public
+holidays off, make-up weekend days 调休 on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# 08:30–12:00 and 13:30–17:30: the usual street-office day (7.5 hours).
+DEFAULT_WINDOWS: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(13, 30), time(17, 30)))
+WORKDAY_MINUTES = sum(
+    (datetime.combine(date.min, end) - datetime.combine(date.min, start)).seconds // 60 for start, end in DEFAULT_WINDOWS
+)
+_MAX_DAYS = 3 * 366  # a limit that needs longer than this is a data error
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    timezone: ZoneInfo
+    holidays: frozenset[date] = field(default_factory=frozenset)
+    workdays: frozenset[date] = field(default_factory=frozenset)  # weekend days worked (调休)
+    windows: tuple[tuple[time, time], ...] = DEFAULT_WINDOWS
+
+    @classmethod
+    def from_days(cls, tz: str, days: Iterable[tuple[date, str]]) -> WorkCalendar:
+        """From (day, kind) rows as stored in calendar_day: kind is 'holiday' or 'workday'."""
+        days = list(days)
+        return cls(
+            ZoneInfo(tz),
+            frozenset(d for d, kind in days if kind == "holiday"),
+            frozenset(d for d, kind in days if kind == "workday"),
+        )
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.workdays:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+    def due(self, start: datetime, minutes: int, working_time: bool) -> datetime:
+        """The moment a limit of `minutes` that starts at `start` runs out."""
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        if not working_time:
+            return start + timedelta(minutes=minutes)
+        local = start.astimezone(self.timezone)
+        remaining = timedelta(minutes=minutes)
+        day = local.date()
+        for _ in range(_MAX_DAYS):
+            if self.is_workday(day):
+                for w_start, w_end in self.windows:
+                    opens = datetime.combine(day, w_start, self.timezone)
+                    closes = datetime.combine(day, w_end, self.timezone)
+                    begin = max(opens, local)
+                    if begin >= closes:
+                        continue
+                    available = closes - begin
+                    if remaining <= available:
+                        return (begin + remaining).astimezone(UTC)
+                    remaining -= available
+            day += timedelta(days=1)
+            local = datetime.combine(day, time(0, 0), self.timezone)
+        raise ValueError(f"a limit of {minutes} working minutes does not end within {_MAX_DAYS} days")

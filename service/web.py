@@ -1,0 +1,74 @@
+"""Request helpers shared by the blueprints: the database and parameter parsing.
+
+Every parser raises InvalidParameter naming the parameter, so a bad query string
+becomes a 400 problem that says which value was wrong and what would be right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from flask import current_app, request
+
+from .db import Database
+from .errors import InvalidParameter
+
+
+def database() -> Database:
+    return current_app.extensions["gridops.db"]
+
+
+def int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(name, f"`{name}` must be a whole number, got {raw!r}.") from None
+    if not minimum <= value <= maximum:
+        raise InvalidParameter(name, f"`{name}` must be between {minimum} and {maximum}, got {value}.")
+    return value
+
+
+def choice_arg(name: str, allowed: Iterable[str], default: str | None = None) -> str | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    options = sorted(allowed)
+    if raw not in options:
+        raise InvalidParameter(name, f"`{name}` must be one of {', '.join(options)}; got {raw!r}.", allowed=options)
+    return raw
+
+
+def time_arg(name: str) -> datetime | None:
+    """An ISO-8601 time; a time without a zone is read in the city's time zone."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter(name, f"`{name}` must be an ISO-8601 time like 2026-11-23T09:30:00+08:00; got {raw!r}.") from None
+    if value.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        value = value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    return value.astimezone(UTC)
+
+
+def bbox_arg(name: str = "bbox") -> tuple[float, float, float, float] | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    parts = raw.split(",")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidParameter(name, f"`{name}` must be four numbers minlon,minlat,maxlon,maxlat; got {raw!r}.") from None
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidParameter(
+            name, f"`{name}` must be minlon,minlat,maxlon,maxlat with min ≤ max, lon in [-180, 180], lat in [-90, 90]; got {raw!r}."
+        )
+    return minx, miny, maxx, maxy
