@@ -131,7 +131,10 @@ def db_check() -> None:
 
     click.echo(f"backend:  {st.backend} ({st.url})")
     click.echo(f"server:   {'SQLite' if st.backend == 'spatialite' else 'PostgreSQL'} {st.server_version}")
-    click.echo(f"spatial:  {SPATIAL_LIBRARY[st.backend]} {st.spatial_version}")
+    if st.spatial_version is None:
+        click.echo(f"spatial:  {SPATIAL_LIBRARY[st.backend]} installed on the server, not yet created in this database")
+    else:
+        click.echo(f"spatial:  {SPATIAL_LIBRARY[st.backend]} {st.spatial_version}")
     if st.current:
         click.echo(f"schema:   current (revision {st.head})")
     else:

@@ -135,7 +135,7 @@ class DbStatus:
     backend: str
     url: str
     server_version: str
-    spatial_version: str
+    spatial_version: str | None  # None: PostGIS available on the server, not yet created in this database
     revision: str | None
     head: str
     round_trip_ms: float
@@ -202,22 +202,18 @@ class Database:
             finally:
                 session.close()
 
-    def spatial_version(self, conn) -> str:
+    def spatial_version(self, conn) -> str | None:
+        """The spatial library's version; None when PostGIS is installed but not yet
+        created in this database (`gridops db upgrade` creates it)."""
         if self.backend == SPATIALITE:
             return conn.execute(text("SELECT spatialite_version()")).scalar_one()
-        try:
+        created = conn.execute(text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")).scalar()
+        if created:
             return conn.execute(text("SELECT PostGIS_Lib_Version()")).scalar_one()
-        except DBAPIError:
-            conn.rollback()
-            installed = conn.execute(
-                text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
-            ).scalar()
-            if installed:
-                raise DatabaseUnavailable(
-                    f"The PostGIS extension is not created in database {self.url.database!r}: run `gridops db upgrade` "
-                    "(it creates it) as a user allowed to CREATE EXTENSION."
-                ) from None
-            raise DatabaseUnavailable(f"PostGIS is not installed on the PostgreSQL server: {_POSTGIS_HINT}.") from None
+        available = conn.execute(text("SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'")).scalar()
+        if available:
+            return None
+        raise DatabaseUnavailable(f"PostGIS is not installed on the PostgreSQL server: {_POSTGIS_HINT}.")
 
     def status(self) -> DbStatus:
         """Which backend, which spatial library, which schema revision, and a timed round trip."""
@@ -237,7 +233,7 @@ class Database:
             backend=self.backend,
             url=self.display_url,
             server_version=str(server),
-            spatial_version=str(spatial),
+            spatial_version=spatial,
             revision=revision,
             head=head_revision(),
             round_trip_ms=round(rtt, 3),

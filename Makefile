@@ -1,0 +1,40 @@
+# The two commands: `make demo` serves the embedded default with a demo city;
+# `make test` runs the whole suite. Both set up what they need and are safe to repeat.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.gridops-installed
+DEMO_DIR := instance/demo-city
+DEMO_SEED ?= 7
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: demo test install system-deps bench clean
+
+demo: install
+	$(BIN)/gridops db upgrade
+	@test -f $(DEMO_DIR)/city.json || $(BIN)/gridops demo-city --seed $(DEMO_SEED) --out $(DEMO_DIR) \
+		--end "$$(TZ=Asia/Shanghai date +%Y-%m-%dT%H:%M)"
+	$(BIN)/gridops load $(DEMO_DIR) --if-empty
+	$(BIN)/gridops serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+install: system-deps $(STAMP)
+
+system-deps:
+	@bash scripts/install-system-deps
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "gridops needs Python 3.11 or newer: install python3.11 or set PYTHON=/path/to/python"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "gridops needs Python 3.11 or newer; $(PYTHON) is older (set PYTHON=...)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache test-artifacts

@@ -1,0 +1,222 @@
+"""Fixtures: real databases on both backends, a real HTTP client, the demo city.
+
+Every database test runs twice, on SpatiaLite (always) and on PostGIS (when a
+server is reachable; under CI=true it must be, and a PostGIS skip fails the run).
+The demo city is generated once and loaded once per backend; tests that change
+data get a database of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.democity import DEFAULT_END, generate_city, write_city
+
+ADMIN_URL = os.environ.get("GRIDOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["spatialite", "postgis"]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+POSTGIS_SKIP = "PostGIS server not reachable"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under CI a skipped PostGIS test is a failure: the system of record must be tested."""
+    if not IN_CI:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if any(POSTGIS_SKIP in str(getattr(r, "longrepr", "")) for r in skipped):
+        session.exitstatus = 1
+
+
+class PostgresServer:
+    """Creates and drops throwaway databases on the test server."""
+
+    def __init__(self, admin_url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self.admin = make_url(admin_url)
+        self.engine = create_engine(self.admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        self.created: list[str] = []
+
+    def reachable(self) -> str | None:
+        from sqlalchemy import text
+
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return None
+        except Exception as exc:  # any failure to connect means "not reachable"
+            return str(exc).splitlines()[0]
+
+    def create(self, template: str | None = None) -> str:
+        from sqlalchemy import text
+
+        name = f"gridops_test_{uuid.uuid4().hex[:10]}"
+        with self.engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+        self.created.append(name)
+        return name
+
+    def url(self, name: str) -> str:
+        return self.admin.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, name: str) -> None:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if name in self.created:
+            self.created.remove(name)
+
+    def drop_all(self) -> None:
+        for name in list(self.created):
+            self.drop(name)
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | None]:
+    server = PostgresServer(ADMIN_URL)
+    problem = server.reachable()
+    if problem:
+        server.engine.dispose()
+        yield None
+        return
+    yield server
+    server.drop_all()
+
+
+def _need_postgres(postgres: PostgresServer | None) -> PostgresServer:
+    if postgres is None:
+        message = f"{POSTGIS_SKIP} at {ADMIN_URL}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true requires the PostGIS tests to run)")
+        pytest.skip(message)
+    return postgres
+
+
+@pytest.fixture(scope="session")
+def demo_city_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo-city")
+    write_city(generate_city(seed=7, end=DEFAULT_END, weeks=8), out)
+    return out
+
+
+class Backend:
+    """A way to get databases of one kind: empty, migrated, or with the demo city."""
+
+    def __init__(self, name: str, tmp_factory, postgres: PostgresServer | None) -> None:
+        self.name = name
+        self.tmp_factory = tmp_factory
+        self.postgres = postgres
+
+    def empty_url(self) -> str:
+        if self.name == "spatialite":
+            return f"sqlite:///{self.tmp_factory.mktemp('sqlite') / 'gridops.sqlite'}"
+        return self.postgres.url(self.postgres.create())
+
+    def clone(self, url: str) -> str:
+        """A private copy of a database (the demo city is loaded once, then copied)."""
+        if self.name == "spatialite":
+            src = Path(url.removeprefix("sqlite:///"))
+            dst = self.tmp_factory.mktemp("sqlite") / "gridops.sqlite"
+            shutil.copyfile(src, dst)
+            return f"sqlite:///{dst}"
+        template = url.rsplit("/", 1)[1]
+        return self.postgres.url(self.postgres.create(template=template))
+
+
+def migrate(url: str) -> None:
+    from service.db import Database
+    from service.schema import upgrade
+
+    db = Database(url)
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+
+
+def load_demo(url: str, city_dir: Path) -> None:
+    from service.config import load_config
+    from service.db import Database
+    from service.loader import load_city
+
+    db = Database(url)
+    try:
+        with db.session() as session:
+            load_city(session, city_dir, config=load_config({"DATABASE_URL": url}))
+    finally:
+        db.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request, tmp_path_factory, postgres) -> Backend:
+    if request.param == "postgis":
+        _need_postgres(postgres)
+    return Backend(request.param, tmp_path_factory, postgres)
+
+
+@pytest.fixture(scope="session")
+def demo_template_url(backend: Backend, demo_city_dir: Path) -> str:
+    """The demo city, loaded once per backend; only ever copied, never connected to afterwards."""
+    url = backend.empty_url()
+    migrate(url)
+    load_demo(url, demo_city_dir)
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_url(backend: Backend, demo_template_url: str) -> str:
+    """A database with the demo city, shared by read-only tests. Do not write to it."""
+    return backend.clone(demo_template_url)
+
+
+@pytest.fixture
+def writable_demo_url(backend: Backend, demo_template_url: str) -> str:
+    """A private copy of the demo database for a test that changes data."""
+    return backend.clone(demo_template_url)
+
+
+@pytest.fixture
+def empty_url(backend: Backend) -> str:
+    """A brand-new database with no schema."""
+    return backend.empty_url()
+
+
+@pytest.fixture
+def migrated_url(empty_url: str) -> str:
+    migrate(empty_url)
+    return empty_url
+
+
+def make_app(url: str, tmp_path: Path, **extra):
+    from service import create_app
+
+    return create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True, **extra})
+
+
+@pytest.fixture(scope="session")
+def demo_app(demo_url: str, tmp_path_factory):
+    app = make_app(demo_url, tmp_path_factory.mktemp("app"))
+    yield app
+    app.extensions["gridops.db"].dispose()
+
+
+@pytest.fixture
+def client(demo_app):
+    return demo_app.test_client()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = Path(__file__).resolve().parent.parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path

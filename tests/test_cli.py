@@ -1,0 +1,118 @@
+"""The `gridops` command as a planner or an operator runs it, in a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+GRIDOPS = shutil.which("gridops", path=str(Path(sys.executable).parent)) or "gridops"
+
+
+def run(*args: str, url: str | None = None, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    if url:
+        environ["DATABASE_URL"] = url
+    environ.update(env or {})
+    return subprocess.run([GRIDOPS, *args], capture_output=True, text=True, env=environ, timeout=timeout)
+
+
+def one_sentence_no_traceback(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("gridops: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "env", "expected"),
+    [
+        ("mysql://root@localhost/gridops", {}, "not supported"),
+        ("not a url at all", {}, "is not a database URL"),
+        ("sqlite://", {}, "in-memory"),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/gridops", {}, "Cannot reach PostgreSQL at 127.0.0.1:1"),
+        ("sqlite:///{tmp}/g.sqlite", {"SPATIALITE_LIBRARY_PATH": "/nonexistent/mod_spatialite"}, "SpatiaLite"),
+    ],
+)
+def test_a_wrong_setup_is_one_clear_sentence(url, env, expected, tmp_path):
+    for command in (["db", "check"], ["db", "upgrade"]):
+        line = one_sentence_no_traceback(run(*command, url=url.format(tmp=tmp_path), env=env))
+        assert expected in line
+
+
+def test_a_missing_postgres_database_says_how_to_create_it(postgres):
+    if postgres is None:
+        pytest.skip("PostGIS server not reachable")
+    url = postgres.url("gridops_does_not_exist")
+    line = one_sentence_no_traceback(run("db", "check", url=url))
+    assert "has no database 'gridops_does_not_exist'" in line and "createdb" in line
+
+
+def test_upgrade_check_generate_load_on_a_fresh_database(empty_url, tmp_path):
+    check = run("db", "check", url=empty_url)
+    assert check.returncode == 1 and "run `gridops db upgrade`" in check.stdout
+    up = run("db", "upgrade", url=empty_url)
+    assert up.returncode == 0 and "schema upgraded empty" in up.stdout
+    again = run("db", "upgrade", url=empty_url)
+    assert again.returncode == 0 and "already at" in again.stdout
+    check = run("db", "check", url=empty_url)
+    assert check.returncode == 0
+    assert ("SpatiaLite 5" in check.stdout) or ("PostGIS 3" in check.stdout)
+    assert "schema:   current" in check.stdout
+
+    city = tmp_path / "city"
+    gen = run("demo-city", "--seed", "3", "--out", str(city), "--weeks", "2")
+    assert gen.returncode == 0, gen.stderr
+    assert "communities" in gen.stdout and (city / "areas.geojson").exists()
+    load = run("load", str(city), url=empty_url)
+    assert load.returncode == 0, load.stderr
+    assert "areas" in load.stdout and "incidents" in load.stdout
+    skip = run("load", str(city), "--if-empty", url=empty_url)
+    assert skip.returncode == 0 and "nothing to do" in skip.stdout
+    twice = run("load", str(city), url=empty_url)
+    assert "already has boundaries" in one_sentence_no_traceback(twice)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_serve_answers_http(demo_url, workers):
+    port = _free_port()
+    args = ["serve", "--port", str(port)] + (["--workers", str(workers)] if workers else [])
+    environ = {**os.environ, "DATABASE_URL": demo_url}
+    proc = subprocess.Popen([GRIDOPS, *args], env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as res:
+                    assert res.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.3)
+        for _ in range(4):  # several requests: with workers, more than one process answers
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/areas?level=grid&limit=3", timeout=5) as res:
+                assert res.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_serve_refuses_to_start_on_an_outdated_schema(empty_url):
+    line = one_sentence_no_traceback(run("serve", "--port", str(_free_port()), url=empty_url, timeout=60))
+    assert "gridops db upgrade" in line

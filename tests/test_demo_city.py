@@ -1,0 +1,164 @@
+"""The demo city is what `make demo` shows and what tests and benchmarks use:
+it must be deterministic, readable by GIS tools, and true to the field's rules."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import shape
+
+from geo.crs import local_projection
+from geo.validate import coverage_problems
+from service.democity import DEFAULT_END, generate_city, write_city
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def areas(demo_city_dir):
+    doc = json.loads((demo_city_dir / "areas.geojson").read_text(encoding="utf-8"))
+    return [(f["properties"], shape(f["geometry"])) for f in doc["features"]]
+
+
+def by_level(areas, level):
+    return [(p, g) for p, g in areas if p["level"] == level]
+
+
+def test_same_seed_same_files_byte_for_byte(demo_city_dir, tmp_path):
+    write_city(generate_city(seed=7, end=DEFAULT_END, weeks=8), tmp_path)
+    assert digest(tmp_path) == digest(demo_city_dir)
+
+
+def test_another_seed_another_city(tmp_path, demo_city_dir):
+    write_city(generate_city(seed=8, end=DEFAULT_END, weeks=2), tmp_path)
+    areas8 = json.loads((tmp_path / "areas.geojson").read_text(encoding="utf-8"))
+    assert all(300 <= f["properties"]["households"] <= 500 for f in areas8["features"] if f["properties"]["level"] == "grid")
+    assert digest(tmp_path)["areas.geojson"] != digest(demo_city_dir)["areas.geojson"]
+
+
+def test_the_city_has_the_shape_the_issue_asks_for(areas):
+    levels = Counter(p["level"] for p, _ in areas)
+    assert levels["district"] == 1
+    assert levels["street"] == 2
+    assert 5 <= levels["community"] <= 8
+    assert levels["grid"] >= 30 and levels["micro_grid"] >= 5 * levels["grid"]
+
+
+def test_every_grid_holds_300_to_500_households(areas):
+    counts = [p["households"] for p, _ in by_level(areas, "grid")]
+    assert min(counts) >= 300 and max(counts) <= 500
+
+
+def test_micro_grids_hold_roughly_50_to_80_households_or_one_building(areas, demo_city_dir):
+    doc = json.loads((demo_city_dir / "buildings.geojson").read_text(encoding="utf-8"))
+    points = [shapely.Point(f["properties"]["entrance_lon"], f["properties"]["entrance_lat"]) for f in doc["features"]]
+    micro = by_level(areas, "micro_grid")
+    tree = shapely.STRtree([g for _, g in micro])
+    inside = Counter(int(j) for j in tree.query(points, predicate="within")[1])
+    in_range = sum(1 for p, _ in micro if 50 <= p["households"] <= 80)
+    single = sum(1 for k, (p, _) in enumerate(micro) if not 50 <= p["households"] <= 80 and inside[k] == 1)
+    # the rest are a building or two at the edge of a block, or a school's own ground
+    assert (in_range + single) / len(micro) >= 0.9
+    assert all(p["households"] <= 100 for p, _ in micro)
+
+
+def test_households_add_up_the_tree(areas):
+    children = defaultdict(int)
+    for p, _ in areas:
+        if p["parent_code"]:
+            children[p["parent_code"]] += p["households"]
+    for p, _ in areas:
+        if p["level"] != "micro_grid":
+            assert children[p["code"]] == p["households"], p["code"]
+
+
+def test_codes_follow_the_hierarchy(areas):
+    digits = {"street": 3, "community": 3, "grid": 3, "micro_grid": 3}
+    for p, _ in areas:
+        if p["level"] == "district":
+            assert len(p["code"]) == 6 and p["parent_code"] is None
+        else:
+            assert p["code"].startswith(p["parent_code"])
+            assert len(p["code"]) == len(p["parent_code"]) + digits[p["level"]]
+
+
+@pytest.mark.parametrize(("child", "parent"), [("street", "district"), ("community", "street"), ("grid", "community"), ("micro_grid", "grid")])
+def test_children_tile_their_parent_without_gap_or_overlap_over_a_square_metre(areas, child, parent):
+    kids = defaultdict(list)
+    for p, g in by_level(areas, child):
+        kids[p["parent_code"]].append((p["code"], g))
+    for p, g in by_level(areas, parent):
+        codes, polys = zip(*kids[p["code"]], strict=True)
+        problems = coverage_problems(codes, polys, container=g, min_area_m2=1.0)
+        assert problems == [], (p["code"], problems[:3])
+
+
+def test_grids_and_micro_grids_are_each_one_piece_and_valid(areas):
+    for p, g in by_level(areas, "grid") + by_level(areas, "micro_grid"):
+        assert g.is_valid, p["code"]
+        assert len(shapely.get_parts(g)) == 1, p["code"]
+
+
+def test_grids_follow_streets_where_they_can(areas, demo_city_dir):
+    """Most of every grid boundary runs along a street centre line."""
+    roads = json.loads((demo_city_dir / "roads.geojson").read_text(encoding="utf-8"))
+    network = shapely.union_all([shape(f["geometry"]) for f in roads["features"]])
+    grids = [g for _, g in by_level(areas, "grid")]
+    proj = local_projection(tuple(shapely.total_bounds(np.asarray(grids, dtype=object))))
+    street = proj.to_metric(network).buffer(0.5)
+    edges = shapely.union_all([proj.to_metric(g).boundary for g in grids])
+    assert edges.intersection(street).length / edges.length > 0.75
+
+
+def test_incident_history_is_a_consistent_closed_loop(demo_city_dir):
+    incidents = json.loads((demo_city_dir / "incidents.geojson").read_text(encoding="utf-8"))["features"]
+    with (demo_city_dir / "incident_events.csv").open(encoding="utf-8") as fh:
+        events = list(csv.DictReader(fh))
+    by_ref = defaultdict(list)
+    for e in events:
+        by_ref[e["incident_ref"]].append(e)
+    statuses = Counter()
+    for f in incidents:
+        p = f["properties"]
+        evs = by_ref[p["ref"]]
+        assert evs[0]["action"] == "report" and evs[0]["to_status"] == "reported"
+        for before, after in zip(evs, evs[1:]):
+            assert after["from_status"] == before["to_status"]
+            assert after["at"] >= before["at"]
+        assert evs[-1]["to_status"] == p["status"]
+        assert (p["closed_at"] is not None) == (p["status"] in {"closed", "followed_up"})
+        assert p["due_at"] and p["due_at"] > p["reported_at"]
+        statuses[p["status"]] += 1
+    assert statuses["followed_up"] > 0 and statuses["merged"] > 0
+    assert sum(statuses[s] for s in ("reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "returned", "verified", "escalated")) > 0
+
+
+def test_the_city_has_real_hot_spots(demo_city_dir, areas):
+    """E-bike charging reports gather in a few grids; rubbish reports spread with the households."""
+    incidents = json.loads((demo_city_dir / "incidents.geojson").read_text(encoding="utf-8"))["features"]
+    grids = by_level(areas, "grid")
+    tree = shapely.STRtree([g for _, g in grids])
+
+    def top3_share(category):
+        pts = [shape(f["geometry"]) for f in incidents if f["properties"]["category"] == category]
+        hits = Counter(int(j) for j in tree.query(pts, predicate="intersects")[1])
+        return sum(n for _, n in hits.most_common(3)) / len(pts)
+
+    assert top3_share("hazard.ebike_charging") > 2 * top3_share("environment.garbage")
+
+
+def test_files_open_in_gis_tools(demo_city_dir):
+    import geopandas as gpd
+
+    for name in ("areas", "roads", "buildings", "workers", "incidents"):
+        frame = gpd.read_file(demo_city_dir / f"{name}.geojson")
+        assert len(frame) > 0 and frame.crs.to_epsg() == 4326

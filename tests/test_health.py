@@ -1,0 +1,65 @@
+"""/healthz and the landing page: what a deployer and a first-time visitor see."""
+
+from __future__ import annotations
+
+from service.db import Database
+from service.schema import upgrade
+
+from .conftest import make_app
+
+
+def test_healthz_names_the_backend_and_spatial_library(client, backend):
+    res = client.get("/healthz")
+    assert res.status_code == 200
+    body = res.json
+    assert body["status"] == "ok" and body["backend"] == backend.name
+    assert body["spatial_library"] == {"spatialite": "SpatiaLite", "postgis": "PostGIS"}[backend.name]
+    assert body["spatial_version"][0].isdigit()
+    assert body["database"]["round_trip_ms"] >= 0
+    assert body["schema"]["current"] is True
+
+
+def test_healthz_fails_loudly_when_the_schema_is_behind(empty_url, tmp_path):
+    db = Database(empty_url)
+    upgrade(db, "0001")
+    db.dispose()
+    app = make_app(empty_url, tmp_path)
+    res = app.test_client().get("/healthz")
+    assert res.status_code == 503
+    assert res.mimetype == "application/problem+json"
+    assert "gridops db upgrade" in res.json["detail"]
+    app.extensions["gridops.db"].dispose()
+
+
+def test_healthz_fails_loudly_when_the_database_is_unreachable(tmp_path):
+    app = make_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", tmp_path)
+    res = app.test_client().get("/healthz")
+    assert res.status_code == 503
+    assert res.json["type"] == "/problems/database-unavailable"
+    assert "Cannot reach PostgreSQL at 127.0.0.1:1" in res.json["detail"]
+
+
+def test_healthz_fails_loudly_when_spatialite_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPATIALITE_LIBRARY_PATH", "/nonexistent/mod_spatialite")
+    app = make_app(f"sqlite:///{tmp_path / 'x.sqlite'}", tmp_path)
+    res = app.test_client().get("/healthz")
+    assert res.status_code == 503
+    assert "SpatiaLite" in res.json["detail"] and "install-system-deps" in res.json["detail"]
+    app.extensions["gridops.db"].dispose()
+
+
+def test_landing_page_links_to_what_exists_and_counts_what_is_loaded(client):
+    res = client.get("/")
+    assert res.status_code == 200
+    html = res.get_data(as_text=True)
+    for href in ("/healthz", "/api/v1/areas?level=grid"):
+        assert f'href="{href}' in html
+        assert client.get(href).status_code == 200
+    assert "网格" in html and ">64<" in html and "26089" in html
+
+
+def test_landing_page_explains_an_unreachable_database(tmp_path):
+    app = make_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", tmp_path)
+    res = app.test_client().get("/")
+    assert res.status_code == 200
+    assert "Cannot reach PostgreSQL" in res.get_data(as_text=True)
