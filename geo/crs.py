@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 import pyproj
+from numpy.typing import ArrayLike
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -30,6 +31,8 @@ __all__ = [
     "bd09_to_wgs84",
     "in_china",
 ]
+
+Pair = tuple[np.ndarray, np.ndarray]
 
 STORAGE_SRID = 4326
 CGCS2000_SRID = 4490
@@ -107,14 +110,14 @@ _EE = 0.00669342162296594323
 _X_PI = np.pi * 3000.0 / 180.0
 
 
-def in_china(lon: np.ndarray | float, lat: np.ndarray | float) -> np.ndarray:
+def in_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
     """The rough box inside which the GCJ-02 offset is applied (the usual convention)."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
 
 
-def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> Pair:
     x = lon - 105.0
     y = lat - 35.0
     pi = np.pi
@@ -135,16 +138,20 @@ def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return dlon, dlat
 
 
-def wgs84_to_gcj02(lon, lat):
-    """WGS-84 → GCJ-02 (identity outside China, as the published maps do)."""
+def _gcj_shift(lon: ArrayLike, lat: ArrayLike, sign: float) -> Pair:
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     dlon, dlat = _gcj_delta(lon, lat)
     inside = in_china(lon, lat)
-    return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
+    return np.where(inside, lon + sign * dlon, lon), np.where(inside, lat + sign * dlat, lat)
 
 
-def gcj02_to_bd09(lon, lat):
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> Pair:
+    """WGS-84 → GCJ-02 (identity outside China, as the published maps do)."""
+    return _gcj_shift(lon, lat, 1.0)
+
+
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> Pair:
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     z = np.sqrt(lon * lon + lat * lat) + 0.00002 * np.sin(lat * _X_PI)
@@ -152,7 +159,7 @@ def gcj02_to_bd09(lon, lat):
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
-def _bd09_to_gcj02_approx(lon, lat):
+def _bd09_to_gcj02_approx(lon: ArrayLike, lat: ArrayLike) -> Pair:
     x = np.asarray(lon, dtype=float) - 0.0065
     y = np.asarray(lat, dtype=float) - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
@@ -160,7 +167,7 @@ def _bd09_to_gcj02_approx(lon, lat):
     return z * np.cos(theta), z * np.sin(theta)
 
 
-def _invert(forward, lon, lat, guess, tol_deg: float = 1e-10, max_iter: int = 30):
+def _invert(forward, lon: ArrayLike, lat: ArrayLike, guess: Pair, tol_deg: float = 1e-10, max_iter: int = 30) -> Pair:
     """Solve forward(x) = target by fixed-point iteration from a close guess.
 
     The offsets vary slowly (their Jacobian is the identity to within 1e-4), so
@@ -180,26 +187,21 @@ def _invert(forward, lon, lat, guess, tol_deg: float = 1e-10, max_iter: int = 30
     return glon, glat
 
 
-def gcj02_to_wgs84(lon, lat):
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> Pair:
     """GCJ-02 → WGS-84, iterated to sub-millimetre round-trip error."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    dlon, dlat = _gcj_delta(lon, lat)
-    inside = in_china(lon, lat)
-    guess = (np.where(inside, lon - dlon, lon), np.where(inside, lat - dlat, lat))
-    return _invert(wgs84_to_gcj02, lon, lat, guess)
+    return _invert(wgs84_to_gcj02, lon, lat, _gcj_shift(lon, lat, -1.0))
 
 
-def bd09_to_gcj02(lon, lat):
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> Pair:
     """BD-09 → GCJ-02, iterated on Baidu's forward formula."""
     return _invert(gcj02_to_bd09, lon, lat, _bd09_to_gcj02_approx(lon, lat))
 
 
-def wgs84_to_bd09(lon, lat):
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> Pair:
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
-def bd09_to_wgs84(lon, lat):
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> Pair:
     """BD-09 → WGS-84, iterated end to end so the composite round trip is exact."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)

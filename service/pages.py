@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, current_app, render_template
 
 from .errors import PROBLEM_TYPES, GridopsError
@@ -10,6 +13,13 @@ from .overview import overview
 from .web import database
 
 pages = Blueprint("pages", __name__)
+
+
+@pages.app_template_filter("localtime")
+def localtime(value: datetime) -> str:
+    """A stored (UTC) time as the city reads it."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M ") + current_app.config["TIMEZONE"]
 
 
 @pages.get("/")
