@@ -30,6 +30,8 @@ __all__ = [
     "wgs84_to_bd09",
     "bd09_to_wgs84",
     "in_china",
+    "crs_name",
+    "to_wgs84",
 ]
 
 Pair = tuple[np.ndarray, np.ndarray]
@@ -206,3 +208,48 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> Pair:
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     return _invert(wgs84_to_bd09, lon, lat, gcj02_to_wgs84(*bd09_to_gcj02(lon, lat)))
+
+
+# Names a `crs` parameter may use, mapped to the four systems gridops converts.
+_CRS_ALIASES = {
+    "wgs84": "wgs84", "wgs-84": "wgs84", "epsg:4326": "wgs84", "4326": "wgs84", "gps": "wgs84",
+    "cgcs2000": "cgcs2000", "epsg:4490": "cgcs2000", "4490": "cgcs2000",
+    "gcj02": "gcj02", "gcj-02": "gcj02", "amap": "gcj02", "tencent": "gcj02", "wechat": "gcj02",
+    "bd09": "bd09", "bd-09": "bd09", "baidu": "bd09",
+}
+
+
+def crs_name(value: str | None) -> str:
+    """The canonical name of an input CRS (default WGS-84), or UnknownCRS."""
+    from .errors import UnknownCRS
+
+    if value is None or value == "":
+        return "wgs84"
+    name = _CRS_ALIASES.get(value.strip().lower())
+    if name is None:
+        raise UnknownCRS(
+            f"crs {value!r} is not one gridops converts: use wgs84 (GPS), cgcs2000 (EPSG:4490), gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu).",
+            field="crs",
+            allowed=list(SUPPORTED_INPUT_CRS),
+        )
+    return name
+
+
+@lru_cache(maxsize=1)
+def _cgcs2000_transformer() -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(CGCS2000_SRID, STORAGE_SRID, always_xy=True)
+
+
+def to_wgs84(x: ArrayLike, y: ArrayLike, crs: str) -> Pair:
+    """Coordinates in one of the supported systems → WGS-84 lon/lat."""
+    name = crs_name(crs)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if name == "wgs84":
+        return x, y
+    if name == "cgcs2000":
+        lon, lat = _cgcs2000_transformer().transform(x, y)
+        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if name == "gcj02":
+        return gcj02_to_wgs84(x, y)
+    return bd09_to_wgs84(x, y)

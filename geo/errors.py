@@ -7,9 +7,14 @@ from __future__ import annotations
 
 
 class GeoError(ValueError):
-    """A geometry or coordinate problem the caller can act on."""
+    """A geometry or coordinate problem the caller can act on.
+
+    `status` is the HTTP status the service answers with (400: the request is
+    malformed; 422: well-formed, but the place cannot be served).
+    """
 
     slug = "invalid-geometry"
+    status = 422
 
     def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)
@@ -17,10 +22,12 @@ class GeoError(ValueError):
 
 
 class CoordinateError(GeoError):
-    """Coordinates that cannot be a place: out of range, not numbers, swapped."""
+    """Coordinates that cannot be a place: out of range, not numbers."""
 
     slug = "invalid-coordinates"
+    status = 400
 
 
 class UnknownCRS(GeoError):
     slug = "unknown-crs"
+    status = 400

@@ -16,7 +16,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .config import REPO_ROOT, load_config
     from .db import Database
     from .errors import register_error_handlers
+    from .geocoding import Geocoder
     from .pages import pages
+    from .registry import Registry
 
     settings = load_config(config)
     app = Flask(
@@ -28,7 +30,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.json.ensure_ascii = False  # Chinese names stay readable in JSON
     app.json.sort_keys = False
-    app.extensions["gridops.db"] = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])
+    db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])
+    app.extensions["gridops.db"] = db
+    registry = Registry(
+        db,
+        snap_distance_m=settings["SNAP_DISTANCE_M"],
+        cell_m=settings["GEOCODER_CELL_M"],
+        refresh_seconds=settings["GEOCODER_REFRESH_SECONDS"],
+    )
+    app.extensions["gridops.geocoder"] = Geocoder(registry, settings["PRIMARY_LAYER"])
     register_error_handlers(app)
     register_api(app)
     app.register_blueprint(pages)

@@ -26,6 +26,13 @@ DEFAULTS: dict[str, Any] = {
     "API_PAGE_SIZE": 100,
     "API_MAX_PAGE_SIZE": 1000,
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    # the geocoder: how far outside every grid a point is still placed (snapped)
+    "SNAP_DISTANCE_M": 50.0,
+    # raster cell of the point index; smaller is faster near edges, larger uses less memory
+    "GEOCODER_CELL_M": 4.0,
+    # how often a process looks for boundary versions published by another process
+    "GEOCODER_REFRESH_SECONDS": 1.0,
+    "BATCH_MAX_POINTS": 100_000,
     "SQL_ECHO": False,
 }
 
@@ -38,6 +45,8 @@ def _coerce(value: str, default: Any) -> Any:
         return value.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
         return int(value)
+    if isinstance(default, float):
+        return float(value)
     return value
 
 

@@ -28,6 +28,11 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "invalid-geometry": ("Invalid geometry", "A geometry is malformed or not valid."),
     "invalid-coordinates": ("Invalid coordinates", "Coordinates are out of range, not numbers, or swapped."),
     "unknown-crs": ("Unknown CRS", "The `crs` parameter names a coordinate system gridops does not convert."),
+    "outside-service-area": ("Outside the service area", "The location is farther from every grid than the snap distance; `distance_m` says how far."),
+    "swapped-coordinates": ("Latitude and longitude swapped", "The point is outside the service area as given but inside it with lon and lat exchanged."),
+    "ambiguous-address": ("Ambiguous address", "The address matches several buildings; `candidates` lists them. Send a building code or a fuller address."),
+    "unknown-location": ("Unknown location", "No building, household or address matches what was sent."),
+    "no-boundaries": ("No boundaries", "No boundary version is in force for the time asked: import or load boundaries first."),
     "database-unavailable": ("Database unavailable", "The database cannot be reached or lacks its spatial extension."),
     "schema-outdated": ("Schema outdated", "The database schema is behind the code: run `gridops db upgrade`."),
     "conflict": ("Conflict", "The request conflicts with the current state of the resource."),
@@ -109,7 +114,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(GeoError)
     def _geo(err: GeoError) -> Response:
-        return problem(422, err.slug, str(err), **err.details)
+        return problem(err.status, err.slug, str(err), **err.details)
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Response:

@@ -13,10 +13,27 @@ from flask import current_app, request
 
 from .db import Database
 from .errors import InvalidParameter
+from .geocoding import Geocoder
 
 
 def database() -> Database:
     return current_app.extensions["gridops.db"]
+
+
+def geocoder() -> Geocoder:
+    return current_app.extensions["gridops.geocoder"]
+
+
+def float_arg(name: str, *, required: bool = False) -> float | None:
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        if required:
+            raise InvalidParameter(name, f"`{name}` is required.")
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidParameter(name, f"`{name}` must be a number, got {raw!r}.") from None
 
 
 def int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:

@@ -1,0 +1,175 @@
+"""Where is it, and whose ground is it: a location to its grid, micro-grid and every
+area above them, in every layer, as of a time."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from geo.crs import crs_name, to_wgs84
+from geo.geocode import LayerPlacement
+from geo.index import OUTSIDE, SNAPPED, STATUS
+
+from . import addresses
+from .errors import GridopsError, InvalidParameter
+from .registry import LoadedVersion, Registry
+
+
+class OutsideServiceArea(GridopsError):
+    status = 422
+    slug = "outside-service-area"
+
+
+class SwappedCoordinates(GridopsError):
+    status = 422
+    slug = "swapped-coordinates"
+
+
+class NoBoundaries(GridopsError):
+    status = 404
+    slug = "no-boundaries"
+
+
+@dataclass(frozen=True)
+class LocationQuery:
+    """One way of naming a place: coordinates, a door code, a building code or an address."""
+
+    x: float | None = None
+    y: float | None = None
+    crs: str | None = None
+    building: str | None = None
+    household: str | None = None
+    address: str | None = None
+    at: datetime | None = None
+
+
+def check_coordinates(x: float, y: float, names: tuple[str, str] = ("lon", "lat")) -> None:
+    """Numbers, finite, and on the globe; a swap that would fix the range is pointed out."""
+    for value, name in ((x, names[0]), (y, names[1])):
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidParameter(name, f"`{name}` must be a finite number; got {value!r}.")
+    if not -180.0 <= x <= 180.0:
+        raise InvalidParameter(names[0], f"`{names[0]}` {x} is out of range [-180, 180].")
+    if not -90.0 <= y <= 90.0:
+        raise InvalidParameter(names[1], f"`{names[1]}` {y} is out of range [-90, 90].")
+
+
+class Geocoder:
+    """The locate use case over a registry of boundary versions."""
+
+    def __init__(self, registry: Registry, primary_layer: str) -> None:
+        self.registry = registry
+        self.primary_layer = primary_layer
+
+    def versions(self, at: datetime | None) -> dict[str, LoadedVersion]:
+        versions = self.registry.in_force(at)
+        if self.primary_layer not in versions:
+            when = f" at {at.isoformat()}" if at else ""
+            raise NoBoundaries(
+                f"no boundary version of layer {self.primary_layer!r} is in force{when}: load a city (`gridops load`) "
+                "or import boundaries (`gridops grids import`)."
+            )
+        return versions
+
+    def locate_arrays(
+        self, lon: np.ndarray, lat: np.ndarray, at: datetime | None = None
+    ) -> dict[str, tuple[LoadedVersion, LayerPlacement]]:
+        """Every layer's placement of WGS-84 points (the batch path)."""
+        return {layer: (v, v.index.locate(lon, lat)) for layer, v in self.versions(at).items()}
+
+    def locate(self, session: Session, q: LocationQuery) -> dict[str, Any]:
+        """One location, answered in full; outside or swapped points are errors that say so."""
+        original: dict[str, Any]
+        place = None
+        if q.household:
+            place = addresses.by_household_code(session, q.household)
+            original = {"household": q.household}
+        elif q.building:
+            place = addresses.by_building_code(session, q.building)
+            original = {"building": q.building}
+        elif q.address:
+            place = addresses.by_address(session, q.address)
+            original = {"address": q.address}
+        elif q.x is not None and q.y is not None:
+            original = {"x": q.x, "y": q.y, "crs": crs_name(q.crs)}
+            try:
+                check_coordinates(q.x, q.y)
+            except InvalidParameter:
+                self._refuse_if_swapped(q, original["crs"], None)
+                raise
+        else:
+            raise InvalidParameter("location", "give `lon` and `lat` (with `crs`), or a `building`, `household` or `address`.")
+        if place is not None:
+            lon, lat = place.lon, place.lat
+        else:
+            glon, glat = to_wgs84(q.x, q.y, original["crs"])
+            lon, lat = float(glon), float(glat)
+
+        results = self.locate_arrays(np.array([lon]), np.array([lat]), q.at)
+        version, placement = results[self.primary_layer]
+        status = int(placement.status[0])
+        if status == OUTSIDE:
+            self._explain_outside(q, original, lon, lat, float(placement.distance_m[0]))
+        answer = layer_answer(version, placement, 0)
+        body: dict[str, Any] = {
+            "status": answer["status"],
+            "distance_m": answer["distance_m"],
+            "location": {"lon": round(lon, 7), "lat": round(lat, 7), "crs": "wgs84"},
+            "original": original,
+            "at": (q.at.isoformat() if q.at else None),
+            "grid": answer["areas"].get("grid"),
+            "micro_grid": answer["areas"].get("micro_grid"),
+            "boundary_version": answer["boundary_version"],
+            "layers": {layer: layer_answer(v, p, 0) for layer, (v, p) in results.items()},
+        }
+        if place is not None:
+            body["building"] = place.building
+            if place.household:
+                body["household"] = place.household
+        return body
+
+    def _explain_outside(self, q: LocationQuery, original: dict, lon: float, lat: float, distance: float) -> None:
+        if "crs" in original:
+            self._refuse_if_swapped(q, original["crs"], distance)
+        raise OutsideServiceArea(
+            f"the location ({lon:.6f}, {lat:.6f}) is {distance:,.0f} m from the nearest grid, beyond the "
+            f"{self.registry.snap_distance_m:g} m snap distance: it is outside the service area.",
+            distance_m=round(distance, 1),
+        )
+
+    def _refuse_if_swapped(self, q: LocationQuery, crs: str, distance: float | None) -> None:
+        """Raise SwappedCoordinates if (lat, lon) read the other way round is in the service area."""
+        if not (isinstance(q.x, (int, float)) and isinstance(q.y, (int, float))):
+            return
+        if not (math.isfinite(q.x) and math.isfinite(q.y) and -180 <= q.y <= 180 and -90 <= q.x <= 90):
+            return
+        slon, slat = to_wgs84(q.y, q.x, crs)
+        swapped = self.locate_arrays(np.array([float(slon)]), np.array([float(slat)]), q.at)[self.primary_layer][1]
+        if int(swapped.status[0]) != OUTSIDE:
+            where = "is outside the service area" if distance is None else f"is {distance:,.0f} m outside the service area"
+            raise SwappedCoordinates(
+                f"lon={q.x}, lat={q.y} {where}, but lon={q.y}, lat={q.x} is inside it: "
+                "latitude and longitude look swapped.",
+                swapped={"lon": q.y, "lat": q.x},
+            )
+
+
+def layer_answer(version: LoadedVersion, placement: LayerPlacement, k: int) -> dict[str, Any]:
+    areas = {}
+    for col, level in enumerate(placement.levels):
+        position = int(placement.areas[k, col])
+        if position >= 0:
+            areas[level] = version.area(position)
+    status = int(placement.status[k])
+    distance = float(placement.distance_m[k])
+    return {
+        "status": STATUS[status],
+        "distance_m": round(distance, 2) if status in (SNAPPED, OUTSIDE) else 0.0,
+        "boundary_version": version.info.as_json(),
+        "areas": areas,
+    }
