@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-# Load the PROJ and GEOS that pyproj and shapely bundle before any SpatiaLite
-# connection exists. SQLite dlopen()s mod_spatialite with RTLD_GLOBAL, putting
-# the system PROJ/GEOS symbols first in the global scope; wheels imported after
-# that bind to them, mixing two library versions in one process (seen here:
-# heap corruption and a crash at exit).
-import pyproj  # noqa: F401  (imported for its side effect, see above)
+# Load the native libraries that pyproj, shapely and pyogrio bundle (PROJ,
+# GEOS, GDAL with its own SQLite) before any SpatiaLite connection exists.
+# SQLite dlopen()s mod_spatialite with RTLD_GLOBAL, which puts the system PROJ,
+# GEOS and libsqlite3 first in the global scope; a wheel loaded after that binds
+# to them, mixing two versions of a library in one process (seen here: heap
+# corruption at exit after PROJ was used, a segfault writing a GeoPackage).
+# Python loads extensions RTLD_NOW, so importing them first binds them to their
+# own copies for good.
+import pyogrio  # noqa: F401  (imported for its side effect, see above)
+import pyproj  # noqa: F401
 import shapely  # noqa: F401
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url

@@ -40,6 +40,15 @@ CENTER = (104.0998, 30.6242)
 DISTRICT_CODE = "510199"
 DISTRICT_NAME = "锦华区"
 LAYER = {"code": "grid", "name": "社区网格 Community grids", "description": "The grids that route incidents (综治网格)."}
+# a second layer over the same ground, drawn by the police for their own beats ("三格融合")
+POLICE_LAYER = {
+    "code": "police", "name": "警务网格 Police grids", "file": "police.geojson",
+    "description": "Police stations' beats (警格), drawn without regard to the community grids.",
+}
+POLICE_LEVELS = [
+    {"code": "police_station", "name": "派出所辖区", "name_en": "Police station area", "depth": 10, "code_digits": 9, "optional": False, "households_min": None, "households_max": None},
+    {"code": "police_grid", "name": "警格", "name_en": "Police grid", "depth": 11, "code_digits": 3, "optional": False, "households_min": None, "households_max": None},
+]
 FORMAT_VERSION = 1
 
 LEVELS = [
@@ -144,6 +153,7 @@ _HOURLY = np.array([1, 0.5, 0.3, 0.3, 0.4, 0.8, 2, 4, 6, 7, 7, 6, 5, 5, 6, 6, 6,
 class DemoCity:
     manifest: dict[str, Any]
     areas: list[dict[str, Any]] = field(default_factory=list)
+    police: list[dict[str, Any]] = field(default_factory=list)
     roads: list[dict[str, Any]] = field(default_factory=list)
     buildings: list[dict[str, Any]] = field(default_factory=list)
     households: list[dict[str, Any]] = field(default_factory=list)
@@ -197,7 +207,8 @@ def generate_city(seed: int = 7, end: datetime = DEFAULT_END, weeks: int = 8) ->
             "timezone": TIMEZONE,
             "district_code": DISTRICT_CODE,
             "layer": LAYER,
-            "levels": LEVELS,
+            "levels": LEVELS + POLICE_LEVELS,
+            "layers": [POLICE_LAYER],
             "effective_from": _iso(effective),
             "incidents_from": _iso(start),
             "snapshot_at": _iso(end),
@@ -207,6 +218,7 @@ def generate_city(seed: int = 7, end: datetime = DEFAULT_END, weeks: int = 8) ->
         }
     )
     plan = _areas_and_buildings(city, synth, proj, rng)
+    _police(city, synth, proj, np.random.default_rng(seed + 2_000_003))
     _roads(city, synth, proj)
     _people(city, plan, rng, effective)
     calendar = WorkCalendar.from_days(TIMEZONE, [(d, k) for d, k, _ in CALENDAR_2026])
@@ -353,6 +365,37 @@ def _areas_and_buildings(city: DemoCity, synth: SynthCity, proj: LocalProjection
         building_codes, building_grid, points, grid_codes, grid_community, community_codes, street_of,
         AreaIndex(list(grid_polygons), list(grid_polygons.values())), grid_polygons, households_by_building,
     )
+
+
+def _police(city: DemoCity, synth: SynthCity, proj: LocalProjection, rng: np.random.Generator) -> None:
+    """Police beats: Voronoi cells of a dozen posts, two stations, nothing aligned with the grids."""
+    minx, miny, maxx, maxy = synth.district.bounds
+    posts = np.column_stack([rng.uniform(minx, maxx, 12), rng.uniform(miny, maxy, 12)])
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(posts), extend_to=synth.district, ordered=True)
+    beats = [shapely.intersection(c, synth.district) for c in cells.geoms]
+    # two stations, split along a slanting line
+    score = posts[:, 0] + 0.6 * posts[:, 1]
+    station_of = (score > np.median(score)).astype(int)
+    entrances = shapely.points([(s.entrance.x, s.entrance.y) for s in synth.buildings])
+    households = np.array([s.households for s in synth.buildings])
+    beat_tree = shapely.STRtree(beats)
+    pts, owner = beat_tree.query(entrances, predicate="within")
+    per_beat = np.bincount(owner, weights=households[pts], minlength=len(beats)).astype(int)
+    for st in (0, 1):
+        code = f"{DISTRICT_CODE}P{st + 1:02d}"
+        members = [k for k in range(len(beats)) if station_of[k] == st]
+        city.police.append({
+            "code": code, "name": f"{DISTRICT_NAME}{'东' if st else '西'}派出所", "level": "police_station", "parent_code": None,
+            "households": int(per_beat[members].sum()), "population": None,
+            "geometry": proj.to_wgs84(shapely.coverage_union_all([beats[k] for k in members])),
+        })
+        order = sorted(members, key=lambda k: (round(-posts[k, 1], -2), posts[k, 0]))
+        for n, k in enumerate(order, start=1):
+            city.police.append({
+                "code": f"{code}{n:03d}", "name": f"{'东' if st else '西'}所第{n}警格", "level": "police_grid",
+                "parent_code": code, "households": int(per_beat[k]), "population": None,
+                "geometry": proj.to_wgs84(beats[k]),
+            })
 
 
 def _compound_names(synth: SynthCity, rng: np.random.Generator) -> dict[tuple[int, int], tuple[str, str, int, bool]]:
@@ -522,7 +565,7 @@ def _incidents(
         point = (round(float(lon[0]), 7), round(float(lat[0]), 7))
         placed = plan.grid_index.locate(np.array([point[0]]), np.array([point[1]]))
         if placed.index[0] < 0:
-            continue
+            continue  # a storm report on the outer road beyond the snap distance
         grid = plan.grid_index.codes[int(placed.index[0])]
         incident = _report(city, cat, f"INC-{seq:06d}", reported, point, b, plan, rng, grid)
         duplicate_of = _duplicate_of(open_by_cat.get(code, []), incident, proj, cat)
@@ -747,6 +790,7 @@ _README = """Demo city for gridops (generated; every name, person and report is 
 
 city.json            manifest: seed, time zone, layer, area levels, departments, categories, calendar
 areas.geojson        district, streets, communities, grids and micro-grids (code, name, level, parent_code, households, population)
+police.geojson       a second layer on the same ground: two police stations and their beats (警格)
 roads.geojson        the street network, one segment between intersections
 buildings.geojson    building footprints (code, address, compound 小区, use, floors, households, entrance lon/lat)
 households.csv       one row per household (code on the door's QR code, building, unit, floor, room, persons, tags)
@@ -796,6 +840,7 @@ def write_city(city: DemoCity, out_dir: Path) -> None:
     (out_dir / "city.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (out_dir / "README.txt").write_text(_README, encoding="utf-8")
     _write_features(out_dir / "areas.geojson", "areas", city.areas, None)
+    _write_features(out_dir / POLICE_LAYER["file"], "police", city.police, None)
     _write_features(out_dir / "roads.geojson", "roads", city.roads, 7)
     _write_features(out_dir / "buildings.geojson", "buildings", city.buildings, 7)
     _write_csv(out_dir / "households.csv", city.households,

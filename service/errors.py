@@ -32,6 +32,7 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "swapped-coordinates": ("Latitude and longitude swapped", "The point is outside the service area as given but inside it with lon and lat exchanged."),
     "ambiguous-address": ("Ambiguous address", "The address matches several buildings; `candidates` lists them. Send a building code or a fuller address."),
     "unknown-location": ("Unknown location", "No building, household or address matches what was sent."),
+    "boundaries-refused": ("Boundaries refused", "The boundary file has errors (or warnings not accepted); nothing was stored. `report` lists every finding with its place."),
     "no-boundaries": ("No boundaries", "No boundary version is in force for the time asked: import or load boundaries first."),
     "database-unavailable": ("Database unavailable", "The database cannot be reached or lacks its spatial extension."),
     "schema-outdated": ("Schema outdated", "The database schema is behind the code: run `gridops db upgrade`."),

@@ -24,7 +24,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from geo.crs import STORAGE_SRID
-from geo.index import AreaIndex
+from geo.geocode import LayerIndex
+from geo.index import SNAPPED, STATUS
 
 from .deadlines import WorkCalendar
 from .errors import Conflict, InvalidParameter
@@ -127,20 +128,14 @@ def load_city(
     counts: dict[str, int] = {}
 
     _reference_data(session, manifest)
-    layer = session.scalar(select(Layer).where(Layer.code == layer_code))
-    if layer is None:
-        layer = Layer(code=layer_code, name=manifest["layer"]["name"], description=manifest["layer"].get("description"), created_at=now)
-        session.add(layer)
-        session.flush()
-    version = BoundaryVersion(
-        layer_id=layer.id, number=1, status="published", effective_from=_ts(manifest["effective_from"]),
-        published_at=now, source=str(city_dir), note=manifest.get("name"), created_by="gridops load", created_at=now,
-    )
-    session.add(version)
-    session.flush()
+    version = _new_layer_version(session, manifest["layer"], manifest, city_dir, now)
+    layer = version.layer
 
     areas = _features(city_dir / "areas.geojson")
     counts["areas"] = _load_areas(session, version, areas, progress)
+    for extra in manifest.get("layers", []):
+        other = _new_layer_version(session, extra, manifest, city_dir, now)
+        counts[f"{extra['code']} areas"] = _load_areas(session, other, _features(city_dir / extra["file"]), progress)
     counts["roads"] = _load_roads(session, city_dir, progress)
     building_ids, household_ids = _load_buildings(session, city_dir, now, progress)
     counts["buildings"], counts["households"] = len(building_ids), len(household_ids)
@@ -151,6 +146,21 @@ def load_city(
     )
     counts["tasks"] = _load_tasks(session, city_dir, building_ids, household_ids, worker_ids, now, progress)
     return counts
+
+
+def _new_layer_version(session: Session, spec: dict[str, Any], manifest: dict[str, Any], city_dir: Path, now: datetime) -> BoundaryVersion:
+    layer = session.scalar(select(Layer).where(Layer.code == spec["code"]))
+    if layer is None:
+        layer = Layer(code=spec["code"], name=spec["name"], description=spec.get("description"), created_at=now)
+        session.add(layer)
+        session.flush()
+    version = BoundaryVersion(
+        layer_id=layer.id, number=1, status="published", effective_from=_ts(manifest["effective_from"]),
+        published_at=now, source=str(city_dir), note=manifest.get("name"), created_by="gridops load", created_at=now,
+    )
+    session.add(version)
+    session.flush()
+    return version
 
 
 def _reference_data(session: Session, manifest: dict[str, Any]) -> None:
@@ -256,10 +266,17 @@ def _load_workers(session: Session, city_dir: Path, manifest: dict[str, Any], la
     return worker_ids
 
 
-def _area_index(session: Session, version: BoundaryVersion, areas, level: str) -> tuple[AreaIndex, list[int]]:
-    picked = [(p["code"], g) for p, g in areas if p["level"] == level]
-    ids = dict(session.execute(select(Area.code, Area.id).where(Area.version_id == version.id, Area.level == level)).all())
-    return AreaIndex([c for c, _ in picked], [g for _, g in picked]), [ids[c] for c, _ in picked]
+def _layer_index(session: Session, version: BoundaryVersion, areas) -> tuple[LayerIndex, list[int]]:
+    """The geocoder's own index over the areas being loaded, and their row ids."""
+    level_order = list(session.scalars(select(AreaLevel.code).order_by(AreaLevel.depth)))
+    codes = [p["code"] for p, _ in areas]
+    position = {c: k for k, c in enumerate(codes)}
+    index = LayerIndex(
+        codes, [p["level"] for p, _ in areas], [position.get(p.get("parent_code"), -1) for p, _ in areas],
+        [g for _, g in areas], level_order,
+    )
+    ids = dict(session.execute(select(Area.code, Area.id).where(Area.version_id == version.id)).all())
+    return index, [ids[c] for c in codes]
 
 
 def _load_incidents(
@@ -272,18 +289,18 @@ def _load_incidents(
     calendar = WorkCalendar.from_days(
         manifest.get("timezone", config["TIMEZONE"]), session.execute(select(CalendarDay.day, CalendarDay.kind)).all()
     )
-    grids, grid_ids = _area_index(session, version, areas, "grid")
-    micros, micro_ids = _area_index(session, version, areas, "micro_grid")
+    index, area_ids = _layer_index(session, version, areas)
     lon = np.array([g.x for _, g in features])
     lat = np.array([g.y for _, g in features])
-    in_grid = grids.locate(lon, lat)
-    in_micro = micros.locate(lon, lat)
+    placed = index.locate(lon, lat)
+    grid = placed.areas[:, placed.levels.index("grid")]
+    micro = placed.areas[:, placed.levels.index("micro_grid")] if "micro_grid" in placed.levels else np.full(len(lon), -1)
 
     rows, refs, merged = [], [], {}
     for k, (p, g) in enumerate(features):
-        if in_grid.index[k] < 0:
+        if grid[k] < 0:
             raise InvalidParameter(
-                "incidents", f"incident {p['ref']} at {g.x:.6f},{g.y:.6f} is {in_grid.distance_m[k]:.0f} m outside every grid."
+                "incidents", f"incident {p['ref']} at {g.x:.6f},{g.y:.6f} is {placed.distance_m[k]:.0f} m outside every grid."
             )
         cat = categories.get(p["category"])
         if cat is None:
@@ -297,10 +314,10 @@ def _load_incidents(
             "original_x": p.get("original_x"), "original_y": p.get("original_y"), "original_crs": p.get("original_crs"),
             "address_text": p.get("address_text"),
             "building_id": building_ids.get(p.get("building_code")), "household_id": household_ids.get(p.get("household_code")),
-            "location_status": str(in_grid.status[k]),
-            "snap_distance_m": float(in_grid.distance_m[k]) if in_grid.distance_m[k] > 0 else None,
-            "boundary_version_id": version.id, "grid_id": grid_ids[in_grid.index[k]],
-            "micro_grid_id": micro_ids[in_micro.index[k]] if in_micro.index[k] >= 0 else None,
+            "location_status": STATUS[placed.status[k]],
+            "snap_distance_m": float(placed.distance_m[k]) if placed.status[k] == SNAPPED else None,
+            "boundary_version_id": version.id, "grid_id": area_ids[grid[k]],
+            "micro_grid_id": area_ids[micro[k]] if micro[k] >= 0 else None,
             "assignee_id": worker_ids.get(p.get("assignee")), "department_code": p.get("department_code"),
             "tier": p.get("tier") or "grid", "routing_reason": p.get("routing_reason"),
             "reported_at": reported, "due_at": due, "closed_at": _ts(p.get("closed_at")),

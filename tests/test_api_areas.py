@@ -96,7 +96,7 @@ def test_before_the_boundaries_took_effect_there_is_nothing(client):
         ("bbox=104,30,103", "bbox"),
         ("bbox=200,30,201,31", "bbox"),
         ("at=last-tuesday", "at"),
-        ("layer=police", "layer"),
+        ("layer=fire_brigade", "layer"),
     ],
 )
 def test_bad_parameters_get_a_problem_naming_the_field(client, query, field):
