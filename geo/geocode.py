@@ -40,7 +40,7 @@ class LayerIndex:
         polygons: Sequence[BaseGeometry],
         level_order: Sequence[str],
         snap_distance_m: float = 50.0,
-        cell_m: float = 4.0,
+        cell_m: float | None = None,
     ) -> None:
         n = len(codes)
         self.codes = list(codes)

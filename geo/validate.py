@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from .crs import local_projection
+from .crs import LocalProjection, local_projection
 
 __all__ = ["CoverageProblem", "coverage_problems", "LevelRule", "AreaRecord", "Finding", "validate_tree"]
 
@@ -32,15 +32,18 @@ def coverage_problems(
     polygons: Sequence[BaseGeometry],
     container: BaseGeometry | None = None,
     min_area_m2: float = 0.0,
+    proj: LocalProjection | None = None,
 ) -> list[CoverageProblem]:
     """Every overlap between two of `polygons`, and every gap they leave inside `container`.
 
     Problems of `min_area_m2` or less are left out (floating-point slivers).
+    `proj` lets a caller checking many groups measure them all in one projection.
     """
     if not polygons:
         return []
-    everything = list(polygons) + ([container] if container is not None else [])
-    proj = local_projection(tuple(shapely.total_bounds(np.asarray(everything, dtype=object))))
+    if proj is None:
+        everything = list(polygons) + ([container] if container is not None else [])
+        proj = local_projection(tuple(shapely.total_bounds(np.asarray(everything, dtype=object))))
     metric = np.asarray([proj.to_metric(p) for p in polygons], dtype=object)
     problems: list[CoverageProblem] = []
 
@@ -128,6 +131,9 @@ def validate_tree(records: list[AreaRecord], rules: dict[str, LevelRule], tolera
     """
     findings: list[Finding] = []
     usable: list[AreaRecord] = []
+    # one projection for the whole tree: a city spans tens of km, where its scale error is ~1e-5
+    shapes = np.asarray([r.geometry for r in records if r.geometry is not None and not r.geometry.is_empty], dtype=object)
+    proj = local_projection(tuple(shapely.total_bounds(shapes))) if len(shapes) else None
     seen: dict[str, AreaRecord] = {}
     for r in records:
         if r.level not in rules:
@@ -172,7 +178,7 @@ def validate_tree(records: list[AreaRecord], rules: dict[str, LevelRule], tolera
                 "error", "code_hierarchy",
                 f"{r.level} {r.code} should be its parent's code {parent.code} followed by {digits} characters.", (r.code, parent.code),
             ))
-        findings.extend(_nesting(r, parent, tolerance_m2))
+        findings.extend(_nesting(r, parent, tolerance_m2, proj))
 
     children: dict[str | None, list[AreaRecord]] = {}
     for r in usable:
@@ -184,7 +190,7 @@ def validate_tree(records: list[AreaRecord], rules: dict[str, LevelRule], tolera
         container = by_code[parent_code].geometry if parent_code else None
         for level in sorted({k.level for k in kids}):
             group = [k for k in kids if k.level == level]
-            for p in coverage_problems([k.code for k in group], [k.geometry for k in group], container, tolerance_m2):
+            for p in coverage_problems([k.code for k in group], [k.geometry for k in group], container, tolerance_m2, proj):
                 where = f"inside {parent_code}" if parent_code else "between top-level areas"
                 if p.kind == "overlap":
                     message = f"{level}s {p.codes[0]} and {p.codes[1]} overlap by {p.area_m2:,.1f} m² ({where})."
@@ -249,11 +255,10 @@ def _parent_by_containment(child: AreaRecord, candidates: list[AreaRecord]) -> s
     return None
 
 
-def _nesting(child: AreaRecord, parent: AreaRecord, tolerance_m2: float) -> list[Finding]:
+def _nesting(child: AreaRecord, parent: AreaRecord, tolerance_m2: float, proj: LocalProjection) -> list[Finding]:
     outside = shapely.difference(child.geometry, parent.geometry)
     if outside.is_empty:
         return []
-    proj = local_projection(child.geometry)
     out = []
     for part in shapely.get_parts(outside):
         if part.geom_type != "Polygon":

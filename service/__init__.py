@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     registry = Registry(
         db,
         snap_distance_m=settings["SNAP_DISTANCE_M"],
-        cell_m=settings["GEOCODER_CELL_M"],
+        cell_m=settings["GEOCODER_CELL_M"] or None,
         refresh_seconds=settings["GEOCODER_REFRESH_SECONDS"],
     )
     app.extensions["gridops.geocoder"] = Geocoder(registry, settings["PRIMARY_LAYER"])

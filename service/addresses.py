@@ -91,6 +91,12 @@ def by_address(session: Session, text: str) -> Place:
         )
     )
     if not candidates:
+        # a compound or road alone ("书香公寓"): every building whose address holds it
+        candidates = list(session.scalars(
+            select(Building).where(Building.address_norm.contains(building_part, autoescape=True))
+            .order_by(Building.code).limit(MAX_CANDIDATES + 1)
+        ))
+    if not candidates:
         raise UnknownLocation(f"no building matches the address {text!r}.", field="address", normalized=normal)
     if len(candidates) > 1:
         shown = candidates[:MAX_CANDIDATES]

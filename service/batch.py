@@ -169,7 +169,7 @@ def locate_batch(geocoder: Geocoder, batch: BatchInput, at: datetime | None = No
     columns += [f"{lv}_name" for lv in ("grid", "micro_grid") if lv in levels]
     others = [(layer, v, p) for layer, (v, p) in placed.items() if layer != primary]
     for layer, _, p in others:
-        columns += [f"{layer}.{lv}" for lv in p.levels]
+        columns += [f"{layer}.status", *(f"{layer}.{lv}" for lv in p.levels)]
     columns += ["boundary_version", "error"]
     extra_cols = sorted({k for e in batch.extra for k in e})
     columns += [c for c in extra_cols if c not in columns]
@@ -199,6 +199,7 @@ def locate_batch(geocoder: Geocoder, batch: BatchInput, at: datetime | None = No
                 if lv in ("grid", "micro_grid"):
                     row[f"{lv}_name"] = version.names[a]
         for layer, v, lp in others:
+            row[f"{layer}.status"] = STATUS[int(lp.status[p])]
             for col, lv in enumerate(lp.levels):
                 a = int(lp.areas[p, col])
                 if a >= 0:

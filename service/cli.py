@@ -271,6 +271,42 @@ def grids_export(layer: str | None, fmt: str, at_text: str | None, out_path: Pat
     click.echo(f"wrote {n} areas of layer {layer} to {out_path}")
 
 
+@grids.command("levels")
+def grids_levels() -> None:
+    """The area levels, coarse to fine, with their code digits and household bounds."""
+    from .boundaries import list_levels
+
+    app = _app()
+    with app.extensions["gridops.db"].session() as session:
+        for lv in list_levels(session):
+            bounds = f"{lv.households_min}–{lv.households_max} households" if lv.households_min is not None else ""
+            click.echo(f"{lv.depth:>3}  {lv.code:<16} {lv.name} ({lv.name_en}), {lv.code_digits} code characters  {bounds}")
+
+
+@grids.command("add-level")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--name-en", default=None)
+@click.option("--depth", type=int, required=True, help="Order in its tree (distinct across all levels).")
+@click.option("--code-digits", type=int, required=True, help="Characters this level adds to its parent's code.")
+@click.option("--households", default=None, help="Bounds as MIN-MAX (a warning outside them).")
+def grids_add_level(code: str, name: str, name_en: str | None, depth: int, code_digits: int, households: str | None) -> None:
+    """Define a level for a new layer's tree."""
+    from .boundaries import add_level
+    from .errors import InvalidParameter
+
+    low = high = None
+    if households:
+        try:
+            low, high = (int(v) for v in households.split("-"))
+        except ValueError:
+            raise InvalidParameter("households", f"--households takes MIN-MAX, e.g. 300-500; got {households!r}.") from None
+    app = _app()
+    with app.extensions["gridops.db"].session() as session:
+        add_level(session, code, name, depth, code_digits, name_en=name_en, households_min=low, households_max=high)
+    click.echo(f"level {code} added at depth {depth}")
+
+
 @grids.command("misfit")
 @click.argument("layer_a")
 @click.argument("layer_b")

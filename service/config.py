@@ -28,8 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     # the geocoder: how far outside every grid a point is still placed (snapped)
     "SNAP_DISTANCE_M": 50.0,
-    # raster cell of the point index; smaller is faster near edges, larger uses less memory
-    "GEOCODER_CELL_M": 4.0,
+    # raster cell of the point index in metres (0: sized from the areas, ~1/30 of a
+    # typical area's width); smaller is faster near edges, larger uses less memory
+    "GEOCODER_CELL_M": 0.0,
     # how often a process looks for boundary versions published by another process
     "GEOCODER_REFRESH_SECONDS": 1.0,
     "BATCH_MAX_POINTS": 100_000,

@@ -69,7 +69,7 @@ class Snapshot:
 
 
 class Registry:
-    def __init__(self, db: Database, *, snap_distance_m: float = 50.0, cell_m: float = 4.0,
+    def __init__(self, db: Database, *, snap_distance_m: float = 50.0, cell_m: float | None = None,
                  refresh_seconds: float = 1.0, cached_versions: int = 8) -> None:
         self.db = db
         self.snap_distance_m = snap_distance_m

@@ -116,3 +116,69 @@ def test_serve_answers_http(demo_url, workers):
 def test_serve_refuses_to_start_on_an_outdated_schema(empty_url):
     line = one_sentence_no_traceback(run("serve", "--port", str(_free_port()), url=empty_url, timeout=60))
     assert "gridops db upgrade" in line
+
+
+SF_BLOCKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "sf_crime_2012" / "SFCrime_blocks.geojson"
+
+
+def test_grids_levels_check_import_export_misfit_and_locate(writable_demo_url, tmp_path):
+    url = writable_demo_url
+    levels = run("grids", "levels", url=url)
+    assert levels.returncode == 0 and "micro_grid" in levels.stdout and "300–500" in levels.stdout
+
+    exported = tmp_path / "grid.gpkg"
+    out = run("grids", "export", "--format", "gpkg", "--out", str(exported), url=url)
+    assert out.returncode == 0 and "wrote 497 areas" in out.stdout
+    check = run("grids", "check", str(exported), url=url)
+    assert check.returncode == 0 and "0 error(s)" in check.stdout
+    refused = run("grids", "import", str(exported), url=url)
+    assert refused.returncode == 1 and "nothing was stored" in refused.stderr and "Traceback" not in refused.stderr
+    published = run("grids", "import", str(exported), "--accept-warnings", "--effective", "2027-01-01T00:00", url=url)
+    assert published.returncode == 0 and "published grid version 2, effective 2026-12-31T16:00:00+00:00" in published.stdout
+
+    misfit = run("grids", "misfit", "grid", "police", "--level-a", "grid", "--out", str(tmp_path / "misfit.csv"), url=url)
+    assert misfit.returncode == 0 and "64 grid of grid" in misfit.stdout
+    assert (tmp_path / "misfit.csv").read_text(encoding="utf-8").startswith("grid_code,police_code,area_share,household_share")
+
+    points = tmp_path / "points.csv"
+    points.write_text("id,lon,lat\n1,104.1,30.62\n2,104.3,30.62\n3,oops,30\n", encoding="utf-8")
+    located = run("locate", str(points), "--out", str(tmp_path / "out.csv"), url=url)
+    assert located.returncode == 0 and "1 inside, 1 invalid, 1 outside" in located.stdout
+    rows = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("id,x,y,crs,lon,lat,status") and len(rows) == 4
+
+
+def test_a_new_layer_with_its_own_level(writable_demo_url, tmp_path):
+    """Census block groups of San Francisco as a layer of their own: defined, imported, located."""
+    if not SF_BLOCKS.exists():
+        pytest.skip("shared data not present")
+    import json
+
+    url = writable_demo_url
+    as_is = one_sentence_no_traceback(run("grids", "check", str(SF_BLOCKS), "--layer", "census", url=url))
+    assert "lacks the column(s) code, level" in as_is
+    doc = json.loads(SF_BLOCKS.read_text(encoding="utf-8"))
+    for f in doc["features"]:
+        p = f["properties"]
+        f["properties"] = {"code": p["GEO_ID"], "name": p["NAME"], "level": "block_group", "households": p["Population"]}
+    converted = tmp_path / "sf.geojson"
+    converted.write_text(json.dumps(doc), encoding="utf-8")
+    unknown = run("grids", "check", str(converted), "--layer", "census", url=url)
+    assert unknown.returncode == 1 and "unknown_level" in unknown.stdout
+    added = run("grids", "add-level", "block_group", "--name", "Census block group", "--depth", "20", "--code-digits", "21", url=url)
+    assert added.returncode == 0
+    clash = run("grids", "add-level", "tract", "--name", "Tract", "--depth", "20", "--code-digits", "11", url=url)
+    assert "depth 20 is level 'block_group'" in one_sentence_no_traceback(clash)
+    imported = run("grids", "import", str(converted), "--layer", "census", "--effective", "2012-01-01T00:00", url=url)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "published census version 1" in imported.stdout
+
+    points = tmp_path / "sf.csv"
+    points.write_text("id,lon,lat\nmission,-122.4194,37.7599\ntreasure,-122.3707,37.8170\n", encoding="utf-8")
+    located = run("locate", str(points), "--out", str(tmp_path / "out.csv"), url=url)
+    assert located.returncode == 0
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert rows[0]["census.block_group"].startswith("1500000US06075") and rows[0]["status"] == "outside"
+    assert rows[1]["census.block_group"] == ""  # Treasure Island: in no block group
