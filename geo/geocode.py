@@ -67,6 +67,19 @@ class LayerIndex:
             cell_m=cell_m,
         )
 
+    def locate_one(self, lon: float, lat: float) -> tuple[list[int], int, float]:
+        """One point: (area per level, -1 where none; status; distance_m), as locate() would give."""
+        leaf, status, distance, covering = self.index.locate_one(lon, lat)
+        if leaf < 0:
+            return [-1] * len(self.levels), status, distance
+        if len(covering) <= 1:
+            return self.chain[leaf].tolist(), status, distance
+        areas = []
+        for col in range(len(self.levels)):
+            options = [int(a) for a in self.chain[covering, col] if a >= 0]
+            areas.append(min(options, key=lambda a: self.rank[a]) if options else -1)
+        return areas, status, distance
+
     def locate(self, lon: np.ndarray, lat: np.ndarray) -> LayerPlacement:
         placed = self.index.locate(lon, lat)
         n = len(placed.index)

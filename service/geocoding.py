@@ -4,6 +4,8 @@ area above them, in every layer, as of a time."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,19 +84,26 @@ class Geocoder:
         """Every layer's placement of WGS-84 points (the batch path)."""
         return {layer: (v, v.index.locate(lon, lat)) for layer, v in self.versions(at).items()}
 
-    def locate(self, session: Session, q: LocationQuery) -> dict[str, Any]:
-        """One location, answered in full; outside or swapped points are errors that say so."""
+    def locate(self, q: LocationQuery, open_session: Callable[[], AbstractContextManager[Session]]) -> dict[str, Any]:
+        """One location, answered in full; outside or swapped points are errors that say so.
+
+        The database is opened only to resolve a code or an address: a lookup by
+        coordinates is answered from memory.
+        """
         original: dict[str, Any]
         place = None
-        if q.household:
-            place = addresses.by_household_code(session, q.household)
-            original = {"household": q.household}
-        elif q.building:
-            place = addresses.by_building_code(session, q.building)
-            original = {"building": q.building}
-        elif q.address:
-            place = addresses.by_address(session, q.address)
-            original = {"address": q.address}
+        if q.household or q.building or q.address:
+            with open_session() as session:
+                if q.household:
+                    place = addresses.by_household_code(session, q.household)
+                    original = {"household": q.household}
+                elif q.building:
+                    place = addresses.by_building_code(session, q.building)
+                    original = {"building": q.building}
+                else:
+                    place = addresses.by_address(session, q.address)
+                    original = {"address": q.address}
+            lon, lat = place.lon, place.lat
         elif q.x is not None and q.y is not None:
             original = {"x": q.x, "y": q.y, "crs": crs_name(q.crs)}
             try:
@@ -102,30 +111,26 @@ class Geocoder:
             except InvalidParameter:
                 self._refuse_if_swapped(q, original["crs"], None)
                 raise
-        else:
-            raise InvalidParameter("location", "give `lon` and `lat` (with `crs`), or a `building`, `household` or `address`.")
-        if place is not None:
-            lon, lat = place.lon, place.lat
-        else:
             glon, glat = to_wgs84(q.x, q.y, original["crs"])
             lon, lat = float(glon), float(glat)
+        else:
+            raise InvalidParameter("location", "give `lon` and `lat` (with `crs`), or a `building`, `household` or `address`.")
 
-        results = self.locate_arrays(np.array([lon]), np.array([lat]), q.at)
-        version, placement = results[self.primary_layer]
-        status = int(placement.status[0])
-        if status == OUTSIDE:
-            self._explain_outside(q, original, lon, lat, float(placement.distance_m[0]))
-        answer = layer_answer(version, placement, 0)
+        versions = self.versions(q.at)
+        answers = {layer: layer_answer(v, *v.index.locate_one(lon, lat)) for layer, v in versions.items()}
+        primary = answers[self.primary_layer]
+        if primary["status"] == "outside":
+            self._explain_outside(q, original, lon, lat, primary["distance_m"])
         body: dict[str, Any] = {
-            "status": answer["status"],
-            "distance_m": answer["distance_m"],
+            "status": primary["status"],
+            "distance_m": primary["distance_m"],
             "location": {"lon": round(lon, 7), "lat": round(lat, 7), "crs": "wgs84"},
             "original": original,
             "at": (q.at.isoformat() if q.at else None),
-            "grid": answer["areas"].get("grid"),
-            "micro_grid": answer["areas"].get("micro_grid"),
-            "boundary_version": answer["boundary_version"],
-            "layers": {layer: layer_answer(v, p, 0) for layer, (v, p) in results.items()},
+            "grid": primary["areas"].get("grid"),
+            "micro_grid": primary["areas"].get("micro_grid"),
+            "boundary_version": primary["boundary_version"],
+            "layers": answers,
         }
         if place is not None:
             body["building"] = place.building
@@ -149,8 +154,8 @@ class Geocoder:
         if not (math.isfinite(q.x) and math.isfinite(q.y) and -180 <= q.y <= 180 and -90 <= q.x <= 90):
             return
         slon, slat = to_wgs84(q.y, q.x, crs)
-        swapped = self.locate_arrays(np.array([float(slon)]), np.array([float(slat)]), q.at)[self.primary_layer][1]
-        if int(swapped.status[0]) != OUTSIDE:
+        _, status, _ = self.versions(q.at)[self.primary_layer].index.locate_one(float(slon), float(slat))
+        if status != OUTSIDE:
             where = "is outside the service area" if distance is None else f"is {distance:,.0f} m outside the service area"
             raise SwappedCoordinates(
                 f"lon={q.x}, lat={q.y} {where}, but lon={q.y}, lat={q.x} is inside it: "
@@ -159,17 +164,11 @@ class Geocoder:
             )
 
 
-def layer_answer(version: LoadedVersion, placement: LayerPlacement, k: int) -> dict[str, Any]:
-    areas = {}
-    for col, level in enumerate(placement.levels):
-        position = int(placement.areas[k, col])
-        if position >= 0:
-            areas[level] = version.area(position)
-    status = int(placement.status[k])
-    distance = float(placement.distance_m[k])
+def layer_answer(version: LoadedVersion, areas: list[int], status: int, distance: float) -> dict[str, Any]:
+    """One layer's answer for one point: its version, status, distance and the area at every level."""
     return {
         "status": STATUS[status],
         "distance_m": round(distance, 2) if status in (SNAPPED, OUTSIDE) else 0.0,
         "boundary_version": version.info.as_json(),
-        "areas": areas,
+        "areas": {level: version.area(a) for level, a in zip(version.index.levels, areas, strict=True) if a >= 0},
     }

@@ -134,3 +134,23 @@ def test_an_empty_layer_places_nothing():
     placed = RasterIndex([], []).locate(np.array([104.1]), np.array([30.6]))
     assert placed.index[0] == -1 and placed.status[0] == OUTSIDE
     assert Polygon  # imported for the fixtures above
+
+
+def test_the_single_point_path_answers_as_the_batch_path(demo_micro_grids):
+    codes, polys = demo_micro_grids
+    index = LayerIndex(codes, ["micro_grid"] * len(codes), [-1] * len(codes), polys, ["micro_grid"])
+    rng = np.random.default_rng(11)
+    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(polys, dtype=object))
+    vertices = np.unique(np.concatenate([shapely.get_coordinates(p) for p in polys]), axis=0)[::7]
+    lon = np.concatenate([rng.uniform(minx - 0.001, maxx + 0.001, 20_000), vertices[:, 0]])
+    lat = np.concatenate([rng.uniform(miny - 0.001, maxy + 0.001, 20_000), vertices[:, 1]])
+    batch = index.locate(lon, lat)
+    for k in range(len(lon)):
+        areas, status, distance = index.locate_one(float(lon[k]), float(lat[k]))
+        assert areas == batch.areas[k].tolist() and status == batch.status[k]
+        assert distance == pytest.approx(batch.distance_m[k])
+    tree = layer()  # several levels, shared edges
+    for x, y in [(X1, 30.602), (104.105, Y1), (X1, Y1), (104.0932, 30.6062), (X2 + 0.0002, 30.602)]:
+        areas, status, _ = tree.locate_one(x, y)
+        placed = tree.locate(np.array([x]), np.array([y]))
+        assert areas == placed.areas[0].tolist() and status == placed.status[0]

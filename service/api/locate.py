@@ -29,8 +29,7 @@ def locate_one():
     if (q.x is None) != (q.y is None):
         missing = "lat" if q.y is None else "lon"
         raise InvalidParameter(missing, f"`{missing}` is required with `{'lon' if missing == 'lat' else 'lat'}`.")
-    with database().session() as session:
-        return jsonify(geocoder().locate(session, q))
+    return jsonify(geocoder().locate(q, database().session))
 
 
 @bp.post("/locate")
