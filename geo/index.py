@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -90,11 +91,30 @@ class _Index:
         x, y = self._proj.xy_to_metric(lon[outside], lat[outside])
         near_in, near_area = self._metric_tree.query_nearest(shapely.points(x, y), all_matches=False)
         dist = shapely.distance(shapely.points(x[near_in], y[near_in]), self._metric_tree.geometries[near_area])
+        far = dist > _PLANAR_LIMIT_M
+        if far.any():
+            dist[far] = self._geodesic(lon[outside][near_in][far], lat[outside][near_in][far], near_area[far])
         targets = outside[near_in]
         distance[targets] = dist
         snap = dist <= self.snap_distance_m
         index[targets[snap]] = near_area[snap]
         status[targets[snap]] = SNAPPED
+
+
+    def _geodesic(self, lon: np.ndarray, lat: np.ndarray, areas: np.ndarray) -> np.ndarray:
+        """Metres on the ellipsoid from each point to the nearest point of its area.
+
+        Far from the data a local projection stretches distances (by a tenth at
+        8,000 km), so far points are measured on the WGS-84 ellipsoid instead.
+        """
+        _, ends = shapely.get_coordinates(shapely.shortest_line(shapely.points(lon, lat), self.polygons[areas])).reshape(-1, 2, 2).transpose(1, 0, 2)
+        _, _, dist = _GEOD.inv(lon, lat, ends[:, 0], ends[:, 1])
+        return np.asarray(dist, dtype=float)
+
+
+# beyond this a local projection's distances are no longer good to a metre per kilometre
+_PLANAR_LIMIT_M = 100_000.0
+_GEOD = pyproj.Geod(ellps="WGS84")
 
 
 class AreaIndex(_Index):

@@ -141,8 +141,9 @@ class Geocoder:
     def _explain_outside(self, q: LocationQuery, original: dict, lon: float, lat: float, distance: float) -> None:
         if "crs" in original:
             self._refuse_if_swapped(q, original["crs"], distance)
+        far = f"{distance / 1000:,.0f} km" if distance >= 10_000 else f"{distance:,.0f} m"
         raise OutsideServiceArea(
-            f"the location ({lon:.6f}, {lat:.6f}) is {distance:,.0f} m from the nearest grid, beyond the "
+            f"the location ({lon:.6f}, {lat:.6f}) is {far} from the nearest grid, beyond the "
             f"{self.registry.snap_distance_m:g} m snap distance: it is outside the service area.",
             distance_m=round(distance, 1),
         )
@@ -156,7 +157,7 @@ class Geocoder:
         slon, slat = to_wgs84(q.y, q.x, crs)
         _, status, _ = self.versions(q.at)[self.primary_layer].index.locate_one(float(slon), float(slat))
         if status != OUTSIDE:
-            where = "is outside the service area" if distance is None else f"is {distance:,.0f} m outside the service area"
+            where = "is outside the service area" if distance is None else f"is {distance / 1000:,.0f} km outside the service area"
             raise SwappedCoordinates(
                 f"lon={q.x}, lat={q.y} {where}, but lon={q.y}, lat={q.x} is inside it: "
                 "latitude and longitude look swapped.",

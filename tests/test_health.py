@@ -52,7 +52,7 @@ def test_landing_page_links_to_what_exists_and_counts_what_is_loaded(client):
     res = client.get("/")
     assert res.status_code == 200
     html = res.get_data(as_text=True)
-    for href in ("/healthz", "/api/v1/areas?level=grid"):
+    for href in ("/healthz", "/api/v1/areas?level=grid", "/api/v1/boundaries"):
         assert f'href="{href}' in html
         assert client.get(href).status_code == 200
     assert "网格" in html and ">64<" in html and "26089" in html

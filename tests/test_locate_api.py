@@ -75,7 +75,7 @@ def test_outside_snapped_swapped_and_malformed(client, building):
     b, _ = building
     far = client.get("/api/v1/locate?lon=104.3&lat=30.62")
     assert far.status_code == 422 and far.json["type"] == "/problems/outside-service-area"
-    assert 15_000 < far.json["distance_m"] < 25_000 and "m from the nearest grid" in far.json["detail"]
+    assert 15_000 < far.json["distance_m"] < 25_000 and "km from the nearest grid" in far.json["detail"]
     swapped = client.get(f"/api/v1/locate?lon={b['entrance_lat']}&lat={b['entrance_lon']}")
     assert swapped.status_code == 422 and swapped.json["type"] == "/problems/swapped-coordinates"
     assert "swapped" in swapped.json["detail"]
