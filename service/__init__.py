@@ -39,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         refresh_seconds=settings["GEOCODER_REFRESH_SECONDS"],
     )
     app.extensions["gridops.geocoder"] = Geocoder(registry, settings["PRIMARY_LAYER"])
-    register_error_handlers(app)
     register_api(app)
+    register_error_handlers(app)  # after the API's own, which it replaces
     app.register_blueprint(pages)
     return app

@@ -106,6 +106,36 @@ def problem(status: int, slug: str, detail: str, **extra: Any) -> Response:
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type"}
 
 
+def _flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """webargs/marshmallow messages ({location: {field: [msg]}}) as (field, message) pairs."""
+    out: list[tuple[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_flatten(value, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        out.extend((prefix, m) for m in messages)
+    elif isinstance(messages, list):
+        for k, value in enumerate(messages):
+            out.extend(_flatten(value, f"{prefix}[{k}]"))
+    else:
+        out.append((prefix, str(messages)))
+    return out
+
+
+_LOCATIONS = ("query.", "json.", "form.", "files.", "headers.", "path.")
+
+
+def _invalid_request(messages: Any) -> Response:
+    pairs = [(f[len(loc):] if (loc := next((p for p in _LOCATIONS if f.startswith(p)), "")) else f, m) for f, m in _flatten(messages)]
+    field, message = pairs[0]
+    text = message[0].lower() + message[1:] if message[:1].isupper() else message
+    if not text.startswith("must"):
+        text = "is invalid: " + text if field != "_schema" else text
+    detail = f"`{field}` {text}" if field and field != "_schema" else message
+    return problem(400, "invalid-parameter", detail, field=field, errors={f: m for f, m in pairs})
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(GridopsError)
     def _domain(err: GridopsError) -> Response:
@@ -119,6 +149,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Response:
+        messages = (getattr(err, "data", None) or {}).get("messages")
+        if messages:  # a request that failed its schema: name the first field, list them all
+            return _invalid_request(messages)
         status = err.code or 500
         slug = _HTTP_SLUGS.get(status, "invalid-parameter" if status < 500 else "internal-error")
         return problem(status, slug, err.description or err.name)

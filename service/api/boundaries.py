@@ -1,42 +1,23 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, after_this_request, current_app, jsonify, request, send_file
+from flask import after_this_request, current_app, request, send_file
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from marshmallow import fields
 
 from ..boundaries import READABLE, check, export, list_versions, misfit, publish, scratch_dir, zip_shapefile
 from ..errors import InvalidParameter
-from ..web import database, geocoder, time_arg
+from ..web import database, geocoder
+from .schemas import BoundaryForm, ExportArgs, Misfit, MisfitArgs, Published, Report, VersionList, problem_response
 
-bp = Blueprint("boundaries", __name__)
-
-
-def _form_time(name: str) -> datetime | None:
-    raw = (request.form.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidParameter(name, f"`{name}` must be an ISO-8601 time like 2026-12-01T00:00:00+08:00; got {raw!r}.") from None
-    return (value if value.tzinfo else value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))).astimezone(UTC)
+bp = Blueprint("boundaries", __name__, description="Boundary files in and out; versions; misfit between layers")
 
 
-def _form_bool(name: str) -> bool:
-    return (request.form.get(name) or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _form_float(name: str, default: float) -> float:
-    raw = (request.form.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidParameter(name, f"`{name}` must be a number; got {raw!r}.") from None
+class BoundaryUpload(BoundaryForm):
+    file = fields.List(Upload(), metadata={"description": ".geojson, .gpkg, a .zip of a shapefile, or .shp with its parts"})
 
 
 def _saved_upload() -> tuple[Path, Path]:
@@ -58,57 +39,73 @@ def _saved_upload() -> tuple[Path, Path]:
     return folder, main
 
 
-def _layer() -> str:
-    return (request.form.get("layer") or request.args.get("layer") or current_app.config["PRIMARY_LAYER"]).strip()
+def _layer(form: dict) -> str:
+    return (form.get("layer") or current_app.config["PRIMARY_LAYER"]).strip()
 
 
 @bp.post("/boundaries/check")
-def check_upload():
+@bp.arguments(BoundaryUpload, location="form_and_files")
+@bp.response(200, Report)
+@problem_response(bp, 400, "no file, an unreadable file, a file without a CRS")
+@problem_response(bp, 413, "the upload exceeds the size limit")
+def check_upload(form):
+    """Validate a boundary file as it would be published; nothing is stored."""
     folder, path = _saved_upload()
     try:
         with database().session() as session:
-            report, _ = check(
-                session, path, _layer(), crs=request.form.get("crs") or None, effective=_form_time("effective"),
-                tolerance_m2=_form_float("tolerance_m2", 1.0), source=path.name,
-            )
-        return jsonify(report.as_json())
+            report, _ = check(session, path, _layer(form), crs=form.get("crs"), effective=form.get("effective"),
+                              tolerance_m2=form["tolerance_m2"], source=path.name)
+        return report.as_json()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @bp.post("/boundaries")
-def publish_upload():
+@bp.arguments(BoundaryUpload, location="form_and_files")
+@bp.response(201, Published)
+@problem_response(bp, 400, "no file, an unreadable file, a file without a CRS")
+@problem_response(bp, 413, "the upload exceeds the size limit")
+@problem_response(bp, 422, "refused: `report` lists every error and warning; nothing was stored")
+def publish_upload(form):
+    """Check a boundary file and publish it as a new version of the layer (all or nothing)."""
     folder, path = _saved_upload()
     try:
         with database().session() as session:
             version, report = publish(
-                session, path, _layer(), effective=_form_time("effective"), accept_warnings=_form_bool("accept_warnings"),
-                crs=request.form.get("crs") or None, tolerance_m2=_form_float("tolerance_m2", 1.0), source=path.name,
-                created_by=request.form.get("created_by") or "api",
+                session, path, _layer(form), effective=form.get("effective"), accept_warnings=form["accept_warnings"],
+                crs=form.get("crs"), tolerance_m2=form["tolerance_m2"], source=path.name, created_by=form.get("created_by") or "api",
             )
-            body = {"layer": _layer(), "number": version.number, "effective_from": version.effective_from.isoformat(),
+            body = {"layer": _layer(form), "number": version.number, "effective_from": version.effective_from.isoformat(),
                     "report": report.as_json()}
         geocoder().registry.refresh()  # the new index is built, then swapped in
-        return jsonify(body), 201
+        return body
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @bp.get("/boundaries")
+@bp.response(200, VersionList)
 def versions():
+    """Every boundary version of every layer."""
     with database().session() as session:
-        return jsonify({"versions": list_versions(session)})
+        return {"versions": list_versions(session)}
 
 
 @bp.get("/boundaries/export")
-def export_file():
-    fmt = request.args.get("format", "geojson")
-    layer = _layer()
+@bp.arguments(ExportArgs, location="query", as_kwargs=True)
+@bp.doc(responses={"200": {"description": "the file (a .zip for shapefiles)", "content": {
+    "application/geo+json": {}, "application/geopackage+sqlite3": {}, "application/zip": {}}}})
+@problem_response(bp, 400, "a parameter is invalid")
+@problem_response(bp, 404, "no version in force")
+def export_file(**args):
+    """The version in force (or at `at`) as GeoJSON, GeoPackage or a zipped Shapefile."""
+    fmt = args["format"]
+    layer = _layer(args)
     folder = scratch_dir(current_app.config["INSTANCE_PATH"])
-    out = folder / f"{layer}.{'shp' if fmt == 'shp' else fmt}"
+    out = folder / f"{layer}.{fmt}"
     try:
         with database().session() as session:
-            export(session, layer, fmt, out, time_arg("at"))
+            export(session, layer, fmt, out, args.get("at"))
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -125,10 +122,12 @@ def export_file():
 
 
 @bp.get("/layers/misfit")
-def layer_misfit():
-    a, b = request.args.get("a"), request.args.get("b")
-    if not a or not b:
-        raise InvalidParameter("a" if not a else "b", "give two layers: `a` (whose areas are split) and `b`.")
+@bp.arguments(MisfitArgs, location="query", as_kwargs=True)
+@bp.response(200, Misfit)
+@problem_response(bp, 400, "a layer or level is missing or unknown")
+@problem_response(bp, 404, "a layer has no version in force")
+def layer_misfit(**args):
+    """For each area of layer `a`, how `b`'s boundaries split it (share of ground and of households)."""
     with database().session() as session:
-        rows = misfit(session, a, b, level_a=request.args.get("level_a"), level_b=request.args.get("level_b"), at=time_arg("at"))
-    return jsonify({"a": a, "b": b, "areas": rows})
+        rows = misfit(session, args["a"], args["b"], level_a=args.get("level_a"), level_b=args.get("level_b"), at=args.get("at"))
+    return {"a": args["a"], "b": args["b"], "areas": rows}

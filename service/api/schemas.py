@@ -1,0 +1,328 @@
+"""Request and response schemas: they validate what comes in, shape what goes out,
+and are what /api/v1/openapi.json is generated from — one source of truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate
+
+
+class AwareDateTime(fields.String):
+    """ISO 8601; a time without a zone is read in the city's time zone. Always UTC inside."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {"format": "date-time", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError("must be an ISO-8601 time like 2026-11-23T09:30:00+08:00.")
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError(f"must be an ISO-8601 time like 2026-11-23T09:30:00+08:00; got {value!r}.") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+        return parsed.astimezone(UTC)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.isoformat()
+
+
+_NUMBER = r"-?\d+(\.\d+)?"
+
+
+class BBox(fields.String):
+    """minlon,minlat,maxlon,maxlat in WGS-84."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {"pattern": f"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[float, float, float, float]:
+        try:
+            minx, miny, maxx, maxy = (float(p) for p in str(value).split(","))
+        except ValueError:
+            raise ValidationError(f"must be four numbers minlon,minlat,maxlon,maxlat; got {value!r}.") from None
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise ValidationError(
+                f"must be minlon,minlat,maxlon,maxlat with min ≤ max, lon in [-180, 180], lat in [-90, 90]; got {value!r}."
+            )
+        return minx, miny, maxx, maxy
+
+
+class Query(Schema):
+    """Query strings ignore parameters they do not know (cache busters, tracking)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Problem(Schema):
+    """RFC 9457 problem details; extension members name the field and give what is allowed."""
+
+    class Meta:
+        unknown = INCLUDE  # problem types add members: errors, allowed, distance_m, candidates, report…
+
+    type = fields.String(metadata={"example": "/problems/invalid-parameter"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    field = fields.String()
+
+
+class VersionMeta(Schema):
+    layer = fields.String()
+    number = fields.Integer()
+    effective_from = fields.String()
+
+
+class AreaRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+
+
+class Geometry(Schema):
+    type = fields.String(required=True)
+    coordinates = fields.Raw(required=True)
+
+
+class Link(Schema):
+    rel = fields.String()
+    type = fields.String()
+    href = fields.String()
+
+
+# --- health -------------------------------------------------------------------
+
+
+class DatabaseHealth(Schema):
+    url = fields.String()
+    server_version = fields.String()
+    round_trip_ms = fields.Float()
+
+
+class SchemaHealth(Schema):
+    revision = fields.String(allow_none=True)
+    head = fields.String()
+    current = fields.Boolean()
+
+
+class Health(Schema):
+    status = fields.String()
+    backend = fields.String(metadata={"description": "spatialite or postgis"})
+    spatial_library = fields.String()
+    spatial_version = fields.String()
+    database = fields.Nested(DatabaseHealth)
+    schema = fields.Nested(SchemaHealth)
+
+
+# --- areas --------------------------------------------------------------------
+
+
+class AreaQueryArgs(Query):
+    layer = fields.String(metadata={"description": "layer code (default: the primary layer)"})
+    level = fields.String(metadata={"description": "district, street, community, grid, micro_grid, …"})
+    within = fields.String(metadata={"description": "an ancestor's code: its descendants only"})
+    at = AwareDateTime(metadata={"description": "the boundary version in force at this time (default now)"})
+    bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat"})
+    limit = fields.Integer(validate=validate.Range(1, 10_000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10**9))
+
+
+class AreaAtArgs(Query):
+    layer = fields.String()
+    at = AwareDateTime()
+
+
+class AreaProperties(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+    parent_code = fields.String(allow_none=True)
+    households = fields.Integer()
+    population = fields.Integer(allow_none=True)
+    area_m2 = fields.Float()
+    layer = fields.String()
+    boundaryVersion = fields.Nested(VersionMeta, allow_none=True)
+
+
+class AreaFeature(Schema):
+    type = fields.Constant("Feature")
+    id = fields.String()
+    bbox = fields.List(fields.Float())
+    geometry = fields.Nested(Geometry)
+    properties = fields.Nested(AreaProperties)
+
+
+class AreaCollection(Schema):
+    type = fields.Constant("FeatureCollection")
+    features = fields.List(fields.Nested(AreaFeature))
+    numberMatched = fields.Integer()
+    numberReturned = fields.Integer()
+    bbox = fields.List(fields.Float(), allow_none=True)
+    boundaryVersion = fields.Nested(VersionMeta, allow_none=True)
+    links = fields.List(fields.Nested(Link))
+
+
+# --- locate -------------------------------------------------------------------
+
+_CRS = "wgs84 (default), cgcs2000, gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu)"
+
+
+class LocateArgs(Query):
+    lon = fields.Float(allow_nan=False, metadata={"description": "longitude in `crs`"})
+    lat = fields.Float(allow_nan=False, metadata={"description": "latitude in `crs`"})
+    crs = fields.String(metadata={"description": _CRS})
+    building = fields.String(metadata={"description": "a building code"})
+    household = fields.String(metadata={"description": "a household code (the QR label on a door)"})
+    address = fields.String(metadata={"description": "address text; ambiguous text returns the candidates"})
+    at = AwareDateTime(metadata={"description": "locate as of this time (default now)"})
+
+
+class BatchArgs(Query):
+    crs = fields.String(metadata={"description": f"CRS of rows without their own: {_CRS}"})
+    at = AwareDateTime()
+    format = fields.String(validate=validate.OneOf(["csv", "geojson"]), metadata={"description": "answer format (default: the request's)"})
+
+
+class Location(Schema):
+    lon = fields.Float()
+    lat = fields.Float()
+    crs = fields.String()
+
+
+class LayerAnswer(Schema):
+    status = fields.String(validate=validate.OneOf(["inside", "on_boundary", "snapped", "outside"]))
+    distance_m = fields.Float()
+    boundary_version = fields.Nested(VersionMeta)
+    areas = fields.Dict(keys=fields.String(), values=fields.Nested(AreaRef))
+
+
+class BuildingRef(Schema):
+    code = fields.String()
+    name = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    households = fields.Integer()
+
+
+class HouseholdRef(Schema):
+    code = fields.String()
+    unit = fields.String(allow_none=True)
+    floor = fields.Integer(allow_none=True)
+    room = fields.String(allow_none=True)
+
+
+class LocateAnswer(Schema):
+    status = fields.String()
+    distance_m = fields.Float()
+    location = fields.Nested(Location)
+    original = fields.Dict(metadata={"description": "the location exactly as sent: x, y, crs; or building, household, address"})
+    at = fields.String(allow_none=True)
+    grid = fields.Nested(AreaRef, allow_none=True)
+    micro_grid = fields.Nested(AreaRef, allow_none=True)
+    boundary_version = fields.Nested(VersionMeta)
+    layers = fields.Dict(keys=fields.String(), values=fields.Nested(LayerAnswer))
+    building = fields.Nested(BuildingRef)
+    household = fields.Nested(HouseholdRef)
+
+
+# --- boundaries ---------------------------------------------------------------
+
+
+class BoundaryForm(Schema):
+    layer = fields.String(metadata={"description": "layer code (default: the primary layer)"})
+    effective = AwareDateTime(metadata={"description": "when the version takes effect (default now)"})
+    accept_warnings = fields.Boolean(load_default=False, metadata={"description": "publish despite household warnings"})
+    crs = fields.String(metadata={"description": "override the file's CRS: an EPSG code, or gcj02 / bd09"})
+    tolerance_m2 = fields.Float(load_default=1.0, validate=validate.Range(0, 1e6))
+    created_by = fields.String()
+
+
+class Finding(Schema):
+    severity = fields.String()
+    kind = fields.String()
+    message = fields.String()
+    codes = fields.List(fields.String())
+    location = fields.List(fields.Float(), metadata={"description": "lon, lat of a point to look at"})
+    area_m2 = fields.Float()
+    repairable = fields.Boolean()
+
+
+class Report(Schema):
+    layer = fields.String()
+    source = fields.String()
+    areas = fields.Dict(keys=fields.String(), values=fields.Integer())
+    carried_over = fields.Dict(keys=fields.String(), values=fields.Integer())
+    errors = fields.List(fields.Nested(Finding))
+    warnings = fields.List(fields.Nested(Finding))
+    ok = fields.Boolean()
+
+
+class Published(Schema):
+    layer = fields.String()
+    number = fields.Integer()
+    effective_from = fields.String()
+    report = fields.Nested(Report)
+
+
+class VersionRow(Schema):
+    layer = fields.String()
+    number = fields.Integer()
+    status = fields.String()
+    effective_from = fields.String()
+    published_at = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class VersionList(Schema):
+    versions = fields.List(fields.Nested(VersionRow))
+
+
+class ExportArgs(Query):
+    layer = fields.String()
+    format = fields.String(load_default="geojson", validate=validate.OneOf(["geojson", "gpkg", "shp"]))
+    at = AwareDateTime()
+
+
+class MisfitArgs(Query):
+    a = fields.String(required=True, metadata={"description": "the layer whose areas are split"})
+    b = fields.String(required=True, metadata={"description": "the layer whose boundaries split them"})
+    level_a = fields.String()
+    level_b = fields.String()
+    at = AwareDateTime()
+
+
+class MisfitPart(Schema):
+    code = fields.String()
+    area_share = fields.Float()
+    household_share = fields.Float()
+
+
+class MisfitRow(Schema):
+    code = fields.String()
+    level = fields.String()
+    area_m2 = fields.Float()
+    households = fields.Integer()
+    split_into = fields.Integer()
+    largest_share = fields.Float()
+    uncovered_share = fields.Float()
+    other_level = fields.String()
+    parts = fields.List(fields.Nested(MisfitPart))
+
+
+class Misfit(Schema):
+    a = fields.String()
+    b = fields.String()
+    areas = fields.List(fields.Nested(MisfitRow))
+
+
+def problem_response(bp, status: int, description: str):
+    """Document an error answer as it is sent: RFC 9457 problem details."""
+    return bp.alt_response(status, schema=Problem, description=description, content_type="application/problem+json")
