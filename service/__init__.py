@@ -28,6 +28,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_url_path="/static",
     )
     app.config.update(settings)
+    if not app.config["SECRET_KEY"]:
+        import secrets
+
+        app.config["SECRET_KEY"] = secrets.token_hex(32)  # sessions then last as long as the process
     app.json.ensure_ascii = False  # Chinese names stay readable in JSON
     app.json.sort_keys = False
     db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])

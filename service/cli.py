@@ -339,6 +339,34 @@ def grids_misfit(layer_a: str, layer_b: str, level_a: str | None, level_b: str |
                f"{len(rows) - aligned} are split" + (f"; every piece written to {out_path}" if out_path else ""))
 
 
+@cli.group()
+def users() -> None:
+    """Users and their tokens."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="resident, grid_worker, grid_leader, community_admin, department, command_centre, planner, admin")
+@click.option("--area", "areas", multiple=True, help="An area code the user answers for (repeat for several).")
+@click.option("--worker", "worker_code", default=None, help="Link to an existing worker (its code) instead of making one.")
+@click.option("--department", default=None, help="For a department user: police, fire, sanitation, …")
+@click.option("--phone", default=None)
+def users_add(name: str, role: str, areas: tuple[str, ...], worker_code: str | None, department: str | None, phone: str | None) -> None:
+    """Make a user; the token is printed once, as the last word of the output."""
+    from .auth import add_user
+
+    app = _app()
+    with app.extensions["gridops.db"].session() as session:
+        user, token = add_user(session, name, role, areas=list(areas), worker_code=worker_code, department=department,
+                               phone=phone, layer=app.config["PRIMARY_LAYER"])
+        from sqlalchemy import select
+
+        from .models import UserArea
+
+        scope = ", ".join(session.scalars(select(UserArea.area_code).where(UserArea.user_id == user.id))) or "no areas"
+        click.echo(f"user {user.id} {name} ({role}; {scope}) token: {token}")
+
+
 @cli.command()
 @click.argument("input_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True)

@@ -34,6 +34,13 @@ DEFAULTS: dict[str, Any] = {
     # how often a process looks for boundary versions published by another process
     "GEOCODER_REFRESH_SECONDS": 1.0,
     "BATCH_MAX_POINTS": 100_000,
+    # photos with a report or a resolution
+    "MAX_PHOTOS": 6,
+    "MAX_PHOTO_BYTES": 8 * 1024 * 1024,
+    # a check-in farther than this from the incident is refused
+    "CHECKIN_MAX_DISTANCE_M": 200.0,
+    # signs the page session cookie; set it in production (a random one is made when unset)
+    "SECRET_KEY": "",
     "SQL_ECHO": False,
 }
 

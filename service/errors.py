@@ -37,6 +37,10 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "database-unavailable": ("Database unavailable", "The database cannot be reached or lacks its spatial extension."),
     "schema-outdated": ("Schema outdated", "The database schema is behind the code: run `gridops db upgrade`."),
     "conflict": ("Conflict", "The request conflicts with the current state of the resource."),
+    "unauthorized": ("Unauthorized", "Sign in: send `Authorization: Bearer TOKEN` (Open311: `api_key`)."),
+    "forbidden": ("Forbidden", "Your role, or the ground you answer for, does not allow this."),
+    "illegal-transition": ("Illegal transition", "The incident is not in a state where this step can be taken; `allowed` lists what can be."),
+    "too-far": ("Too far away", "A check-in must be made near the incident and inside its grid; `distance_m` says how far you are."),
     "internal-error": ("Internal error", "An unexpected error; it has been logged."),
 }
 
@@ -141,7 +145,10 @@ def register_error_handlers(app: Flask) -> None:
     def _domain(err: GridopsError) -> Response:
         if err.status >= 500:
             log.error("%s: %s", type(err).__name__, err.message)
-        return problem(err.status, err.slug, err.message, **err.details)
+        response = problem(err.status, err.slug, err.message, **err.details)
+        if err.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="gridops"'
+        return response
 
     @app.errorhandler(GeoError)
     def _geo(err: GeoError) -> Response:

@@ -272,6 +272,7 @@ class Incident(Base):
         Index(None, "grid_id", "status"),
         Index(None, "reported_at"),
         Index(None, "category_code", "reported_at"),
+        Index(None, "token", unique=True),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
     )
 
@@ -310,6 +311,9 @@ class Incident(Base):
     rating: Mapped[int | None] = mapped_column(SmallInteger)  # 1–5, the resident's 评价
     rating_comment: Mapped[str | None] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    token: Mapped[str | None] = mapped_column(String(40))  # Open311's receipt (unique index below)
+    reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 督办: overdue and watched
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -396,4 +400,76 @@ class Task(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    patrol_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_register.id"))
+
+
+class AppUser(Base):
+    """Someone who signs in: a resident, a worker, staff. Only a hash of the token is kept."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))  # resident, grid_worker, grid_leader, community_admin, department, command_centre, planner, admin
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserArea(Base):
+    """An area a user answers for; codes are hierarchical, so a community covers its grids."""
+
+    __tablename__ = "user_area"
+    __table_args__ = (UniqueConstraint("user_id", "area_code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    area_code: Mapped[str] = mapped_column(String(32))
+
+
+class Notification(Base):
+    """A message to a worker or a user: a new task, a reassignment, an overdue warning."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StreamEvent(Base):
+    """Every state change, in order: the live map's feed, resumable by id, shared by all processes."""
+
+    __tablename__ = "stream_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+
+
+class PatrolRegister(Base):
+    """Someone who needs regular visits (独居老人, 留守儿童…): visits become tasks."""
+
+    __tablename__ = "patrol_register"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # elderly_alone, left_behind_child, disabled, …
+    person: Mapped[str | None] = mapped_column(String(64))
+    interval_days: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from flask import current_app, request
+from flask import current_app, g, request, session
 
+from .auth import Forbidden, Principal, Unauthorized, principal_for
 from .db import Database
 from .errors import InvalidParameter
 from .geocoding import Geocoder
@@ -89,3 +90,34 @@ def bbox_arg(name: str = "bbox") -> tuple[float, float, float, float] | None:
             name, f"`{name}` must be minlon,minlat,maxlon,maxlat with min ≤ max, lon in [-180, 180], lat in [-90, 90]; got {raw!r}."
         )
     return minx, miny, maxx, maxy
+
+
+def principal() -> Principal | None:
+    """The user behind this request: `Authorization: Bearer TOKEN`, Open311's `api_key`, or the page session."""
+    if "principal" not in g:
+        token = None
+        header = request.headers.get("Authorization", "")
+        if header.lower().startswith("bearer "):
+            token = header[7:].strip()
+        elif request.values.get("api_key"):
+            token = request.values.get("api_key")
+        elif session.get("token"):
+            token = session["token"]
+        if token:
+            with database().session() as s:
+                g.principal = principal_for(s, token)
+            if g.principal is None:
+                raise Unauthorized("the token is not valid (unknown, or the user was deactivated).")
+        else:
+            g.principal = None
+    return g.principal
+
+
+def require(*roles: str) -> Principal:
+    """The signed-in user, if their role is one of `roles` (any role when none are named)."""
+    who = principal()
+    if who is None:
+        raise Unauthorized("sign in: send `Authorization: Bearer TOKEN` (a token from `gridops users add`).")
+    if roles and who.role not in roles:
+        raise Forbidden(f"a {who.role} may not do this; it needs one of: {', '.join(roles)}.")
+    return who

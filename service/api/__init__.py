@@ -15,6 +15,7 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import Schema
 from webargs import core
+from werkzeug.exceptions import UnsupportedMediaType
 
 from .schemas import Problem
 
@@ -38,9 +39,20 @@ def _form_and_files(req, schema: Schema):
     return core.MultiDictProxy(data, schema)
 
 
+@parser.location_loader("json_or_form")
+def _json_or_form(req, schema: Schema):
+    """A JSON body, or a form (multipart with files): the same fields either way."""
+    if req.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return _form_and_files(req, schema)
+    if req.is_json:
+        return parser.load_json(req, schema)
+    raise UnsupportedMediaType(f"send application/json or multipart/form-data; got {req.mimetype or 'no content type'}.")
+
+
 # a multipart upload with fields is documented as one multipart/form-data body
 ApiBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
     **ApiBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING, "form_and_files": "multipart/form-data",
+    "json_or_form": "application/json",
 }
 
 
@@ -83,12 +95,14 @@ def register_api(app: Flask) -> Api:
     from .areas import bp as areas_bp
     from .boundaries import bp as boundaries_bp
     from .health import bp as health_bp
+    from .incidents import bp as incidents_bp
     from .locate import bp as locate_bp
 
     api.register_blueprint(health_bp)
     api.register_blueprint(areas_bp, url_prefix="/api/v1")
     api.register_blueprint(locate_bp, url_prefix="/api/v1")
     api.register_blueprint(boundaries_bp, url_prefix="/api/v1")
+    api.register_blueprint(incidents_bp, url_prefix="/api/v1")
 
     assets = Blueprint("swagger_assets", __name__)
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate
 
 
@@ -326,3 +327,132 @@ class Misfit(Schema):
 def problem_response(bp, status: int, description: str):
     """Document an error answer as it is sent: RFC 9457 problem details."""
     return bp.alt_response(status, schema=Problem, description=description, content_type="application/problem+json")
+
+
+# --- incidents ----------------------------------------------------------------
+
+
+class IncidentCreate(Schema):
+    category = fields.String(required=True, metadata={"description": "a category code (GET /open311/v2/services lists them)"})
+    channel = fields.String(load_default="app", validate=validate.OneOf(["app", "qr", "photo", "hotline", "patrol", "open311"]))
+    description = fields.String(validate=validate.Length(max=4000))
+    lon = fields.Float(allow_nan=False, metadata={"description": "longitude in `crs`"})
+    lat = fields.Float(allow_nan=False, metadata={"description": "latitude in `crs`"})
+    crs = fields.String(metadata={"description": _CRS})
+    building = fields.String(metadata={"description": "a building code"})
+    household = fields.String(metadata={"description": "a household code (the QR label on a door)"})
+    address = fields.String(validate=validate.Length(max=256))
+    reporter_name = fields.String(validate=validate.Length(max=64))
+    reporter_contact = fields.String(validate=validate.Length(max=64))
+    photo = fields.List(Upload(), metadata={"description": "photos (multipart only): JPEG, PNG, WebP or HEIC"})
+
+
+class IdempotencyHeader(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key", metadata={"description": "a retried submission with the same key returns the first answer"}
+    )
+
+
+class CategoryRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    urgency = fields.String()
+    time_limit_minutes = fields.Integer()
+    working_time = fields.Boolean()
+
+
+class WorkerRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    role = fields.String()
+
+
+class PhotoRef(Schema):
+    sha256 = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+
+
+class Candidate(Schema):
+    id = fields.Integer()
+    distance_m = fields.Float()
+    reported_at = fields.String()
+
+
+class IncidentCreated(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    token = fields.String(allow_none=True)
+    category = fields.Nested(CategoryRef)
+    location = fields.Nested(Location)
+    original = fields.Dict()
+    location_status = fields.String()
+    distance_m = fields.Float()
+    grid = fields.Nested(AreaRef)
+    micro_grid = fields.Nested(AreaRef, allow_none=True)
+    boundary_version = fields.Nested(VersionMeta)
+    reported_at = fields.String()
+    due_at = fields.String()
+    assignee = fields.Nested(WorkerRef, allow_none=True)
+    department = fields.String(allow_none=True)
+    tier = fields.String()
+    routing_reason = fields.String(allow_none=True)
+    merged_into = fields.Integer(allow_none=True)
+    duplicates = fields.List(fields.Nested(Candidate))
+    photos = fields.List(fields.Nested(PhotoRef))
+
+
+class Reporter(Schema):
+    name = fields.String(allow_none=True)
+    contact = fields.String(allow_none=True, metadata={"description": "masked (138****5678) unless you must call back"})
+
+
+class IncidentView(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    category = fields.Nested(CategoryRef)
+    description = fields.String(allow_none=True)
+    channel = fields.String()
+    location = fields.Nested(Location)
+    original = fields.Dict()
+    grid = fields.Nested(AreaRef)
+    micro_grid = fields.Nested(AreaRef, allow_none=True)
+    boundary_version = fields.Dict()
+    assignee = fields.Nested(WorkerRef, allow_none=True)
+    department = fields.String(allow_none=True)
+    tier = fields.String()
+    routing_reason = fields.String(allow_none=True)
+    reported_at = fields.String()
+    due_at = fields.String()
+    overdue = fields.Boolean()
+    supervised_at = fields.String(allow_none=True)
+    closed_at = fields.String(allow_none=True)
+    merged_into = fields.Integer(allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    reporter = fields.Nested(Reporter)
+
+
+class Actor(Schema):
+    label = fields.String()
+    worker = fields.String(allow_none=True)
+
+
+class HistoryEvent(Schema):
+    seq = fields.Integer()
+    at = fields.String()
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    actor = fields.Nested(Actor)
+    note = fields.String(allow_none=True)
+    location = fields.Nested(Location, allow_none=True)
+    photos = fields.List(fields.Nested(PhotoRef))
+    data = fields.Dict(allow_none=True)
+
+
+class History(Schema):
+    id = fields.Integer()
+    events = fields.List(fields.Nested(HistoryEvent))

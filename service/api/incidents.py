@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from ..idempotency import fingerprint, once
+from ..incidents import Context, NewReport, history, load, report, view
+from ..photos import check_photos, discard
+from ..web import database, geocoder, require
+from .schemas import History, IdempotencyHeader, IncidentCreate, IncidentCreated, IncidentView, problem_response
+
+bp = Blueprint("incidents", __name__, description="Reports in, and the closed loop (上报 → 受理 → … → 回访)")
+
+_MULTIPART = {"requestBody": {"content": {"multipart/form-data": {"schema": "IncidentCreate"}}}}
+
+
+def context() -> Context:
+    cfg = current_app.config
+    return Context(geocoder(), cfg["TIMEZONE"], cfg["INSTANCE_PATH"], current_app.extensions.get("gridops.network"))
+
+
+@bp.post("/incidents")
+@bp.arguments(IncidentCreate, location="json_or_form")
+@bp.arguments(IdempotencyHeader, location="headers")
+@bp.doc(**_MULTIPART)
+@bp.response(201, IncidentCreated)
+@problem_response(bp, 400, "a field is missing or malformed (unknown category, no location, bad coordinates); `field` names it")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 404, "an unknown building, household or address")
+@problem_response(bp, 409, "the Idempotency-Key was used for a different request")
+@problem_response(bp, 413, "the body, or a photo, is too large")
+@problem_response(bp, 415, "neither JSON nor a form")
+@problem_response(bp, 422, "outside the service area (with `distance_m`), swapped lon/lat, or an ambiguous address")
+def create(body, headers):
+    """Report an incident: placed, routed, stored with its first event before the answer is sent."""
+    who = require()
+    cfg = current_app.config
+    files = [(f.filename or "photo", f.read()) for f in body.pop("photo", []) or []]
+    photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
+    new = NewReport(
+        category=body["category"], channel=body["channel"], description=body.get("description"),
+        x=body.get("lon"), y=body.get("lat"), crs=body.get("crs"), building=body.get("building"),
+        household=body.get("household"), address=body.get("address"),
+        reporter_name=body.get("reporter_name") or (who.name if who.role == "resident" else None),
+        reporter_contact=body.get("reporter_contact"), photos=photos,
+    )
+    ctx = context()
+    fp = fingerprint("POST", request.path, who.user_id, request.get_data(cache=True))
+    try:
+        status, answer, replayed = once(database(), headers.get("idempotency_key"), fp, "POST", request.path,
+                                        lambda session: (201, report(session, ctx, new, who)))
+    except BaseException:
+        discard(ctx.written, cfg["INSTANCE_PATH"])  # nothing stored: no orphan photos either
+        raise
+    if replayed:
+        discard(ctx.written, cfg["INSTANCE_PATH"])
+    return answer, status
+
+
+@bp.get("/incidents/<int:incident_id>")
+@bp.response(200, IncidentView)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 404, "no such incident that you may see")
+def get_one(incident_id: int):
+    """One incident, as your role may see it (contacts masked unless you must call back)."""
+    who = require()
+    with database().session() as session:
+        incident, grid = load(session, incident_id, who)
+        return view(session, incident, grid, who)
+
+
+@bp.get("/incidents/<int:incident_id>/history")
+@bp.response(200, History)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 404, "no such incident that you may see")
+def get_history(incident_id: int):
+    """Every step, in order: who, when, what, where, with which photos. Append-only."""
+    who = require()
+    with database().session() as session:
+        incident, _ = load(session, incident_id, who)
+        return {"id": incident.id, "events": history(session, incident)}
