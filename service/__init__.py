@@ -19,6 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .geocoding import Geocoder
     from .pages import pages
     from .registry import Registry
+    from .streets import Streets
 
     settings = load_config(config)
     app = Flask(
@@ -43,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         refresh_seconds=settings["GEOCODER_REFRESH_SECONDS"],
     )
     app.extensions["gridops.geocoder"] = Geocoder(registry, settings["PRIMARY_LAYER"])
+    app.extensions["gridops.streets"] = Streets(db)
     register_api(app)
     register_error_handlers(app)  # after the API's own, which it replaces
     app.register_blueprint(pages)

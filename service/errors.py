@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from geo.errors import GeoError
@@ -127,7 +128,7 @@ def _flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
-_LOCATIONS = ("query.", "json.", "form.", "files.", "headers.", "path.")
+_LOCATIONS = ("query.", "json.", "form.", "files.", "headers.", "path.", "json_or_form.", "form_and_files.")
 
 
 def _invalid_request(messages: Any) -> Response:
@@ -162,6 +163,10 @@ def register_error_handlers(app: Flask) -> None:
         status = err.code or 500
         slug = _HTTP_SLUGS.get(status, "invalid-parameter" if status < 500 else "internal-error")
         return problem(status, slug, err.description or err.name)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(err: StaleDataError) -> Response:
+        return problem(409, "conflict", "someone changed this incident at the same moment; reload it and try again.")
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:

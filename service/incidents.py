@@ -175,6 +175,9 @@ def report(session: Session, ctx: Context, new: NewReport, actor: Principal | No
         raise InvalidParameter("category", f"unknown category {new.category!r}; categories: {', '.join(known)}.", allowed=known)
     if new.channel not in CHANNELS:
         raise InvalidParameter("channel", f"channel must be one of {', '.join(CHANNELS)}; got {new.channel!r}.", allowed=list(CHANNELS))
+    if (new.x is None) != (new.y is None):
+        missing = "lat" if new.y is None else "lon"
+        raise InvalidParameter(missing, f"`{missing}` is required with `{'lon' if missing == 'lat' else 'lat'}`.")
     if new.x is None and not (new.building or new.household or new.address):
         raise InvalidParameter("location", "a report needs a location: lon and lat (with crs), or a building, household or address.")
 

@@ -161,10 +161,15 @@ def route(
 
     if tier == "grid":
         primary = _assigned(session, layer, [ground.grid], ("primary",), at)
+        backup = _assigned(session, layer, [ground.grid], ("backup",), at)
+
+        def why(passed: list[int]) -> str:  # why the people tried first were passed over
+            return "declined" if passed and all(w in exclude for w in passed) else "off shift"
+
         for ids, reason in (
             (primary, "grid worker on shift"),
-            (_assigned(session, layer, [ground.grid], ("backup",), at), "backup: primary off shift"),
-            (_assigned(session, layer, [ground.grid], ("leader",), at), "grid leader: grid workers off shift"),
+            (backup, f"backup: primary {why(primary)}"),
+            (_assigned(session, layer, [ground.grid], ("leader",), at), f"grid leader: grid workers {why(primary + backup)}"),
         ):
             found = pick(ids, reason)
             if found:

@@ -12,7 +12,10 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -220,3 +223,59 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@dataclass
+class City:
+    """A private demo city with users of every role, an HTTP client, and a clock that tests set."""
+
+    app: object
+    client: object
+    tokens: dict[str, str]
+    workers: dict[str, str]  # role name -> worker code, for the grid used in tests
+
+    def h(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def session(self):
+        return self.app.extensions["gridops.db"].session()
+
+
+# A grid of the demo city and a point inside it, used across the incident tests.
+TEST_GRID = "510199001002005"
+TEST_POINT = (104.1003, 30.6203)
+
+
+@pytest.fixture
+def city(writable_demo_url, tmp_path, monkeypatch):
+    from sqlalchemy import select
+
+    from service import clock
+    from service.auth import add_user
+    from service.models import Assignment, Worker
+
+    now = {"t": datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))}  # a Monday morning
+    monkeypatch.setattr(clock, "utcnow", lambda: now["t"].astimezone(UTC))
+    app = make_app(writable_demo_url, tmp_path)
+    tokens, workers = {}, {}
+    with app.extensions["gridops.db"].session() as s:
+        def duty(d):
+            return s.scalar(select(Worker.code).join(Assignment, Assignment.worker_id == Worker.id)
+                            .where(Assignment.area_code == TEST_GRID, Assignment.duty == d))
+        workers = {"grid_worker": duty("primary"), "backup": duty("backup"), "grid_leader": duty("leader")}
+        community = TEST_GRID[:12]
+        for name, role, kw in (
+            ("resident", "resident", {}), ("other_resident", "resident", {}),
+            ("grid_worker", "grid_worker", {"worker_code": workers["grid_worker"]}),
+            ("backup", "grid_worker", {"worker_code": workers["backup"]}),
+            ("grid_leader", "grid_leader", {"worker_code": workers["grid_leader"]}),
+            ("stranger_worker", "grid_worker", {"areas": ["510199002003001"]}),
+            ("community_admin", "community_admin", {"areas": [community]}),
+            ("fire", "department", {"department": "fire"}),
+            ("command_centre", "command_centre", {}), ("planner", "planner", {}), ("admin", "admin", {}),
+        ):
+            _, tokens[name] = add_user(s, name, role, **kw)
+    city = City(app, app.test_client(), tokens, workers)
+    city.clock = now
+    yield city
+    app.extensions["gridops.db"].dispose()

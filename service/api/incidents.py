@@ -5,18 +5,37 @@ from flask_smorest import Blueprint
 
 from ..idempotency import fingerprint, once
 from ..incidents import Context, NewReport, history, load, report, view
+from ..tasks import tasks_of
+from ..workflow import Act, act
 from ..photos import check_photos, discard
 from ..web import database, geocoder, require
-from .schemas import History, IdempotencyHeader, IncidentCreate, IncidentCreated, IncidentView, problem_response
+from .schemas import (
+    History,
+    IdempotencyHeader,
+    IncidentCreate,
+    IncidentCreated,
+    IncidentView,
+    StepBody,
+    StepDone,
+    TaskArgs,
+    TaskList,
+    problem_response,
+)
 
 bp = Blueprint("incidents", __name__, description="Reports in, and the closed loop (上报 → 受理 → … → 回访)")
 
 _MULTIPART = {"requestBody": {"content": {"multipart/form-data": {"schema": "IncidentCreate"}}}}
 
 
+@bp.before_request
+def _signed_in() -> None:
+    """Everything here needs a user: refuse an unknown caller before reading the body."""
+    require()
+
+
 def context() -> Context:
     cfg = current_app.config
-    return Context(geocoder(), cfg["TIMEZONE"], cfg["INSTANCE_PATH"], current_app.extensions.get("gridops.network"))
+    return Context(geocoder(), cfg["TIMEZONE"], cfg["INSTANCE_PATH"], current_app.extensions["gridops.streets"].network())
 
 
 @bp.post("/incidents")
@@ -79,3 +98,51 @@ def get_history(incident_id: int):
     with database().session() as session:
         incident, _ = load(session, incident_id, who)
         return {"id": incident.id, "events": history(session, incident)}
+
+
+_STEP_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": "StepBody"}}}}
+
+
+@bp.post("/incidents/<int:incident_id>/<any(accept, assess, dispatch, take, reassign, reject, check_in, resolve, verify, return, close, rate, escalate, supervise, merge, split, comment):action>")
+@bp.arguments(StepBody, location="json_or_form")
+@bp.doc(**_STEP_DOC)
+@bp.response(200, StepDone)
+@problem_response(bp, 400, "a field is missing or malformed (a note where one is needed, a rating outside 1–5, …)")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role may not take this step on this incident; `allowed` lists what you may")
+@problem_response(bp, 404, "no such incident that you may see")
+@problem_response(bp, 409, "the incident is not in a state for this step (`allowed` lists what is), or it changed meanwhile")
+@problem_response(bp, 413, "a photo is too large")
+@problem_response(bp, 415, "neither JSON nor a form")
+@problem_response(bp, 422, "check-in refused: too far from the incident or outside its grid (`distance_m`)")
+def step(body, incident_id: int, action: str):
+    """Take one step of the closed loop. Steps: accept, assess, dispatch, take (a worker takes the task),
+    reassign, reject (with a reason: back to routing), check_in (near the incident, inside its grid),
+    resolve (note and photos), verify, return (for rework), close, rate (1–5), escalate (one tier up),
+    supervise (督办), merge, split, comment."""
+    who = require()
+    cfg = current_app.config
+    files = [(f.filename or "photo", f.read()) for f in body.pop("photo", []) or []]
+    photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
+    a = Act(note=body.get("note"), lon=body.get("lon"), lat=body.get("lat"), rating=body.get("rating"),
+            worker=body.get("worker"), target=body.get("target"), photos=photos)
+    ctx = context()
+    try:
+        with database().session() as session:
+            return act(session, ctx, incident_id, action, a, who, cfg["CHECKIN_MAX_DISTANCE_M"])
+    except BaseException:
+        discard(ctx.written, cfg["INSTANCE_PATH"])
+        raise
+
+
+@bp.get("/me/tasks")
+@bp.arguments(TaskArgs, location="query", as_kwargs=True)
+@bp.response(200, TaskList)
+@problem_response(bp, 400, "a parameter is invalid")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "not a worker")
+def my_tasks(**args):
+    """A worker's tasks, by due time and then by distance from the position sent: incidents and patrol visits."""
+    who = require()
+    with database().session() as session:
+        return tasks_of(session, who, args.get("lon"), args.get("lat"), args["status"] == "all")

@@ -456,3 +456,51 @@ class HistoryEvent(Schema):
 class History(Schema):
     id = fields.Integer()
     events = fields.List(fields.Nested(HistoryEvent))
+
+
+class StepBody(Schema):
+    note = fields.String(validate=validate.Length(max=4000), metadata={"description": "why, or what was done"})
+    lon = fields.Float(allow_nan=False, metadata={"description": "where the worker is (WGS-84); a check-in needs it"})
+    lat = fields.Float(allow_nan=False)
+    rating = fields.Integer(validate=validate.Range(1, 5), metadata={"description": "rate: 1–5 stars (回访)"})
+    worker = fields.String(metadata={"description": "dispatch / reassign: the worker's code"})
+    target = fields.Integer(metadata={"description": "merge: the incident to merge into"})
+    photo = fields.List(Upload(), metadata={"description": "photos (multipart only)"})
+
+
+class StepDone(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    assignee = fields.Nested(WorkerRef, allow_none=True)
+    tier = fields.String()
+    routing_reason = fields.String(allow_none=True)
+    due_at = fields.String()
+    supervised_at = fields.String(allow_none=True)
+    allowed = fields.List(fields.String(), metadata={"description": "the steps you may take next"})
+
+
+class TaskArgs(Query):
+    lon = fields.Float(allow_nan=False, metadata={"description": "where the worker is: tasks are ordered by due time, then distance"})
+    lat = fields.Float(allow_nan=False)
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "all"]))
+
+
+class TaskRow(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    title = fields.String()
+    status = fields.String()
+    incident_id = fields.Integer(allow_none=True)
+    incident_status = fields.String(allow_none=True)
+    area_code = fields.String(allow_none=True)
+    location = fields.Nested(Location, allow_none=True)
+    distance_m = fields.Float(allow_none=True)
+    due_at = fields.String(allow_none=True)
+    overdue = fields.Boolean()
+    scheduled_for = fields.String(allow_none=True)
+    allowed = fields.List(fields.String())
+
+
+class TaskList(Schema):
+    worker = fields.Nested(WorkerRef)
+    tasks = fields.List(fields.Nested(TaskRow))

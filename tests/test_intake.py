@@ -1,0 +1,190 @@
+"""POST /api/v1/incidents: placed, routed, stored whole or not at all."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from geo.crs import wgs84_to_gcj02
+from service.models import Attachment, Incident, IncidentEvent, IncidentFollower, Task
+
+from .conftest import TEST_GRID, TEST_POINT
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 200
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+
+
+def counts(city) -> tuple[int, int, int]:
+    with city.session() as s:
+        return (s.scalar(select(func.count(Incident.id))), s.scalar(select(func.count(IncidentEvent.id))),
+                s.scalar(select(func.count(Attachment.id))))
+
+
+def post(city, who="resident", **body):
+    body.setdefault("category", "dispute.neighbour")
+    if not any(k in body for k in ("building", "household", "address")):
+        body.setdefault("lon", TEST_POINT[0])
+        body.setdefault("lat", TEST_POINT[1])
+    headers = {**city.h(who), **body.pop("headers", {})}
+    return city.client.post("/api/v1/incidents", json=body, headers=headers)
+
+
+def test_a_report_is_placed_routed_and_answered_in_full(city):
+    res = post(city, description="楼上漏水", reporter_contact="13812345678")
+    assert res.status_code == 201, res.json
+    body = res.json
+    assert body["grid"]["code"] == TEST_GRID and body["micro_grid"]["code"].startswith(TEST_GRID)
+    assert body["boundary_version"]["number"] == 1
+    assert body["category"] == {"code": "dispute.neighbour", "name": "邻里纠纷", "urgency": "normal",
+                                "time_limit_minutes": 4320, "working_time": False}
+    assert body["due_at"].startswith("2026-11-26T02:00:00")  # three calendar days after Monday 10:00 (UTC+8)
+    assert body["assignee"]["code"] == city.workers["grid_worker"]
+    assert body["routing_reason"] == "grid worker on shift"
+    with city.session() as s:
+        incident = s.get(Incident, body["id"])
+        assert incident.status == "reported" and incident.boundary_version_id is not None
+        events = list(s.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)))
+        assert [e.action for e in events] == ["report"]
+        assert s.scalar(select(func.count(Task.id)).where(Task.incident_id == incident.id)) == 1
+
+
+def test_working_time_limits_skip_the_night_and_the_weekend(city):
+    city.clock["t"] = city.clock["t"].replace(day=27, hour=17)  # Friday 17:00
+    body = post(city, category="livelihood.repair").json  # five working days
+    assert body["due_at"].startswith("2026-12-04T09:00:00")  # the next Friday 17:00 local
+
+
+@pytest.mark.parametrize("crs", ["gcj02", "wgs84"])
+def test_the_original_coordinates_are_kept(city, crs):
+    x, y = wgs84_to_gcj02(*TEST_POINT) if crs == "gcj02" else TEST_POINT
+    body = post(city, lon=float(x), lat=float(y), crs=crs).json
+    assert body["original"] == {"x": float(x), "y": float(y), "crs": crs}
+    assert abs(body["location"]["lon"] - TEST_POINT[0]) < 1e-6 and body["grid"]["code"] == TEST_GRID
+
+
+def test_a_door_code_is_a_location(city):
+    with city.session() as s:
+        from service.models import Building, Household
+
+        code = s.scalar(select(Household.code).join(Building).where(Building.households > 10).limit(1))
+    body = post(city, household=code, channel="qr").json
+    assert body["location_status"] == "inside" and body["grid"]["code"]
+
+
+def test_retrying_with_the_same_key_returns_the_first_answer_and_stores_one_incident(city):
+    before = counts(city)
+    first = post(city, headers={"Idempotency-Key": "k-123"}, description="first")
+    again = post(city, headers={"Idempotency-Key": "k-123"}, description="first")
+    assert first.status_code == again.status_code == 201
+    assert first.json == again.json
+    assert counts(city)[0] == before[0] + 1
+    other = post(city, headers={"Idempotency-Key": "k-123"}, description="something else")
+    assert other.status_code == 409 and other.json["field"] == "Idempotency-Key"
+    assert counts(city)[0] == before[0] + 1
+
+
+def test_concurrent_retries_with_one_key_store_one_incident(city):
+    before = counts(city)[0]
+    answers = []
+
+    def send():
+        client = city.app.test_client()
+        answers.append(client.post("/api/v1/incidents", json={"category": "order.noise", "lon": TEST_POINT[0], "lat": TEST_POINT[1]},
+                                   headers={**city.h("resident"), "Idempotency-Key": "race"}))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json["id"] for a in answers}) == 1
+    assert counts(city)[0] == before + 1
+
+
+def test_a_duplicate_is_merged_into_the_open_incident_and_its_reporter_follows_it(city):
+    first = post(city, category="order.noise").json
+    dup = post(city, category="order.noise", lon=TEST_POINT[0] + 0.0003, reporter_contact="13900001111").json
+    assert dup["status"] == "merged" and dup["merged_into"] == first["id"]
+    assert dup["duplicates"][0]["id"] == first["id"] and 20 < dup["duplicates"][0]["distance_m"] < 40
+    with city.session() as s:
+        follower = s.scalar(select(IncidentFollower).where(IncidentFollower.incident_id == first["id"]))
+        assert follower.contact == "13900001111" and follower.source_incident_id == dup["id"]
+    far = post(city, category="order.noise", lon=TEST_POINT[0] + 0.003).json  # ~290 m: beyond 100 m
+    assert far["status"] == "reported"
+    other = post(city, category="dispute.neighbour").json  # another category is not a duplicate
+    assert other["status"] == "reported"
+    split = city.client.post(f"/api/v1/incidents/{dup['id']}/split", json={"note": "不是同一件事"}, headers=city.h("command_centre"))
+    assert split.status_code == 200 and split.json["status"] == "reported" and split.json["assignee"]
+
+
+def test_photos_are_checked_by_content_and_stored_by_hash(city):
+    def send(*photos):
+        data = {"category": "hazard.ebike_charging", "lon": str(TEST_POINT[0]), "lat": str(TEST_POINT[1]),
+                "photo": [(io.BytesIO(p), name) for name, p in photos]}
+        return city.client.post("/api/v1/incidents", data=data, headers=city.h("resident"), content_type="multipart/form-data")
+
+    res = send(("a.jpg", JPEG), ("b.png", PNG))
+    assert res.status_code == 201, res.json
+    assert [p["content_type"] for p in res.json["photos"]] == ["image/jpeg", "image/png"]
+    stored = Path(city.app.config["INSTANCE_PATH"]) / "photos"
+    files = sorted(p.name for p in stored.rglob("*.*"))
+    assert len(files) == 2 and all(len(f.split(".")[0]) == 64 for f in files)
+
+    before, before_files = counts(city), len(list(stored.rglob("*.*")))
+    for photos, status in (
+        ((("fake.jpg", b"GIF89a not really a jpeg"),), 400),  # judged by content, not name
+        ((("ok.jpg", JPEG + b"1"), ("empty.png", b"")), 400),  # one bad photo refuses the report
+        (tuple((f"p{k}.jpg", JPEG + bytes([k])) for k in range(7)), 400),  # too many
+        ((("huge.jpg", JPEG + b"\x00" * (8 * 1024 * 1024)),), 413),
+    ):
+        res = send(*photos)
+        assert res.status_code == status, res.json
+        assert res.json["field"] == "photo"
+    assert counts(city) == before and len(list(stored.rglob("*.*"))) == before_files  # nothing half-made
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        ({"category": "no.such"}, 400, "category"),
+        ({"lon": "east"}, 400, "lon"),
+        ({"lat": 300}, 400, "lat"),
+        ({"lon": 300}, 400, "lon"),
+        ({"channel": "pigeon"}, 400, "channel"),
+        ({"surprise": 1}, 400, "surprise"),
+        ({"description": "x" * 5000}, 400, "description"),
+    ],
+)
+def test_bad_input_gets_a_problem_naming_the_field(city, change, status, field):
+    body = {"category": "order.noise", "lon": TEST_POINT[0], "lat": TEST_POINT[1], **change}
+    res = city.client.post("/api/v1/incidents", json=body, headers=city.h("resident"))
+    assert res.status_code == status, res.json
+    assert res.mimetype == "application/problem+json" and res.json["field"] == field
+
+
+def test_an_unknown_door_code_or_half_a_position_is_named(city):
+    res = city.client.post("/api/v1/incidents", json={"category": "order.noise", "building": "NOPE"}, headers=city.h("resident"))
+    assert res.status_code == 404 and res.json["field"] == "building"
+    res = city.client.post("/api/v1/incidents", json={"category": "order.noise", "lon": 104.1}, headers=city.h("resident"))
+    assert res.status_code == 400 and res.json["field"] == "lat"
+
+
+def test_outside_missing_location_wrong_type_oversized(city):
+    far = post(city, lon=104.3, lat=30.62)
+    assert far.status_code == 422 and far.json["distance_m"] > 15_000
+    nowhere = city.client.post("/api/v1/incidents", json={"category": "order.noise"}, headers=city.h("resident"))
+    assert nowhere.status_code == 400 and nowhere.json["field"] == "location"
+    xml = city.client.post("/api/v1/incidents", data="<report/>", content_type="application/xml", headers=city.h("resident"))
+    assert xml.status_code == 415
+    big = city.client.post("/api/v1/incidents", data=b"{" + b" " * (33 * 1024 * 1024) + b"}", content_type="application/json",
+                           headers=city.h("resident"))
+    assert big.status_code == 413
+    anonymous = city.client.post("/api/v1/incidents", json={"category": "order.noise", "lon": 104.1, "lat": 30.62})
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    wrong = city.client.post("/api/v1/incidents", json={}, headers={"Authorization": "Bearer gro_nope"})
+    assert wrong.status_code == 401
