@@ -219,7 +219,7 @@ def over_http(city: dict, lon, lat, n: int) -> tuple[float, float, float]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url, "GRIDOPS_INSTANCE_PATH": str(folder)}
+    env = {**os.environ, "DATABASE_URL": url, "GRIDOPS_INSTANCE_PATH": str(folder), "GRIDOPS_SWEEP_INTERVAL_SECONDS": "0"}
     server = subprocess.Popen([str(Path(sys.executable).parent / "gridops"), "serve", "--port", str(port), "--workers", "2"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

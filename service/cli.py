@@ -72,20 +72,37 @@ def serve(host: str, port: int, workers: int | None) -> None:
         f"gridops: serving http://{host}:{port} on {report['spatial_library']} {report['spatial_version']} "
         f"({report['database']['url']})" + (f" with {workers} gunicorn workers" if workers else "")
     )
+    interval = app.config["SWEEP_INTERVAL_SECONDS"]
     if workers:
-        _gunicorn(host, port, workers)
+        _gunicorn(host, port, workers, interval)
     else:
+        if interval > 0:
+            _start_sweeper(app, interval)
         app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
-def _gunicorn(host: str, port: int, workers: int) -> None:
+def _start_sweeper(app, interval: float):
+    from .sweeper import Sweeper
+
+    sweeper = Sweeper(lambda: _context(app), app.extensions["gridops.db"], interval)
+    sweeper.start()
+    return sweeper
+
+
+def _gunicorn(host: str, port: int, workers: int, sweep_interval: float) -> None:
     from gunicorn.app.base import BaseApplication
+
+    def when_ready(_server) -> None:
+        # one sweeper for the whole server, in the master, however many workers there are
+        if sweep_interval > 0:
+            _start_sweeper(_app(), sweep_interval)
 
     class _App(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("when_ready", when_ready)
 
         def load(self):
             return _app()  # each worker builds its own app and engine after the fork
@@ -337,6 +354,24 @@ def grids_misfit(layer_a: str, layer_b: str, level_a: str | None, level_b: str |
     aligned = sum(1 for r in rows if r["largest_share"] >= 0.95)
     click.echo(f"{len(rows)} {rows[0]['level'] if rows else 'areas'} of {layer_a}: {aligned} lie (95%+) in one {layer_b} area, "
                f"{len(rows) - aligned} are split" + (f"; every piece written to {out_path}" if out_path else ""))
+
+
+@cli.command()
+def sweep() -> None:
+    """Find overdue work now: supervise (督办), notify, escalate one tier up the ladder."""
+    from .sweeper import sweep as run_sweep
+
+    app = _app()
+    done = run_sweep(app.extensions["gridops.db"], _context(app))
+    click.echo(f"swept: {len(done.supervised)} supervised, {len(done.escalated)} escalated, "
+               f"{len(done.overdue_visits)} overdue visits notified, {len(done.skipped)} skipped (changed meanwhile)")
+
+
+def _context(app):
+    from .incidents import Context
+
+    cfg = app.config
+    return Context(app.extensions["gridops.geocoder"], cfg["TIMEZONE"], cfg["INSTANCE_PATH"], app.extensions["gridops.streets"].network())
 
 
 @cli.group()

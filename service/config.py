@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     # photos with a report or a resolution
     "MAX_PHOTOS": 6,
     "MAX_PHOTO_BYTES": 8 * 1024 * 1024,
+    # how often `gridops serve` looks for overdue work (0: never; run `gridops sweep` instead)
+    "SWEEP_INTERVAL_SECONDS": 60.0,
     # a check-in farther than this from the incident is refused
     "CHECKIN_MAX_DISTANCE_M": 200.0,
     # signs the page session cookie; set it in production (a random one is made when unset)

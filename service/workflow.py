@@ -67,7 +67,9 @@ STEPS = {s.action: s for s in (
     Step("return", ("resolved",), "returned", LEADERS, needs_note=True),
     Step("close", ("verified",), "closed", LEADERS),
     Step("rate", ("closed",), "followed_up", ("resident", *STAFF)),
-    Step("escalate", ("accepted", "assessed", "dispatched", "in_progress", "returned"), "escalated", LEADERS, assignee=True, needs_note=True),
+    # also from reported (nobody took it in time) and escalated (nobody took it at this tier either)
+    Step("escalate", ("reported", "accepted", "assessed", "dispatched", "in_progress", "returned", "escalated"), "escalated",
+         LEADERS, assignee=True, needs_note=True),
     Step("supervise", OPEN, None, STAFF),
     Step("merge", ("reported", "accepted", "assessed"), "merged", LEADERS),
     Step("split", ("merged",), "reported", LEADERS),

@@ -92,7 +92,7 @@ def _free_port() -> int:
 def test_serve_answers_http(demo_url, workers):
     port = _free_port()
     args = ["serve", "--port", str(port)] + (["--workers", str(workers)] if workers else [])
-    environ = {**os.environ, "DATABASE_URL": demo_url}
+    environ = {**os.environ, "DATABASE_URL": demo_url, "GRIDOPS_SWEEP_INTERVAL_SECONDS": "0"}  # the shared demo stays as it is
     proc = subprocess.Popen([GRIDOPS, *args], env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30

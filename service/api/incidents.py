@@ -38,6 +38,7 @@ def context() -> Context:
     return Context(geocoder(), cfg["TIMEZONE"], cfg["INSTANCE_PATH"], current_app.extensions["gridops.streets"].network())
 
 
+
 @bp.post("/incidents")
 @bp.arguments(IncidentCreate, location="json_or_form")
 @bp.arguments(IdempotencyHeader, location="headers")
