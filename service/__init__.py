@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .pages import pages
     from .registry import Registry
     from .streets import Streets
+    from .stream import Wakeup
 
     settings = load_config(config)
     app = Flask(
@@ -45,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["gridops.geocoder"] = Geocoder(registry, settings["PRIMARY_LAYER"])
     app.extensions["gridops.streets"] = Streets(db)
+    app.extensions["gridops.wakeup"] = Wakeup(db, settings["STREAM_POLL_SECONDS"])
     register_api(app)
     register_error_handlers(app)  # after the API's own, which it replaces
     app.register_blueprint(pages)

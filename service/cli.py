@@ -101,6 +101,11 @@ def _gunicorn(host: str, port: int, workers: int, sweep_interval: float) -> None
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
+            # threads: a live-feed client holds its connection open; sync workers would be pinned by it
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 16)
+            # open feeds would hold a graceful stop for its whole timeout; their clients resume with Last-Event-ID
+            self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", "-")
             self.cfg.set("when_ready", when_ready)
 

@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PHOTO_BYTES": 8 * 1024 * 1024,
     # how often `gridops serve` looks for overdue work (0: never; run `gridops sweep` instead)
     "SWEEP_INTERVAL_SECONDS": 60.0,
+    # the live feed: how often a SpatiaLite stream looks for new events (PostGIS is woken by NOTIFY)
+    "STREAM_POLL_SECONDS": 0.5,
+    "STREAM_HEARTBEAT_SECONDS": 15.0,
     # a check-in farther than this from the incident is refused
     "CHECKIN_MAX_DISTANCE_M": 200.0,
     # signs the page session cookie; set it in production (a random one is made when unset)

@@ -113,6 +113,9 @@ def record(
     incident.updated_at = at
     session.add(StreamEvent(at=at, kind="incident", incident_id=incident.id,
                             data={"id": incident.id, "action": action, "status": incident.status, "seq": seq}))
+    from .stream import announce
+
+    announce(session)
     return event
 
 

@@ -97,12 +97,14 @@ def register_api(app: Flask) -> Api:
     from .health import bp as health_bp
     from .incidents import bp as incidents_bp
     from .locate import bp as locate_bp
+    from .stream import bp as stream_bp
 
     api.register_blueprint(health_bp)
     api.register_blueprint(areas_bp, url_prefix="/api/v1")
     api.register_blueprint(locate_bp, url_prefix="/api/v1")
     api.register_blueprint(boundaries_bp, url_prefix="/api/v1")
     api.register_blueprint(incidents_bp, url_prefix="/api/v1")
+    api.register_blueprint(stream_bp, url_prefix="/api/v1")
 
     assets = Blueprint("swagger_assets", __name__)
 

@@ -1,0 +1,124 @@
+"""The live feed across processes: a client on one server hears a change made through another."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+
+import pytest
+
+from service.auth import add_user
+from service.db import Database
+
+from .conftest import TEST_POINT
+from .test_cli import GRIDOPS
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server(url: str, workers: int | None = None):
+    port = _port()
+    env = {**os.environ, "DATABASE_URL": url, "GRIDOPS_SWEEP_INTERVAL_SECONDS": "0", "GRIDOPS_STREAM_HEARTBEAT_SECONDS": "1"}
+    args = [GRIDOPS, "serve", "--port", str(port)] + (["--workers", str(workers)] if workers else [])
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.3)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+class Feed:
+    def __init__(self, port: int, token: str, last_id: int | None = None) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        headers = {"Authorization": f"Bearer {token}"}
+        if last_id is not None:
+            headers["Last-Event-ID"] = str(last_id)
+        self.conn.request("GET", "/api/v1/stream", headers=headers)
+        self.res = self.conn.getresponse()
+        assert self.res.status == 200 and self.res.getheader("Content-Type").startswith("text/event-stream")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def next_event(self, deadline: float) -> dict | None:
+        event: dict = {}
+        while time.monotonic() < deadline:
+            line = self.res.fp.readline().decode().rstrip("\n")
+            if line.startswith("id: "):
+                event["id"] = int(line[4:])
+            elif line.startswith("data: "):
+                event["data"] = json.loads(line[6:])
+            elif line == "" and "data" in event:
+                return event
+        return None
+
+
+def post(port: int, token: str, category: str, dx: float = 0.0) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = json.dumps({"category": category, "lon": TEST_POINT[0] + dx, "lat": TEST_POINT[1]})
+    conn.request("POST", "/api/v1/incidents", body=body, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    res = conn.getresponse()
+    assert res.status == 201
+    return json.loads(res.read())
+
+
+def test_a_report_made_through_one_process_reaches_a_client_of_another_within_two_seconds(writable_demo_url, backend):
+    db = Database(writable_demo_url)
+    with db.session() as s:
+        _, resident = add_user(s, "居民", "resident")
+        _, staff = add_user(s, "值班员", "command_centre")
+        _, stranger = add_user(s, "外网格员", "grid_worker", areas=["510199002003001"])
+    db.dispose()
+    workers = 2 if backend.name == "postgis" else None  # the production setup where it matters
+    with server(writable_demo_url, workers) as listen_port, server(writable_demo_url) as write_port:
+        feed = Feed(listen_port, staff)
+        blind = Feed(listen_port, stranger)
+        time.sleep(0.5)
+        sent = time.monotonic()
+        made = post(write_port, resident, "order.noise")
+        event = feed.next_event(sent + 5)
+        took = time.monotonic() - sent
+        assert event is not None and event["data"]["id"] == made["id"] and event["data"]["action"] == "report"
+        assert took < 2.0, took
+        assert blind.next_event(time.monotonic() + 1.5) is None  # not their ground: they hear nothing of it
+
+        # a client that was away resumes after the last event it saw and misses nothing
+        missed = [post(write_port, resident, c, dx) for c, dx in (("dispute.neighbour", 0.0), ("hazard.fire_lane", 0.0002))]
+        again = Feed(listen_port, staff, last_id=event["id"])
+        ids = set()
+        deadline = time.monotonic() + 5
+        while len(ids) < 2 and time.monotonic() < deadline:
+            got = again.next_event(deadline)
+            if got:
+                ids.add(got["data"]["id"])
+        assert ids >= {m["id"] for m in missed}
+        for f in (feed, blind, again):
+            f.close()
+
+
+def test_the_feed_needs_a_user_and_a_sane_last_event_id(city):
+    assert city.client.get("/api/v1/stream").status_code == 401
+    res = city.client.get("/api/v1/stream", headers={**city.h("command_centre"), "Last-Event-ID": "yesterday"})
+    assert res.status_code == 400 and res.json["field"] == "Last-Event-ID"
