@@ -1,0 +1,157 @@
+"""Open311 GeoReport v2, exercised the way a client written from the spec would: HTTP, form posts, XML and JSON."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from service.auth import add_user
+from service.db import Database
+
+from .test_stream import server
+
+DISTRICT = "510199"
+
+
+class Client:
+    """No gridops imports: what any GeoReport v2 client does."""
+
+    def __init__(self, port: int, api_key: str) -> None:
+        self.port, self.api_key = port, api_key
+
+    def call(self, method: str, path: str, params: dict | None = None) -> tuple[int, str, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        body, headers = None, {}
+        query = urllib.parse.urlencode(params or {})
+        if method == "POST":
+            body, headers = query, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+            url = f"/open311/v2/{path}"
+        else:
+            url = f"/open311/v2/{path}" + (f"?{query}" if query else "")
+        conn.request(method, url, body=body, headers=headers)
+        res = conn.getresponse()
+        return res.status, res.getheader("Content-Type", ""), res.read()
+
+    def json(self, method, path, params=None):
+        status, ctype, body = self.call(method, f"{path}.json", params)
+        assert ctype.startswith("application/json")
+        return status, json.loads(body)
+
+    def xml(self, method, path, params=None):
+        status, ctype, body = self.call(method, f"{path}.xml", params)
+        assert ctype.startswith("text/xml")
+        assert body.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+        return status, ET.fromstring(body)
+
+
+@pytest.fixture(scope="module")
+def open311(backend, demo_template_url, tmp_path_factory):
+    url = backend.clone(demo_template_url)
+    db = Database(url)
+    with db.session() as s:
+        _, key = add_user(s, "第三方应用", "resident")
+    db.dispose()
+    with server(url) as port:
+        client = Client(port, key)
+        client.url = url
+        yield client
+
+
+def test_discovery_names_the_spec_and_both_formats(open311):
+    status, doc = open311.json("GET", "discovery")
+    assert status == 200
+    endpoint = doc["endpoints"][0]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert set(endpoint["formats"]) == {"text/xml", "application/json"}
+    status, root = open311.xml("GET", "discovery")
+    assert root.tag == "discovery" and {f.text for f in root.iter("format")} == {"text/xml", "application/json"}
+
+
+def test_the_services_are_the_categories_in_both_formats(open311):
+    _, services = open311.json("GET", "services", {"jurisdiction_id": DISTRICT})
+    _, root = open311.xml("GET", "services")
+    assert [s["service_code"] for s in services] == [e.findtext("service_code") for e in root.findall("service")]
+    noise = next(s for s in services if s["service_code"] == "order.noise")
+    assert noise["metadata"] is False and noise["type"] == "realtime" and noise["group"] == "order"
+    status, definition = open311.json("GET", "services/order.noise")
+    assert status == 200 and definition == {"service_code": "order.noise", "attributes": []}
+    status, errors = open311.json("GET", "services/no.such")
+    assert status == 404 and errors[0]["code"] == 404
+
+
+def test_post_a_request_as_the_spec_shows_and_read_it_back(open311):
+    params = {"api_key": open311.api_key, "jurisdiction_id": DISTRICT, "service_code": "environment.garbage",
+              "lat": "30.6203", "long": "104.1003", "address_string": "青石路88号", "email": "a@example.org",
+              "device_id": "tt222111", "account_id": "123456", "first_name": "john", "last_name": "smith",
+              "phone": "13911112222", "description": "垃圾桶满溢", "media_url": "http://example.org/1.jpg",
+              "attribute[WHISPAWN]": "123456"}
+    status, created = open311.json("POST", "requests", params)
+    assert status == 200 and len(created) == 1
+    rid = created[0]["service_request_id"]
+    assert isinstance(rid, str) and rid.isdigit() and created[0]["account_id"] == "123456" and created[0]["service_notice"]
+    _, [request] = open311.json("GET", f"requests/{rid}")
+    assert request["service_request_id"] == rid and request["status"] == "open" and request["service_code"] == "environment.garbage"
+    assert abs(request["lat"] - 30.6203) < 1e-6 and abs(request["long"] - 104.1003) < 1e-6
+    assert request["requested_datetime"].endswith("+08:00") and request["expected_datetime"]
+    assert "13911112222" not in json.dumps(request, ensure_ascii=False) and "john" not in json.dumps(request)  # nothing personal
+    _, root = open311.xml("GET", f"requests/{rid}")
+    assert root.tag == "service_requests" and root.find("request").findtext("service_request_id") == rid
+    status, root = open311.xml("POST", "requests", {**params, "lat": "30.6303"})
+    assert status == 200 and root.find("request").findtext("service_request_id").isdigit()
+
+
+def test_filters_paging_and_the_90_day_window(open311):
+    window = {"start_date": "2026-09-16T00:00:00+08:00", "end_date": "2026-11-15T23:59:59+08:00"}
+    _, everything = open311.json("GET", "requests", window)
+    assert 500 < len(everything) <= 1000
+    pages = []
+    for page in (1, 2, 3):
+        _, rows = open311.json("GET", "requests", {**window, "page": page, "page_size": 50})
+        pages.append([r["service_request_id"] for r in rows])
+    assert all(len(p) == 50 for p in pages) and len(set(sum(pages, []))) == 150
+    assert sum(pages, []) == [r["service_request_id"] for r in everything[:150]]
+    _, closed = open311.json("GET", "requests", {**window, "status": "closed", "service_code": "order.noise,dispute.neighbour"})
+    assert closed and all(r["status"] == "closed" and r["service_code"] in ("order.noise", "dispute.neighbour") for r in closed)
+    some = [r["service_request_id"] for r in everything[:3]]
+    _, picked = open311.json("GET", "requests", {"service_request_id": ",".join(some), "status": "open", "service_code": "x"})
+    assert sorted(r["service_request_id"] for r in picked) == sorted(some)  # ids override every other argument
+    status, errors = open311.json("GET", "requests", {"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-11-01T00:00:00Z"})
+    assert status == 400 and "90 days" in errors[0]["description"]
+
+
+def test_errors_come_in_the_specs_format(open311):
+    status, errors = open311.json("POST", "requests", {"service_code": "order.noise", "lat": "30.62", "long": "104.1"})
+    assert status == 403 and errors == [{"code": 403, "description": errors[0]["description"]}] and "api_key" in errors[0]["description"]
+    status, root = open311.xml("POST", "requests", {"api_key": "wrong", "service_code": "order.noise", "lat": "30.62", "long": "104.1"})
+    assert status == 403 and root.tag == "errors" and root.find("error").findtext("code") == "403"
+    status, errors = open311.json("POST", "requests", {"api_key": open311.api_key, "lat": "30.62", "long": "104.1"})
+    assert status == 400 and "service_code" in errors[0]["description"]
+    status, errors = open311.json("POST", "requests", {"api_key": open311.api_key, "service_code": "order.noise", "lat": "30.62", "long": "110"})
+    assert status == 400 and "outside the service area" in errors[0]["description"]
+    status, errors = open311.json("GET", "requests/999999999")
+    assert status == 404 and errors[0]["code"] == 404
+    status, _ = open311.json("GET", "requests", {"jurisdiction_id": "110101"})
+    assert status == 404
+    status, errors = open311.json("GET", "requests", {"page_size": 5000})
+    assert status == 400
+    status, errors = open311.json("GET", "tokens/nothing")
+    assert status == 404
+
+
+def test_tokens_lead_to_their_request(open311, backend):
+    _, [created] = open311.json("POST", "requests", {"api_key": open311.api_key, "service_code": "livelihood.repair",
+                                                     "lat": "30.6203", "long": "104.1009", "description": "路灯不亮"})
+    db = Database(open311.url)
+    from sqlalchemy import select
+
+    from service.models import Incident
+
+    with db.session() as s:
+        token = s.scalar(select(Incident.token).where(Incident.id == int(created["service_request_id"])))
+    db.dispose()
+    status, [row] = open311.json("GET", f"tokens/{token}")
+    assert status == 200 and row == {"service_request_id": created["service_request_id"], "token": token}
