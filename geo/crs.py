@@ -77,6 +77,23 @@ class LocalProjection:
         return float(self.to_metric(geom).area)
 
 
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def distances_m(lon: float, lat: float, lons: ArrayLike, lats: ArrayLike) -> np.ndarray:
+    """Metres on the WGS-84 ellipsoid from one point to many.
+
+    For point-to-point distances this beats a local projection: it is exact at any
+    range, and building a projection for every new centre costs milliseconds.
+    """
+    lons = np.atleast_1d(np.asarray(lons, dtype=float))
+    lats = np.atleast_1d(np.asarray(lats, dtype=float))
+    if not lons.size:
+        return np.empty(0, dtype=float)
+    _, _, dist = _GEOD.inv(np.full(lons.shape, float(lon)), np.full(lats.shape, float(lat)), lons, lats)
+    return np.asarray(dist, dtype=float)
+
+
 def local_projection(geom_or_bounds: BaseGeometry | tuple[float, float, float, float]) -> LocalProjection:
     """The local projection centred on a geometry (or lon/lat bounds)."""
     if isinstance(geom_or_bounds, BaseGeometry):

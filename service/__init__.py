@@ -19,7 +19,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .geocoding import Geocoder
     from .pages import pages
     from .registry import Registry
-    from .streets import Streets
+    from .intake import IntakeQueue
+    from .reference import Principals, References
     from .stream import Wakeup
 
     settings = load_config(config)
@@ -45,9 +46,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         refresh_seconds=settings["GEOCODER_REFRESH_SECONDS"],
     )
     app.extensions["gridops.geocoder"] = Geocoder(registry, settings["PRIMARY_LAYER"])
-    app.extensions["gridops.streets"] = Streets(db)
+    app.extensions["gridops.references"] = References()
+    app.extensions["gridops.principals"] = Principals()
+    app.extensions["gridops.intake"] = IntakeQueue(db, lambda: use_case_context(app))
     app.extensions["gridops.wakeup"] = Wakeup(db, settings["STREAM_POLL_SECONDS"])
     register_api(app)
     register_error_handlers(app)  # after the API's own, which it replaces
     app.register_blueprint(pages)
     return app
+
+
+def use_case_context(app: Flask):
+    """What the use cases need from an app (geocoder, reference data, time zone, photo folder):
+    the same for a request, the CLI and the sweeper."""
+    from .incidents import Context
+
+    cfg = app.config
+    return Context(app.extensions["gridops.geocoder"], cfg["TIMEZONE"], cfg["INSTANCE_PATH"], app.extensions["gridops.references"],
+                   app.extensions["gridops.principals"])

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import GridopsError, InvalidParameter
+from .errors import GridopsError, InvalidParameter, NotFound
 from .models import AppUser, Assignment, Department, Layer, UserArea, Worker
 
 ROLES = ("resident", "grid_worker", "grid_leader", "community_admin", "department", "command_centre", "planner", "admin")
@@ -137,11 +137,29 @@ def _free_worker_code(session: Session) -> str:
     return f"U{n:04d}"
 
 
+def revoke(session: Session, who: str) -> list[AppUser]:
+    """Deactivate a user by id or by name: their token stops working at the next request, in every process."""
+    stmt = select(AppUser).where(AppUser.active.is_(True))
+    stmt = stmt.where(AppUser.id == int(who)) if who.isdigit() else stmt.where(AppUser.name == who)
+    users = list(session.scalars(stmt))
+    if not users:
+        raise NotFound(f"no active user {who!r}.")
+    if len(users) > 1:
+        ids = ", ".join(str(u.id) for u in users)
+        raise InvalidParameter("user", f"{len(users)} active users are named {who!r} (ids {ids}): give the id.")
+    for user in users:
+        user.active = False
+    session.flush()
+    return users
+
+
 def principal_for(session: Session, token: str | None) -> Principal | None:
     """The principal a token names, or None (no token, unknown or inactive user)."""
-    if not token:
-        return None
-    user = session.scalar(select(AppUser).where(AppUser.token_hash == hash_token(token), AppUser.active.is_(True)))
+    return principal_for_hash(session, hash_token(token)) if token else None
+
+
+def principal_for_hash(session: Session, token_hash: str) -> Principal | None:
+    user = session.scalar(select(AppUser).where(AppUser.token_hash == token_hash, AppUser.active.is_(True)))
     if user is None:
         return None
     areas = tuple(sorted(session.scalars(select(UserArea.area_code).where(UserArea.user_id == user.id))))

@@ -373,10 +373,9 @@ def sweep() -> None:
 
 
 def _context(app):
-    from .incidents import Context
+    from . import use_case_context
 
-    cfg = app.config
-    return Context(app.extensions["gridops.geocoder"], cfg["TIMEZONE"], cfg["INSTANCE_PATH"], app.extensions["gridops.streets"].network())
+    return use_case_context(app)
 
 
 @cli.group()
@@ -405,6 +404,31 @@ def users_add(name: str, role: str, areas: tuple[str, ...], worker_code: str | N
 
         scope = ", ".join(session.scalars(select(UserArea.area_code).where(UserArea.user_id == user.id))) or "no areas"
         click.echo(f"user {user.id} {name} ({role}; {scope}) token: {token}")
+
+
+@users.command("revoke")
+@click.argument("user")
+def users_revoke(user: str) -> None:
+    """Deactivate a user (by id, or by name when it is unique): the token stops working at once."""
+    from .auth import revoke
+
+    app = _app()
+    with app.extensions["gridops.db"].session() as session:
+        for u in revoke(session, user):
+            click.echo(f"user {u.id} {u.name} ({u.role}) revoked")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Users, their roles and whether they are active (tokens are never shown again)."""
+    from sqlalchemy import select
+
+    from .models import AppUser
+
+    app = _app()
+    with app.extensions["gridops.db"].session() as session:
+        for u in session.scalars(select(AppUser).order_by(AppUser.id)):
+            click.echo(f"{u.id}\t{u.name}\t{u.role}\t{'active' if u.active else 'revoked'}")
 
 
 @cli.command()

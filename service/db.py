@@ -170,7 +170,9 @@ class Database:
             event.listen(engine, "connect", _on_sqlite_connect)
             return engine
         try:
-            return create_engine(self.url, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+            # a pool as large as a gunicorn worker's threads, so no thread waits for a connection
+            return create_engine(self.url, echo=echo, pool_pre_ping=True, pool_size=16, max_overflow=8,
+                                 connect_args={"connect_timeout": 5})
         except NoSuchModuleError:
             raise DatabaseUnavailable("The psycopg driver is not installed: pip install 'psycopg[binary]'.") from None
 

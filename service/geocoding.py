@@ -68,8 +68,8 @@ class Geocoder:
         self.registry = registry
         self.primary_layer = primary_layer
 
-    def versions(self, at: datetime | None) -> dict[str, LoadedVersion]:
-        versions = self.registry.in_force(at)
+    def versions(self, at: datetime | None, session: Session | None = None) -> dict[str, LoadedVersion]:
+        versions = self.registry.in_force(at, session)
         if self.primary_layer not in versions:
             when = f" at {at.isoformat()}" if at else ""
             raise NoBoundaries(
@@ -89,6 +89,15 @@ class Geocoder:
 
         The database is opened only to resolve a code or an address: a lookup by
         coordinates is answered from memory.
+        """
+        return self.place(q, open_session)[0]
+
+    def place(
+        self, q: LocationQuery, open_session: Callable[[], AbstractContextManager[Session]], session: Session | None = None
+    ) -> tuple[dict[str, Any], LoadedVersion]:
+        """`locate`, with the primary layer's version it was placed in (whose area ids a report stores).
+
+        `session`: the caller's, when it holds one, for the registry to re-read the versions with.
         """
         original: dict[str, Any]
         place = None
@@ -116,7 +125,7 @@ class Geocoder:
         else:
             raise InvalidParameter("location", "give `lon` and `lat` (with `crs`), or a `building`, `household` or `address`.")
 
-        versions = self.versions(q.at)
+        versions = self.versions(q.at, session)
         answers = {layer: layer_answer(v, *v.index.locate_one(lon, lat)) for layer, v in versions.items()}
         primary = answers[self.primary_layer]
         if primary["status"] == "outside":
@@ -136,7 +145,7 @@ class Geocoder:
             body["building"] = place.building
             if place.household:
                 body["household"] = place.household
-        return body
+        return body, versions[self.primary_layer]
 
     def _explain_outside(self, q: LocationQuery, original: dict, lon: float, lat: float, distance: float) -> None:
         if "crs" in original:

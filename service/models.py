@@ -13,6 +13,7 @@ from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -469,7 +470,18 @@ class PatrolRegister(Base):
     building_id: Mapped[int] = mapped_column(ForeignKey("building.id"))
     kind: Mapped[str] = mapped_column(String(32))  # elderly_alone, left_behind_child, disabled, …
     person: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    id_number: Mapped[str | None] = mapped_column(String(32))  # 身份证号: masked for all but staff
     interval_days: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReferenceStamp(Base):
+    """One row, changed by database triggers whenever what routing reads changes (migration 0004)."""
+
+    __tablename__ = "reference_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger)

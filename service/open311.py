@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from . import clock
 from .auth import Principal
 from .errors import GridopsError
-from .incidents import CLOSED, Context, NewReport, report
+from .incidents import CLOSED, NewReport
 from .models import Area, Building, Category, Department, Incident, IncidentEvent
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -176,8 +176,8 @@ def token(session: Session, value: str) -> list[dict[str, Any]]:
     return [{"service_request_id": str(found), "token": value}]
 
 
-def create(session: Session, ctx: Context, form: dict[str, Any], principal: Principal | None) -> list[dict[str, Any]]:
-    """POST requests: an Open311 report is an incident like any other (channel open311)."""
+def new_report(session: Session, form: dict[str, Any], principal: Principal | None) -> NewReport:
+    """POST requests: an Open311 report is an incident like any other (channel open311), checked the spec's way."""
     if principal is None:
         raise Open311Error(403, "api_key is missing or invalid: send a gridops user token as api_key.")
     code = (form.get("service_code") or "").strip()
@@ -191,18 +191,20 @@ def create(session: Session, ctx: Context, form: dict[str, Any], principal: Prin
     if lat is None and not (form.get("address_string") or form.get("address_id")):
         raise Open311Error(400, "a location is required: lat and long, address_string, or address_id.")
     name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
-    new = NewReport(
-        category=code, channel="open311", description=form.get("description"),
+    description = form.get("description")
+    if form.get("media_url"):
+        description = (description or "") + f"\n[media] {form['media_url']}"
+    return NewReport(
+        category=code, channel="open311", description=description,
         x=lon, y=lat, crs="wgs84", building=form.get("address_id") if lat is None else None,
         address=form.get("address_string") if lat is None and not form.get("address_id") else None,
         reporter_name=name, reporter_contact=form.get("phone") or form.get("email"), token=uuid.uuid4().hex,
     )
-    answer = report(session, ctx, new, principal)
-    if form.get("media_url"):
-        incident = session.get(Incident, answer["id"])
-        incident.description = (incident.description or "") + f"\n[media] {form['media_url']}"
-    notice = f"{answer['category']['name']}: assigned to {answer['grid']['name']}; to be closed by {_w3(datetime.fromisoformat(answer['due_at']), ctx.timezone)}."
+
+
+def receipt(answer: dict[str, Any], form: dict[str, Any], tz: str) -> list[dict[str, Any]]:
+    """The spec's answer to a POST, from the report's answer (so a retried POST gets the same one)."""
+    notice = f"{answer['category']['name']}: assigned to {answer['grid']['name']}; to be closed by {_w3(datetime.fromisoformat(answer['due_at']), tz)}."
     if answer["merged_into"]:
         notice = f"Already reported: merged into request {answer['merged_into']}."
     return [{"service_request_id": str(answer["id"]), "service_notice": notice, "account_id": form.get("account_id")}]
-

@@ -13,7 +13,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +51,15 @@ class LoadedVersion:
     names: list[str]
     levels: list[str]
     households: list[int]
+    ids: list[int]  # area.id of each position, so a placement needs no query to be stored
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        return {code: k for k, code in enumerate(self.codes)}
+
+    def area_id(self, code: str | None) -> int | None:
+        k = self.position.get(code) if code else None
+        return self.ids[k] if k is not None else None
 
     def area(self, position: int) -> dict[str, Any]:
         return {"code": self.codes[position], "name": self.names[position], "level": self.levels[position]}
@@ -84,24 +96,46 @@ class Registry:
 
     # -- snapshots ---------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
-        """The current snapshot, re-read from the database at most every refresh_seconds."""
+    def snapshot(self, session: Session | None = None) -> Snapshot:
+        """The current snapshot, re-read from the database at most every refresh_seconds.
+
+        While one thread re-reads, the others go on with the snapshot they have
+        rather than queue behind it.
+        """
         current = self._snapshot
         if current is None or time.monotonic() - self._checked_at >= self.refresh_seconds:
-            current = self.refresh()
+            if not self._refresh_lock.acquire(blocking=current is None):
+                return current
+            try:
+                current = self._refresh(session)
+            finally:
+                self._refresh_lock.release()
         return current
 
-    def refresh(self) -> Snapshot:
+    @contextmanager
+    def _session(self, session: Session | None) -> Iterator[Session]:
+        """The caller's session when it has one: a request that already holds a connection must
+        not wait for a second from the pool (under load, every thread would wait for the others)."""
+        if session is not None:
+            yield session
+        else:
+            with self.db.session() as own:
+                yield own
+
+    def refresh(self, session: Session | None = None) -> Snapshot:
         """Re-read the published versions; build the index of any new version in force now
         before the new snapshot replaces the old one."""
         with self._refresh_lock:
-            with self.db.session() as session:
-                rows = session.execute(
-                    select(BoundaryVersion.id, Layer.code, BoundaryVersion.number, BoundaryVersion.effective_from)
-                    .join(Layer, Layer.id == BoundaryVersion.layer_id)
-                    .where(BoundaryVersion.status == "published")
-                    .order_by(Layer.code, BoundaryVersion.effective_from, BoundaryVersion.number)
-                ).all()
+            return self._refresh(session)
+
+    def _refresh(self, session: Session | None) -> Snapshot:
+        with self._session(session) as used:
+            rows = used.execute(
+                select(BoundaryVersion.id, Layer.code, BoundaryVersion.number, BoundaryVersion.effective_from)
+                .join(Layer, Layer.id == BoundaryVersion.layer_id)
+                .where(BoundaryVersion.status == "published")
+                .order_by(Layer.code, BoundaryVersion.effective_from, BoundaryVersion.number)
+            ).all()
             versions: dict[str, list[VersionInfo]] = {}
             for vid, layer, number, effective in rows:
                 versions.setdefault(layer, []).append(VersionInfo(vid, layer, number, effective))
@@ -115,14 +149,14 @@ class Registry:
             for layer in fresh.versions:
                 info = fresh.in_force(layer, now)
                 if info is not None:
-                    self.version(info)  # built before anyone can see the new snapshot
-            self._snapshot = fresh
-            self._checked_at = time.monotonic()
-            return fresh
+                    self.version(info, used)  # built before anyone can see the new snapshot
+        self._snapshot = fresh
+        self._checked_at = time.monotonic()
+        return fresh
 
     # -- versions ----------------------------------------------------------------
 
-    def version(self, info: VersionInfo) -> LoadedVersion:
+    def version(self, info: VersionInfo, session: Session | None = None) -> LoadedVersion:
         loaded = self._loaded.get(info.id)
         if loaded is not None:
             try:
@@ -133,8 +167,8 @@ class Registry:
         with self._build_lock:
             loaded = self._loaded.get(info.id)
             if loaded is None:
-                with self.db.session() as session:
-                    loaded = self._build(session, info)
+                with self._session(session) as used:
+                    loaded = self._build(used, info)
                 self._loaded[info.id] = loaded
                 while len(self._loaded) > self.cached_versions:
                     self._loaded.popitem(last=False)
@@ -159,12 +193,13 @@ class Registry:
             cell_m=self.cell_m,
         )
         return LoadedVersion(
-            info, index, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], [r[5] for r in rows]
+            info, index, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], [r[5] for r in rows],
+            [r[0] for r in rows],
         )
 
-    def in_force(self, at: datetime | None = None) -> dict[str, LoadedVersion]:
+    def in_force(self, at: datetime | None = None, session: Session | None = None) -> dict[str, LoadedVersion]:
         """Every layer's version in force at `at` (default now), loaded."""
-        snap = self.snapshot()
+        snap = self.snapshot(session)
         at = at or datetime.now(UTC)
         out = {}
         for layer in snap.versions:

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-import numpy as np
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from geo.crs import local_projection
-from geo.network import StreetNetwork
+from geo.crs import distances_m
 
-from .models import Assignment, CalendarDay, Category, Incident, Layer, Shift, Worker
+from .models import Incident, Worker
+from .reference import CategoryRef, Reference
 
 # statuses in which an incident is someone's open work
 OPEN = ("reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "returned", "verified", "escalated")
@@ -53,42 +51,6 @@ def ground_of(grid_code: str, ancestors: dict[str, str]) -> Ground:
     return Ground(grid_code, ancestors.get("community"), ancestors.get("street"))
 
 
-# --- shifts -------------------------------------------------------------------
-
-
-def _day_kinds(session: Session, days: Iterable[date]) -> dict[date, str]:
-    rows = session.execute(select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.day.in_(list(days)))).all()
-    return dict(rows)
-
-
-def on_shift(session: Session, worker_ids: list[int], at: datetime, tz: str) -> set[int]:
-    """Which of these workers are on duty at `at` (local shifts; public holidays are worked as Sundays,
-    make-up workdays 调休 as Mondays; a shift ending before it starts runs past midnight)."""
-    if not worker_ids:
-        return set()
-    local = at.astimezone(ZoneInfo(tz))
-    today, yesterday = local.date(), local.date() - timedelta(days=1)
-    kinds = _day_kinds(session, [today, yesterday])
-
-    def weekday(d: date) -> int:
-        kind = kinds.get(d)
-        return 6 if kind == "holiday" else 0 if kind == "workday" else d.weekday()
-
-    now = local.time()
-    shifts = session.execute(
-        select(Shift.worker_id, Shift.weekday, Shift.start_time, Shift.end_time).where(Shift.worker_id.in_(worker_ids))
-    ).all()
-    on = set()
-    for wid, wd, start, end in shifts:
-        if end > start:
-            if wd == weekday(today) and start <= now < end:
-                on.add(wid)
-        else:  # overnight: from start today, or until end this morning (yesterday's shift)
-            if (wd == weekday(today) and now >= start) or (wd == weekday(yesterday) and now < end):
-                on.add(wid)
-    return on
-
-
 def open_work(session: Session, worker_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
         select(Incident.assignee_id, func.count(Incident.id))
@@ -100,30 +62,44 @@ def open_work(session: Session, worker_ids: list[int]) -> dict[int, int]:
     return counts
 
 
+class WorkLoad:
+    """Open work per worker, read once per transaction and kept current as work is handed out
+    in it — so a batch of reports spreads over equals as if they had come one by one."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._stored: dict[int, int] = {}
+        self._handed: dict[int, int] = {}  # given out in this transaction, not yet in the table
+
+    def prefetch(self, worker_ids: set[int]) -> None:
+        """Read the open work of everyone a batch may go to, in one query."""
+        missing = [w for w in worker_ids if w not in self._stored]
+        if missing:
+            self._stored.update(open_work(self.session, missing))
+
+    def of(self, worker_ids: list[int]) -> dict[int, int]:
+        missing = [w for w in worker_ids if w not in self._stored]
+        if missing:
+            self._stored.update(open_work(self.session, missing))
+        return {w: self._stored[w] + self._handed.get(w, 0) for w in worker_ids}
+
+    def hand(self, worker_id: int | None) -> None:
+        if worker_id is not None:
+            self._handed[worker_id] = self._handed.get(worker_id, 0) + 1
+
+
 # --- choosing ----------------------------------------------------------------
 
 
-def _assigned(session: Session, layer: str, codes: list[str], duties: tuple[str, ...], at: datetime) -> list[int]:
-    rows = session.scalars(
-        select(Assignment.worker_id)
-        .join(Layer, Layer.id == Assignment.layer_id)
-        .join(Worker, Worker.id == Assignment.worker_id)
-        .where(
-            Layer.code == layer, Assignment.area_code.in_(codes), Assignment.duty.in_(duties),
-            Assignment.valid_from <= at, (Assignment.valid_to.is_(None)) | (Assignment.valid_to > at), Worker.active.is_(True),
-        )
-    )
-    return list(dict.fromkeys(rows))
-
-
-def _least_loaded(session: Session, candidates: list[int]) -> int:
-    load = open_work(session, candidates)
-    return min(candidates, key=lambda w: (load[w], w))
+def _least_loaded(load: WorkLoad, candidates: list[int]) -> int:
+    counts = load.of(candidates)
+    return min(candidates, key=lambda w: (counts[w], w))
 
 
 def route(
     session: Session,
-    category: Category,
+    ref: Reference,
+    category: CategoryRef,
     ground: Ground,
     at: datetime,
     *,
@@ -133,35 +109,34 @@ def route(
     layer: str = "grid",
     tier: str = "grid",
     exclude: Iterable[int] = (),
-    network: StreetNetwork | None = None,
+    load: WorkLoad | None = None,
 ) -> Route:
     """The person for a report at `tier` of the ladder, and the reason."""
     exclude = set(exclude)
+    load = load or WorkLoad(session)
 
     def pick(ids: list[int], reason: str, require_shift: bool = True) -> Route | None:
         ids = [w for w in ids if w not in exclude]
         if require_shift:
-            ids = sorted(on_shift(session, ids, at, tz))
+            ids = sorted(ref.on_shift(ids, at, tz))
         if not ids:
             return None
-        return Route(_least_loaded(session, ids), reason, tier)
+        return Route(_least_loaded(load, ids), reason, tier)
 
     if category.handler == "department" or tier == "district":
         dept = category.department_code
-        staff = list(session.scalars(
-            select(Worker.id).where(Worker.active.is_(True), Worker.role == "department_staff", Worker.department_code == dept)
-        )) if dept else []
+        staff = ref.staff("department_staff", dept) if dept else []
         if staff:
             found = pick(staff, f"department {dept}: staff on shift") or pick(staff, f"department {dept}: nobody on shift, least loaded", False)
             if found:
                 return Route(found.worker_id, found.reason, "district", dept)
-        supervisors = list(session.scalars(select(Worker.id).where(Worker.active.is_(True), Worker.role == "supervisor")))
+        supervisors = ref.staff("supervisor")
         found = pick(supervisors, "district: command centre on shift") or pick(supervisors, "district: command centre", False)
         return Route(found.worker_id if found else None, found.reason if found else "nobody to take it at the district", "district", dept)
 
     if tier == "grid":
-        primary = _assigned(session, layer, [ground.grid], ("primary",), at)
-        backup = _assigned(session, layer, [ground.grid], ("backup",), at)
+        primary = ref.assigned(layer, [ground.grid], ("primary",), at)
+        backup = ref.assigned(layer, [ground.grid], ("backup",), at)
 
         def why(passed: list[int]) -> str:  # why the people tried first were passed over
             return "declined" if passed and all(w in exclude for w in passed) else "off shift"
@@ -169,12 +144,12 @@ def route(
         for ids, reason in (
             (primary, "grid worker on shift"),
             (backup, f"backup: primary {why(primary)}"),
-            (_assigned(session, layer, [ground.grid], ("leader",), at), f"grid leader: grid workers {why(primary + backup)}"),
+            (ref.assigned(layer, [ground.grid], ("leader",), at), f"grid leader: grid workers {why(primary + backup)}"),
         ):
             found = pick(ids, reason)
             if found:
                 return found
-        nearest = _nearest_in_community(session, layer, ground, at, tz, lon, lat, exclude, network)
+        nearest = _nearest_in_community(session, ref, load, layer, ground, at, tz, lon, lat, exclude)
         if nearest:
             return nearest
         found = pick(primary, "nobody on shift: the grid's own worker", False)
@@ -182,38 +157,32 @@ def route(
 
     codes = {"grid_leader": [ground.grid], "community": [ground.community], "street": [ground.street]}[tier]
     duties = ("leader",) if tier == "grid_leader" else ("primary",)
-    ids = _assigned(session, layer, [c for c in codes if c], duties, at)
+    ids = ref.assigned(layer, [c for c in codes if c], duties, at)
     label = {"grid_leader": "grid leader", "community": "community staff", "street": "street staff"}[tier]
     found = pick(ids, f"escalated to the {label} on shift") or pick(ids, f"escalated to the {label} (off shift)", False)
     return found or Route(None, f"nobody answers at the {tier} tier", tier)
 
 
 def _nearest_in_community(
-    session: Session, layer: str, ground: Ground, at: datetime, tz: str, lon: float, lat: float,
-    exclude: set[int], network: StreetNetwork | None,
+    session: Session, ref: Reference, load: WorkLoad, layer: str, ground: Ground, at: datetime, tz: str, lon: float,
+    lat: float, exclude: set[int],
 ) -> Route | None:
     if not ground.community:
         return None
-    ids = session.scalars(
-        select(Assignment.worker_id).join(Layer, Layer.id == Assignment.layer_id)
-        .where(Layer.code == layer, Assignment.area_code.startswith(ground.community), Assignment.valid_to.is_(None))
-    )
-    candidates = sorted(on_shift(session, [w for w in set(ids) if w not in exclude], at, tz))
+    ids = ref.assigned_under(layer, ground.community, at)
+    candidates = sorted(ref.on_shift([w for w in ids if w not in exclude], at, tz))
     rows = session.execute(select(Worker.id, Worker.last_position).where(Worker.id.in_(candidates), Worker.last_position.is_not(None))).all()
     if not rows:
         return None
     places = [(p.x, p.y) for p in (to_shape(pos) for _, pos in rows)]
-    if network is not None:
-        dist = network.distances_from(lon, lat, places)
+    if ref.network is not None:
+        dist = ref.network.distances_from(lon, lat, places)
         how = "along the streets"
     else:
-        proj = local_projection((lon, lat, lon, lat))
-        x0, y0 = proj.xy_to_metric(np.array([lon]), np.array([lat]))
-        xs, ys = proj.xy_to_metric(np.array([p[0] for p in places]), np.array([p[1] for p in places]))
-        dist = list(np.hypot(xs - x0[0], ys - y0[0]))
+        dist = list(distances_m(lon, lat, [p[0] for p in places], [p[1] for p in places]))
         how = "straight"
-    load = open_work(session, [wid for wid, _ in rows])
-    best = min(range(len(rows)), key=lambda k: (round(dist[k]), load[rows[k][0]], rows[k][0]))
+    counts = load.of([wid for wid, _ in rows])
+    best = min(range(len(rows)), key=lambda k: (round(dist[k]), counts[rows[k][0]], rows[k][0]))
     if dist[best] == float("inf"):
         return None
     return Route(rows[best][0], f"nearest on shift in the community: {dist[best]:,.0f} m {how}", "grid")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geo.crs import local_projection
+from geo.crs import distances_m
 
 from . import clock
 from .auth import Forbidden, Principal
@@ -31,12 +30,9 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
     points = [to_shape(t.location) if t.location is not None else None for t in tasks]
     distances: list[float | None] = [None] * len(tasks)
     if lon is not None and lat is not None and any(points):
-        proj = local_projection((lon, lat, lon, lat))
-        x0, y0 = proj.xy_to_metric(np.array([lon]), np.array([lat]))
         for k, p in enumerate(points):
             if p is not None:
-                x, y = proj.xy_to_metric(np.array([p.x]), np.array([p.y]))
-                distances[k] = round(float(np.hypot(x[0] - x0[0], y[0] - y0[0])), 1)
+                distances[k] = round(float(distances_m(lon, lat, p.x, p.y)[0]), 1)
     rows = []
     for task, point, distance in zip(tasks, points, distances, strict=True):
         incident = session.get(Incident, task.incident_id) if task.incident_id else None

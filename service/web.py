@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from flask import current_app, g, request, session
 
-from .auth import Forbidden, Principal, Unauthorized, principal_for
+from .auth import Forbidden, Principal, Unauthorized, hash_token
 from .db import Database
 from .errors import InvalidParameter
 from .geocoding import Geocoder
@@ -92,8 +92,13 @@ def bbox_arg(name: str = "bbox") -> tuple[float, float, float, float] | None:
     return minx, miny, maxx, maxy
 
 
-def principal() -> Principal | None:
-    """The user behind this request: `Authorization: Bearer TOKEN`, Open311's `api_key`, or the page session."""
+def principal(remembered_ok: bool = False) -> Principal | None:
+    """The user behind this request: `Authorization: Bearer TOKEN`, Open311's `api_key`, or the page session.
+
+    `remembered_ok`: a token this process already knows is taken without asking the
+    database — only for use cases that confirm it again in their own transaction
+    (report intake: see Principals).
+    """
     if "principal" not in g:
         token = None
         header = request.headers.get("Authorization", "")
@@ -104,8 +109,14 @@ def principal() -> Principal | None:
         elif session.get("token"):
             token = session["token"]
         if token:
-            with database().session() as s:
-                g.principal = principal_for(s, token)
+            principals = current_app.extensions["gridops.principals"]
+            known = principals.remembered(token) if remembered_ok else None
+            if known is not None:
+                g.principal = known[0]
+            else:
+                with database().session() as s:
+                    g.principal = principals.principal(s, token)
+            g.token_hash = hash_token(token)
             if g.principal is None:
                 raise Unauthorized("the token is not valid (unknown, or the user was deactivated).")
         else:
@@ -113,11 +124,16 @@ def principal() -> Principal | None:
     return g.principal
 
 
-def require(*roles: str) -> Principal:
+def require(*roles: str, remembered_ok: bool = False) -> Principal:
     """The signed-in user, if their role is one of `roles` (any role when none are named)."""
-    who = principal()
+    who = principal(remembered_ok)
     if who is None:
         raise Unauthorized("sign in: send `Authorization: Bearer TOKEN` (a token from `gridops users add`).")
     if roles and who.role not in roles:
         raise Forbidden(f"a {who.role} may not do this; it needs one of: {', '.join(roles)}.")
     return who
+
+
+def token_hash() -> str | None:
+    """The hash of the token this request signed in with (after `principal()`)."""
+    return g.get("token_hash")

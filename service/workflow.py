@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geo.crs import STORAGE_SRID, local_projection
+from geo.crs import STORAGE_SRID, distances_m
 
 from . import clock
 from .auth import Principal
@@ -203,9 +202,9 @@ def _ground(session: Session, incident: Incident, grid_code: str) -> Ground:
 
 def _reroute(session, ctx, incident, grid_code, now, tier: str, exclude=()) -> None:
     point = to_shape(incident.location)
-    category = session.get(Category, incident.category_code)
-    chosen = route(session, category, _ground(session, incident, grid_code), now, tz=ctx.timezone, lon=point.x, lat=point.y,
-                   layer=ctx.geocoder.primary_layer, tier=tier, exclude=exclude, network=ctx.network)
+    ref = ctx.references.current(session)
+    chosen = route(session, ref, ref.category(incident.category_code), _ground(session, incident, grid_code), now,
+                   tz=ctx.timezone, lon=point.x, lat=point.y, layer=ctx.geocoder.primary_layer, tier=tier, exclude=exclude)
     incident.tier = chosen.tier
     if chosen.department_code:
         incident.department_code = chosen.department_code
@@ -241,10 +240,8 @@ def _check_in(session, ctx, incident, step, a, principal, now, where, photos, gr
     if where is None:
         raise InvalidParameter("lon", "a check-in needs the worker's position: lon and lat.")
     point = to_shape(incident.location)
-    proj = local_projection((point.x, point.y, point.x, point.y))
-    x, y = proj.xy_to_metric(np.array([point.x, where[0]]), np.array([point.y, where[1]]))
-    distance = float(np.hypot(x[1] - x[0], y[1] - y[0]))
-    index = ctx.geocoder.versions(None)[ctx.geocoder.primary_layer].index
+    distance = float(distances_m(point.x, point.y, where[0], where[1])[0])
+    index = ctx.geocoder.versions(None, session)[ctx.geocoder.primary_layer].index
     areas, _, _ = index.locate_one(where[0], where[1])
     col = index.levels.index("grid")
     here = index.codes[areas[col]] if areas[col] >= 0 else None

@@ -97,3 +97,18 @@ def test_among_equals_the_least_open_work(city):
         assert got == expected, (category, load)
         chosen.append(got)
     assert set(chosen) == set(ids)  # the work really was spread
+
+
+def test_a_changed_shift_or_assignment_is_seen_by_the_very_next_report(city):
+    """Routing's reference data is cached per process; database triggers tell it when to re-read."""
+    assert report(city)["assignee"]["code"] == city.workers["grid_worker"]  # the cache is warm now
+    off_shift(city, "grid_worker", "backup")
+    assert report(city, category="dispute.property")["assignee"]["code"] == city.workers["grid_leader"]
+    with city.session() as s:
+        from service.models import Assignment
+
+        primary = s.scalars(select(Assignment).where(Assignment.area_code == "510199001002005", Assignment.duty == "primary")).one()
+        leader = s.scalar(select(Worker.id).where(Worker.code == city.workers["grid_leader"]))
+        primary.worker_id = leader  # the planner hands the grid to its leader
+    body = report(city, category="order.noise")
+    assert body["assignee"]["code"] == city.workers["grid_leader"] and body["routing_reason"] == "grid worker on shift"

@@ -10,7 +10,6 @@ import subprocess
 import time
 from contextlib import contextmanager
 
-import pytest
 
 from service.auth import add_user
 from service.db import Database

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from service import use_case_context
 from service.incidents import Context
 from service.models import Incident, IncidentEvent, Notification
 from service.sweeper import sweep
@@ -14,9 +15,7 @@ from .conftest import TEST_POINT
 
 
 def context(city) -> Context:
-    app = city.app
-    return Context(app.extensions["gridops.geocoder"], app.config["TIMEZONE"], app.config["INSTANCE_PATH"],
-                   app.extensions["gridops.streets"].network())
+    return use_case_context(city.app)
 
 
 def report(city, category="care.elderly"):  # a 2-hour limit

@@ -3,12 +3,14 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_smorest import Blueprint
 
-from ..idempotency import fingerprint, once
-from ..incidents import Context, NewReport, history, load, report, view
+from .. import use_case_context
+from ..idempotency import check_key, fingerprint
+from ..incidents import Context, NewReport, history, load, view
+from ..intake import IntakeQueue, Submission
 from ..tasks import tasks_of
 from ..workflow import Act, act
 from ..photos import check_photos, discard
-from ..web import database, geocoder, require
+from ..web import database, require, token_hash
 from .schemas import (
     History,
     IdempotencyHeader,
@@ -29,13 +31,17 @@ _MULTIPART = {"requestBody": {"content": {"multipart/form-data": {"schema": "Inc
 
 @bp.before_request
 def _signed_in() -> None:
-    """Everything here needs a user: refuse an unknown caller before reading the body."""
-    require()
+    """Everything here needs a user: refuse an unknown caller before reading the body.
+    (A report may go on a remembered token: the intake confirms it when it stores the report.)"""
+    require(remembered_ok=request.endpoint == "incidents.create")
 
 
 def context() -> Context:
-    cfg = current_app.config
-    return Context(geocoder(), cfg["TIMEZONE"], cfg["INSTANCE_PATH"], current_app.extensions["gridops.streets"].network())
+    return use_case_context(current_app)
+
+
+def intake_queue() -> IntakeQueue:
+    return current_app.extensions["gridops.intake"]
 
 
 
@@ -64,17 +70,11 @@ def create(body, headers):
         reporter_name=body.get("reporter_name") or (who.name if who.role == "resident" else None),
         reporter_contact=body.get("reporter_contact"), photos=photos,
     )
-    ctx = context()
-    fp = fingerprint("POST", request.path, who.user_id, request.get_data(cache=True))
-    try:
-        status, answer, replayed = once(database(), headers.get("idempotency_key"), fp, "POST", request.path,
-                                        lambda session: (201, report(session, ctx, new, who)))
-    except BaseException:
-        discard(ctx.written, cfg["INSTANCE_PATH"])  # nothing stored: no orphan photos either
-        raise
-    if replayed:
-        discard(ctx.written, cfg["INSTANCE_PATH"])
-    return answer, status
+    sub = Submission(new, who, check_key(headers.get("idempotency_key")),
+                     fingerprint("POST", request.path, who.user_id, request.get_data(cache=True)), "POST", request.path,
+                     token_hash())
+    out = intake_queue().submit(sub)
+    return out.result(), out.status
 
 
 @bp.get("/incidents/<int:incident_id>")

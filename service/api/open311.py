@@ -14,9 +14,10 @@ from geo.errors import GeoError
 
 from .. import open311
 from ..errors import GridopsError, _flatten
-from ..idempotency import fingerprint, once
-from ..web import database, principal
-from .incidents import context
+from ..idempotency import check_key, fingerprint
+from ..intake import Submission
+from ..web import database, principal, token_hash
+from .incidents import intake_queue
 from .schemas import AwareDateTime
 
 bp = Blueprint("open311", __name__, description="Open311 GeoReport v2: categories are services, incidents are requests")
@@ -193,13 +194,14 @@ def request_list(fmt: str, **args):
 def request_create(form: dict, fmt: str):
     """Report an incident (api_key required); the id comes back at once (type realtime)."""
     who = principal() if form.get("api_key") else None
-    ctx = context()
     with database().session() as session:
         open311.check_jurisdiction(session, form.get("jurisdiction_id"))
-    fp = fingerprint("POST", request.path, who.user_id if who else None, request.get_data(cache=True))
-    _, answer, _ = once(database(), request.headers.get("Idempotency-Key"), fp, "POST", request.path,
-                        lambda session: (200, {"rows": open311.create(session, ctx, form, who)}))
-    return render(fmt, "service_requests", "request", answer["rows"])
+        new = open311.new_report(session, form, who)
+    sub = Submission(new, who, check_key(request.headers.get("Idempotency-Key")),
+                     fingerprint("POST", request.path, who.user_id, request.get_data(cache=True)), "POST", request.path,
+                     token_hash())
+    answer = intake_queue().submit(sub).result()
+    return render(fmt, "service_requests", "request", open311.receipt(answer, form, current_app.config["TIMEZONE"]))
 
 
 @bp.get(f"/requests/<request_id>.{FORMAT}")
