@@ -26,7 +26,6 @@ from .models import (
     Incident,
     IncidentEvent,
     Notification,
-    StreamEvent,
     Worker,
 )
 from .photos import Photo
@@ -88,7 +87,7 @@ def record(
     photos: list[tuple[Photo, str]] = (),
     seq: int | None = None,
 ) -> IncidentEvent:
-    """One step of the history, and the same step on the live stream, in the caller's transaction.
+    """One step of the history (and so of the live stream), in the caller's transaction.
 
     `seq` may be given when the caller knows it (a new incident's first steps), saving a query.
     """
@@ -109,12 +108,7 @@ def record(
     if to_status:
         incident.status = to_status
     incident.updated_at = at
-    session.add(StreamEvent(at=at, kind="incident", incident_id=incident.id,
-                            data={"id": incident.id, "action": action, "status": incident.status, "seq": seq}))
-    from .stream import announce
-
-    announce(session)
-    return event
+    return event  # its copy on the live stream is made by the database (migration 0005)
 
 
 def _actor_worker(actor: Principal | None) -> int | None:

@@ -57,13 +57,11 @@ from .models import (
     IncidentEvent,
     IncidentFollower,
     Notification,
-    StreamEvent,
     Task,
 )
 from .photos import discard, store
 from .reference import ROUTING_STAMP, USERS_STAMP, CategoryRef, Reference, stamps
 from .routing import OPEN, Ground, Route, WorkLoad, route
-from .stream import announce
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
@@ -372,11 +370,6 @@ def _store(session: Session, ctx: Context, ref: Reference, placed: list[_Placed]
             {"incident_id": target_of[id(p)], "name": p.sub.new.reporter_name, "contact": p.sub.new.reporter_contact,
              "source_incident_id": p.incident_id, "added_at": now} for p in merges
         ])
-    stream = [{"at": now, "kind": "incident", "incident_id": p.incident_id,
-               "data": {"id": p.incident_id, "action": "report", "status": "reported", "seq": 1}} for p in placed]
-    stream += [{"at": now, "kind": "incident", "incident_id": p.incident_id,
-                "data": {"id": p.incident_id, "action": "merge", "status": "merged", "seq": 2}} for p in merges]
-    _insert(session, StreamEvent, stream)
 
     routed = [p for p in placed if p.target_id is None and p.target_new is None and p.chosen.worker_id is not None]
     if routed:
@@ -411,7 +404,6 @@ def _store(session: Session, ctx: Context, ref: Reference, placed: list[_Placed]
              "status_code": p.outcome.status, "response_body": json.dumps(p.outcome.answer, ensure_ascii=False, default=str),
              "created_at": now} for p in keyed
         ])
-    announce(session)
 
 
 def _replay(record_hash: str, status: int, body: str, sub: Submission) -> Outcome:

@@ -20,7 +20,7 @@ import numpy as np
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from geo.crs import STORAGE_SRID
@@ -41,6 +41,7 @@ from .models import (
     Household,
     Incident,
     IncidentEvent,
+    StreamEvent,
     IncidentFollower,
     Layer,
     Road,
@@ -359,7 +360,11 @@ def _load_incidents(
                 "location": _wkb(Point(float(e["lon"]), float(e["lat"]))) if e.get("lon") else None,
                 "data": None,
             })
+    before = session.scalar(select(func.max(StreamEvent.id))) or 0
     _bulk(session, IncidentEvent, event_rows, "events", progress)
+    # the database copies every new event to the live stream (migration 0005); a loaded
+    # history is not live news, so its copies go
+    session.execute(delete(StreamEvent).where(StreamEvent.id > before))
     return len(rows), len(event_rows)
 
 

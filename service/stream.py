@@ -1,10 +1,12 @@
 """The live feed: every state change, to every process's clients, resumable.
 
-Events are rows of stream_event, written in the same transaction as the change
-they describe, so a client never hears of a change that was rolled back, and
-every process sees every other's events. Their ids are the Server-Sent Events
-ids: a client that reconnects with Last-Event-ID misses nothing. On PostGIS a
-NOTIFY (sent on commit) wakes waiting streams at once; on SpatiaLite they poll.
+Events are rows of stream_event, written by the database itself for every row
+added to an incident's history (a trigger, migration 0005), in the same
+transaction as the change they describe: a client never hears of a change that
+was rolled back, and every process sees every other's events. Their ids are the
+Server-Sent Events ids: a client that reconnects with Last-Event-ID misses
+nothing. On PostGIS a NOTIFY (sent on commit, by another trigger) wakes waiting
+streams at once; on SpatiaLite they poll.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .auth import Principal
@@ -26,12 +28,6 @@ from .models import Area, Incident, StreamEvent
 log = logging.getLogger(__name__)
 CHANNEL = "gridops_events"
 BATCH = 500
-
-
-def announce(session: Session) -> None:
-    """Wake the streams of every process when this transaction commits (PostGIS; SpatiaLite polls)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
 class Wakeup:

@@ -121,3 +121,22 @@ def test_the_feed_needs_a_user_and_a_sane_last_event_id(city):
     assert city.client.get("/api/v1/stream").status_code == 401
     res = city.client.get("/api/v1/stream", headers={**city.h("command_centre"), "Last-Event-ID": "yesterday"})
     assert res.status_code == 400 and res.json["field"] == "Last-Event-ID"
+
+
+def test_every_step_of_every_history_is_on_the_stream_and_a_loaded_history_is_not(city):
+    from sqlalchemy import select
+
+    from service.models import IncidentEvent, StreamEvent
+
+    with city.session() as s:
+        assert s.scalar(select(StreamEvent.id).limit(1)) is None  # the demo city's eight weeks are history, not news
+    made = city.client.post("/api/v1/incidents", json={"category": "dispute.neighbour", "lon": TEST_POINT[0], "lat": TEST_POINT[1]},
+                            headers=city.h("resident")).json
+    for step in ("accept", "assess"):
+        assert city.client.post(f"/api/v1/incidents/{made['id']}/{step}", json={}, headers=city.h("grid_worker")).status_code == 200
+    with city.session() as s:
+        history = s.execute(select(IncidentEvent.seq, IncidentEvent.action, IncidentEvent.to_status)
+                            .where(IncidentEvent.incident_id == made["id"]).order_by(IncidentEvent.seq)).all()
+        stream = [e.data for e in s.scalars(select(StreamEvent).where(StreamEvent.incident_id == made["id"]).order_by(StreamEvent.id))]
+    assert [(e["seq"], e["action"], e["status"]) for e in stream] == [tuple(h) for h in history]
+    assert [h[1] for h in history] == ["report", "accept", "assess"]
