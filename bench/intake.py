@@ -270,6 +270,10 @@ def audit(url: str, run: str, tally: Tally) -> dict[str, int]:
             rows = session.execute(
                 select(Incident.id, Incident.description).where(Incident.description.like(f"bench {run}-%"))
             ).all()
+            # a batch's reports share one transaction time: distinct times = transactions
+            transactions = session.scalar(
+                select(func.count(func.distinct(Incident.reported_at))).where(Incident.description.like(f"bench {run}-%"))
+            )
             first_events = session.scalar(
                 select(func.count(IncidentEvent.id)).join(Incident, Incident.id == IncidentEvent.incident_id)
                 .where(Incident.description.like(f"bench {run}-%"), IncidentEvent.seq == 1)
@@ -282,7 +286,7 @@ def audit(url: str, run: str, tally: Tally) -> dict[str, int]:
     lost = sum(1 for key, iid in tally.acked.items() if stored.get(key) != [iid])
     doubled = sum(len(ids) - 1 for ids in stored.values() if len(ids) > 1)
     return {"acknowledged": len(tally.acked), "stored": len(rows), "first_events": first_events or 0,
-            "lost": lost, "doubled": doubled, "unacknowledged_stored": len(set(stored) - set(tally.acked))}
+            "lost": lost, "doubled": doubled, "transactions": transactions or 0, "unacknowledged_stored": len(set(stored) - set(tally.acked))}
 
 
 def run_backend(name: str, url: str, args, cleanup) -> dict:
@@ -319,7 +323,8 @@ def run_backend(name: str, url: str, args, cleanup) -> dict:
     log(f"   statuses {tally.statuses}; {result['merged_share']:.0%} merged as duplicates; {tally.retries} retries, "
         f"{tally.retry_mismatch} answered differently")
     log(f"   audit: {counts['acknowledged']} acknowledged, {counts['stored']} stored, {counts['first_events']} first events; "
-        f"lost {counts['lost']}, doubled {counts['doubled']}, stored but unacknowledged {counts['unacknowledged_stored']}")
+        f"lost {counts['lost']}, doubled {counts['doubled']}, stored but unacknowledged {counts['unacknowledged_stored']}; "
+        f"{counts['stored'] / max(counts['transactions'], 1):.1f} reports per transaction")
     log(f"   CPU per report: " + ", ".join(f"{k} {v} ms" for k, v in result["cpu_ms_per_report"].items()))
     for e in tally.errors:
         log(f"   error: {e}")

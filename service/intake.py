@@ -34,7 +34,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,7 @@ from geo.errors import GeoError
 
 from . import clock
 from .auth import Principal, Unauthorized
+from .bulk import insert_rows, insert_tables
 from .db import Database
 from .errors import Conflict, GridopsError, InvalidParameter
 from .geocoding import LocationQuery
@@ -165,14 +166,24 @@ def _box(lon: float, lat: float, radius_m: float) -> str:
 
 def _open_nearby(session: Session, placed: list[_Placed], now: datetime) -> list[_Open]:
     """The stored open incidents any report of the batch may duplicate: one query for the batch."""
+    wanted = [p for p in placed if p.category.dedupe_radius_m and p.category.dedupe_window_hours]
+    if not wanted:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.connection().exec_driver_sql(_PG_NEARBY, {
+            "cats": [p.category.code for p in wanted],
+            "since": [now - timedelta(hours=p.category.dedupe_window_hours) for p in wanted],
+            "x0": [p.lon - _pad(p) for p in wanted], "y0": [p.lat - _pad(p) for p in wanted],
+            "x1": [p.lon + _pad(p) for p in wanted], "y1": [p.lat + _pad(p) for p in wanted],
+            "open": list(OPEN),
+        }).all()
+        return [_Open(iid, cat, reported, x, y, assignee, tier, dept, due) for iid, cat, reported, x, y, assignee, tier, dept, due in rows]
     terms = [
         and_(Incident.category_code == p.category.code,
              Incident.reported_at >= now - timedelta(hours=p.category.dedupe_window_hours),
              func.ST_Intersects(Incident.location, func.ST_GeomFromText(_box(p.lon, p.lat, p.category.dedupe_radius_m), STORAGE_SRID)))
-        for p in placed if p.category.dedupe_radius_m and p.category.dedupe_window_hours
+        for p in wanted
     ]
-    if not terms:
-        return []
     rows = session.execute(
         select(Incident.id, Incident.category_code, Incident.reported_at, Incident.location, Incident.assignee_id, Incident.tier,
                Incident.department_code, Incident.due_at)
@@ -183,6 +194,23 @@ def _open_nearby(session: Session, placed: list[_Placed], now: datetime) -> list
         point = to_shape(location)
         found.append(_Open(iid, cat, reported, point.x, point.y, assignee, tier, dept, due))
     return found
+
+
+def _pad(p: _Placed) -> float:
+    return p.category.dedupe_radius_m / 90_000.0  # degrees, generously: a prefilter, the metres come next
+
+
+# One text for every batch size (psycopg and the server keep it prepared): each report's
+# category, window and box, joined to the open incidents through the spatial index.
+_PG_NEARBY = f"""
+SELECT DISTINCT i.id, i.category_code, i.reported_at, ST_X(i.location), ST_Y(i.location), i.assignee_id, i.tier,
+       i.department_code, i.due_at
+FROM unnest(CAST(%(cats)b AS varchar[]), CAST(%(since)b AS timestamptz[]), CAST(%(x0)b AS float8[]), CAST(%(y0)b AS float8[]),
+            CAST(%(x1)b AS float8[]), CAST(%(y1)b AS float8[])) AS q(cat, since, x0, y0, x1, y1)
+JOIN incident i ON i.category_code = q.cat AND i.reported_at >= q.since
+ AND i.location && ST_MakeEnvelope(q.x0, q.y0, q.x1, q.y1, {STORAGE_SRID})
+WHERE i.status = ANY(CAST(%(open)b AS varchar[])) AND i.merged_into_id IS NULL
+"""
 
 
 def _duplicates(candidates: list[_Open], category: CategoryRef, lon: float, lat: float, now: datetime) -> list[tuple[dict[str, Any], _Open]]:
@@ -320,28 +348,14 @@ def _answer(p: _Placed, ref: Reference, now: datetime, photos: list[dict[str, An
 
 
 def _insert_returning_ids(session: Session, model, rows: list[dict[str, Any]]) -> list[int]:
-    """Many rows in one statement (insertmanyvalues), their new ids in the rows' order."""
-    if not rows:
-        return []
-    table = model.__table__
-    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [r[0] for r in result]
-
-
-def _insert(session: Session, model, rows: list[dict[str, Any]]) -> None:
-    """Many rows in one statement: Core, not the ORM's unit of work (nothing here needs identity).
-
-    RETURNING makes SQLAlchemy send one multi-VALUES statement; without it psycopg
-    pipelines one INSERT per row, several times the CPU on both sides.
-    """
-    if rows:
-        table = model.__table__
-        session.execute(insert(table).returning(*table.primary_key.columns), rows).all()
+    return insert_rows(session, model.__table__, rows, ids=True)
 
 
 def _store(session: Session, ctx: Context, ref: Reference, placed: list[_Placed], now: datetime) -> None:
-    """Every decided report, in a few multi-row statements (reports merging into an earlier one of
-    the batch go in a second round, once that one has its id)."""
+    """Every decided report, in few statements: the incidents (reports merging into an earlier one of
+    the batch go in a second round, once that one has its id), then everything that hangs from
+    them — first events, merges, followers, tasks, notifications, photos, idempotency records —
+    together (one statement on PostGIS)."""
     first = [p for p in placed if p.target_new is None]
     second = [p for p in placed if p.target_new is not None]
     for group in (first, second):
@@ -355,33 +369,26 @@ def _store(session: Session, ctx: Context, ref: Reference, placed: list[_Placed]
                        "to_status": "reported", "actor_id": p.sub.actor.worker_id if p.sub.actor else None,
                        "actor_label": actor_label(p.sub.actor), "note": new.description, "data": {"channel": new.channel},
                        "location": p.geom})
-    ids = _insert_returning_ids(session, IncidentEvent, events)
-    for p, eid in zip(placed, ids, strict=True):
-        p.event_id = eid
+    if any(p.sub.new.photos for p in placed):  # the photos name their event: its id is needed first
+        for p, eid in zip(placed, _insert_returning_ids(session, IncidentEvent, events), strict=True):
+            p.event_id = eid
+        events = []
     merges = [p for p in placed if p.target_id is not None or p.target_new is not None]
-    if merges:
-        target_of = {id(p): (p.target_id if p.target_id is not None else p.target_new.incident_id) for p in merges}
-        _insert(session, IncidentEvent, [
-            {"incident_id": p.incident_id, "seq": 2, "at": now, "action": "merge", "from_status": "reported", "to_status": "merged",
-             "actor_id": None, "actor_label": actor_label(None), "note": _reason(p), "location": None,
-             "data": {"into": target_of[id(p)], "candidates": _candidates(p, now)}} for p in merges
-        ])
-        _insert(session, IncidentFollower, [
-            {"incident_id": target_of[id(p)], "name": p.sub.new.reporter_name, "contact": p.sub.new.reporter_contact,
-             "source_incident_id": p.incident_id, "added_at": now} for p in merges
-        ])
+    target_of = {id(p): (p.target_id if p.target_id is not None else p.target_new.incident_id) for p in merges}
+    events += [
+        {"incident_id": p.incident_id, "seq": 2, "at": now, "action": "merge", "from_status": "reported", "to_status": "merged",
+         "actor_id": None, "actor_label": actor_label(None), "note": _reason(p),
+         "data": {"into": target_of[id(p)], "candidates": _candidates(p, now)}, "location": None} for p in merges
+    ]
+    followers = [{"incident_id": target_of[id(p)], "name": p.sub.new.reporter_name, "contact": p.sub.new.reporter_contact,
+                  "source_incident_id": p.incident_id, "added_at": now} for p in merges]
 
     routed = [p for p in placed if p.target_id is None and p.target_new is None and p.chosen.worker_id is not None]
-    if routed:
-        _insert(session, Task, [
-            {"kind": "incident", "title": f"{p.category.name}: {p.sub.new.description or ''}"[:256], "status": "open",
-             "incident_id": p.incident_id, "worker_id": p.chosen.worker_id, "area_code": p.codes["grid"],
-             "location": p.geom, "due_at": p.due, "created_at": now} for p in routed
-        ])
-        _insert(session, Notification, [
-            {"worker_id": p.chosen.worker_id, "incident_id": p.incident_id, "kind": "assigned",
-             "message": f"new report {p.incident_id}: {p.category.name}", "created_at": now} for p in routed
-        ])
+    tasks = [{"kind": "incident", "title": f"{p.category.name}: {p.sub.new.description or ''}"[:256], "status": "open",
+              "incident_id": p.incident_id, "worker_id": p.chosen.worker_id, "area_code": p.codes["grid"],
+              "location": p.geom, "due_at": p.due, "created_at": now} for p in routed]
+    notifications = [{"worker_id": p.chosen.worker_id, "incident_id": p.incident_id, "kind": "assigned",
+                      "message": f"new report {p.incident_id}: {p.category.name}", "created_at": now} for p in routed]
 
     attachments = []
     for p in placed:
@@ -394,16 +401,13 @@ def _store(session: Session, ctx: Context, ref: Reference, placed: list[_Placed]
                                 "content_type": photo.content_type, "size_bytes": photo.size, "path": path, "created_at": now})
             shown.append({"sha256": photo.sha256, "content_type": photo.content_type, "size": photo.size})
         p.outcome.answer = _answer(p, ref, now, shown)
-    if attachments:
-        _insert(session, Attachment, attachments)
 
-    keyed = [p for p in placed if p.sub.key is not None]
-    if keyed:
-        _insert(session, IdempotencyRecord, [
-            {"key": p.sub.key, "method": p.sub.method, "path": p.sub.path, "request_hash": p.sub.fingerprint,
+    keys = [{"key": p.sub.key, "method": p.sub.method, "path": p.sub.path, "request_hash": p.sub.fingerprint,
              "status_code": p.outcome.status, "response_body": json.dumps(p.outcome.answer, ensure_ascii=False, default=str),
-             "created_at": now} for p in keyed
-        ])
+             "created_at": now} for p in placed if p.sub.key is not None]
+    insert_tables(session, [(IncidentEvent.__table__, events), (IncidentFollower.__table__, followers), (Task.__table__, tasks),
+                            (Notification.__table__, notifications), (Attachment.__table__, attachments),
+                            (IdempotencyRecord.__table__, keys)])
 
 
 def _replay(record_hash: str, status: int, body: str, sub: Submission) -> Outcome:

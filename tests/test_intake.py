@@ -188,3 +188,41 @@ def test_outside_missing_location_wrong_type_oversized(city):
     assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
     wrong = city.client.post("/api/v1/incidents", json={}, headers={"Authorization": "Bearer gro_nope"})
     assert wrong.status_code == 401
+
+
+def test_reports_that_arrive_together_are_stored_together_each_decided_as_if_alone(city):
+    """The intake writer stores a batch in one transaction: a later report merges into an earlier one
+    of the same batch, work handed out counts for the next, and every report has its first event."""
+    from service import use_case_context
+    from service.intake import Submission, take_in
+    from service.incidents import NewReport
+    from service.reference import Principals
+
+    ctx = use_case_context(city.app)
+    with city.session() as s:
+        who = Principals().principal(s, city.tokens["resident"])
+    near = (TEST_POINT[0] + 0.0002, TEST_POINT[1])  # ~20 m away: a duplicate of the first
+    subs = [Submission(NewReport("dispute.neighbour", "app", "漏水", *TEST_POINT), who, key="batch-1"),
+            Submission(NewReport("dispute.neighbour", "app", "又漏水", *near), who, key="batch-2"),
+            Submission(NewReport("hazard.ebike_charging", "qr", "楼道充电", *TEST_POINT, photos=[]), who),
+            Submission(NewReport("no.such.category", "app", None, *TEST_POINT), who)]
+    with city.session() as s:
+        out = take_in(s, ctx, subs)
+    first, dupe, other, bad = out
+    assert bad.error is not None and bad.error.details["field"] == "category"
+    a, b, c = first.result(), dupe.result(), other.result()
+    assert a["status"] == "reported" and b["status"] == "merged" and b["merged_into"] == a["id"]
+    assert b["duplicates"][0]["id"] == a["id"] and c["status"] == "reported"
+    with city.session() as s:
+        for answer, actions in ((a, ["report"]), (b, ["report", "merge"]), (c, ["report"])):
+            events = s.execute(select(IncidentEvent.action, IncidentEvent.location).where(IncidentEvent.incident_id == answer["id"])
+                               .order_by(IncidentEvent.seq)).all()
+            assert [e.action for e in events] == actions and events[0].location is not None
+        stored = s.get(Incident, b["id"])
+        assert stored.merged_into_id == a["id"] and stored.location is not None and stored.tier == "grid"
+        assert s.scalar(select(func.count(IncidentFollower.id)).where(IncidentFollower.incident_id == a["id"])) == 1
+        assert s.scalar(select(func.count(Task.id)).where(Task.incident_id.in_([a["id"], c["id"]]))) == 2
+    again = post(city, headers={"Idempotency-Key": "batch-2"}, lon=near[0], lat=near[1], description="又漏水")
+    assert again.status_code in (201, 409)  # the key is stored: a replay, never a second incident
+    with city.session() as s:
+        assert s.scalar(select(func.count(Incident.id)).where(Incident.description == "又漏水")) == 1

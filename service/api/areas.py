@@ -28,7 +28,7 @@ def _page_link(rel: str, offset: int, limit: int) -> dict[str, str]:
 
 
 @bp.get("/areas")
-@bp.arguments(AreaQueryArgs, location="query", as_kwargs=True)
+@bp.arguments(AreaQueryArgs(), location="query", as_kwargs=True)
 @bp.response(200, AreaCollection, content_type="application/geo+json")
 @problem_response(bp, 400, "a parameter is invalid")
 def areas(**args):
@@ -53,7 +53,7 @@ def areas(**args):
 
 
 @bp.get("/areas/<code>")
-@bp.arguments(AreaAtArgs, location="query", as_kwargs=True)
+@bp.arguments(AreaAtArgs(), location="query", as_kwargs=True)
 @bp.response(200, AreaFeature, content_type="application/geo+json")
 @problem_response(bp, 400, "a parameter is invalid")
 @problem_response(bp, 404, "no such area in the version in force")

@@ -44,7 +44,7 @@ def _layer(form: dict) -> str:
 
 
 @bp.post("/boundaries/check")
-@bp.arguments(BoundaryUpload, location="form_and_files")
+@bp.arguments(BoundaryUpload(), location="form_and_files")
 @bp.response(200, Report)
 @problem_response(bp, 400, "no file, an unreadable file, a file without a CRS")
 @problem_response(bp, 413, "the upload exceeds the size limit")
@@ -61,7 +61,7 @@ def check_upload(form):
 
 
 @bp.post("/boundaries")
-@bp.arguments(BoundaryUpload, location="form_and_files")
+@bp.arguments(BoundaryUpload(), location="form_and_files")
 @bp.response(201, Published)
 @problem_response(bp, 400, "no file, an unreadable file, a file without a CRS")
 @problem_response(bp, 413, "the upload exceeds the size limit")
@@ -92,7 +92,7 @@ def versions():
 
 
 @bp.get("/boundaries/export")
-@bp.arguments(ExportArgs, location="query", as_kwargs=True)
+@bp.arguments(ExportArgs(), location="query", as_kwargs=True)
 @bp.doc(responses={"200": {"description": "the file (a .zip for shapefiles)", "content": {
     "application/geo+json": {}, "application/geopackage+sqlite3": {}, "application/zip": {}}}})
 @problem_response(bp, 400, "a parameter is invalid")
@@ -122,7 +122,7 @@ def export_file(**args):
 
 
 @bp.get("/layers/misfit")
-@bp.arguments(MisfitArgs, location="query", as_kwargs=True)
+@bp.arguments(MisfitArgs(), location="query", as_kwargs=True)
 @bp.response(200, Misfit)
 @problem_response(bp, 400, "a layer or level is missing or unknown")
 @problem_response(bp, 404, "a layer has no version in force")

@@ -46,8 +46,8 @@ def intake_queue() -> IntakeQueue:
 
 
 @bp.post("/incidents")
-@bp.arguments(IncidentCreate, location="json_or_form")
-@bp.arguments(IdempotencyHeader, location="headers")
+@bp.arguments(IncidentCreate(), location="json_or_form")
+@bp.arguments(IdempotencyHeader(), location="headers")
 @bp.doc(**_MULTIPART)
 @bp.response(201, IncidentCreated)
 @problem_response(bp, 400, "a field is missing or malformed (unknown category, no location, bad coordinates); `field` names it")
@@ -105,7 +105,7 @@ _STEP_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": "Step
 
 
 @bp.post("/incidents/<int:incident_id>/<any(accept, assess, dispatch, take, reassign, reject, check_in, resolve, verify, return, close, rate, escalate, supervise, merge, split, comment):action>")
-@bp.arguments(StepBody, location="json_or_form")
+@bp.arguments(StepBody(), location="json_or_form")
 @bp.doc(**_STEP_DOC)
 @bp.response(200, StepDone)
 @problem_response(bp, 400, "a field is missing or malformed (a note where one is needed, a rating outside 1–5, …)")
@@ -137,7 +137,7 @@ def step(body, incident_id: int, action: str):
 
 
 @bp.get("/me/tasks")
-@bp.arguments(TaskArgs, location="query", as_kwargs=True)
+@bp.arguments(TaskArgs(), location="query", as_kwargs=True)
 @bp.response(200, TaskList)
 @problem_response(bp, 400, "a parameter is invalid")
 @problem_response(bp, 401, "no valid token")

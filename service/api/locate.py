@@ -33,7 +33,7 @@ _BATCH_ANSWER = {
 
 
 @bp.get("/locate")
-@bp.arguments(LocateArgs, location="query", as_kwargs=True)
+@bp.arguments(LocateArgs(), location="query", as_kwargs=True)
 @bp.response(200, LocateAnswer)
 @problem_response(bp, 400, "malformed or missing location, unknown crs")
 @problem_response(bp, 404, "unknown building, household or address; no boundaries at `at`")
@@ -51,7 +51,7 @@ def locate_one(**args):
 
 
 @bp.post("/locate")
-@bp.arguments(BatchArgs, location="query", as_kwargs=True)
+@bp.arguments(BatchArgs(), location="query", as_kwargs=True)
 @bp.doc(requestBody=_BATCH_BODY, responses=_BATCH_ANSWER)
 @problem_response(bp, 400, "the body cannot be read, or holds too many points")
 @problem_response(bp, 413, "the body exceeds the size limit")

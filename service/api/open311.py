@@ -159,7 +159,7 @@ def discovery(fmt: str):
 
 
 @bp.get(f"/services.{FORMAT}")
-@bp.arguments(Jurisdiction, location="query", as_kwargs=True)
+@bp.arguments(Jurisdiction(), location="query", as_kwargs=True)
 @bp.doc(**_answers("the services (incident categories)"))
 def service_list(fmt: str, **args):
     """The services: one per incident category."""
@@ -169,7 +169,7 @@ def service_list(fmt: str, **args):
 
 
 @bp.get(f"/services/<service_code>.{FORMAT}")
-@bp.arguments(Jurisdiction, location="query", as_kwargs=True)
+@bp.arguments(Jurisdiction(), location="query", as_kwargs=True)
 @bp.doc(**_answers("the service definition", one=True))
 def service_definition(service_code: str, fmt: str, **args):
     """A service's definition (no extra attributes: metadata is false for every service)."""
@@ -179,7 +179,7 @@ def service_definition(service_code: str, fmt: str, **args):
 
 
 @bp.get(f"/requests.{FORMAT}")
-@bp.arguments(RequestsArgs, location="query", as_kwargs=True)
+@bp.arguments(RequestsArgs(), location="query", as_kwargs=True)
 @bp.doc(**_answers("service requests, newest first"))
 def request_list(fmt: str, **args):
     """Service requests with the spec's filters (default: the last 90 days), paged by page and page_size."""
@@ -189,7 +189,7 @@ def request_list(fmt: str, **args):
 
 
 @bp.post(f"/requests.{FORMAT}")
-@bp.arguments(NewRequest, location="form")
+@bp.arguments(NewRequest(), location="form")
 @bp.doc(**_answers("the new request's id and notice"))
 def request_create(form: dict, fmt: str):
     """Report an incident (api_key required); the id comes back at once (type realtime)."""
@@ -205,7 +205,7 @@ def request_create(form: dict, fmt: str):
 
 
 @bp.get(f"/requests/<request_id>.{FORMAT}")
-@bp.arguments(Jurisdiction, location="query", as_kwargs=True)
+@bp.arguments(Jurisdiction(), location="query", as_kwargs=True)
 @bp.doc(**_answers("one service request"))
 def request_one(request_id: str, fmt: str, **args):
     """One service request by its id."""
@@ -215,7 +215,7 @@ def request_one(request_id: str, fmt: str, **args):
 
 
 @bp.get(f"/tokens/<token_id>.{FORMAT}")
-@bp.arguments(Jurisdiction, location="query", as_kwargs=True)
+@bp.arguments(Jurisdiction(), location="query", as_kwargs=True)
 @bp.doc(**_answers("the request id a token stands for"))
 def token(token_id: str, fmt: str, **args):
     """The service request id for a token."""

@@ -17,7 +17,7 @@ class StreamArgs(Query):
 
 
 @bp.get("/stream")
-@bp.arguments(StreamArgs, location="query", as_kwargs=True)
+@bp.arguments(StreamArgs(), location="query", as_kwargs=True)
 @bp.doc(responses={"200": {"description": "text/event-stream: `id`, `event: incident`, `data` {id, action, status, seq, at}",
                            "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 @problem_response(bp, 400, "Last-Event-ID is not an event id")
