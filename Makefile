@@ -21,6 +21,7 @@ demo: install
 	$(BIN)/gridops serve --host $(HOST) --port $(PORT)
 
 test: install
+	@bash scripts/install-system-deps --browser
 	$(BIN)/python -m pytest
 
 install: system-deps $(STAMP)

@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         import secrets
 
         app.config["SECRET_KEY"] = secrets.token_hex(32)  # sessions then last as long as the process
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the page session never rides a cross-site POST
     app.json.ensure_ascii = False  # Chinese names stay readable in JSON
     app.json.sort_keys = False
     db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from geo.crs import STORAGE_SRID
 
-__all__ = ["insert_rows", "insert_tables"]
+__all__ = ["bulk_cursor", "insert_rows", "insert_tables"]
 
 _PG = postgresql.dialect()
 Rows = Sequence[dict[str, Any]]
@@ -45,7 +45,7 @@ def insert_rows(session: Session, table: Table, rows: Rows, *, ids: bool = False
     if session.get_bind().dialect.name != "postgresql":
         return _sa_insert(session, table, rows, ids)
     names, params = _arrays(table, rows, "c")
-    with _cursor(session) as cursor:
+    with bulk_cursor(session) as cursor:
         if not ids:
             cursor.execute(_unnest_insert(table, names, "c"), params)
             return []
@@ -70,7 +70,7 @@ def insert_tables(session: Session, parts: Sequence[tuple[Table, Rows]]) -> None
         names, p = _arrays(table, rows, f"t{k}c")
         shapes.append((table, names))
         params.update(p)
-    with _cursor(session) as cursor:
+    with bulk_cursor(session) as cursor:
         cursor.execute(_together(tuple(shapes)), params)
 
 
@@ -83,9 +83,9 @@ def _sa_insert(session: Session, table: Table, rows: Rows, ids: bool) -> list[in
     return []
 
 
-def _cursor(session: Session):
+def bulk_cursor(session: Session):
     """The psycopg cursor of the session's own connection (same transaction), without SQLAlchemy's
-    per-statement result machinery, which these statements do not need."""
+    per-statement result machinery, which these statements do not need (PostgreSQL only)."""
     return session.connection().connection.driver_connection.cursor()
 
 

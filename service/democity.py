@@ -163,6 +163,7 @@ class DemoCity:
     incidents: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    patrols: list[dict[str, Any]] = field(default_factory=list)  # people who need visits (走访对象)
 
     def summary(self) -> dict[str, int]:
         levels = [a["level"] for a in self.areas]
@@ -224,6 +225,7 @@ def generate_city(seed: int = 7, end: datetime = DEFAULT_END, weeks: int = 8) ->
     calendar = WorkCalendar.from_days(TIMEZONE, [(d, k) for d, k, _ in CALENDAR_2026])
     _incidents(city, synth, plan, proj, rng, start, end, calendar)
     _patrols(city, plan, rng, end)
+    _patrol_register(city, np.random.default_rng(seed + 3_000_003), effective)
     return city
 
 
@@ -784,6 +786,38 @@ def _patrols(city: DemoCity, plan: _Plan, rng: np.random.Generator, snapshot: da
             })
 
 
+# visits per kind of person (走访对象), in days
+PATROL_INTERVALS = {"elderly_alone": 7, "disabled": 14}
+
+
+def _patrol_register(city: DemoCity, rng: np.random.Generator, registered: datetime) -> None:
+    """Who needs visits: every household tagged elderly-alone or disabled, with the person, their phone and
+    ID number (all fictional), and the last visit of the history."""
+    last_visit: dict[str, str] = {}
+    for t in city.tasks:
+        if t["kind"] == "patrol" and t["completed_at"]:
+            last_visit[t["household_code"]] = max(last_visit.get(t["household_code"], ""), t["completed_at"])
+    for h in city.households:
+        for kind in h["tags"].split(";"):
+            if kind not in PATROL_INTERVALS:
+                continue
+            born = date(int(rng.integers(1930, 1956)) if kind == "elderly_alone" else int(rng.integers(1950, 2005)),
+                        int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+            city.patrols.append({
+                "household_code": h["code"], "building_code": h["building_code"], "kind": kind, "person": _name(rng),
+                "phone": _phone(rng), "id_number": _id_number(DISTRICT_CODE, born, int(rng.integers(0, 1000))),
+                "interval_days": PATROL_INTERVALS[kind], "registered_at": _iso(registered),
+                "last_visit_at": last_visit.get(h["code"]),
+            })
+
+
+def _id_number(region: str, born: date, sequence: int) -> str:
+    """An 18-digit resident ID (居民身份证号) with a valid GB 11643 check digit: fictional but well-formed."""
+    body = f"{region}{born:%Y%m%d}{sequence:03d}"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+
+
 # --- files ----------------------------------------------------------------------
 
 _README = """Demo city for gridops (generated; every name, person and report is fictional)
@@ -800,6 +834,7 @@ shifts.csv           weekly on-duty windows, local time
 incidents.geojson    reports with their final state as of the snapshot time
 incident_events.csv  every step of every report (the audit trail)
 tasks.csv            patrol visits to elderly people living alone
+patrols.csv          who needs visits (elderly living alone, disabled): person, phone, ID number (fictional), interval
 
 All coordinates are WGS-84 (EPSG:4326), lon/lat; times are ISO 8601 in UTC.
 Open the GeoJSON files in QGIS directly.
@@ -855,3 +890,6 @@ def write_city(city: DemoCity, out_dir: Path) -> None:
     _write_csv(out_dir / "tasks.csv", city.tasks,
                ["kind", "title", "status", "worker_code", "area_code", "building_code", "household_code", "lon", "lat",
                 "scheduled_for", "due_at", "completed_at"])
+    _write_csv(out_dir / "patrols.csv", city.patrols,
+               ["household_code", "building_code", "kind", "person", "phone", "id_number", "interval_days", "registered_at",
+                "last_visit_at"])

@@ -43,7 +43,7 @@ from geo.errors import GeoError
 
 from . import clock
 from .auth import Principal, Unauthorized
-from .bulk import insert_rows, insert_tables
+from .bulk import bulk_cursor, insert_rows, insert_tables
 from .db import Database
 from .errors import Conflict, GridopsError, InvalidParameter
 from .geocoding import LocationQuery
@@ -170,13 +170,15 @@ def _open_nearby(session: Session, placed: list[_Placed], now: datetime) -> list
     if not wanted:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.connection().exec_driver_sql(_PG_NEARBY, {
-            "cats": [p.category.code for p in wanted],
-            "since": [now - timedelta(hours=p.category.dedupe_window_hours) for p in wanted],
-            "x0": [p.lon - _pad(p) for p in wanted], "y0": [p.lat - _pad(p) for p in wanted],
-            "x1": [p.lon + _pad(p) for p in wanted], "y1": [p.lat + _pad(p) for p in wanted],
-            "open": list(OPEN),
-        }).all()
+        with bulk_cursor(session) as cursor:
+            cursor.execute(_PG_NEARBY, {
+                "cats": [p.category.code for p in wanted],
+                "since": [now - timedelta(hours=p.category.dedupe_window_hours) for p in wanted],
+                "x0": [p.lon - _pad(p) for p in wanted], "y0": [p.lat - _pad(p) for p in wanted],
+                "x1": [p.lon + _pad(p) for p in wanted], "y1": [p.lat + _pad(p) for p in wanted],
+                "open": list(OPEN),
+            })
+            rows = cursor.fetchall()
         return [_Open(iid, cat, reported, x, y, assignee, tier, dept, due) for iid, cat, reported, x, y, assignee, tier, dept, due in rows]
     terms = [
         and_(Incident.category_code == p.category.code,
@@ -458,7 +460,9 @@ def take_in(session: Session, ctx: Context, subs: list[Submission]) -> list[Outc
     ref = ctx.references.current(session, stamp.get(ROUTING_STAMP, 0))
     subs = _confirm_signed_in(session, ctx, subs, stamp.get(USERS_STAMP, 0))
     keys = sorted({s.key for s in subs if isinstance(s, Submission) and s.key is not None})
-    known = {r.key: r for r in session.scalars(select(IdempotencyRecord).where(IdempotencyRecord.key.in_(keys)))} if keys else {}
+    known = {r.key: r for r in session.connection().execute(
+        select(IdempotencyRecord.key, IdempotencyRecord.request_hash, IdempotencyRecord.status_code, IdempotencyRecord.response_body)
+        .where(IdempotencyRecord.key.in_(keys)))} if keys else {}
     outcomes: list[Outcome | None] = []
     placed: list[_Placed] = []
     first_with_key: dict[str, _Placed] = {}

@@ -41,11 +41,12 @@ from .models import (
     Household,
     Incident,
     IncidentEvent,
-    StreamEvent,
     IncidentFollower,
     Layer,
+    PatrolRegister,
     Road,
     Shift,
+    StreamEvent,
     Task,
     Worker,
 )
@@ -145,6 +146,7 @@ def load_city(
     counts["incidents"], counts["events"] = _load_incidents(
         session, city_dir, manifest, config, version, areas, building_ids, household_ids, worker_ids, progress
     )
+    counts["patrols"] = _load_patrols(session, city_dir, building_ids, household_ids, now, progress)
     counts["tasks"] = _load_tasks(session, city_dir, building_ids, household_ids, worker_ids, now, progress)
     return counts
 
@@ -368,10 +370,31 @@ def _load_incidents(
     return len(rows), len(event_rows)
 
 
+def _load_patrols(session, city_dir, building_ids, household_ids, now, progress) -> int:
+    path = city_dir / "patrols.csv"
+    if not path.exists():
+        return 0
+    rows = [
+        {
+            "household_id": household_ids.get(p.get("household_code")), "building_id": building_ids[p["building_code"]],
+            "kind": p["kind"], "person": p.get("person") or None, "phone": p.get("phone") or None,
+            "id_number": p.get("id_number") or None, "interval_days": int(p["interval_days"]), "active": True,
+            "last_visit_at": _ts(p.get("last_visit_at")), "created_at": _ts(p.get("registered_at")) or now,
+        }
+        for p in _rows(path)
+    ]
+    _bulk(session, PatrolRegister, rows, "patrols", progress)
+    return len(rows)
+
+
 def _load_tasks(session, city_dir, building_ids, household_ids, worker_ids, now, progress) -> int:
     path = city_dir / "tasks.csv"
     if not path.exists():
         return 0
+    # a patrol visit belongs to the register of the person visited (the household's, earliest registered)
+    register = {}
+    for pid, hid in session.execute(select(PatrolRegister.id, PatrolRegister.household_id).order_by(PatrolRegister.id.desc())):
+        register[hid] = pid
     rows = [
         {
             "kind": t["kind"], "title": t["title"], "status": t["status"], "incident_id": None,
@@ -380,6 +403,7 @@ def _load_tasks(session, city_dir, building_ids, household_ids, worker_ids, now,
             "location": _wkb(Point(float(t["lon"]), float(t["lat"]))) if t.get("lon") else None,
             "scheduled_for": _ts(t.get("scheduled_for")), "due_at": _ts(t.get("due_at")),
             "completed_at": _ts(t.get("completed_at")), "note": None, "created_at": now,
+            "patrol_id": register.get(household_ids.get(t.get("household_code"))) if t["kind"] == "patrol" else None,
         }
         for t in _rows(path)
     ]

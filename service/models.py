@@ -271,6 +271,7 @@ class Incident(Base):
     __table_args__ = (
         Index(None, "status", "due_at"),
         Index(None, "grid_id", "status"),
+        Index(None, "assignee_id", "status"),  # open work per worker (migration 0006)
         Index(None, "reported_at"),
         Index(None, "category_code", "reported_at"),
         Index(None, "token", unique=True),
@@ -299,7 +300,7 @@ class Incident(Base):
     grid_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     micro_grid_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
     # who answers for it
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
     department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
     tier: Mapped[str] = mapped_column(String(16), default="grid")  # grid, community, street, district
     routing_reason: Mapped[str | None] = mapped_column(String(256))

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+
+from .auth import WORKER_ROLES, Unauthorized
 
 from .errors import PROBLEM_TYPES, GridopsError
 from .health import health
 from .overview import overview
-from .web import database
+from .web import PAGE_HEADER, database, principal
 
 pages = Blueprint("pages", __name__)
 
@@ -42,3 +44,51 @@ def problem_type(slug: str):
         abort(404, description=f"no problem type {slug!r}")
     title, description = PROBLEM_TYPES[slug]
     return render_template("problem.html", slug=slug, title=title, description=description)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (never //other.site or a full URL): no open redirect."""
+    return target if target and target.startswith("/") and not target.startswith("//") else url_for("pages.worker")
+
+
+@pages.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with the token from `gridops users add`; the page session then carries it."""
+    error = None
+    nxt = _safe_next(request.values.get("next"))
+    if request.method == "POST":
+        token = (request.form.get("token") or "").strip()
+        who = None
+        if token:
+            with database().session() as s:
+                who = current_app.extensions["gridops.principals"].principal(s, token)
+        if who is None:
+            error = "That token is not valid (unknown, or the user was deactivated). Ask your grid office for a new one."
+        else:
+            session.clear()
+            session["token"] = token
+            session.permanent = True
+            return redirect(nxt)
+    return render_template("login.html", error=error, next=nxt), (401 if error else 200)
+
+
+@pages.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("pages.login"))
+
+
+@pages.get("/worker")
+def worker():
+    """The grid worker's phone page: tasks with due times and distances, a small map, the steps, today's visits."""
+    try:
+        who = principal()
+    except Unauthorized:
+        session.clear()
+        who = None
+    if who is None:
+        return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+    if who.worker_id is None:
+        return render_template("worker.html", who=who, not_worker=True, roles=sorted(WORKER_ROLES)), 403
+    return render_template("worker.html", who=who, not_worker=False, page_header=PAGE_HEADER,
+                           tile_url=current_app.config["TILE_URL"] or "")

@@ -151,7 +151,7 @@ def _stamp(session: Session, row: int = ROUTING_STAMP) -> int:
 
 def stamps(session: Session) -> dict[int, int]:
     """Both stamps in one query (the intake writer reads them once per batch)."""
-    return dict(session.execute(select(ReferenceStamp.id, ReferenceStamp.stamp)).all())
+    return dict(session.connection().exec_driver_sql("SELECT id, stamp FROM reference_stamp").all())
 
 
 def _network(session: Session, previous: Reference | None) -> tuple[StreetNetwork | None, tuple[int, int]]:

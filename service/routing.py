@@ -52,7 +52,7 @@ def ground_of(grid_code: str, ancestors: dict[str, str]) -> Ground:
 
 
 def open_work(session: Session, worker_ids: list[int]) -> dict[int, int]:
-    rows = session.execute(
+    rows = session.connection().execute(  # Core: nothing here needs the ORM
         select(Incident.assignee_id, func.count(Incident.id))
         .where(Incident.assignee_id.in_(worker_ids), Incident.status.in_(OPEN))
         .group_by(Incident.assignee_id)

@@ -26,6 +26,7 @@ from .db import Database
 from .errors import GridopsError
 from .incidents import Context
 from .models import Category, Incident, IncidentEvent, Notification, Task
+from .patrols import schedule_visits
 from .routing import LADDER, OPEN
 from .workflow import Act, act
 
@@ -38,6 +39,7 @@ class SweepReport:
     supervised: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
     overdue_visits: list[int] = field(default_factory=list)
+    visits_scheduled: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
 
 
@@ -56,7 +58,9 @@ def sweep(db: Database, ctx: Context, now: datetime | None = None) -> SweepRepor
             log.info("sweep skipped incident %s: %s", iid, exc)
             report.skipped.append(iid)
     with db.session() as session:
-        for task in session.scalars(select(Task).where(Task.kind == "patrol", Task.status == "open", Task.due_at < now)):
+        report.visits_scheduled = schedule_visits(session, ctx, now).created
+    with db.session() as session:
+        for task in session.scalars(select(Task).where(Task.kind == "patrol", Task.status.in_(("open", "accepted")), Task.due_at < now)):
             told = session.scalar(select(Notification.id).where(Notification.worker_id == task.worker_id, Notification.kind == "visit_overdue",
                                                                 Notification.message.contains(f"task {task.id}:")))
             if told is None:

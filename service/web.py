@@ -17,6 +17,10 @@ from .errors import InvalidParameter
 from .geocoding import Geocoder
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+PAGE_HEADER = "gridops"  # sent by gridops pages' scripts; other sites cannot send it without CORS
+
+
 def database() -> Database:
     return current_app.extensions["gridops.db"]
 
@@ -108,6 +112,10 @@ def principal(remembered_ok: bool = False) -> Principal | None:
             token = request.values.get("api_key")
         elif session.get("token"):
             token = session["token"]
+            if request.method not in SAFE_METHODS and request.headers.get("X-Requested-With") != PAGE_HEADER:
+                # a signed-in page's cookie alone never changes anything: another site could send it (CSRF)
+                raise Forbidden(f"a change made with the page session must come from a gridops page "
+                                f"(header X-Requested-With: {PAGE_HEADER}), or send Authorization: Bearer TOKEN.")
         if token:
             principals = current_app.extensions["gridops.principals"]
             known = principals.remembered(token) if remembered_ok else None
