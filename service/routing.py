@@ -5,7 +5,9 @@ shift; else its grid leader on shift; else the nearest worker of the community
 who is on shift (along the streets where the network is loaded); among equals,
 the one with the least open work. A department's report goes to that
 department's staff on shift. With nobody on shift it still goes to the person
-who answers for the ground, and the reason says they are off shift. Every
+who answers for the ground, and the reason says they are off shift — except a
+critical one (a medical request, 2 hours to close the loop), which goes to the
+command centre's supervisor on duty rather than wait for the morning. Every
 decision carries its reason, so staff can see why.
 """
 
@@ -152,6 +154,10 @@ def route(
         nearest = _nearest_in_community(session, ref, load, layer, ground, at, tz, lon, lat, exclude)
         if nearest:
             return nearest
+        if category.urgency == "critical":  # a 2-hour request cannot wait for the morning shift
+            duty = pick(ref.staff("supervisor"), "critical and nobody on shift in the community: the command centre on duty")
+            if duty:
+                return Route(duty.worker_id, duty.reason, "district")
         found = pick(primary, "nobody on shift: the grid's own worker", False)
         return found or Route(None, "nobody answers for this grid", tier)
 

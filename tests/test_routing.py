@@ -60,6 +60,14 @@ def test_nobody_on_shift_keeps_it_with_the_grids_own_worker_and_says_so(city):
     assert body["routing_reason"] == "nobody on shift: the grid's own worker"
 
 
+def test_a_critical_request_with_nobody_on_shift_goes_to_the_command_centre_on_duty(city):
+    city.clock["t"] = datetime(2026, 11, 23, 2, 30, tzinfo=SH)  # Monday, half past two at night
+    body = report(city, "care.elderly")
+    assert body["routing_reason"] == "critical and nobody on shift in the community: the command centre on duty"
+    assert body["assignee"]["role"] == "supervisor" and body["tier"] == "district"
+    assert body["due_at"].startswith("2026-11-22T20:30")  # two hours: 04:30 local
+
+
 def test_a_public_holiday_is_worked_as_a_sunday(city):
     city.clock["t"] = datetime(2026, 10, 5, 10, 0, tzinfo=SH)  # a Monday in the National Day holiday
     body = report(city)
