@@ -18,6 +18,7 @@ demo: install
 	@test -f $(DEMO_DIR)/city.json || $(BIN)/gridops demo-city --seed $(DEMO_SEED) --out $(DEMO_DIR) \
 		--end "$$(TZ=Asia/Shanghai date +%Y-%m-%dT%H:%M)"
 	$(BIN)/gridops load $(DEMO_DIR) --if-empty
+	$(BIN)/gridops demo-users --out instance/demo-users.txt
 	$(BIN)/gridops serve --host $(HOST) --port $(PORT)
 
 test: install

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 __all__ = ["create_app"]
 
@@ -36,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.config["SECRET_KEY"] = secrets.token_hex(32)  # sessions then last as long as the process
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the page session never rides a cross-site POST
+    app.session_interface = _PageSession()
     app.json.ensure_ascii = False  # Chinese names stay readable in JSON
     app.json.sort_keys = False
     db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])
@@ -55,6 +57,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)  # after the API's own, which it replaces
     app.register_blueprint(pages)
     return app
+
+
+class _PageSession(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, opened only when the request carries one: an API call with a
+    bearer token (nearly every request) skips building a signer for a cookie it does not have."""
+
+    def open_session(self, app: Flask, request):
+        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def use_case_context(app: Flask):

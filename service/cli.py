@@ -208,6 +208,57 @@ def load(city_dir: Path, if_empty: bool) -> None:
     )
 
 
+@cli.command("demo-users")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the tokens (kept locally: they are shown nowhere else).")
+def demo_users(out_path: Path) -> None:
+    """Make one user of each role on the demo city's first grid and write their tokens (again: nothing,
+    while those tokens still work)."""
+    from sqlalchemy import select
+
+    from .auth import add_user
+    from .models import Assignment, Worker
+
+    app = _app()
+    if out_path.exists():
+        from .auth import principal_for
+
+        tokens = [ln.split("\t")[-1] for ln in out_path.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+        with app.extensions["gridops.db"].session() as session:
+            if tokens and principal_for(session, tokens[0]) is not None:
+                click.echo(f"demo users already made: their tokens are in {out_path}")
+                return
+    lines = []
+    with app.extensions["gridops.db"].session() as session:
+        grid = session.scalar(select(Assignment.area_code).where(Assignment.duty == "primary")
+                              .join(Worker, Worker.id == Assignment.worker_id).where(Worker.role == "grid_worker")
+                              .order_by(Assignment.area_code).limit(1))
+        if grid is None:
+            raise click.ClickException("no grid has a worker yet: load a city first (gridops load DIR)")
+
+        def on_duty(duty: str) -> str:
+            return session.scalar(select(Worker.code).join(Assignment, Assignment.worker_id == Worker.id)
+                                  .where(Assignment.area_code == grid, Assignment.duty == duty))
+
+        community = grid[:12]
+        for name, role, kw in (
+            ("demo-grid-worker", "grid_worker", {"worker_code": on_duty("primary")}),
+            ("demo-grid-leader", "grid_leader", {"worker_code": on_duty("leader")}),
+            ("demo-community", "community_admin", {"areas": [community]}),
+            ("demo-resident", "resident", {}),
+            ("demo-command-centre", "command_centre", {}),
+            ("demo-planner", "planner", {}),
+            ("demo-admin", "admin", {}),
+        ):
+            user, token = add_user(session, name, role, layer=app.config["PRIMARY_LAYER"], **kw)
+            lines.append(f"{role}\t{name}\t{token}")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text("# role\tname\ttoken (sign in at /login; grid worker: the phone page /worker)\n" + "\n".join(lines) + "\n",
+                        encoding="utf-8")
+    out_path.chmod(0o600)
+    click.echo(f"made {len(lines)} demo users on grid {grid}; their tokens are in {out_path}")
+
+
 @cli.group()
 def grids() -> None:
     """Boundaries: check, import (publish a version), export, compare layers."""

@@ -182,3 +182,25 @@ def test_a_new_layer_with_its_own_level(writable_demo_url, tmp_path):
     rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
     assert rows[0]["census.block_group"].startswith("1500000US06075") and rows[0]["status"] == "outside"
     assert rows[1]["census.block_group"] == ""  # Treasure Island: in no block group
+
+
+def test_demo_users_are_made_once_with_working_tokens(writable_demo_url, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from service import create_app
+    from service.cli import cli
+
+    monkeypatch.setenv("DATABASE_URL", writable_demo_url)
+    out = tmp_path / "demo-users.txt"
+    first = CliRunner().invoke(cli, ["demo-users", "--out", str(out)])
+    assert first.exit_code == 0 and first.output.startswith("made 7 demo users on grid "), first.output
+    again = CliRunner().invoke(cli, ["demo-users", "--out", str(out)])
+    assert again.exit_code == 0 and "already made" in again.output
+    rows = [ln.split("\t") for ln in out.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
+    worker_token = next(t for role, _, t in rows if role == "grid_worker")
+    app = create_app({"DATABASE_URL": writable_demo_url, "INSTANCE_PATH": str(tmp_path / "instance")})
+    try:
+        tasks = app.test_client().get("/api/v1/me/tasks", headers={"Authorization": f"Bearer {worker_token}"})
+        assert tasks.status_code == 200 and tasks.json["worker"]["role"] == "grid_worker"
+    finally:
+        app.extensions["gridops.db"].dispose()
