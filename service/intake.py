@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from geo.crs import STORAGE_SRID, distances_m
 from geo.errors import GeoError
+from geo.hexes import cell_of
 
 from . import clock
 from .auth import Principal, Unauthorized
@@ -304,7 +305,7 @@ def _incident_row(p: _Placed, now: datetime) -> dict[str, Any]:
         "reported_at": now, "due_at": p.due, "updated_at": now, "lock_version": 1, "token": new.token,
         "reporter_user_id": p.sub.actor.user_id if p.sub.actor and p.sub.actor.role == "resident" else None,
         "assignee_id": p.chosen.worker_id, "routing_reason": _reason(p), "department_code": p.chosen.department_code,
-        "tier": p.chosen.tier, "merged_into_id": p.target_id if p.target_id is not None else (p.target_new.incident_id if p.target_new else None),
+        "tier": p.chosen.tier, "h3_cell": cell_of(p.lon, p.lat), "merged_into_id": p.target_id if p.target_id is not None else (p.target_new.incident_id if p.target_new else None),
     }
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from geo.crs import STORAGE_SRID
+from geo.hexes import cells_of
 from geo.geocode import LayerIndex
 from geo.index import SNAPPED, STATUS
 
@@ -299,6 +300,7 @@ def _load_incidents(
     grid = placed.areas[:, placed.levels.index("grid")]
     micro = placed.areas[:, placed.levels.index("micro_grid")] if "micro_grid" in placed.levels else np.full(len(lon), -1)
 
+    cells = cells_of(lon, lat)
     rows, refs, merged = [], [], {}
     for k, (p, g) in enumerate(features):
         if grid[k] < 0:
@@ -324,7 +326,7 @@ def _load_incidents(
             "assignee_id": worker_ids.get(p.get("assignee")), "department_code": p.get("department_code"),
             "tier": p.get("tier") or "grid", "routing_reason": p.get("routing_reason"),
             "reported_at": reported, "due_at": due, "closed_at": _ts(p.get("closed_at")),
-            "updated_at": reported, "rating": p.get("rating"), "lock_version": 1,
+            "updated_at": reported, "rating": p.get("rating"), "lock_version": 1, "h3_cell": int(cells[k]),
         })
         refs.append(p["ref"])
         if p.get("merged_into"):

@@ -273,6 +273,7 @@ class Incident(Base):
         Index(None, "grid_id", "status"),
         Index(None, "assignee_id", "status"),  # open work per worker (migration 0006)
         Index(None, "reported_at"),
+        Index(None, "reported_at", "h3_cell"),  # the risk maps count by cell and week (migration 0007)
         Index(None, "category_code", "reported_at"),
         Index(None, "token", unique=True),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
@@ -316,6 +317,7 @@ class Incident(Base):
     token: Mapped[str | None] = mapped_column(String(40))  # Open311's receipt (unique index below)
     reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 督办: overdue and watched
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger)  # H3 cell of the location (geo.hexes.STORED_RES)
 
     __mapper_args__ = {"version_id_col": lock_version}
 

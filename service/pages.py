@@ -92,3 +92,43 @@ def worker():
         return render_template("worker.html", who=who, not_worker=True, roles=sorted(WORKER_ROLES)), 403
     return render_template("worker.html", who=who, not_worker=False, page_header=PAGE_HEADER,
                            tile_url=current_app.config["TILE_URL"] or "")
+
+
+def _staff_page(*roles: str):
+    """The signed-in user for a command-centre page, or where to send them."""
+    try:
+        who = principal()
+    except Unauthorized:
+        session.clear()
+        who = None
+    if who is None:
+        return None, redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+    if roles and who.role not in roles:
+        return None, (render_template("problem.html", slug="forbidden", title="Not for your role",
+                                      description=f"a {who.role} may not open this page; it needs one of: {', '.join(roles)}."), 403)
+    return who, None
+
+
+MAP_ROLES = ("command_centre", "admin", "community_admin", "grid_leader", "planner")
+
+
+@pages.get("/maps/risk")
+def risk_page():
+    """Hidden risks for a category, an area and a window: choropleths, Gi* spots, emerging classes, heat, weeks."""
+    who, answer = _staff_page(*MAP_ROLES)
+    if answer is not None:
+        return answer
+    from .mapping import risk_page_html
+
+    return risk_page_html(current_app, request.args)
+
+
+@pages.get("/map")
+def live_map_page():
+    """The live map: boundaries, open incidents (clustered, coloured by status and urgency), workers; live."""
+    who, answer = _staff_page(*MAP_ROLES)
+    if answer is not None:
+        return answer
+    from .mapping import live_page_html
+
+    return live_page_html(current_app, who)

@@ -6,6 +6,8 @@ from flask_smorest import Blueprint
 from .. import use_case_context
 from ..idempotency import check_key, fingerprint
 from ..incidents import Context, NewReport, history, load, view
+from ..incidents_list import incidents_geojson
+from ..workers import worker_positions
 from ..intake import IntakeQueue, Submission
 from ..tasks import tasks_of
 from ..workflow import Act, act
@@ -13,6 +15,9 @@ from ..photos import check_photos, discard
 from ..web import database, require, token_hash
 from .schemas import (
     History,
+    IncidentCollection,
+    IncidentListArgs,
+    WorkerCollection,
     IdempotencyHeader,
     IncidentCreate,
     IncidentCreated,
@@ -75,6 +80,30 @@ def create(body, headers):
                      token_hash())
     out = intake_queue().submit(sub)
     return out.result(), out.status
+
+
+@bp.get("/incidents")
+@bp.arguments(IncidentListArgs(), location="query", as_kwargs=True)
+@bp.response(200, IncidentCollection, content_type="application/geo+json")
+@problem_response(bp, 400, "a parameter is invalid (an unknown status or category, a bad time or bbox)")
+@problem_response(bp, 401, "no valid token")
+def list_incidents(**args):
+    """Incidents you may see, newest first, as GeoJSON: open ones by default (the live map's layer)."""
+    who = require()
+    limit, offset = args.pop("limit"), args.pop("offset")
+    with database().session() as session:
+        return incidents_geojson(session, who, args, limit=limit, offset=offset)
+
+
+@bp.get("/workers")
+@bp.response(200, WorkerCollection, content_type="application/geo+json")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role does not see where workers are")
+def workers(**args):
+    """Workers at their last known position, with whether they are on shift and their open work."""
+    who = require()
+    with database().session() as session:
+        return worker_positions(session, who, current_app.config["TIMEZONE"], current_app.extensions["gridops.references"])
 
 
 @bp.get("/incidents/<int:incident_id>")

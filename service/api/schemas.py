@@ -583,3 +583,83 @@ class VisitDone(Schema):
     distance_m = fields.Float(allow_none=True, metadata={"description": "from the door, when the position was sent"})
     note = fields.String()
     next_visit_from = fields.String(allow_none=True)
+
+
+# --- lists for the maps -------------------------------------------------------------
+
+
+class IncidentListArgs(Query):
+    status = fields.String(load_default="open", metadata={"description": "open (default), all, or statuses separated by commas"})
+    category = fields.String(metadata={"description": "a category code or a group (hazard, dispute, …)"})
+    area = fields.String(metadata={"description": "an area code: incidents in its grids"})
+    since = AwareDateTime(metadata={"description": "reported at or after"})
+    until = AwareDateTime(metadata={"description": "reported before"})
+    bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat"})
+    overdue = fields.Boolean(load_default=False, metadata={"description": "only open incidents past their due time"})
+    limit = fields.Integer(load_default=1000, validate=validate.Range(1, 50_000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, None))
+
+
+class PointGeometry(Schema):
+    type = fields.String()
+    coordinates = fields.List(fields.Float())
+
+
+class AssigneeRef(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class IncidentFeatureProperties(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    category = fields.String()
+    category_name = fields.String()
+    urgency = fields.String()
+    description = fields.String(metadata={"description": "the first 300 characters; untrusted text"})
+    reported_at = fields.String()
+    due_at = fields.String()
+    overdue = fields.Boolean()
+    supervised = fields.Boolean()
+    grid = fields.String()
+    micro_grid = fields.String(allow_none=True)
+    tier = fields.String()
+    department = fields.String(allow_none=True)
+    assignee = fields.Nested(AssigneeRef, allow_none=True)
+
+
+class IncidentFeature(Schema):
+    type = fields.String()
+    id = fields.Integer()
+    geometry = fields.Nested(PointGeometry)
+    properties = fields.Nested(IncidentFeatureProperties)
+
+
+class IncidentCollection(Schema):
+    type = fields.String()
+    features = fields.List(fields.Nested(IncidentFeature))
+    total = fields.Integer(metadata={"description": "how many match, over all pages"})
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class WorkerFeatureProperties(Schema):
+    code = fields.String()
+    name = fields.String()
+    role = fields.String()
+    areas = fields.List(fields.String())
+    on_shift = fields.Boolean()
+    open_work = fields.Integer()
+    last_seen_at = fields.String(allow_none=True)
+
+
+class WorkerFeature(Schema):
+    type = fields.String()
+    id = fields.String()
+    geometry = fields.Nested(PointGeometry)
+    properties = fields.Nested(WorkerFeatureProperties)
+
+
+class WorkerCollection(Schema):
+    type = fields.String()
+    features = fields.List(fields.Nested(WorkerFeature))

@@ -1,0 +1,241 @@
+"""Hidden risks: counts and rates per grid and per H3 cell, hot and cold spots, and how they move.
+
+Everything is aggregated in the database — counts by (cell, week) and by grid,
+one GROUP BY each on the incident's stored H3 cell — so the cost of a risk map
+follows the number of cells and weeks, not the number of incidents; the only
+points that leave the database are the recent ones for the heat layer, and
+beyond `HEAT_MAX_POINTS` those too become weighted cell centres. The analysis
+itself is geo.hotspots (Gi* with FDR on the cells, emerging hot-spot classes
+over the weeks with a Mann-Kendall trend).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import shapely
+from geoalchemy2.shape import to_shape
+from sqlalchemy import Integer, cast, func, select
+from sqlalchemy.orm import Session
+
+from geo.geojson import geometry_to_geojson
+from geo.hexes import STORED_RES, cell_polygon, cells_of, neighbours, to_parent
+from geo.hotspots import confidence_bins, emerging, gi_star
+
+from .areas import version_in_force
+from .errors import InvalidParameter, NotFound
+from .models import Area, Building, Category, Incident
+
+HEAT_MAX_POINTS = 5_000
+WEEK_S = 7 * 86400
+RESOLUTIONS = (7, 8, 9, 10)
+BIN_LABELS = {3: "hot spot, 99% confidence", 2: "hot spot, 95%", 1: "hot spot, 90%", 0: "not significant",
+              -1: "cold spot, 90%", -2: "cold spot, 95%", -3: "cold spot, 99% confidence"}
+
+
+@dataclass(frozen=True)
+class RiskQuery:
+    category: str | None  # a category code, a group (hazard, dispute, …) or None for all
+    area: str | None  # an area code: the study area (default: the whole layer)
+    since: datetime
+    until: datetime
+    res: int = 9
+    recent_days: int = 14
+    layer: str = "grid"
+
+
+def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
+    """The whole risk picture for a category, an area and a window, as plain data for a map or the API."""
+    if q.res not in RESOLUTIONS:
+        raise InvalidParameter("res", f"res must be one of {', '.join(map(str, RESOLUTIONS))} (H3 resolution); got {q.res}.")
+    if q.until <= q.since:
+        raise InvalidParameter("until", "`until` must be after `since`.")
+    if q.until - q.since > timedelta(days=731):
+        raise InvalidParameter("since", "a risk window is at most two years.")
+    categories = _categories(session, q.category)
+    version = version_in_force(session, q.layer)
+    if version is None:
+        raise NotFound(f"layer {q.layer!r} has no published boundaries yet.")
+    study = _study_area(session, version.id, q.area)
+    zone = ZoneInfo(tz)
+    start = _monday(q.since, zone)
+    weeks = max(1, int(np.ceil((q.until - start).total_seconds() / WEEK_S)))
+    week_starts = [start + timedelta(weeks=k) for k in range(weeks)]
+
+    grid_area = Area.__table__.alias("grid_area")
+
+    def filtered(stmt, since: datetime):
+        """The incidents of the query from `since` (the grid's code decides the area: stable across redraws)."""
+        stmt = stmt.where(Incident.reported_at >= since, Incident.reported_at < q.until, Incident.status != "merged")
+        if categories is not None:
+            stmt = stmt.where(Incident.category_code.in_(categories))
+        if q.area:
+            stmt = stmt.join(grid_area, grid_area.c.id == Incident.grid_id).where(grid_area.c.code.like(q.area + "%"))
+        return stmt
+
+    epoch = _epoch(session, Incident.reported_at)
+    week = cast(func.floor((epoch - start.timestamp()) / WEEK_S), Integer)
+    cell_week = session.execute(
+        filtered(select(Incident.h3_cell, week.label("week"), func.count()), q.since).group_by(Incident.h3_cell, week)).all()
+    grid_of = Area.__table__.alias("grid_of")
+    grid_counts = dict(session.execute(
+        filtered(select(grid_of.c.code, func.count()).select_from(Incident).join(grid_of, grid_of.c.id == Incident.grid_id), q.since)
+        .group_by(grid_of.c.code)).all())
+
+    cells, matrix = _cube(cell_week, study["cells"](q.res), q.res, weeks)
+    totals = matrix.sum(axis=1)
+    nb = neighbours(cells)
+    position = {c: k for k, c in enumerate(cells)}
+    nb_idx = [[position[n] for n in nb[c]] for c in cells]
+    z = gi_star(totals, nb_idx)
+    bins = confidence_bins(z)
+    moving = emerging(matrix, nb_idx) if weeks >= 2 else None
+    households = _cell_households(session, q.res)
+
+    cell_rows = []
+    for k, c in enumerate(cells):
+        hh = households.get(c, 0)
+        cell_rows.append({
+            "cell": format(c, "x"), "count": int(totals[k]), "weekly": [int(v) for v in matrix[k]], "households": hh,
+            "rate_per_1000_households": round(1000.0 * totals[k] / hh, 2) if hh else None,
+            "gi_z": round(float(z[k]), 3), "gi_bin": int(bins[k]), "gi_label": BIN_LABELS[int(bins[k])],
+            "trend": moving.classes[k] if moving else "no pattern",
+            "trend_z": round(float(moving.trend_z[k]), 3) if moving else None,
+        })
+    grids = []
+    for code, name, hh, geom in study["grids"]:
+        n = int(grid_counts.get(code, 0))
+        grids.append({"code": code, "name": name, "households": hh, "count": n,
+                      "rate_per_1000_households": round(1000.0 * n / hh, 2) if hh else None, "geometry": geom})
+    return {
+        "query": {"category": q.category, "categories": categories, "area": q.area, "since": q.since.isoformat(),
+                  "until": q.until.isoformat(), "res": q.res, "layer": q.layer},
+        "boundary_version": version.number,
+        "weeks": [w.astimezone(zone).date().isoformat() for w in week_starts],
+        "total": int(totals.sum()),
+        "cells": cell_rows,
+        "grids": grids,
+        "study_area": study["geometry"],
+        "heat": _heat(session, filtered, q),
+        "hot_spots": int((bins > 0).sum()), "cold_spots": int((bins < 0).sum()),
+        "classes": _class_counts(moving.classes) if moving else {},
+    }
+
+
+def cell_geometry(cell_hex: str) -> dict[str, Any]:
+    return geometry_to_geojson(cell_polygon(int(cell_hex, 16)), 6)
+
+
+# --- pieces --------------------------------------------------------------------
+
+
+def _categories(session: Session, wanted: str | None) -> list[str] | None:
+    if not wanted:
+        return None
+    rows = session.execute(select(Category.code, Category.group_code)).all()
+    exact = [c for c, _ in rows if c == wanted]
+    group = [c for c, g in rows if g == wanted]
+    if not exact and not group:
+        known = sorted({c for c, _ in rows} | {g for _, g in rows if g})
+        raise InvalidParameter("category", f"no category or group {wanted!r}; known: {', '.join(known)}.", allowed=known)
+    return exact or group
+
+
+def _study_area(session: Session, version_id: int, code: str | None) -> dict[str, Any]:
+    """The study area's outline, its grids (with outlines), and the H3 cells covering it at any resolution."""
+    if code:
+        area = session.scalar(select(Area).where(Area.version_id == version_id, Area.code == code))
+        if area is None:
+            raise NotFound(f"no area {code!r} in the boundaries in force.", field="area")
+        outline = to_shape(area.geom)
+        prefix = code
+    else:
+        outline = shapely.union_all([to_shape(g) for g in session.scalars(
+            select(Area.geom).where(Area.version_id == version_id, Area.parent_id.is_(None)))])
+        prefix = ""
+    grid_rows = session.execute(
+        select(Area.code, Area.name, Area.households, Area.geom)
+        .where(Area.version_id == version_id, Area.level == "grid", Area.code.like(prefix + "%")).order_by(Area.code)
+    ).all()
+    grids = [(c, n, h, geometry_to_geojson(shapely.simplify(to_shape(g), 0.00001), 6)) for c, n, h, g in grid_rows]
+
+    def cells(res: int) -> list[int]:
+        import h3
+
+        return sorted(int(h3.str_to_int(c)) for c in h3.geo_to_cells(outline.__geo_interface__, res))
+
+    return {"geometry": geometry_to_geojson(outline, 6), "grids": grids, "cells": cells}
+
+
+def _cube(rows, covering: list[int], res: int, weeks: int) -> tuple[list[int], np.ndarray]:
+    """Counts as cells × weeks at `res`, over the cells covering the study area and any cell with a count."""
+    stored = [r[0] for r in rows if r[0] is not None]
+    parents = dict(zip(stored, to_parent(stored, res), strict=True)) if res < STORED_RES else {c: c for c in stored}
+    cells = sorted(set(covering) | set(parents.values()))
+    index = {c: k for k, c in enumerate(cells)}
+    matrix = np.zeros((len(cells), weeks))
+    for cell, week, n in rows:
+        if cell is None or week is None or not 0 <= week < weeks:
+            continue
+        matrix[index[parents[cell]], int(week)] += n
+    return cells, matrix
+
+
+_HOUSEHOLDS: dict[tuple, dict[int, int]] = {}
+
+
+def _cell_households(session: Session, res: int) -> dict[int, int]:
+    """Households per cell from the buildings (cached until a building changes)."""
+    key_row = session.execute(select(func.count(Building.id), func.max(Building.updated_at), func.sum(Building.households))).one()
+    key = (str(session.get_bind().engine.url), res, *key_row)
+    if key not in _HOUSEHOLDS:
+        rows = session.execute(select(Building.location, Building.households).where(Building.households > 0)).all()
+        out: dict[int, int] = {}
+        if rows:
+            points = [to_shape(loc) for loc, _ in rows]
+            cells = cells_of([p.x for p in points], [p.y for p in points], res)
+            for c, (_, hh) in zip(cells, rows, strict=True):
+                out[int(c)] = out.get(int(c), 0) + int(hh)
+        _HOUSEHOLDS.clear()
+        _HOUSEHOLDS[key] = out
+    return _HOUSEHOLDS[key]
+
+
+def _heat(session: Session, filtered, q: RiskQuery) -> dict[str, Any]:
+    """The recent incidents for a heat layer: the points themselves, or beyond the cap the stored cells' centres, weighted."""
+    import h3
+
+    since = max(q.since, q.until - timedelta(days=q.recent_days))
+    rows = session.execute(filtered(select(Incident.location), since).limit(HEAT_MAX_POINTS + 1)).all()
+    if len(rows) <= HEAT_MAX_POINTS:
+        pts = [to_shape(r[0]) for r in rows]
+        return {"since": since.isoformat(), "aggregated": False, "points": [[round(p.y, 6), round(p.x, 6), 1] for p in pts]}
+    points = []
+    for cell, n in session.execute(filtered(select(Incident.h3_cell, func.count()), since).group_by(Incident.h3_cell)).all():
+        if cell is not None:
+            lat, lon = h3.cell_to_latlng(h3.int_to_str(int(cell)))
+            points.append([round(lat, 6), round(lon, 6), int(n)])
+    return {"since": since.isoformat(), "aggregated": True, "points": points}
+
+
+def _epoch(session: Session, column):
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", column)
+    return cast(func.strftime("%s", column), Integer)
+
+
+def _monday(t: datetime, zone: ZoneInfo) -> datetime:
+    local = t.astimezone(zone).date()
+    return datetime.combine(local - timedelta(days=local.weekday()), time(0, 0), zone).astimezone(UTC)
+
+
+def _class_counts(classes: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in classes:
+        if c != "no pattern":
+            out[c] = out.get(c, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))

@@ -1,0 +1,114 @@
+"""The command centre's pages in headless Chromium: the live map, the risk map, the dashboard."""
+
+from __future__ import annotations
+
+import time
+
+from .browser import browser, live_server, watch
+from .conftest import TEST_GRID, TEST_POINT
+
+
+LAYER_SIZES = """() => Object.keys(window).filter(k => /^geo_json_[0-9a-f]+$/.test(k) && typeof window[k].getLayers === "function")
+    .map(k => window[k].getLayers().length)"""
+
+
+def _desk(p, b, base):
+    context = b.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai", base_url=base)
+    return context, context.new_page()
+
+
+def _sign_in(page, city, path: str, who: str = "command_centre"):
+    page.goto(path)
+    page.fill("#token", city.tokens[who])
+    page.click("button[type=submit]")
+    page.wait_for_url("**" + path.split("?")[0] + "*")
+
+
+def test_the_live_map_shows_boundaries_incidents_workers_and_a_new_report_within_two_seconds(city, artifacts_dir, backend):
+    with live_server(city.app) as base, browser() as (p, b):
+        context, page = _desk(p, b, base)
+        seen = watch(page, base)
+        _sign_in(page, city, "/map")
+        page.wait_for_function("document.body.dataset.loaded === '1'")
+        shown = int(page.evaluate("document.body.dataset.incidents"))
+        open_now = city.client.get("/api/v1/incidents?limit=50000", headers=city.h("command_centre")).json["total"]
+        assert shown == open_now > 0
+        assert sorted(page.evaluate(LAYER_SIZES)) == [64, 424]  # the demo city's grids and micro-grids
+        page.wait_for_function("document.querySelectorAll('.marker-cluster').length > 0")
+        clustered = page.evaluate("""Array.from(document.querySelectorAll('.marker-cluster span')).reduce((n, s) => n + Number(s.textContent), 0)""")
+        singles = page.evaluate("window.gridopsLiveState.markers.size") - clustered
+        assert clustered > 0 and singles >= 0  # the clusters' counts add up to no more than what was loaded
+        page.screenshot(path=str(artifacts_dir / f"live-map-{backend.name}.png"))
+
+        posted_at = time.monotonic()
+        res = city.client.post("/api/v1/incidents", json={"category": "care.elderly", "lon": TEST_POINT[0], "lat": TEST_POINT[1],
+                                                          "description": "<img src=x onerror=window.pwned=1>独居老人摔倒"},
+                               headers=city.h("resident"))
+        iid = res.json["id"]
+        page.wait_for_function(f"window.gridopsLiveState.markers.has({iid})", timeout=5000)
+        arrived = time.monotonic() - posted_at
+        assert arrived < 2.0, arrived
+        assert page.evaluate("document.body.dataset.incidents") == str(shown + 1)
+        assert page.evaluate(f"window.gridopsLiveState.props.get({iid}).status") == "reported"
+
+        take = city.client.post(f"/api/v1/incidents/{iid}/take", json={}, headers=city.h("grid_worker"))
+        assert take.status_code == 200
+        page.wait_for_function(f"window.gridopsLiveState.props.get({iid}).status === 'dispatched'", timeout=5000)  # recoloured
+        page.evaluate(f"() => {{ window.gridopsLiveState.markers.get({iid}).fire('click'); }}")
+        popup = page.locator(".incident-popup")
+        popup.locator("ol li").first.wait_for()
+        assert "<img src=x" in popup.inner_text() and page.evaluate("window.pwned") is None  # shown as text
+        page.once("dialog", lambda d: d.accept("小区物业不配合，升级到社区"))
+        popup.get_by_text("升级 Escalate").click()
+        page.wait_for_function(f"window.gridopsLiveState.props.get({iid}).status === 'escalated'", timeout=5000)
+        assert seen.outside() == [], seen.outside()
+        assert seen.errors == [], seen.errors
+        context.close()
+
+
+def test_the_live_map_filters_by_category_and_area(city):
+    with live_server(city.app) as base, browser() as (p, b):
+        context, page = _desk(p, b, base)
+        _sign_in(page, city, "/map")
+        page.wait_for_function("document.body.dataset.loaded === '1'")
+        page.select_option("select[name=status]", "all")
+        page.select_option("select[name=category]", "hazard.ebike_charging")
+        page.fill("input[name=area]", TEST_GRID[:12])
+        page.click("#live-filters button[type=submit]")
+        expected = city.client.get(f"/api/v1/incidents?status=all&category=hazard.ebike_charging&area={TEST_GRID[:12]}&limit=50000",
+                                   headers=city.h("command_centre")).json["total"]
+        page.wait_for_function(f"document.body.dataset.incidents === '{expected}'")
+        cats = page.evaluate("Array.from(window.gridopsLiveState.props.values()).map(p => p.category)")
+        assert set(cats) <= {"hazard.ebike_charging"}
+        context.close()
+
+
+def test_the_risk_map_renders_its_layers_offline(city, artifacts_dir, backend):
+    with live_server(city.app) as base, browser() as (p, b):
+        context, page = _desk(p, b, base)
+        seen = watch(page, base)
+        _sign_in(page, city, "/maps/risk?since=2026-09-20&until=2026-11-16&category=hazard")
+        page.locator("#risk-summary").wait_for()
+        assert int(page.inner_text("#risk-total").replace(",", "")) > 0
+        sizes = page.evaluate(LAYER_SIZES)
+        assert max(sizes) > 100 and 64 in sizes  # the cells (in three layers) and the grids
+        assert page.locator("canvas.leaflet-heatmap-layer").count() == 1
+        for name in ("Hot and cold spots", "Emerging hot spots", "Rate per 1,000 households"):
+            page.get_by_text(name).click()
+        page.fill("#week-slider", "2")
+        page.dispatch_event("#week-slider", "input")
+        assert page.evaluate("document.body.dataset.week") == "2"
+        page.screenshot(path=str(artifacts_dir / f"risk-map-{backend.name}.png"))
+        assert seen.outside() == [], seen.outside()
+        assert seen.errors == [], seen.errors
+        bad = page.goto(base + "/maps/risk?res=99")
+        assert bad.status == 400 and "res" in page.inner_text("[role=alert]")
+        context.close()
+
+
+def test_map_pages_need_a_role_that_watches_the_ground(city):
+    client = city.app.test_client()
+    assert client.get("/map").status_code == 302  # to sign in
+    client.post("/login", data={"token": city.tokens["resident"]})
+    assert client.get("/map").status_code == 403
+    assert client.get("/maps/risk").status_code == 403
