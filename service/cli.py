@@ -424,6 +424,29 @@ def sweep() -> None:
                f"{len(done.overdue_visits)} overdue visits notified, {len(done.skipped)} skipped (changed meanwhile)")
 
 
+@cli.command("render-maps")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("static/maps"), show_default=True)
+@click.option("--since", default=None, help="The risk maps' window start (default: 8 weeks before --until).")
+@click.option("--until", default=None, help="The window end (default: now).")
+@click.option("--area", default=None, help="Only this area (a code).")
+def render_maps_command(out_dir: Path, since: str | None, until: str | None, area: str | None) -> None:
+    """Write the maps as standalone HTML files for reports: the risk map of all incidents and of each
+    category group, and the live map as of now (every script, style and image inside the file)."""
+    from sqlalchemy import select
+
+    from .mapping import render_maps
+    from .models import Category
+
+    app = _app()
+    base = {k: v for k, v in {"since": since, "until": until, "area": area}.items() if v}
+    with app.extensions["gridops.db"].session() as session:
+        groups = sorted({g for g in session.scalars(select(Category.group_code)) if g})
+    queries = [("risk-all", base)] + [(f"risk-{g}", {**base, "category": g}) for g in groups]
+    written = render_maps(app, out_dir, queries, progress=_progress)
+    total = sum(r.bytes for r in written)
+    click.echo(f"rendered {len(written)} maps into {out_dir} ({total / 1e6:.1f} MB): " + ", ".join(r.path.name for r in written))
+
+
 @cli.group()
 def patrols() -> None:
     """Patrol visits (走访): who needs visiting, and their visit tasks."""

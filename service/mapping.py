@@ -183,7 +183,7 @@ def render_maps(app, out_dir: Path, queries: Iterable[tuple[str, dict[str, str]]
         for name, params in bar:
             if params is None:
                 with app.extensions["gridops.db"].session() as session:
-                    snapshot = {"incidents": incidents_geojson(session, None, {"status": "open"}, limit=50_000),
+                    snapshot = {"at": clock.utcnow().isoformat(), "incidents": incidents_geojson(session, None, {"status": "open"}, limit=50_000),
                                 "workers": worker_positions(session, None, cfg["TIMEZONE"])}
                 html = live_page_html(app, None, snapshot=snapshot)
             else:

@@ -132,3 +132,15 @@ def live_map_page():
     from .mapping import live_page_html
 
     return live_page_html(current_app, who)
+
+
+@pages.get("/dashboard")
+def dashboard():
+    """The measures per grid, community or street for a month (or any period), with the definitions and exports."""
+    who, answer = _staff_page(*MAP_ROLES)
+    if answer is not None:
+        return answer
+    from .dashboard import dashboard_context
+
+    context, status = dashboard_context(current_app, who, request.args)
+    return render_template("dashboard.html", **context), status

@@ -43,7 +43,7 @@ class RiskQuery:
     area: str | None  # an area code: the study area (default: the whole layer)
     since: datetime
     until: datetime
-    res: int = 9
+    res: int = 10
     recent_days: int = 14
     layer: str = "grid"
 
@@ -62,8 +62,10 @@ def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
         raise NotFound(f"layer {q.layer!r} has no published boundaries yet.")
     study = _study_area(session, version.id, q.area)
     zone = ZoneInfo(tz)
-    start = _monday(q.since, zone)
-    weeks = max(1, int(np.ceil((q.until - start).total_seconds() / WEEK_S)))
+    # weekly slices are the 7-day periods ending at `until`, so the latest is whole (a trend read off a
+    # half-empty last week would always be falling); a part-week at the start is left out of the slices
+    weeks = max(1, int((q.until - q.since).total_seconds() // WEEK_S))
+    start = q.until - timedelta(weeks=weeks)
     week_starts = [start + timedelta(weeks=k) for k in range(weeks)]
 
     grid_area = Area.__table__.alias("grid_area")
@@ -115,7 +117,7 @@ def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
         "query": {"category": q.category, "categories": categories, "area": q.area, "since": q.since.isoformat(),
                   "until": q.until.isoformat(), "res": q.res, "layer": q.layer},
         "boundary_version": version.number,
-        "weeks": [w.astimezone(zone).date().isoformat() for w in week_starts],
+        "weeks": [w.astimezone(zone).strftime("%Y-%m-%d %H:%M") for w in week_starts],
         "total": int(totals.sum()),
         "cells": cell_rows,
         "grids": grids,
@@ -226,11 +228,6 @@ def _epoch(session: Session, column):
     if session.get_bind().dialect.name == "postgresql":
         return func.extract("epoch", column)
     return cast(func.strftime("%s", column), Integer)
-
-
-def _monday(t: datetime, zone: ZoneInfo) -> datetime:
-    local = t.astimezone(zone).date()
-    return datetime.combine(local - timedelta(days=local.weekday()), time(0, 0), zone).astimezone(UTC)
 
 
 def _class_counts(classes: list[str]) -> dict[str, int]:

@@ -112,3 +112,42 @@ def test_map_pages_need_a_role_that_watches_the_ground(city):
     client.post("/login", data={"token": city.tokens["resident"]})
     assert client.get("/map").status_code == 403
     assert client.get("/maps/risk").status_code == 403
+
+
+def test_the_dashboard_in_a_browser_asks_nothing_outside(city, artifacts_dir, backend):
+    with live_server(city.app) as base, browser() as (p, b):
+        context, page = _desk(p, b, base)
+        seen = watch(page, base)
+        _sign_in(page, city, "/dashboard?level=grid&month=2026-10")
+        page.locator("#measures tbody tr").first.wait_for()
+        assert page.locator("#measures tbody tr").count() == 64 and page.locator("#grid-ranking tbody tr").count() > 0
+        page.screenshot(path=str(artifacts_dir / f"dashboard-{backend.name}.png"), full_page=True)
+        assert seen.outside() == [] and seen.errors == [], (seen.outside(), seen.errors)
+        context.close()
+
+
+def test_render_maps_writes_standalone_files_that_open_with_no_server(city, tmp_path, monkeypatch):
+    import re
+
+    from click.testing import CliRunner
+
+    from service.cli import cli
+
+    monkeypatch.setenv("DATABASE_URL", city.app.config["DATABASE_URL"])
+    done = CliRunner().invoke(cli, ["render-maps", "--out", str(tmp_path), "--since", "2026-09-20", "--until", "2026-11-16"])
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines()[-1].startswith("rendered 9 maps into")  # all, seven category groups, the live snapshot
+    files = sorted(tmp_path.glob("*.html"))
+    assert {f.name for f in files} >= {"risk-all.html", "risk-hazard.html", "live.html"}
+    for f in files:
+        html = f.read_text(encoding="utf-8")
+        assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html), f.name  # nothing fetched from anywhere
+        assert '<script src="/static' not in html  # nor from a server
+    with browser() as (p, b):
+        page = b.new_page()
+        seen = watch(page, "file://")
+        page.goto(files[0].as_uri())
+        page.goto((tmp_path / "live.html").as_uri())
+        page.wait_for_function("document.body.dataset.loaded === '1'")
+        assert int(page.evaluate("document.body.dataset.incidents")) > 0
+        assert seen.outside() == [] and seen.errors == [], (seen.outside(), seen.errors)

@@ -284,7 +284,17 @@
         loadAll();
       });
       if (!snapshot) box.appendChild(form);
-      else box.appendChild(el("p", "meta", "快照 Snapshot: " + new Date().toLocaleString("zh-CN", { timeZone: cfg.timezone })));
+      else box.appendChild(el("p", "meta", "快照 Snapshot: " + new Date(snapshot.at).toLocaleString("zh-CN", { timeZone: cfg.timezone })));
+      const legend = el("p", "legend");
+      for (const s of OPEN) {
+        const sw = el("span", "swatch");
+        sw.style.background = STATUS_COLOURS[s];
+        legend.append(sw, el("span", null, s + " "));
+      }
+      const ring = el("span", "swatch");
+      ring.style.border = "3px dashed #000";
+      legend.append(ring, el("span", null, "逾期 overdue"));
+      box.appendChild(legend);
       L.DomEvent.disableClickPropagation(box);
       return box;
     };
