@@ -33,9 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings)
     if not app.config["SECRET_KEY"]:
-        import secrets
-
-        app.config["SECRET_KEY"] = secrets.token_hex(32)  # sessions then last as long as the process
+        app.config["SECRET_KEY"] = _instance_secret(settings["INSTANCE_PATH"])
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the page session never rides a cross-site POST
     app.session_interface = _PageSession()
     app.json.ensure_ascii = False  # Chinese names stay readable in JSON
@@ -57,6 +55,33 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)  # after the API's own, which it replaces
     app.register_blueprint(pages)
     return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """The key that signs page sessions when none is configured: made once, kept in the instance
+    folder (0600), so every worker process and every restart signs alike."""
+    import os
+    import secrets
+    from pathlib import Path
+
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    for _ in range(50):  # the maker may still be writing it
+        key = path.read_text().strip()
+        if key:
+            return key
+        import time
+
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} is empty: delete it and start again")
 
 
 class _PageSession(SecureCookieSessionInterface):

@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_HEARTBEAT_SECONDS": 15.0,
     # a check-in farther than this from the incident is refused
     "CHECKIN_MAX_DISTANCE_M": 200.0,
-    # signs the page session cookie; set it in production (a random one is made when unset)
+    # signs the page session cookie (unset: one is made once and kept in the instance folder, secret_key)
     "SECRET_KEY": "",
     "SQL_ECHO": False,
 }

@@ -151,3 +151,21 @@ def test_render_maps_writes_standalone_files_that_open_with_no_server(city, tmp_
         page.wait_for_function("document.body.dataset.loaded === '1'")
         assert int(page.evaluate("document.body.dataset.incidents")) > 0
         assert seen.outside() == [] and seen.errors == [], (seen.outside(), seen.errors)
+
+
+def test_a_configured_tile_server_is_the_only_one_the_maps_name(writable_demo_url, tmp_path):
+    from service import create_app
+    from service.auth import add_user
+
+    app = create_app({"DATABASE_URL": writable_demo_url, "INSTANCE_PATH": str(tmp_path), "TILE_URL": "http://tiles.intranet/{z}/{x}/{y}.png"})
+    try:
+        with app.extensions["gridops.db"].session() as s:
+            _, token = add_user(s, "tiles-viewer", "command_centre")
+        client = app.test_client()
+        client.post("/login", data={"token": token})
+        for path in ("/map", "/maps/risk?since=2026-10-01&until=2026-11-16"):
+            html = client.get(path).get_data(as_text=True)
+            assert "http://tiles.intranet/{z}/{x}/{y}.png" in html
+            assert "openstreetmap" not in html.lower() and "cdn." not in html
+    finally:
+        app.extensions["gridops.db"].dispose()
