@@ -153,6 +153,7 @@ class Database:
     """An engine and a session factory for one DATABASE_URL."""
 
     def __init__(self, raw_url: str, *, echo: bool = False) -> None:
+        self.disposed = False
         self.url, self.backend = parse_database_url(raw_url)
         self.engine: Engine = self._make_engine(echo)
 
@@ -246,4 +247,6 @@ class Database:
         )
 
     def dispose(self) -> None:
+        """Close every connection; background users of this database (the stream listener) stop."""
+        self.disposed = True
         self.engine.dispose()

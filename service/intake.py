@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
@@ -290,7 +291,11 @@ def _decide(session: Session, ctx: Context, ref: Reference, load: WorkLoad, p: _
 # --- storing ----------------------------------------------------------------------
 
 
-def _incident_row(p: _Placed, now: datetime) -> dict[str, Any]:
+def _local_day(t: datetime, tz: str):
+    return t.astimezone(ZoneInfo(tz)).date()
+
+
+def _incident_row(p: _Placed, now: datetime, tz: str) -> dict[str, Any]:
     new, original = p.sub.new, p.answer["original"]
     merged = p.target_id is not None or p.target_new is not None
     description = new.description
@@ -302,7 +307,8 @@ def _incident_row(p: _Placed, now: datetime) -> dict[str, Any]:
         "address_text": new.address, "location_status": p.answer["status"], "snap_distance_m": p.answer["distance_m"] or None,
         "boundary_version_id": p.version_id, "grid_id": p.grid_id, "micro_grid_id": p.micro_grid_id,
         "building_id": p.building_id, "household_id": p.household_id,
-        "reported_at": now, "due_at": p.due, "updated_at": now, "lock_version": 1, "token": new.token,
+        "reported_at": now, "reported_day": _local_day(now, tz), "due_at": p.due, "updated_at": now, "lock_version": 1,
+        "token": new.token,
         "reporter_user_id": p.sub.actor.user_id if p.sub.actor and p.sub.actor.role == "resident" else None,
         "assignee_id": p.chosen.worker_id, "routing_reason": _reason(p), "department_code": p.chosen.department_code,
         "tier": p.chosen.tier, "h3_cell": cell_of(p.lon, p.lat), "merged_into_id": p.target_id if p.target_id is not None else (p.target_new.incident_id if p.target_new else None),
@@ -362,7 +368,7 @@ def _store(session: Session, ctx: Context, ref: Reference, placed: list[_Placed]
     first = [p for p in placed if p.target_new is None]
     second = [p for p in placed if p.target_new is not None]
     for group in (first, second):
-        for p, iid in zip(group, _insert_returning_ids(session, Incident, [_incident_row(p, now) for p in group]), strict=True):
+        for p, iid in zip(group, _insert_returning_ids(session, Incident, [_incident_row(p, now, ctx.timezone) for p in group]), strict=True):
             p.incident_id = iid
 
     events: list[dict[str, Any]] = []

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from geoalchemy2.shape import from_shape
@@ -290,6 +291,7 @@ def _load_incidents(
     if not features:
         return 0, 0
     categories = {c.code: c for c in session.scalars(select(Category))}
+    zone = ZoneInfo(config["TIMEZONE"])  # reported_day is the service's local day
     calendar = WorkCalendar.from_days(
         manifest.get("timezone", config["TIMEZONE"]), session.execute(select(CalendarDay.day, CalendarDay.kind)).all()
     )
@@ -325,7 +327,8 @@ def _load_incidents(
             "micro_grid_id": area_ids[micro[k]] if micro[k] >= 0 else None,
             "assignee_id": worker_ids.get(p.get("assignee")), "department_code": p.get("department_code"),
             "tier": p.get("tier") or "grid", "routing_reason": p.get("routing_reason"),
-            "reported_at": reported, "due_at": due, "closed_at": _ts(p.get("closed_at")),
+            "reported_at": reported, "reported_day": reported.astimezone(zone).date(), "due_at": due,
+            "closed_at": _ts(p.get("closed_at")),
             "updated_at": reported, "rating": p.get("rating"), "lock_version": 1, "h3_cell": int(cells[k]),
         })
         refs.append(p["ref"])

@@ -274,6 +274,7 @@ class Incident(Base):
         Index(None, "assignee_id", "status"),  # open work per worker (migration 0006)
         Index(None, "reported_at"),
         Index(None, "reported_at", "h3_cell"),  # the risk maps count by cell and week (migration 0007)
+        Index(None, "reported_day", "h3_cell"),  # … by cell and local day (migration 0009)
         Index(None, "category_code", "reported_at"),
         Index(None, "token", unique=True),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
@@ -318,6 +319,7 @@ class Incident(Base):
     reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 督办: overdue and watched
     h3_cell: Mapped[int | None] = mapped_column(BigInteger)  # H3 cell of the location (geo.hexes.STORED_RES)
+    reported_day: Mapped[date | None] = mapped_column(Date)  # the local day (city time zone) it was reported
 
     __mapper_args__ = {"version_id_col": lock_version}
 

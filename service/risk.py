@@ -12,14 +12,14 @@ over the weeks with a Mann-Kendall trend).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geo.geojson import geometry_to_geojson
@@ -31,7 +31,6 @@ from .errors import InvalidParameter, NotFound
 from .models import Area, Building, Category, Incident
 
 HEAT_MAX_POINTS = 5_000
-WEEK_S = 7 * 86400
 RESOLUTIONS = (7, 8, 9, 10)
 BIN_LABELS = {3: "hot spot, 99% confidence", 2: "hot spot, 95%", 1: "hot spot, 90%", 0: "not significant",
               -1: "cold spot, 90%", -2: "cold spot, 95%", -3: "cold spot, 99% confidence"}
@@ -62,31 +61,35 @@ def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
         raise NotFound(f"layer {q.layer!r} has no published boundaries yet.")
     study = _study_area(session, version.id, q.area)
     zone = ZoneInfo(tz)
-    # weekly slices are the 7-day periods ending at `until`, so the latest is whole (a trend read off a
-    # half-empty last week would always be falling); a part-week at the start is left out of the slices
-    weeks = max(1, int((q.until - q.since).total_seconds() // WEEK_S))
-    start = q.until - timedelta(weeks=weeks)
-    week_starts = [start + timedelta(weeks=k) for k in range(weeks)]
+    # counted by local day (the incident's stored reported_day): the window is whole days, `until`'s day
+    # included unless `until` is its midnight. Weekly slices are the 7-day periods ending with the last
+    # day, so the latest is whole (a trend read off a half-empty last week would always be falling); a
+    # part-week at the start is left out of the slices.
+    first_day = q.since.astimezone(zone).date()
+    local_until = q.until.astimezone(zone)
+    end_day = local_until.date() + (timedelta(0) if local_until.time() == time(0, 0) else timedelta(days=1))
+    weeks = max(1, (end_day - first_day).days // 7)
+    start_day = end_day - timedelta(weeks=weeks)
+    week_starts = [start_day + timedelta(weeks=k) for k in range(weeks)]
+    grids_under = select(Area.id).where(Area.level == "grid", Area.code.like((q.area or "") + "%")).scalar_subquery()
 
-    grid_area = Area.__table__.alias("grid_area")
-
-    def filtered(stmt, since: datetime):
-        """The incidents of the query from `since` (the grid's code decides the area: stable across redraws)."""
-        stmt = stmt.where(Incident.reported_at >= since, Incident.reported_at < q.until, Incident.status != "merged")
+    def filtered(stmt, since_day: date):
+        """The incidents of the query from `since_day` (the grid's code decides the area: stable across redraws)."""
+        stmt = stmt.where(Incident.reported_day >= since_day, Incident.reported_day < end_day, Incident.status != "merged")
         if categories is not None:
             stmt = stmt.where(Incident.category_code.in_(categories))
         if q.area:
-            stmt = stmt.join(grid_area, grid_area.c.id == Incident.grid_id).where(grid_area.c.code.like(q.area + "%"))
+            stmt = stmt.where(Incident.grid_id.in_(grids_under))
         return stmt
 
-    epoch = _epoch(session, Incident.reported_at)
-    week = cast(func.floor((epoch - start.timestamp()) / WEEK_S), Integer)
-    cell_week = session.execute(
-        filtered(select(Incident.h3_cell, week.label("week"), func.count()), q.since).group_by(Incident.h3_cell, week)).all()
-    grid_of = Area.__table__.alias("grid_of")
-    grid_counts = dict(session.execute(
-        filtered(select(grid_of.c.code, func.count()).select_from(Incident).join(grid_of, grid_of.c.id == Incident.grid_id), q.since)
-        .group_by(grid_of.c.code)).all())
+    cell_day = session.execute(
+        filtered(select(Incident.h3_cell, Incident.reported_day, func.count()), first_day).group_by(Incident.h3_cell, Incident.reported_day)
+    ).all()
+    cell_week = [(cell, (day - start_day).days // 7 if day >= start_day else -1, n) for cell, day, n in cell_day]
+    code_of = dict(session.execute(select(Area.id, Area.code).where(Area.level == "grid")).all())
+    grid_counts: dict[str, int] = {}
+    for gid, n in session.execute(filtered(select(Incident.grid_id, func.count()), first_day).group_by(Incident.grid_id)):
+        grid_counts[code_of[gid]] = grid_counts.get(code_of[gid], 0) + n
 
     cells, matrix = _cube(cell_week, study["cells"](q.res), q.res, weeks)
     totals = matrix.sum(axis=1)
@@ -117,12 +120,12 @@ def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
         "query": {"category": q.category, "categories": categories, "area": q.area, "since": q.since.isoformat(),
                   "until": q.until.isoformat(), "res": q.res, "layer": q.layer},
         "boundary_version": version.number,
-        "weeks": [w.astimezone(zone).strftime("%Y-%m-%d %H:%M") for w in week_starts],
+        "weeks": [w.isoformat() for w in week_starts],
         "total": int(totals.sum()),
         "cells": cell_rows,
         "grids": grids,
         "study_area": study["geometry"],
-        "heat": _heat(session, filtered, q),
+        "heat": _heat(session, filtered, q, end_day),
         "hot_spots": int((bins > 0).sum()), "cold_spots": int((bins < 0).sum()),
         "classes": _class_counts(moving.classes) if moving else {},
     }
@@ -207,11 +210,11 @@ def _cell_households(session: Session, res: int) -> dict[int, int]:
     return _HOUSEHOLDS[key]
 
 
-def _heat(session: Session, filtered, q: RiskQuery) -> dict[str, Any]:
+def _heat(session: Session, filtered, q: RiskQuery, end_day: date) -> dict[str, Any]:
     """The recent incidents for a heat layer: the points themselves, or beyond the cap the stored cells' centres, weighted."""
     import h3
 
-    since = max(q.since, q.until - timedelta(days=q.recent_days))
+    since = max(q.since.date(), end_day - timedelta(days=q.recent_days))
     rows = session.execute(filtered(select(Incident.location), since).limit(HEAT_MAX_POINTS + 1)).all()
     if len(rows) <= HEAT_MAX_POINTS:
         pts = [to_shape(r[0]) for r in rows]
@@ -222,12 +225,6 @@ def _heat(session: Session, filtered, q: RiskQuery) -> dict[str, Any]:
             lat, lon = h3.cell_to_latlng(h3.int_to_str(int(cell)))
             points.append([round(lat, 6), round(lon, 6), int(n)])
     return {"since": since.isoformat(), "aggregated": True, "points": points}
-
-
-def _epoch(session: Session, column):
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", column)
-    return cast(func.strftime("%s", column), Integer)
 
 
 def _class_counts(classes: list[str]) -> dict[str, int]:

@@ -45,16 +45,19 @@ class Wakeup:
         import psycopg
 
         url = self.db.url
-        while True:
+        while not getattr(self.db, "disposed", False):
             try:
                 with psycopg.connect(host=url.host or "localhost", port=url.port or 5432, user=url.username,
                                      password=url.password, dbname=url.database, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
-                    for _ in conn.notifies():
-                        with self._cond:
-                            self._generation += 1
-                            self._cond.notify_all()
+                    while not getattr(self.db, "disposed", False):
+                        for _ in conn.notifies(timeout=1.0):  # wakes each second to see whether the app is gone
+                            with self._cond:
+                                self._generation += 1
+                                self._cond.notify_all()
             except Exception:  # the server went away: streams fall back to polling until we are back
+                if getattr(self.db, "disposed", False):
+                    return
                 log.warning("stream listener lost its connection; retrying", exc_info=True)
                 threading.Event().wait(2.0)
 

@@ -29,6 +29,7 @@
 
     const cluster = L.markerClusterGroup({ maxClusterRadius: 45, showCoverageOnHover: false, chunkedLoading: true });
     cluster.addTo(map);
+    state.cluster = cluster;
     state.workers.addTo(map);
     L.control.layers(null, {
       "网格 Grids": setup.grids, "微网格 Micro-grids": setup.micro, "事件 Open incidents": cluster, "网格员 Workers": state.workers,
