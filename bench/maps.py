@@ -35,6 +35,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -46,6 +47,7 @@ CITY = OUT / "demo-city"
 GRIDOPS = str(Path(sys.executable).with_name("gridops"))
 UNTIL = datetime(2026, 11, 16, tzinfo=UTC)
 YEAR = timedelta(days=364)
+CITY_TZ = ZoneInfo("Asia/Shanghai")  # the demo city's (and the service's default) time zone
 
 
 def log(msg: str) -> None:
@@ -105,7 +107,7 @@ def add_incidents(url: str, n: int, seed: int) -> float:
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         with cur.copy("COPY incident (category_code, status, urgency, channel, location, location_status, boundary_version_id, "
-                      "grid_id, micro_grid_id, reported_at, due_at, closed_at, updated_at, tier, lock_version, h3_cell) FROM STDIN") as copy:
+                      "grid_id, micro_grid_id, reported_at, reported_day, due_at, closed_at, updated_at, tier, lock_version, h3_cell) FROM STDIN") as copy:
             for k in range(n):
                 g = placed.areas[k, grid_col]
                 if g < 0:
@@ -115,7 +117,7 @@ def add_incidents(url: str, n: int, seed: int) -> float:
                 t = reported[k]
                 copy.write_row((code, "closed" if closed[k] else "reported", urgency, "app",
                                 f"SRID=4326;POINT({float(lon[k])!r} {float(lat[k])!r})", "inside", version.info.id, version.ids[g],
-                                version.ids[m] if m >= 0 else None, t, t + timedelta(days=3),
+                                version.ids[m] if m >= 0 else None, t, t.astimezone(CITY_TZ).date(), t + timedelta(days=3),
                                 t + timedelta(hours=20) if closed[k] else None, t, "grid", 1, int(cells[k])))
         conn.commit()
         cur.execute("ANALYZE incident")

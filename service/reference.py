@@ -143,6 +143,7 @@ class Reference:
 
 
 ROUTING_STAMP, USERS_STAMP = 1, 2  # rows of reference_stamp (migration 0004)
+HISTORY_STAMP = 3  # settled incident history (migration 0011): the risk maps keep its counts
 
 
 def _stamp(session: Session, row: int = ROUTING_STAMP) -> int:

@@ -11,6 +11,8 @@ over the weeks with a Mann-Kendall trend).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -26,9 +28,11 @@ from geo.geojson import geometry_to_geojson
 from geo.hexes import STORED_RES, cell_polygon, cells_of, neighbours, to_parent
 from geo.hotspots import confidence_bins, emerging, gi_star
 
+from . import clock
 from .areas import version_in_force
 from .errors import InvalidParameter, NotFound
 from .models import Area, Building, Category, Incident
+from .reference import HISTORY_STAMP, stamps
 
 HEAT_MAX_POINTS = 5_000
 RESOLUTIONS = (7, 8, 9, 10)
@@ -73,22 +77,21 @@ def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
     week_starts = [start_day + timedelta(weeks=k) for k in range(weeks)]
     grids_under = select(Area.id).where(Area.level == "grid", Area.code.like((q.area or "") + "%")).scalar_subquery()
 
-    def filtered(stmt, since_day: date):
-        """The incidents of the query from `since_day` (the grid's code decides the area: stable across redraws)."""
-        stmt = stmt.where(Incident.reported_day >= since_day, Incident.reported_day < end_day, Incident.status != "merged")
+    def filtered(stmt, since_day: date, until_day: date = end_day):
+        """The incidents of the query between the days (the grid's code decides the area: stable across redraws)."""
+        stmt = stmt.where(Incident.reported_day >= since_day, Incident.reported_day < until_day, Incident.status != "merged")
         if categories is not None:
             stmt = stmt.where(Incident.category_code.in_(categories))
         if q.area:
             stmt = stmt.where(Incident.grid_id.in_(grids_under))
         return stmt
 
-    cell_day = session.execute(
-        filtered(select(Incident.h3_cell, Incident.reported_day, func.count()), first_day).group_by(Incident.h3_cell, Incident.reported_day)
-    ).all()
-    cell_week = [(cell, (day - start_day).days // 7 if day >= start_day else -1, n) for cell, day, n in cell_day]
+    today = clock.utcnow().astimezone(zone).date()
+    by_cell, by_grid = _day_counts(session, filtered, (tuple(categories or ()), q.area), first_day, end_day, today)
+    cell_week = [(cell, (day - start_day).days // 7 if day >= start_day else -1, n) for (cell, day), n in by_cell.items()]
     code_of = dict(session.execute(select(Area.id, Area.code).where(Area.level == "grid")).all())
     grid_counts: dict[str, int] = {}
-    for gid, n in session.execute(filtered(select(Incident.grid_id, func.count()), first_day).group_by(Incident.grid_id)):
+    for (gid, _day), n in by_grid.items():
         grid_counts[code_of[gid]] = grid_counts.get(code_of[gid], 0) + n
 
     cells, matrix = _cube(cell_week, study["cells"](q.res), q.res, weeks)
@@ -176,9 +179,90 @@ def _study_area(session: Session, version_id: int, code: str | None) -> dict[str
     return {"geometry": geometry_to_geojson(outline, 6), "grids": grids, "cells": cells}
 
 
+# --- counts by day, with settled days kept in memory ---------------------------------
+
+SETTLED_AFTER_DAYS = 3  # days older than this are settled: their counts change only with the history stamp
+_SETTLED_MAX = 32
+
+
+@dataclass
+class _Settled:
+    """Counts of settled days for one (categories, area), as of a history stamp."""
+
+    stamp: int
+    first: date  # days from here (inclusive) …
+    cutoff: date  # … to here (exclusive) are held
+    cells: dict[date, dict[int, int]]
+    grids: dict[date, dict[int, int]]
+
+
+_SETTLED: OrderedDict[tuple, _Settled] = OrderedDict()
+_SETTLED_LOCK = threading.Lock()
+
+
+def _query_days(session: Session, filtered, since: date, until: date) -> tuple[dict[date, dict[int, int]], dict[date, dict[int, int]]]:
+    cells: dict[date, dict[int, int]] = {}
+    grids: dict[date, dict[int, int]] = {}
+    if since >= until:
+        return cells, grids
+    for cell, day, n in session.execute(filtered(select(Incident.h3_cell, Incident.reported_day, func.count()), since, until)
+                                        .group_by(Incident.h3_cell, Incident.reported_day)):
+        cells.setdefault(day, {})[cell] = n
+    for gid, day, n in session.execute(filtered(select(Incident.grid_id, Incident.reported_day, func.count()), since, until)
+                                       .group_by(Incident.grid_id, Incident.reported_day)):
+        grids.setdefault(day, {})[gid] = n
+    return cells, grids
+
+
+def _day_counts(session: Session, filtered, key: tuple, first: date, end: date, today: date):
+    """(cell, day) -> n and (grid id, day) -> n over [first, end): settled days from memory, the rest queried.
+
+    The history stamp is read before any count, so a change committed meanwhile can only make the
+    counts newer than the stamp they are kept under, never older.
+    """
+    cutoff = today - timedelta(days=SETTLED_AFTER_DAYS)
+    cells: dict[tuple[int, date], int] = {}
+    grids: dict[tuple[int, date], int] = {}
+    live_from = first
+    if first < cutoff:
+        stamp = stamps(session).get(HISTORY_STAMP, 0)
+        full_key = (str(session.get_bind().engine.url), *key)
+        with _SETTLED_LOCK:
+            entry = _SETTLED.get(full_key)
+        if entry is None or entry.stamp != stamp or entry.first > first:
+            c, g = _query_days(session, filtered, first, cutoff)
+            entry = _Settled(stamp, first, cutoff, c, g)
+        elif entry.cutoff < cutoff:  # the days moved on: settle the ones in between
+            c, g = _query_days(session, filtered, entry.cutoff, cutoff)
+            entry = _Settled(stamp, entry.first, cutoff, {**entry.cells, **c}, {**entry.grids, **g})
+        with _SETTLED_LOCK:
+            _SETTLED[full_key] = entry
+            _SETTLED.move_to_end(full_key)
+            while len(_SETTLED) > _SETTLED_MAX:
+                _SETTLED.popitem(last=False)
+        upto = min(end, cutoff)
+        for day, counts in entry.cells.items():
+            if first <= day < upto:
+                for cell, n in counts.items():
+                    cells[(cell, day)] = n
+        for day, counts in entry.grids.items():
+            if first <= day < upto:
+                for gid, n in counts.items():
+                    grids[(gid, day)] = n
+        live_from = max(first, cutoff)
+    c, g = _query_days(session, filtered, live_from, end)
+    for day, counts in c.items():
+        for cell, n in counts.items():
+            cells[(cell, day)] = n
+    for day, counts in g.items():
+        for gid, n in counts.items():
+            grids[(gid, day)] = n
+    return cells, grids
+
+
 def _cube(rows, covering: list[int], res: int, weeks: int) -> tuple[list[int], np.ndarray]:
     """Counts as cells × weeks at `res`, over the cells covering the study area and any cell with a count."""
-    stored = [r[0] for r in rows if r[0] is not None]
+    stored = sorted({r[0] for r in rows if r[0] is not None})
     parents = dict(zip(stored, to_parent(stored, res), strict=True)) if res < STORED_RES else {c: c for c in stored}
     cells = sorted(set(covering) | set(parents.values()))
     index = {c: k for k, c in enumerate(cells)}

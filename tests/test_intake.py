@@ -220,6 +220,10 @@ def test_reports_that_arrive_together_are_stored_together_each_decided_as_if_alo
             assert [e.action for e in events] == actions and events[0].location is not None
         stored = s.get(Incident, b["id"])
         assert stored.merged_into_id == a["id"] and stored.location is not None and stored.tier == "grid"
+        from geo.hexes import cell_of
+
+        first = s.get(Incident, a["id"])  # what the risk maps count by: the cell and the local day
+        assert first.h3_cell == cell_of(*TEST_POINT) and first.reported_day.isoformat() == "2026-11-23"
         assert s.scalar(select(func.count(IncidentFollower.id)).where(IncidentFollower.incident_id == a["id"])) == 1
         assert s.scalar(select(func.count(Task.id)).where(Task.incident_id.in_([a["id"], c["id"]]))) == 2
     again = post(city, headers={"Idempotency-Key": "batch-2"}, lon=near[0], lat=near[1], description="又漏水")

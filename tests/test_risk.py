@@ -89,3 +89,36 @@ def test_cells_are_hexagons_around_the_points(session):
     hexagon = cell_polygon(int(busiest["cell"], 16))
     assert len(hexagon.exterior.coords) == 7 and hexagon.area > 0
     assert not hexagon.contains(Point(0, 0))
+
+
+def test_settled_days_come_from_memory_until_their_history_changes(city):
+    """A second look at the same window asks the database only for the last days; merging an old
+    incident, or loading old ones, moves the history stamp and the counts follow."""
+    from sqlalchemy import event, select
+
+    from service.models import Incident
+
+    db = city.app.extensions["gridops.db"]
+    q = RiskQuery(None, None, SINCE, UNTIL)
+    counted = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _seen(conn, cursor, statement, params, context, many):
+        if "GROUP BY incident.h3_cell, incident.reported_day" in " ".join(statement.split()):
+            counted.append(params)
+
+    with city.session() as s:
+        first = risk(s, q, TZ)
+    with city.session() as s:
+        again = risk(s, q, TZ)
+    assert again["cells"] == first["cells"] and again["grids"] == first["grids"]
+    assert len(counted) == 1  # the window is settled (the clock is a week after it): counted once
+    with city.session() as s:
+        old = s.scalar(select(Incident).where(Incident.status == "closed", Incident.reported_at >= datetime(2026, 10, 1, tzinfo=UTC)).limit(1))
+        old_cell = format(old.h3_cell, "x")
+        old.status = "merged"  # staff merged it into another, long after
+    with city.session() as s:
+        after = risk(s, q, TZ)
+    assert len(counted) == 2 and after["total"] == first["total"] - 1
+    before_cell = next(c for c in first["cells"] if c["cell"] == old_cell)
+    assert next(c for c in after["cells"] if c["cell"] == old_cell)["count"] == before_cell["count"] - 1
