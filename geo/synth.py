@@ -12,6 +12,7 @@ Voronoi edges of the building centroids).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -22,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .partition import split_sequence
 
-__all__ = ["CityLayout", "SynthBuilding", "Community", "GridPlan", "MicroPlan", "synthesize"]
+__all__ = ["CityLayout", "SynthBuilding", "Community", "GridPlan", "MicroPlan", "synthesize", "voronoi_blocks"]
 
 
 @dataclass(frozen=True)
@@ -368,3 +369,41 @@ def _roads(nodes: np.ndarray, layout: CityLayout) -> list[tuple[LineString, str,
         for j in range(ny):
             roads.append((LineString([nodes[i, j], nodes[i, j + 1]]), "y", i, kind))
     return roads
+
+
+def voronoi_blocks(n: int, seed: int = 0, households: tuple[int, int] = (5, 60), block_m: float = 60.0,
+                   street_every: int = 5) -> tuple[np.ndarray, list[int], list[LineString]]:
+    """`n` Voronoi blocks (metres) of 5–60 households each, and the streets among them.
+
+    The benchmark ground of the planning issue: blocks tile a square; every
+    `street_every`-th row and column of the seed lattice is a street, drawn as
+    the Voronoi edges that lie along it, so a plan can be scored on how much of
+    its boundary follows streets.
+    """
+    rng = np.random.default_rng(seed)
+    side = int(math.ceil(math.sqrt(n)))
+    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    pts = np.column_stack([ii.ravel(), jj.ravel()]).astype(float)[:n] * block_m
+    pts += rng.uniform(-0.3, 0.3, size=pts.shape) * block_m
+    extent = box(-block_m, -block_m, side * block_m, side * block_m)
+    square = box(-0.5 * block_m, -0.5 * block_m, (math.ceil(n / side) - 0.5) * block_m, (side - 0.5) * block_m)
+    regions = shapely.get_parts(shapely.voronoi_polygons(MultiPoint(pts), extend_to=extent))
+    tree = shapely.STRtree(regions)
+    owner, region = tree.query(shapely.points(pts), predicate="intersects")
+    cells = np.empty(n, dtype=object)
+    for p, r in zip(owner.tolist(), region.tolist(), strict=True):
+        if cells[p] is None:
+            cells[p] = regions[r]
+    cells = shapely.intersection(cells, square)
+    hh = rng.integers(households[0], households[1] + 1, size=n).tolist()
+    streets: list[LineString] = []
+    cols = np.arange(n) // side
+    rows = np.arange(n) % side
+    for axis_of, stride in ((cols, street_every), (rows, street_every)):
+        for k in range(stride, int(axis_of.max()) + 1, stride):
+            a = np.nonzero(axis_of == k - 1)[0]
+            b = np.nonzero(axis_of == k)[0]
+            edge = shapely.intersection(shapely.union_all(cells[a]).boundary, shapely.union_all(cells[b]).boundary)
+            lines = [g for g in shapely.get_parts(shapely.line_merge(edge)) if g.geom_type == "LineString"]
+            streets.extend(lines)
+    return cells, hh, streets
