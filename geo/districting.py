@@ -128,6 +128,14 @@ def partition(graph: UnitGraph, members: np.ndarray | None = None, bounds: Bound
     for g, units in enumerate(groups):
         labels[units] = g
     polish(graph, labels, bounds, passes=polish_passes, frozen=exempt, wts=wts)
+    if any(_violation(float(w[units].sum()), bounds) > 0 for g, units in enumerate(_groups_of(labels, members))
+           if len(units) > 1 or not bounds.exempt_single):
+        # a few leaves missed their bounds: repair them with their neighbours, then polish again
+        stuck = {g for g, units in enumerate(groups) if any(set(p.units) >= set(units.tolist()) for p in problems)}
+        labels, leftover = rebalance(graph, labels, bounds, frozen=exempt | stuck, split_over=False)
+        if not bounds.exempt_single:
+            problems.extend(leftover)
+        polish(graph, labels, bounds, passes=polish_passes, frozen=exempt | stuck, wts=wts)
     return _groups_of(labels, members), problems
 
 
@@ -188,7 +196,7 @@ class _Sweep:
     target: float
     share: float  # the part of the piece's grids side A is to hold
 
-    def candidates(self, order: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    def candidates(self, order: np.ndarray, limit: int = _CANDIDATES) -> list[tuple[float, np.ndarray]]:
         """The best cut positions whose side A's households fall in [lo_a, hi_a].
 
         Each position is scored by the compactness both sides would have
@@ -215,7 +223,7 @@ class _Sweep:
         pa = 4.0 * math.pi * area_a[ok] / np.maximum(perim_a[ok], 1e-9) ** 2
         pb = 4.0 * math.pi * area_b[ok] / np.maximum(perim_b[ok], 1e-9) ** 2
         cost = 1.0 - (self.share * pa + (1.0 - self.share) * pb) + _BALANCE * ((hh[ok] - self.target) / max(self.target, 1.0)) ** 2
-        pick = np.argsort(cost)[:_CANDIDATES]
+        pick = np.argsort(cost)[:limit]
         out = []
         for p, c in zip(ok[pick].tolist(), cost[pick].tolist(), strict=True):
             mask = np.zeros(m, dtype=bool)
@@ -232,19 +240,17 @@ def _best_split(graph: UnitGraph, wts: _Weights, units: np.ndarray, lo_a: float,
     ea, eb, eidx = _local_edges(graph, units)
     sweep = _Sweep(w, graph.area[units], wts.cell[units], ea, eb, wts.cut[eidx], lo_a, hi_a, target,
                    target / max(float(w.sum()), 1.0))
-    tried: list[tuple[float, np.ndarray]] = []
-    for theta in _ANGLES:
-        proj = xy @ np.array([math.cos(theta), math.sin(theta)])
-        tried.extend(sweep.candidates(np.argsort(proj, kind="stable")))
-    tried.sort(key=lambda t: t[0])
-    for _, mask in tried:
-        if _connected(graph, units[mask]) and _connected(graph, units[~mask]):
-            return mask
+    orders = [np.argsort(xy @ np.array([math.cos(t), math.sin(t)]), kind="stable") for t in _ANGLES]
+    for limit in (_CANDIDATES, 10 * _CANDIDATES):  # the cheapest first; more only when none leaves both sides whole
+        tried = sorted((c for order in orders for c in sweep.candidates(order, limit)), key=lambda t: t[0])
+        for _, mask in tried:
+            if _connected(graph, units[mask]) and _connected(graph, units[~mask]):
+                return mask
     # no straight sweep leaves both sides whole: grow one side along the graph instead
     grown: list[tuple[float, np.ndarray]] = []
     for theta in _ANGLES:
         proj = xy @ np.array([math.cos(theta), math.sin(theta)])
-        grown.extend(sweep.candidates(_frontier_order(graph, units, proj)))
+        grown.extend(sweep.candidates(_frontier_order(graph, units, proj), 10 * _CANDIDATES))
     grown.sort(key=lambda t: t[0])
     for _, mask in grown:
         if _connected(graph, units[~mask]):
@@ -423,48 +429,52 @@ def polish(graph: UnitGraph, labels: np.ndarray, bounds: Bounds, passes: int = 4
 # --- rebalance ------------------------------------------------------------------
 
 
-def rebalance(graph: UnitGraph, labels: np.ndarray, bounds: Bounds, max_rounds: int = 200
-              ) -> tuple[np.ndarray, list[Problem]]:
+def rebalance(graph: UnitGraph, labels: np.ndarray, bounds: Bounds, max_rounds: int = 200,
+              frozen: set[int] | None = None, split_over: bool = True) -> tuple[np.ndarray, list[Problem]]:
     """Bring every group within bounds by moving as few households as possible.
 
-    Groups far over the bounds (room for another whole grid) are split; groups
-    under that no neighbour can top up are merged into the neighbour that can
-    take them. The rest is done unit by unit, smallest sufficient move first,
-    from the group out of bounds into (or from) the neighbour with most room.
+    Groups far over the bounds (room for another whole grid) are split. The
+    rest is done unit by unit, smallest sufficient move first, between a group
+    out of bounds and a neighbour with room; where no single move helps, the
+    group and one neighbour are merged (when that fits) or cut afresh as a pair.
+    `frozen` groups (a tower that is a grid by itself) are left alone.
     """
     labels = labels.copy()
+    frozen = frozen or set()
     problems: list[Problem] = []
     wts = _weights(graph)
     w = graph.households
     next_label = int(labels.max()) + 1
-    # split what holds a whole extra grid
-    for g in np.unique(labels[labels >= 0]).tolist():
-        units = np.nonzero(labels == g)[0]
-        total = int(w[units].sum())
-        k, fits = grid_count(total, bounds)
-        if total > bounds.hi and k >= 2 and (total - bounds.hi) >= bounds.lo / 2:
-            for part in _bisect(graph, wts, units, k, bounds)[1:]:
-                labels[part] = next_label
-                next_label += 1
+    if split_over:  # split what holds a whole extra grid
+        for g in np.unique(labels[labels >= 0]).tolist():
+            units = np.nonzero(labels == g)[0]
+            total = int(w[units].sum())
+            k, fits = grid_count(total, bounds)
+            if g not in frozen and total > bounds.hi and k >= 2 and (total - bounds.hi) >= bounds.lo / 2:
+                for part in _bisect(graph, wts, units, k, bounds)[1:]:
+                    labels[part] = next_label
+                    next_label += 1
+    tried_pairs: set[tuple[int, int]] = set()
     for _ in range(max_rounds):
         state = _State(graph, labels, wts)
-        bad = [g for g in range(len(state.hh)) if state.size[g] > 0 and _violation(state.hh[g], bounds) > 0]
+        bad = [g for g in range(len(state.hh))
+               if g not in frozen and state.size[g] > 0 and _violation(state.hh[g], bounds) > 0]
         if not bad:
             break
         progressed = False
         for g in sorted(bad, key=lambda g: -_violation(state.hh[g], bounds)):
-            if _shift_one(graph, labels, state, g, bounds):
+            if _shift_one(graph, labels, state, g, bounds, frozen):
                 progressed = True
         if not progressed:
             for g in bad:
-                if state.size[g] > 0 and state.hh[g] < bounds.lo and _merge_into_neighbour(graph, labels, state, g, bounds):
+                if state.size[g] > 0 and _recut_pair(graph, wts, labels, state, g, bounds, frozen, tried_pairs):
                     progressed = True
                     break
         if not progressed:
             break
     state = _State(graph, labels, wts)
     for g in range(len(state.hh)):
-        if state.size[g] and _violation(state.hh[g], bounds) > 0:
+        if g not in frozen and state.size[g] and _violation(state.hh[g], bounds) > 0:
             units = tuple(np.nonzero(labels == g)[0].tolist())
             problems.append(Problem("no_count", int(state.hh[g]), units,
                                     f"a grid of {int(state.hh[g])} households could not be brought within "
@@ -472,30 +482,29 @@ def rebalance(graph: UnitGraph, labels: np.ndarray, bounds: Bounds, max_rounds: 
     return labels, problems
 
 
-def _shift_one(graph: UnitGraph, labels: np.ndarray, state: _State, g: int, bounds: Bounds) -> bool:
+def _shift_one(graph: UnitGraph, labels: np.ndarray, state: _State, g: int, bounds: Bounds, frozen: set[int]) -> bool:
     """One unit across g's boundary that lessens g's violation without pushing a neighbour out of bounds."""
     w = graph.households
     hh = state.hh[g]
     need = bounds.lo - hh if hh < bounds.lo else hh - bounds.hi
     best: tuple[float, int, int] | None = None
+    units = np.nonzero(labels == g)[0]
     if hh > bounds.hi:  # give away: g's boundary units to neighbours with room
-        units = np.nonzero(labels == g)[0]
         for u in units.tolist():
             wu = float(w[u])
             for h in {int(labels[v]) for v, _ in graph.neighbours[u] if labels[v] >= 0 and labels[v] != g}:
-                if state.hh[h] + wu > bounds.hi:
+                if h in frozen or state.hh[h] + wu > bounds.hi or state.hh[g] - wu < bounds.lo:
                     continue
                 # the smallest unit that does the whole job, else the largest that helps
                 score = abs(wu - need) if wu >= need else 1e6 - wu
                 if (best is None or score < best[0]) and _stays_connected(graph, labels, u):
                     best = (score, u, h)
     else:  # take in: neighbours' units next to g, from neighbours with some to spare
-        units = np.nonzero(labels == g)[0]
         candidates = {v for u in units.tolist() for v, _ in graph.neighbours[u] if labels[v] >= 0 and labels[v] != g}
         for v in candidates:
             h = int(labels[v])
             wv = float(w[v])
-            if state.hh[h] - wv < bounds.lo or state.hh[g] + wv > bounds.hi or state.size[h] <= 1:
+            if h in frozen or state.hh[h] - wv < bounds.lo or state.hh[g] + wv > bounds.hi or state.size[h] <= 1:
                 continue
             score = abs(wv - need) if wv >= need else 1e6 - wv
             if (best is None or score < best[0]) and _stays_connected(graph, labels, v):
@@ -507,21 +516,33 @@ def _shift_one(graph: UnitGraph, labels: np.ndarray, state: _State, g: int, boun
     return True
 
 
-def _merge_into_neighbour(graph: UnitGraph, labels: np.ndarray, state: _State, g: int, bounds: Bounds) -> bool:
+def _recut_pair(graph: UnitGraph, wts: _Weights, labels: np.ndarray, state: _State, g: int, bounds: Bounds,
+                frozen: set[int], tried: set[tuple[int, int]]) -> bool:
+    """Merge g into a neighbour that has room for it, or cut g and a neighbour afresh as one piece."""
     units = np.nonzero(labels == g)[0]
-    around = {int(labels[v]) for u in units.tolist() for v, _ in graph.neighbours[u] if labels[v] >= 0 and labels[v] != g}
-    if not around:
-        return False
-    fits = [h for h in around if state.hh[h] + state.hh[g] <= bounds.hi]
-    if fits:
-        labels[units] = min(fits, key=lambda h: state.hh[h])
+    around = sorted({int(labels[v]) for u in units.tolist() for v, _ in graph.neighbours[u]
+                     if labels[v] >= 0 and labels[v] != g and int(labels[v]) not in frozen}, key=lambda h: state.hh[h])
+    if state.hh[g] < bounds.lo:
+        fits = [h for h in around if state.hh[h] + state.hh[g] <= bounds.hi]
+        if fits:
+            labels[units] = fits[0]
+            return True
+    before = _violation(state.hh[g], bounds)
+    for h in around:
+        if (min(g, h), max(g, h)) in tried:
+            continue
+        tried.add((min(g, h), max(g, h)))
+        both = np.concatenate([units, np.nonzero(labels == h)[0]])
+        total = int(graph.households[both].sum())
+        k, fits = grid_count(total, bounds)
+        if not fits:
+            continue
+        parts = _bisect(graph, wts, both, k, bounds)
+        after = sum(_violation(float(graph.households[p].sum()), bounds) for p in parts)
+        if after >= before + _violation(state.hh[h], bounds) or any(not _connected(graph, p) for p in parts):
+            continue
+        names = [g, h] + list(range(int(labels.max()) + 1, int(labels.max()) + 1 + max(0, len(parts) - 2)))
+        for part, name in zip(parts, names, strict=False):
+            labels[part] = name
         return True
-    # no neighbour has room: merge with the smallest and cut the two afresh
-    h = min(around, key=lambda h: state.hh[h])
-    both = np.concatenate([units, np.nonzero(labels == h)[0]])
-    k, _ = grid_count(int(graph.households[both].sum()), bounds)
-    parts = _bisect(graph, _weights(graph), both, k, bounds)
-    labels[parts[0]] = h
-    for part, label in zip(parts[1:], [g] + list(range(int(labels.max()) + 1, int(labels.max()) + len(parts))), strict=False):
-        labels[part] = label
-    return True
+    return False

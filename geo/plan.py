@@ -25,13 +25,14 @@ from .crs import LocalProjection, local_projection
 from .districting import Bounds, Problem, partition, rebalance
 from .geojson import geometry_to_geojson
 
-__all__ = ["Unit", "Ground", "PlanArea", "Plan", "PlanError", "polsby_popper"]
+__all__ = ["Unit", "Ground", "PlanArea", "Plan", "PlanError", "polsby_popper", "adopt_unplaced", "as_multipolygon"]
 
 
-# pulls towards streets tried (districting.partition's street_discount), and the compactness a
-# plan may give up against the most compact one to follow streets better
+# pulls towards streets tried (districting.partition's street_discount); the compactness a plan
+# may give up against the most compact one to follow streets better, and never below the floor
 STREET_DISCOUNTS = (0.0, 0.2, 0.4, 0.6)
-COMPACTNESS_GIVE = 0.03
+COMPACTNESS_GIVE = 0.05
+COMPACTNESS_FLOOR = 0.60
 
 
 class PlanError(ValueError):
@@ -148,7 +149,8 @@ class Ground:
 
         With streets loaded, plans are cut at several strengths of the pull
         towards streets; the one taken follows streets most among those within
-        COMPACTNESS_GIVE of the most compact (streets where they cost little).
+        COMPACTNESS_GIVE of the most compact and above COMPACTNESS_FLOOR
+        (streets where they cost little).
         """
         discounts = STREET_DISCOUNTS if self.has_streets else (0.0,)
         tried = []
@@ -156,7 +158,7 @@ class Ground:
             groups, problems = partition(self.graph, bounds=grid, street_discount=d)
             tried.append((self._score(groups, grid), groups, problems))
         best_pp = max(t[0][1] for t in tried)
-        eligible = [t for t in tried if t[0][1] >= best_pp - COMPACTNESS_GIVE]
+        eligible = [t for t in tried if t[0][1] >= best_pp - COMPACTNESS_GIVE and t[0][1] >= min(COMPACTNESS_FLOOR, best_pp)]
         _, groups, problems = max(eligible, key=lambda t: (t[0][0], t[0][2], t[0][1]))
         return self._plan(groups, problems, grid, micro, prefix, previous, digits)
 
@@ -181,7 +183,7 @@ class Ground:
         labels = self.labels_of({u: g for u, (g, _) in current.items()})
         missing = np.nonzero(labels < 0)[0]
         if len(missing):  # new buildings: the grid of their nearest placed neighbour
-            labels = _adopt(self.graph, labels)
+            labels = adopt_unplaced(self.graph, labels)
         before = labels.copy()
         fixed, problems = rebalance(self.graph, labels, grid)
         groups = [np.nonzero(fixed == g)[0] for g in np.unique(fixed[fixed >= 0])]
@@ -319,7 +321,7 @@ class Ground:
                 "message": f"{p.message} (buildings {shown})", "location": [round(where.x, 7), round(where.y, 7)]}
 
 
-def _adopt(graph: UnitGraph, labels: np.ndarray) -> np.ndarray:
+def adopt_unplaced(graph: UnitGraph, labels: np.ndarray) -> np.ndarray:
     """Give each unlabelled unit the label of a labelled neighbour (new buildings join the grid beside them)."""
     labels = labels.copy()
     for _ in range(graph.n):

@@ -153,11 +153,16 @@ def _carried_over(session: Session, layer: str, levels_in_file: set[str], at: da
     version = version_in_force(session, layer, at)
     if version is None:
         return []
+    return version_records(session, version.id, Area.level.not_in(levels_in_file))
+
+
+def version_records(session: Session, version_id: int, *where) -> list[AreaRecord]:
+    """A stored version's areas (those matching `where`) as records, to be carried into a new version."""
     parent = Area.__table__.alias("parent")
     rows = session.execute(
         select(Area.code, Area.name, Area.level, parent.c.code, Area.households, Area.geom.ST_AsBinary())
         .outerjoin(parent, parent.c.id == Area.parent_id)
-        .where(Area.version_id == version.id, Area.level.not_in(levels_in_file))
+        .where(Area.version_id == version_id, *where)
     ).all()
     return [
         AreaRecord(code, name, level, parent_code, households, shapely.from_wkb(bytes(wkb)), carried=True)
@@ -209,17 +214,24 @@ def publish(session: Session, path: Path, layer: str, *, effective: datetime | N
             f"First: {report.warnings[0].message}",
             report=report.as_json(),
         )
+    note = f"{sum(report.areas.values())} areas from the file, {sum(report.carried.values())} carried over"
+    return store_version(session, tree, layer, effective=effective, source=report.source, note=note,
+                         created_by=created_by), report
+
+
+def store_version(session: Session, tree: list[AreaRecord], layer: str, *, effective: datetime, source: str,
+                  note: str, created_by: str | None) -> BoundaryVersion:
+    """Store a checked tree of areas as the next published version of `layer` (in the caller's transaction)."""
     now = datetime.now(UTC)
     layer_row = session.scalar(select(Layer).where(Layer.code == layer))
     if layer_row is None:
-        layer_row = Layer(code=layer, name=layer, description=f"imported from {report.source}", created_at=now)
+        layer_row = Layer(code=layer, name=layer, description=f"imported from {source}", created_at=now)
         session.add(layer_row)
         session.flush()
     number = (session.scalar(select(func.max(BoundaryVersion.number)).where(BoundaryVersion.layer_id == layer_row.id)) or 0) + 1
     version = BoundaryVersion(
         layer_id=layer_row.id, number=number, status="published", effective_from=effective, published_at=now,
-        source=report.source, note=f"{sum(report.areas.values())} areas from the file, {sum(report.carried.values())} carried over",
-        created_by=created_by, created_at=now,
+        source=source, note=note, created_by=created_by, created_at=now,
     )
     session.add(version)
     session.flush()
@@ -236,7 +248,7 @@ def publish(session: Session, path: Path, layer: str, *, effective: datetime | N
                 "geom": from_shape(geom, srid=STORAGE_SRID),
             },
         ).scalar_one()
-    return version, report
+    return version
 
 
 def add_level(session: Session, code: str, name: str, depth: int, code_digits: int, *, name_en: str | None = None,

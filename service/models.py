@@ -490,3 +490,30 @@ class ReferenceStamp(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class PlanDraft(Base):
+    """A planner's proposed grids and micro-grids for one community, before it is published.
+
+    The plan is kept as which grid and micro-grid each building goes to: the
+    boundaries follow from the buildings' cells, so an edit never leaves a
+    building split or a gap behind. Publishing makes it a boundary version.
+    """
+
+    __tablename__ = "plan_draft"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id"))
+    community_code: Mapped[str] = mapped_column(String(32), index=True)
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("boundary_version.id"))  # the version it was drawn against
+    status: Mapped[str] = mapped_column(String(16))  # draft, published, discarded
+    method: Mapped[str] = mapped_column(String(16))  # generate, rebalance, copy
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonDoc)  # household bounds of grids and micro-grids
+    assignment: Mapped[dict[str, Any]] = mapped_column(JsonDoc)  # building code -> [grid code, micro-grid code]
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    problems: Mapped[list[Any] | None] = mapped_column(JsonDoc)
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # one more per edit
+    published_version_id: Mapped[int | None] = mapped_column(ForeignKey("boundary_version.id"))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
