@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ from geo.districting import Bounds, grid_count, partition
 from geo.plan import Ground, Plan, PlanError, Unit, adopt_unplaced, as_multipolygon
 from geo.validate import AreaRecord, coverage_problems, validate_tree
 
+from . import clock
 from .areas import version_in_force
 from .auth import Principal
 from .boundaries import ImportRefused, _rules, store_version, version_records
@@ -97,7 +98,7 @@ _GROUNDS_LOCK = threading.Lock()
 
 
 def _community(session: Session, layer: str, code: str) -> Community:
-    version = version_in_force(session, layer)
+    version = version_in_force(session, layer, clock.utcnow())
     if version is None:
         raise NotFound(f"layer {layer} has no published boundaries yet.")
     row = session.execute(
@@ -201,7 +202,7 @@ def create_draft(session: Session, principal: Principal | None, layer: str, comm
     else:
         plan = _evaluate(com, {u: g for u, (g, _) in com.published.items()}, settings)
     assignment, metrics, problems = _plan_json(plan)
-    now = datetime.now(UTC)
+    now = clock.utcnow()
     layer_id = session.scalar(select(Layer.id).where(Layer.code == layer))
     draft = PlanDraft(layer_id=layer_id, community_code=community, base_version_id=com.version_id, status="draft",
                       method=method, settings=settings.as_json(), assignment=assignment, metrics=metrics, problems=problems,
@@ -368,7 +369,7 @@ def edit_draft(session: Session, draft_id: int, edit: dict[str, Any], principal:
     draft.assignment, draft.metrics, _ = _plan_json(edited)
     draft.problems = []
     draft.revision += 1
-    draft.updated_at = datetime.now(UTC)
+    draft.updated_at = clock.utcnow()
     return _answer(session, draft, com, edited, settings)
 
 
@@ -430,7 +431,7 @@ def impact(session: Session, com: Community, plan: Plan) -> dict[str, Any]:
     hh = {u.code: u.households for u in com.ground.units}
     moved = [u for u, (g, _) in plan.assignment.items() if com.published.get(u, (g,))[0] != g]
     total = sum(hh.values()) or 1
-    now = datetime.now(UTC)
+    now = clock.utcnow()
     kept = {a.code for a in plan.grids}
     changed = {a.code for a in plan.grids if a.status != "unchanged"}
     work = session.execute(
@@ -506,7 +507,7 @@ def _answer(session: Session, draft: PlanDraft, com: Community, plan: Plan, sett
                      "within_bounds": a.within_bounds, "status": a.status,
                      **({"street_share": round(a.street_share, 3)} if a.street_share is not None else {})}
                     for a in plan.grids]
-    out["community"] = {"code": com.code, "name": com.name}
+    out["community_name"] = com.name
     return out
 
 
@@ -517,7 +518,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
                   ) -> dict[str, Any]:
     """The draft becomes the next version of its layer from `effective` (default now); all or nothing."""
     draft = _draft(session, draft_id, editable=True)
-    effective = effective or datetime.now(UTC)
+    effective = effective or clock.utcnow()
     layer = _layer_code(session, draft)
     com, plan, settings = _current(session, draft)
     base = version_in_force(session, layer, effective)
@@ -539,7 +540,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     version = store_version(session, records, layer, effective=effective, source=f"plan draft {draft_id}",
                             note=f"community {com.code} redrawn: {len(plan.grids)} grids, {len(plan.micro_grids)} micro-grids",
                             created_by=principal.name if principal else "cli")
-    at = datetime.now(UTC)
+    at = clock.utcnow()
     number = version.number
     # open incidents stay with their assignee until closed; their history says what changed
     for item in effect["open_incidents"]:
@@ -588,3 +589,10 @@ def _visitor_of(session: Session, layer: str, grid: str, at: datetime) -> int | 
         if found is not None:
             return found
     return None
+
+
+def discard_draft(session: Session, draft_id: int) -> dict[str, Any]:
+    draft = _draft(session, draft_id, editable=True)
+    draft.status = "discarded"
+    draft.updated_at = clock.utcnow()
+    return _summary(draft)

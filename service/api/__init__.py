@@ -99,6 +99,7 @@ def register_api(app: Flask) -> Api:
     from .locate import bp as locate_bp
     from .open311 import bp as open311_bp
     from .patrols import bp as patrols_bp
+    from .plans import bp as plans_bp
     from .stats import bp as stats_bp
     from .stream import bp as stream_bp
 
@@ -108,6 +109,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(boundaries_bp, url_prefix="/api/v1")
     api.register_blueprint(incidents_bp, url_prefix="/api/v1")
     api.register_blueprint(patrols_bp, url_prefix="/api/v1")
+    api.register_blueprint(plans_bp, url_prefix="/api/v1")
     api.register_blueprint(stats_bp, url_prefix="/api/v1")
     api.register_blueprint(stream_bp, url_prefix="/api/v1")
     api.register_blueprint(open311_bp, url_prefix="/open311/v2")

@@ -1,0 +1,207 @@
+"""Planners over the API: a draft is generated, edited, checked, its impact shown, then published as a version."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import shapely
+from click.testing import CliRunner
+from shapely.geometry import shape
+from sqlalchemy import func, select
+
+from service.cli import cli
+from service.models import Assignment, BoundaryVersion, Building, Incident, IncidentEvent, Task, Worker
+
+from .conftest import TEST_GRID
+
+COMMUNITY = TEST_GRID[:12]
+
+
+def _draft(city, method="generate", **extra) -> dict:
+    res = city.client.post("/api/v1/plans", json={"community": COMMUNITY, "method": method, **extra}, headers=city.h("planner"))
+    assert res.status_code == 201, res.json
+    return res.json
+
+
+def test_a_generated_draft_meets_the_bounds_and_says_what_it_would_move(city):
+    draft = _draft(city)
+    m = draft["metrics"]
+    assert m["grids_within_bounds"] == 1.0 and m["grids_contiguous"] == 1.0 and m["mean_polsby_popper"] >= 0.5
+    assert 0 < m["boundary_along_streets"] <= 1
+    assert all(300 <= g["households"] <= 500 and g["code"].startswith(COMMUNITY) for g in draft["grids"])
+    assert not [c for c in draft["checks"] if c["kind"] in ("gap", "overlap", "micro_gap", "micro_overlap", "not_contiguous")]
+    impact = draft["impact"]
+    assert set(impact) >= {"households_moved", "workers", "open_incidents", "patrol_visits", "grids"}
+    assert 0 <= impact["households_keep_grid"] <= 1
+    # the map layers: the draft's grids and micro-grids, and the grids in force over the same ground
+    res = city.client.get(f"/api/v1/plans/{draft['id']}/geojson", headers=city.h("planner"))
+    assert res.status_code == 200 and res.mimetype == "application/geo+json"
+    levels = {f["properties"]["level"] for f in res.json["features"]}
+    assert levels == {"grid", "micro_grid"}
+    old = city.client.get(f"/api/v1/plans/{draft['id']}/geojson?which=published", headers=city.h("planner")).json
+    assert old["features"] and all(f["properties"]["code"].startswith(COMMUNITY) for f in old["features"])
+
+
+def test_a_copy_of_the_grids_in_force_moves_nothing(city):
+    draft = _draft(city, "copy")
+    assert draft["impact"]["households_moved"] == 0 and draft["impact"]["open_incidents"] == []
+    assert all(g["status"] == "unchanged" for g in draft["grids"])
+    assert draft["impact"]["grids"]["retired"] == []
+
+
+def test_edits_are_checked_at_once_and_show_their_impact(city):
+    draft = _draft(city, "copy")
+    features = city.client.get(f"/api/v1/plans/{draft['id']}/geojson", headers=city.h("planner")).json["features"]
+    shapes = {f["properties"]["code"]: shape(f["geometry"]) for f in features if f["properties"]["level"] == "grid"}
+    # merge two neighbours: one grid over the bounds, the other's code retired, its workers told
+    neighbours = next((x, y) for x in sorted(shapes) for y in sorted(shapes) if x < y and shapes[x].touches(shapes[y]))
+    res = city.client.post(f"/api/v1/plans/{draft['id']}/edits", json={"op": "merge", "grids": list(neighbours), "revision": 1},
+                           headers=city.h("planner"))
+    assert res.status_code == 200, res.json
+    merged = res.json
+    assert merged["revision"] == 2
+    assert neighbours[1] in merged["impact"]["grids"]["retired"]
+    assert any(c["kind"] == "households_over" and neighbours[0] in c["codes"] for c in merged["checks"])
+    assert any(w["change"] == "retired" and w["area"].startswith(neighbours[1]) for w in merged["impact"]["workers"])
+    assert merged["impact"]["households_moved"] > 0
+    # a stale revision is refused, and nothing changes
+    stale = city.client.post(f"/api/v1/plans/{draft['id']}/edits", json={"op": "split", "grid": neighbours[0], "revision": 1},
+                             headers=city.h("planner"))
+    assert stale.status_code == 409 and stale.mimetype == "application/problem+json"
+    # split it again: back within bounds
+    res = city.client.post(f"/api/v1/plans/{draft['id']}/edits", json={"op": "split", "grid": neighbours[0]}, headers=city.h("planner"))
+    assert res.status_code == 200, res.json
+    split = res.json
+    assert all(300 <= g["households"] <= 500 for g in split["grids"]), [g["households"] for g in split["grids"]]
+    assert not [c for c in split["checks"] if c["kind"] in ("gap", "overlap", "not_contiguous")]
+    # move one building across a boundary: the draft says which households and grids change
+    plan = city.client.get(f"/api/v1/plans/{draft['id']}/geojson", headers=city.h("planner")).json
+    grid_shapes = {f["properties"]["code"]: shape(f["geometry"]) for f in plan["features"] if f["properties"]["level"] == "grid"}
+    with city.session() as s:
+        buildings = s.execute(select(Building.code, Building.households, Building.location.ST_AsBinary())
+                              .where(Building.code.like("%"))).all()
+    target, building = None, None
+    for code, hh, wkb in buildings:
+        p = shapely.from_wkb(bytes(wkb))
+        home = next((c for c, g in grid_shapes.items() if g.intersects(p)), None)
+        if home is None or hh == 0:
+            continue
+        near = [c for c, g in grid_shapes.items() if c != home and g.distance(p) < 0.0003]
+        if near:
+            target, building = near[0], code
+            break
+    assert building is not None
+    res = city.client.post(f"/api/v1/plans/{draft['id']}/edits", json={"op": "move", "buildings": [building], "to": target},
+                           headers=city.h("planner"))
+    assert res.status_code == 200, res.json
+    moved = {g["code"]: g for g in res.json["grids"]}
+    before = {g["code"]: g for g in split["grids"]}
+    assert moved[target]["households"] > before[target]["households"]
+    # redraw by hand: a polygon around a grid's buildings hands them to another grid
+    a, b = sorted(g["code"] for g in res.json["grids"])[:2]
+    cell = grid_shapes[a].buffer(-0.00005)
+    res = city.client.post(f"/api/v1/plans/{draft['id']}/edits",
+                           json={"op": "redraw", "grid": b, "polygon": shapely.geometry.mapping(cell)}, headers=city.h("planner"))
+    assert res.status_code == 200, res.json
+    assert a not in {g["code"] for g in res.json["grids"]} or {g["code"]: g for g in res.json["grids"]}[a]["households"] < 100
+
+
+@pytest.mark.parametrize("edit, field", [
+    ({"op": "move", "buildings": ["NOPE"], "to": "x"}, "buildings"),
+    ({"op": "split", "grid": "nope"}, "grid"),
+    ({"op": "merge", "grids": ["only-one"]}, "grids"),
+    ({"op": "redraw", "grid": "nope", "polygon": {"type": "Polygon", "coordinates": []}}, "grid"),
+    ({"op": "paint"}, "op"),
+])
+def test_a_bad_edit_is_refused_naming_the_field_and_changes_nothing(city, edit, field):
+    draft = _draft(city, "copy")
+    res = city.client.post(f"/api/v1/plans/{draft['id']}/edits", json=edit, headers=city.h("planner"))
+    assert res.status_code == 400 and res.mimetype == "application/problem+json", res.json
+    assert field in str(res.json)
+    again = city.client.get(f"/api/v1/plans/{draft['id']}", headers=city.h("planner")).json
+    assert again["revision"] == 1
+
+
+def test_only_planners_draw_and_publish(city):
+    for role in ("grid_worker", "resident", "command_centre"):
+        res = city.client.post("/api/v1/plans", json={"community": COMMUNITY}, headers=city.h(role))
+        assert res.status_code == 403, role
+    assert city.client.post("/api/v1/plans", json={"community": COMMUNITY}).status_code == 401
+    draft = _draft(city, "copy")
+    assert city.client.get(f"/api/v1/plans/{draft['id']}", headers=city.h("command_centre")).status_code == 200
+    assert city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={}, headers=city.h("command_centre")).status_code == 403
+    res = city.client.post("/api/v1/plans", json={"community": TEST_GRID}, headers=city.h("planner"))
+    assert res.status_code == 400 and "not a community" in res.json["detail"]
+    assert city.client.post("/api/v1/plans", json={"community": "999999999999"}, headers=city.h("planner")).status_code == 404
+
+
+def test_publishing_makes_a_version_that_new_reports_use_while_open_work_stays_put(city):
+    draft = _draft(city)
+    impact = draft["impact"]
+    effective = city.clock["t"] + timedelta(hours=1)
+    features = city.client.get(f"/api/v1/plans/{draft['id']}/geojson", headers=city.h("planner")).json["features"]
+    old = city.client.get(f"/api/v1/plans/{draft['id']}/geojson?which=published", headers=city.h("planner")).json["features"]
+    with city.session() as s:
+        versions_before = s.scalar(select(func.count(BoundaryVersion.id)))
+    res = city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={"effective_from": effective.isoformat()},
+                           headers=city.h("planner"))
+    assert res.status_code == 200, res.json
+    done = res.json
+    assert done["status"] == "published" and done["published"]["effective_from"].startswith(effective.astimezone().isoformat()[:10])
+    with city.session() as s:
+        assert s.scalar(select(func.count(BoundaryVersion.id))) == versions_before + 1
+        noted = s.scalars(select(IncidentEvent).where(IncidentEvent.action == "comment", IncidentEvent.note.like("%stays with%"))).all()
+        assert len(noted) == len(impact["open_incidents"])
+        for item in impact["open_incidents"][:5]:
+            inc = s.get(Incident, int(item["id"]))
+            holder = s.get(Worker, inc.assignee_id).code if inc.assignee_id else None
+            assert holder == item["assignee"]  # still with the same person
+        for item in impact["patrol_visits"]:
+            task = s.get(Task, item["task"])
+            if task.scheduled_for is None or task.scheduled_for >= effective:
+                assert task.area_code == item["to"]
+        ended = s.scalars(select(Assignment).where(Assignment.valid_to.is_not(None))).all()
+        assert len(ended) >= sum(1 for w in impact["workers"] if w["change"] == "retired")
+    # a published draft cannot be edited or published again
+    assert city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={}, headers=city.h("planner")).status_code == 409
+    # places are found in the old grids until the effective time and in the new ones after it
+    city.app.extensions["gridops.geocoder"].registry.refresh()
+    checked = 0
+    for f in features:
+        if f["properties"]["level"] != "grid" or f["properties"]["status"] == "unchanged":
+            continue
+        spot = shapely.point_on_surface(shape(f["geometry"]))
+        was = next((o["properties"]["code"] for o in old if shape(o["geometry"]).contains(spot)), None)
+        for when, expected in ((effective - timedelta(minutes=5), was), (effective + timedelta(minutes=5), f["properties"]["code"])):
+            res = city.client.get("/api/v1/locate", query_string={"lon": spot.x, "lat": spot.y, "at": when.isoformat()})
+            assert res.status_code == 200, res.json
+            assert res.json["grid"]["code"] == expected, (when, res.json)
+        checked += 1
+    assert checked
+
+
+def test_the_cli_plans_a_file_without_a_database(tmp_path):
+    import json
+
+    from geo.crs import LocalProjection
+    from geo.synth import voronoi_blocks
+
+    proj = LocalProjection(104.06, 30.66)
+    cells, hh, _ = voronoi_blocks(150, seed=4)
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": shapely.geometry.mapping(proj.to_wgs84(c)), "properties": {"bid": f"K{k}", "hu": h}}
+        for k, (c, h) in enumerate(zip(cells, hh, strict=True))]}
+    src = tmp_path / "blocks.geojson"
+    src.write_text(json.dumps(doc))
+    out = tmp_path / "plan.geojson"
+    result = CliRunner().invoke(cli, ["plan", "generate", "--from", str(src), "--households-column", "hu",
+                                      "--code-column", "bid", "--prefix", "510199009009", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text())
+    grids = [f for f in plan["features"] if f["properties"]["level"] == "grid"]
+    assert grids and all(300 <= f["properties"]["households"] <= 500 for f in grids)
+    assert sum(f["properties"]["households"] for f in grids) == sum(hh)
+    assert plan["metrics"]["grids_contiguous"] == 1.0 and "within bounds" in result.output
+    bad = CliRunner().invoke(cli, ["plan", "generate", "--from", str(src), "--households-column", "nope", "--out", str(out)])
+    assert bad.exit_code != 0 and "nope" in bad.output and "hu" in bad.output
