@@ -249,7 +249,7 @@ def live_map(boundaries: dict[str, Any], tile_url: str | None, config: dict[str,
 class _LiveLayers(JSCSSMixin, MacroElement):
     """Hands the map and its boundary layers to /static/livemap.js, which adds incidents and workers."""
 
-    default_js = [CLUSTER_JS, ("gridops_livemap", "/static/livemap.js")]
+    default_js = [CLUSTER_JS, ("gridops_api", "/static/api.js"), ("gridops_livemap", "/static/livemap.js")]
     default_css = CLUSTER_CSS
     _template = Template("""
 {% macro script(this, kwargs) %}

@@ -144,3 +144,17 @@ def dashboard():
 
     context, status = dashboard_context(current_app, who, request.args)
     return render_template("dashboard.html", **context), status
+
+
+@pages.get("/plan")
+def plan_page():
+    """The planner's page: a draft over the grids in force, coloured by households; metrics, checks, edits, impact."""
+    who, answer = _staff_page("planner", "admin")
+    if answer is not None:
+        return answer
+    from .planning import communities
+
+    with database().session() as s:
+        options = communities(s, current_app.config["PRIMARY_LAYER"])
+    return render_template("plan.html", who=who, page_header=PAGE_HEADER, communities=options,
+                           tile_url=current_app.config["TILE_URL"] or "")

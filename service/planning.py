@@ -293,7 +293,23 @@ def draft_geojson(session: Session, draft_id: int, which: str = "draft") -> dict
             {"type": "Feature", "geometry": shapely.geometry.mapping(geom),
              "properties": {"code": code, "level": "grid", "households": hh.get(code, 0)}}
             for code, geom in sorted(com.grid_geoms.items())]}
-    raise InvalidParameter("which", f"which is draft or published; got {which!r}.")
+    if which == "buildings":
+        return {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": shapely.geometry.mapping(shapely.point_on_surface(u.geometry)),
+             "properties": {"code": u.code, "level": "building", "households": u.households,
+                            "grid": plan.assignment[u.code][0], "micro_grid": plan.assignment[u.code][1]}}
+            for u in com.ground.units]}
+    raise InvalidParameter("which", f"which is draft, published or buildings; got {which!r}.")
+
+
+def communities(session: Session, layer: str) -> list[dict[str, Any]]:
+    """The communities of the version in force, for a planner to choose from."""
+    version = version_in_force(session, layer, clock.utcnow())
+    if version is None:
+        return []
+    rows = session.execute(select(Area.code, Area.name, Area.households)
+                           .where(Area.version_id == version.id, Area.level == "community").order_by(Area.code)).all()
+    return [{"code": c, "name": n, "households": h} for c, n, h in rows]
 
 
 # --- edits --------------------------------------------------------------------------
@@ -443,6 +459,8 @@ def impact(session: Session, com: Community, plan: Plan) -> dict[str, Any]:
     ).all()
     workers = []
     for area, duty, code, name in work:
+        if len(area) < len(com.code) + 3:
+            continue  # community staff answer for the community, which a plan does not redraw
         grid = area[: len(com.code) + 3]
         if grid not in kept:
             workers.append({"worker": code, "name": name, "duty": duty, "area": area, "change": "retired",

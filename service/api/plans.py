@@ -63,7 +63,8 @@ def show(draft_id: int):
 @problem_response(bp, 403, "your role does not see plans")
 @problem_response(bp, 404, "no such draft")
 def geojson(draft_id: int, which: str):
-    """The draft's grids and micro-grids (which=draft), or the version in force over the same community (which=published)."""
+    """The draft's grids and micro-grids (which=draft), the version in force over the same community (which=published),
+    or the buildings with the grid the draft gives them (which=buildings)."""
     require(*READERS)
     with database().session() as session:
         doc = draft_geojson(session, draft_id, which)

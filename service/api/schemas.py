@@ -830,4 +830,5 @@ class PlanList(Schema):
 
 
 class PlanGeoArgs(Schema):
-    which = fields.String(load_default="draft", validate=validate.OneOf(["draft", "published"]))
+    which = fields.String(load_default="draft", validate=validate.OneOf(["draft", "published", "buildings"]), metadata={
+        "description": "draft: its grids and micro-grids; published: the grids in force there; buildings: entrances with their grid"})

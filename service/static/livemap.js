@@ -22,7 +22,6 @@
     const map = setup.map;
     const cfg = setup.config;
     const snapshot = cfg.snapshot || null;
-    const headers = { "X-Requested-With": cfg.pageHeader, Accept: "application/json" };
     const groupOf = Object.fromEntries(cfg.categories.map((c) => [c.code, c.group]));
     const state = { markers: new Map(), props: new Map(), workers: L.layerGroup(), filters: { status: "open" }, loaded: false };
     window.gridopsLiveState = state;
@@ -49,17 +48,7 @@
 
     // --- talking to the API ------------------------------------------------------------
 
-    async function api(method, path, body) {
-      const init = { method, headers: { ...headers }, credentials: "same-origin" };
-      if (body !== undefined) {
-        init.headers["Content-Type"] = "application/json";
-        init.body = JSON.stringify(body);
-      }
-      const res = await fetch(path, init);
-      const data = (res.headers.get("Content-Type") || "").includes("json") ? await res.json() : null;
-      if (!res.ok) throw new Error((data && (data.detail || data.title)) || res.statusText);
-      return data;
-    }
+    const api = window.gridopsApi(cfg.pageHeader);
 
     function query() {
       const f = state.filters;

@@ -4,7 +4,6 @@
   "use strict";
 
   const cfg = JSON.parse(document.getElementById("gridops-config").textContent);
-  const HEADERS = { "X-Requested-With": cfg.pageHeader, "Accept": "application/json" };
   const $ = (id) => document.getElementById(id);
   const STEP_LABELS = {
     take: "接单 Accept",
@@ -25,28 +24,7 @@
 
   // --- talking to the API ---------------------------------------------------
 
-  async function api(method, path, body) {
-    const init = { method, headers: { ...HEADERS }, credentials: "same-origin" };
-    if (body instanceof FormData) {
-      init.body = body;
-    } else if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    const res = await fetch(path, init);
-    const type = res.headers.get("Content-Type") || "";
-    const data = type.includes("json") ? await res.json() : null;
-    if (res.status === 401) {
-      window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
-    }
-    if (!res.ok) {
-      const err = new Error((data && (data.detail || data.title)) || res.statusText);
-      err.problem = data;
-      err.status = res.status;
-      throw err;
-    }
-    return data;
-  }
+  const api = window.gridopsApi(cfg.pageHeader);
 
   function say(text, kind) {
     const el = $("status");

@@ -1,0 +1,68 @@
+"""The planner's page in headless Chromium: generate a draft, merge and split grids, see the checks, publish."""
+
+from __future__ import annotations
+
+from shapely.geometry import shape
+
+from .browser import browser, live_server, watch
+from .conftest import TEST_GRID
+
+COMMUNITY = TEST_GRID[:12]
+
+
+def test_a_planner_generates_edits_and_publishes_on_the_page(city, artifacts_dir, backend):
+    with live_server(city.app) as base, browser() as (p, b):
+        context = b.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai", base_url=base)
+        page = context.new_page()
+        seen = watch(page, base)
+        page.goto(f"/plan?community={COMMUNITY}")
+        page.fill("#token", city.tokens["planner"])
+        page.click("button[type=submit]")
+        page.wait_for_url("**/plan*")
+        page.wait_for_function("document.body.dataset.loaded === '1'")
+
+        page.click("#do-generate")
+        page.wait_for_function("document.body.dataset.draft && document.body.dataset.busy === '0'", timeout=20000)
+        draft_id = int(page.evaluate("document.body.dataset.draft"))
+        assert page.locator("path.draft-grid").count() == page.evaluate("window.gridopsPlanState.grids.size") > 5
+        assert "Polsby-Popper" in page.locator("#metrics").inner_text()
+        assert "(0" in page.locator("#checks-count").inner_text()  # a generated draft passes every check
+        assert page.evaluate("window.gridopsPlanState.buildings.size") > 100
+        page.screenshot(path=str(artifacts_dir / f"plan-generated-{backend.name}.png"))
+
+        # merge two neighbours with the merge tool: the page shows the grid over its bounds and the impact
+        fc = city.client.get(f"/api/v1/plans/{draft_id}/geojson", headers=city.h("planner")).json
+        grids = {f["properties"]["code"]: shape(f["geometry"]) for f in fc["features"] if f["properties"]["level"] == "grid"}
+        a, c = next((x, y) for x in sorted(grids) for y in sorted(grids) if x < y and grids[x].touches(grids[y]))
+        page.click("button[data-tool=merge]")
+        page.evaluate(f"window.gridopsPlanState.grids.get('{a}').fire('click')")
+        page.evaluate(f"window.gridopsPlanState.grids.get('{c}').fire('click')")
+        page.wait_for_function("document.body.dataset.revision === '2' && document.body.dataset.busy === '0'", timeout=20000)
+        assert f"grid {a} holds" in page.locator("#checks").inner_text() and "over the" in page.locator("#checks").inner_text()
+        assert "retired" in page.locator("#impact").inner_text()
+        assert not page.evaluate(f"window.gridopsPlanState.grids.has('{c}')")
+
+        # split it again: every check passes
+        page.click("button[data-tool=split]")
+        page.evaluate(f"window.gridopsPlanState.grids.get('{a}').fire('click')")
+        page.wait_for_function("document.body.dataset.revision === '3' && document.body.dataset.busy === '0'", timeout=20000)
+        assert "(0" in page.locator("#checks-count").inner_text(), page.locator("#checks").inner_text()
+        page.screenshot(path=str(artifacts_dir / f"plan-edited-{backend.name}.png"))
+
+        # publish it
+        page.fill("#effective", "2026-11-24T00:00")
+        page.once("dialog", lambda d: d.accept())
+        page.click("#do-publish")
+        page.wait_for_function("document.getElementById('status').textContent.includes('Published')", timeout=20000)
+        assert city.client.get(f"/api/v1/plans/{draft_id}", headers=city.h("planner")).json["status"] == "published"
+        assert page.locator("#do-publish").is_disabled()
+        assert seen.outside() == [], seen.outside()
+        assert seen.errors == [], seen.errors
+        context.close()
+
+
+def test_the_page_is_for_planners_only(city):
+    res = city.client.get("/plan", headers=city.h("grid_worker"))
+    assert res.status_code == 403
+    assert city.client.get("/plan").status_code == 302  # to the sign-in page
+    assert city.client.get("/plan", headers=city.h("planner")).status_code == 200
