@@ -205,3 +205,42 @@ def test_the_cli_plans_a_file_without_a_database(tmp_path):
     assert plan["metrics"]["grids_contiguous"] == 1.0 and "within bounds" in result.output
     bad = CliRunner().invoke(cli, ["plan", "generate", "--from", str(src), "--households-column", "nope", "--out", str(out)])
     assert bad.exit_code != 0 and "nope" in bad.output and "hu" in bad.output
+
+
+def test_rebalance_brings_grids_back_within_bounds_moving_few_households(city):
+    # people move in: the buildings of one grid fill up until it is far over 500
+    draft = _draft(city, "copy")
+    grids = sorted(draft["grids"], key=lambda g: g["code"])
+    full = grids[0]
+    with city.session() as s:
+        fc = city.client.get(f"/api/v1/plans/{draft['id']}/geojson?which=buildings", headers=city.h("planner")).json
+        codes = [f["properties"]["code"] for f in fc["features"] if f["properties"]["grid"] == full["code"]]
+        for b in s.scalars(select(Building).where(Building.code.in_(codes))):
+            b.households += max(1, round(b.households * 0.25))
+    res = city.client.post("/api/v1/plans", json={"community": COMMUNITY, "method": "rebalance"}, headers=city.h("planner"))
+    assert res.status_code == 201, res.json
+    fixed = res.json
+    assert all(300 <= g["households"] <= 500 for g in fixed["grids"]), [g["households"] for g in fixed["grids"]]
+    assert fixed["metrics"]["grids_contiguous"] == 1.0
+    assert fixed["impact"]["households_keep_grid"] >= 0.8
+    # grids that did not need to change keep their code and their ground
+    assert sum(g["status"] == "unchanged" for g in fixed["grids"]) >= len(grids) // 2
+    assert {g["code"] for g in grids} - {g["code"] for g in fixed["grids"]} == set()
+
+
+def test_the_cli_drafts_and_publishes_a_community(writable_demo_url, tmp_path):
+    from .test_cli import run
+
+    out = tmp_path / "draft.geojson"
+    made = run("plan", "generate", "--community", COMMUNITY, "--out", str(out), url=writable_demo_url)
+    assert made.returncode == 0, made.stderr
+    assert "within bounds" in made.stdout and "publish with: gridops plan publish" in made.stdout
+    draft_id = made.stdout.split("draft ")[1].split()[0]
+    assert out.exists() and '"micro_grid"' in out.read_text()
+    listed = run("plan", "list", url=writable_demo_url)
+    assert listed.stdout.startswith(f"{draft_id}\t{COMMUNITY}\tdraft")
+    done = run("plan", "publish", draft_id, "--effective", "2030-01-01T00:00", url=writable_demo_url)
+    assert done.returncode == 0, done.stderr
+    assert "published grid version 2, effective 2029-12-31T16:00:00+00:00" in done.stdout
+    again = run("plan", "publish", draft_id, url=writable_demo_url)
+    assert again.returncode != 0 and "published" in again.stderr
