@@ -197,11 +197,16 @@ def _as_line(shared: np.ndarray) -> np.ndarray:
     return out
 
 
+_SMALL = 400  # below this many units a plain search beats building a sparse matrix
+
+
 def components(graph: UnitGraph, members: np.ndarray) -> list[np.ndarray]:
     """The connected pieces of the units `members`, largest first."""
     members = np.asarray(members, dtype=np.int64)
     if len(members) == 0:
         return []
+    if len(members) <= _SMALL:
+        return _search(graph, members)
     local = np.full(graph.n, -1, dtype=np.int64)
     local[members] = np.arange(len(members))
     a, b = local[graph.edge_i], local[graph.edge_j]
@@ -212,4 +217,23 @@ def components(graph: UnitGraph, members: np.ndarray) -> list[np.ndarray]:
     if count == 1:
         return [members]
     pieces = [members[labels == c] for c in range(count)]
+    return sorted(pieces, key=len, reverse=True)
+
+
+def _search(graph: UnitGraph, members: np.ndarray) -> list[np.ndarray]:
+    todo = set(members.tolist())
+    pieces = []
+    nb = graph.neighbours
+    while todo:
+        start = todo.pop()
+        piece = [start]
+        stack = [start]
+        while stack:
+            u = stack.pop()
+            for v, _ in nb[u]:
+                if v in todo:
+                    todo.remove(v)
+                    piece.append(v)
+                    stack.append(v)
+        pieces.append(np.asarray(sorted(piece), dtype=np.int64))
     return sorted(pieces, key=len, reverse=True)

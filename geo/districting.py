@@ -136,6 +136,9 @@ def partition(graph: UnitGraph, members: np.ndarray | None = None, bounds: Bound
         if not bounds.exempt_single:
             problems.extend(leftover)
         polish(graph, labels, bounds, passes=polish_passes, frozen=exempt | stuck, wts=wts)
+    if street_discount > 0 and polish_passes:
+        # the pull towards streets has done its work on the cuts; a last pass scores true compactness
+        polish(graph, labels, bounds, passes=max(1, polish_passes // 4), frozen=exempt, wts=_weights(graph, 0.0))
     return _groups_of(labels, members), problems
 
 
@@ -240,7 +243,10 @@ def _best_split(graph: UnitGraph, wts: _Weights, units: np.ndarray, lo_a: float,
     ea, eb, eidx = _local_edges(graph, units)
     sweep = _Sweep(w, graph.area[units], wts.cell[units], ea, eb, wts.cut[eidx], lo_a, hi_a, target,
                    target / max(float(w.sum()), 1.0))
-    orders = [np.argsort(xy @ np.array([math.cos(t), math.sin(t)]), kind="stable") for t in _ANGLES]
+    angles = _ANGLES if m >= 40 else _ANGLES[::2]  # a handful of units has few distinct sweeps
+    orders = [np.argsort(xy @ np.array([math.cos(t), math.sin(t)]), kind="stable") for t in angles]
+    if abs(target * 2 - float(w.sum())) > 1e-6:  # uneven shares: the smaller side may lie at either end
+        orders += [o[::-1].copy() for o in orders]
     for limit in (_CANDIDATES, 10 * _CANDIDATES):  # the cheapest first; more only when none leaves both sides whole
         tried = sorted((c for order in orders for c in sweep.candidates(order, limit)), key=lambda t: t[0])
         for _, mask in tried:
@@ -248,7 +254,7 @@ def _best_split(graph: UnitGraph, wts: _Weights, units: np.ndarray, lo_a: float,
                 return mask
     # no straight sweep leaves both sides whole: grow one side along the graph instead
     grown: list[tuple[float, np.ndarray]] = []
-    for theta in _ANGLES:
+    for theta in angles:
         proj = xy @ np.array([math.cos(theta), math.sin(theta)])
         grown.extend(sweep.candidates(_frontier_order(graph, units, proj), 10 * _CANDIDATES))
     grown.sort(key=lambda t: t[0])
