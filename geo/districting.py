@@ -460,7 +460,7 @@ def rebalance(graph: UnitGraph, labels: np.ndarray, bounds: Bounds, max_rounds: 
                 for part in _bisect(graph, wts, units, k, bounds)[1:]:
                     labels[part] = next_label
                     next_label += 1
-    tried_pairs: set[tuple[int, int]] = set()
+    tried_pairs: set[tuple[int, ...]] = set()
     for _ in range(max_rounds):
         state = _State(graph, labels, wts)
         bad = [g for g in range(len(state.hh))
@@ -523,8 +523,12 @@ def _shift_one(graph: UnitGraph, labels: np.ndarray, state: _State, g: int, boun
 
 
 def _recut_pair(graph: UnitGraph, wts: _Weights, labels: np.ndarray, state: _State, g: int, bounds: Bounds,
-                frozen: set[int], tried: set[tuple[int, int]]) -> bool:
-    """Merge g into a neighbour that has room for it, or cut g and a neighbour afresh as one piece."""
+                frozen: set[int], tried: set[tuple[int, ...]]) -> bool:
+    """Merge g into a neighbour that has room for it, else cut g with one neighbour (or two) afresh.
+
+    Cutting g and two neighbours as one piece may make one grid fewer (three
+    grids of 278, 306 and 332 become two of about 458): the last resort.
+    """
     units = np.nonzero(labels == g)[0]
     around = sorted({int(labels[v]) for u in units.tolist() for v, _ in graph.neighbours[u]
                      if labels[v] >= 0 and labels[v] != g and int(labels[v]) not in frozen}, key=lambda h: state.hh[h])
@@ -533,22 +537,36 @@ def _recut_pair(graph: UnitGraph, wts: _Weights, labels: np.ndarray, state: _Sta
         if fits:
             labels[units] = fits[0]
             return True
-    before = _violation(state.hh[g], bounds)
-    for h in around:
-        if (min(g, h), max(g, h)) in tried:
+    groups = [(h,) for h in around] + [(h1, h2) for i, h1 in enumerate(around) for h2 in around[i + 1:]]
+    for others in groups:
+        key = tuple(sorted((g, *others)))
+        if key in tried:
             continue
-        tried.add((min(g, h), max(g, h)))
-        both = np.concatenate([units, np.nonzero(labels == h)[0]])
+        tried.add(key)
+        members = [units] + [np.nonzero(labels == h)[0] for h in others]
+        both = np.concatenate(members)
         total = int(graph.households[both].sum())
         k, fits = grid_count(total, bounds)
         if not fits:
             continue
+        before = _violation(state.hh[g], bounds) + sum(_violation(state.hh[h], bounds) for h in others)
         parts = _bisect(graph, wts, both, k, bounds)
         after = sum(_violation(float(graph.households[p].sum()), bounds) for p in parts)
-        if after >= before + _violation(state.hh[h], bounds) or any(not _connected(graph, p) for p in parts):
+        if after >= before or any(not _connected(graph, p) for p in parts):
             continue
-        names = [g, h] + list(range(int(labels.max()) + 1, int(labels.max()) + 1 + max(0, len(parts) - 2)))
-        for part, name in zip(parts, names, strict=False):
-            labels[part] = name
+        # each old label goes to the part holding most of its households, so codes follow their ground
+        old = labels.copy()
+        w = graph.households
+        pairs = sorted(((float(w[p][old[p] == h].sum()), k, h) for k, p in enumerate(parts) for h in (g, *others)), reverse=True)
+        named: dict[int, int] = {}
+        for _, k, h in pairs:
+            if k not in named and h not in named.values():
+                named[k] = h
+        fresh = int(labels.max()) + 1
+        for k, part in enumerate(parts):
+            if k not in named:
+                named[k] = fresh
+                fresh += 1
+            labels[part] = named[k]
         return True
     return False

@@ -200,6 +200,8 @@ def create_draft(session: Session, principal: Principal | None, layer: str, comm
             raise InvalidParameter("method", f"community {community} has no grids in force to rebalance; generate instead.")
         plan = com.ground.rebalance(com.published, settings.grid, settings.micro, community)
     else:
+        if not com.published:
+            raise InvalidParameter("method", f"community {community} has no grids in force to copy; generate instead.")
         plan = _evaluate(com, {u: g for u, (g, _) in com.published.items()}, settings)
     assignment, metrics, problems = _plan_json(plan)
     now = clock.utcnow()
@@ -218,7 +220,7 @@ def _evaluate(com: Community, grid_of: dict[str, str], settings: Settings, micro
         labels = com.ground.labels_of(grid_of)
         names = sorted(set(grid_of.values()))
         adopted = adopt_unplaced(com.ground.graph, labels)
-        extra = f"{com.code}{999:03d}"
+        extra = _fresh_code(com.code, set(names) | {g for g, _ in com.published.values()})  # ground no grid touches
         grid_of = {c: (names[adopted[k]] if adopted[k] < len(names) else extra) for k, c in enumerate(com.ground.codes)}
     previous = micro_of if micro_of is not None else com.published
     return com.ground.evaluate(grid_of, settings.grid, settings.micro, com.code, previous=previous)
