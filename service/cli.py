@@ -698,7 +698,8 @@ def plan_rebalance(community, grid_households, micro_households, out_path) -> No
 @plan.command("publish")
 @click.argument("draft_id", type=int)
 @click.option("--effective", default=None, help="When the new boundaries take effect (ISO time; default now).")
-def plan_publish(draft_id: int, effective: str | None) -> None:
+@click.option("--accept-warnings", is_flag=True, help="Publish although the checks found something (never despite errors).")
+def plan_publish(draft_id: int, effective: str | None, accept_warnings: bool) -> None:
     """Publish a draft as the next boundary version."""
     from . import use_case_context
     from .planning import publish_draft
@@ -706,7 +707,7 @@ def plan_publish(draft_id: int, effective: str | None) -> None:
     app = _app()
     at = _parse_time(effective, app.config["TIMEZONE"]) if effective else None
     with app.extensions["gridops.db"].session() as session:
-        done = publish_draft(session, use_case_context(app), draft_id, None, at)
+        done = publish_draft(session, use_case_context(app), draft_id, None, at, accept_warnings)
     p = done["published"]
     click.echo(f"published {p['layer']} version {p['version']}, effective {p['effective_from']}: "
                f"{p['incidents_noted']} open incidents stay with their assignee (noted), "

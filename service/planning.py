@@ -534,13 +534,23 @@ def _answer(session: Session, draft: PlanDraft, com: Community, plan: Plan, sett
 # --- publishing ---------------------------------------------------------------------
 
 
-def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Principal | None, effective: datetime | None = None
-                  ) -> dict[str, Any]:
-    """The draft becomes the next version of its layer from `effective` (default now); all or nothing."""
+def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Principal | None, effective: datetime | None = None,
+                  accept_warnings: bool = False) -> dict[str, Any]:
+    """The draft becomes the next version of its layer from `effective` (default now); all or nothing.
+
+    A draft whose checks find anything (a grid out of bounds, in pieces,
+    ragged; a tower no plan can fit) is published only when the planner says
+    so, as with a boundary file's warnings.
+    """
     draft = _draft(session, draft_id, editable=True)
     effective = effective or clock.utcnow()
     layer = _layer_code(session, draft)
     com, plan, settings = _current(session, draft)
+    checks = _checks(com, plan, settings)
+    if checks and not accept_warnings:
+        raise ImportRefused(
+            f"plan draft {draft_id} has {len(checks)} finding(s) and accept_warnings was not given; nothing was published. "
+            f"First: {checks[0]['message']}", report={"warnings": checks[:50]})
     base = version_in_force(session, layer, effective)
     if base is None or base.id != com.version_id:
         raise Conflict(f"the version in force at {effective.isoformat()} is not the one this draft was checked against; "

@@ -49,12 +49,49 @@ def test_a_planner_generates_edits_and_publishes_on_the_page(city, artifacts_dir
         assert "(0" in page.locator("#checks-count").inner_text(), page.locator("#checks").inner_text()
         page.screenshot(path=str(artifacts_dir / f"plan-edited-{backend.name}.png"))
 
-        # publish it
+        # move a building to the neighbouring grid: pick it, then the grid
+        b_fc = city.client.get(f"/api/v1/plans/{draft_id}/geojson?which=buildings", headers=city.h("planner")).json
+        grids = {f["properties"]["code"]: shape(f["geometry"]) for f in
+                 city.client.get(f"/api/v1/plans/{draft_id}/geojson", headers=city.h("planner")).json["features"]
+                 if f["properties"]["level"] == "grid"}
+        building, home, to = next(
+            (f["properties"]["code"], f["properties"]["grid"], code) for f in b_fc["features"] if f["properties"]["households"]
+            for code, g in grids.items() if code != f["properties"]["grid"] and g.distance(shape(f["geometry"])) < 0.0002)
+        before = {g["code"]: g["households"] for g in city.client.get(f"/api/v1/plans/{draft_id}", headers=city.h("planner")).json["grids"]}
+        page.click("button[data-tool=move]")
+        page.evaluate(f"window.gridopsPlanState.buildings.get('{building}').fire('click')")
+        assert "1 " in page.locator("#tool-help").inner_text()
+        page.evaluate(f"window.gridopsPlanState.grids.get('{to}').fire('click')")
+        page.wait_for_function("document.body.dataset.revision === '4' && document.body.dataset.busy === '0'", timeout=20000)
+        after = {g["code"]: g["households"] for g in city.client.get(f"/api/v1/plans/{draft_id}", headers=city.h("planner")).json["grids"]}
+        assert after[to] > before[to] and after[home] < before[home]
+
+        # redraw by hand: pick the grid, click the corners of its new boundary around another grid's middle, apply
+        other = next(code for code in sorted(grids) if code not in (to, home))
+        middle = grids[other].buffer(-0.0002)
+        ring = list(middle.minimum_rotated_rectangle.exterior.coords)[:4] if not middle.is_empty else []
+        assert ring
+        page.click("button[data-tool=redraw]")
+        page.evaluate(f"window.gridopsPlanState.grids.get('{to}').fire('click')")
+        for x, y in ring:
+            page.evaluate(f"window.gridopsPlanState.map.fire('click', {{latlng: L.latLng({y}, {x})}})")
+        page.click("#tool-apply")
+        page.wait_for_function("document.body.dataset.revision === '5' || document.getElementById('status').className.includes('error')",
+                               timeout=20000)
+        assert page.evaluate("document.body.dataset.revision") == "5", page.locator("#status").inner_text()
+        page.screenshot(path=str(artifacts_dir / f"plan-redrawn-{backend.name}.png"))
+        # the redraw left a grid in pieces and under its bounds: the page says so
+        checks = page.locator("#checks").inner_text()
+        assert "separate pieces" in checks and "under the 300-500 bounds" in checks, checks
+
+        # publish it: the page asks once to publish and once more to publish despite the findings
         page.fill("#effective", "2026-11-24T00:00")
-        page.once("dialog", lambda d: d.accept())
+        asked = []
+        page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
         page.click("#do-publish")
         page.wait_for_function("document.getElementById('status').textContent.includes('Published')", timeout=20000)
         assert city.client.get(f"/api/v1/plans/{draft_id}", headers=city.h("planner")).json["status"] == "published"
+        assert len(asked) == 2 and "publish anyway" in asked[1]
         assert page.locator("#do-publish").is_disabled()
         assert seen.outside() == [], seen.outside()
         assert seen.errors == [], seen.errors

@@ -244,3 +244,23 @@ def test_the_cli_drafts_and_publishes_a_community(writable_demo_url, tmp_path):
     assert "published grid version 2, effective 2029-12-31T16:00:00+00:00" in done.stdout
     again = run("plan", "publish", draft_id, url=writable_demo_url)
     assert again.returncode != 0 and "published" in again.stderr
+
+
+def test_a_draft_with_findings_is_published_only_when_the_planner_accepts_them(city):
+    draft = _draft(city, "copy")
+    fc = city.client.get(f"/api/v1/plans/{draft['id']}/geojson", headers=city.h("planner")).json
+    shapes = {f["properties"]["code"]: shape(f["geometry"]) for f in fc["features"] if f["properties"]["level"] == "grid"}
+    pair = next([x, y] for x in sorted(shapes) for y in sorted(shapes) if x < y and shapes[x].touches(shapes[y]))
+    merged = city.client.post(f"/api/v1/plans/{draft['id']}/edits", json={"op": "merge", "grids": pair}, headers=city.h("planner")).json
+    assert merged["checks"]
+    with city.session() as s:
+        versions = s.scalar(select(func.count(BoundaryVersion.id)))
+    refused = city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={}, headers=city.h("planner"))
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert "accept_warnings" in refused.json["detail"] and refused.json["report"]["warnings"]
+    with city.session() as s:
+        assert s.scalar(select(func.count(BoundaryVersion.id))) == versions  # nothing stored
+    assert city.client.get(f"/api/v1/plans/{draft['id']}", headers=city.h("planner")).json["status"] == "draft"
+    done = city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={"accept_warnings": True}, headers=city.h("planner"))
+    assert done.status_code == 200, done.json
+    assert done.json["published"]["version"] == 2

@@ -93,13 +93,14 @@ def edit(body, draft_id: int):
 @problem_response(bp, 403, "only planners publish plans")
 @problem_response(bp, 404, "no such draft")
 @problem_response(bp, 409, "the draft is not a draft any more, or the version in force changed under it")
-@problem_response(bp, 422, "the boundaries have errors; nothing was published")
+@problem_response(bp, 422, "the boundaries have errors, or findings without accept_warnings; nothing was published")
 def publish(body, draft_id: int):
     """The draft becomes the next boundary version from `effective_from`: open incidents stay with their assignee,
     patrol visits move with their doors, workers of retired grids stop answering for them."""
     who = require(*PLANNERS)
     with database().session() as session:
-        return publish_draft(session, use_case_context(current_app), draft_id, who, body.get("effective_from"))
+        return publish_draft(session, use_case_context(current_app), draft_id, who, body.get("effective_from"),
+                             body["accept_warnings"])
 
 
 @bp.delete("/plans/<int:draft_id>")

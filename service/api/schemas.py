@@ -789,6 +789,8 @@ class PlanEdit(Schema):
 
 class PlanPublish(Schema):
     effective_from = fields.AwareDateTime(metadata={"description": "when the new boundaries take effect (ISO time with offset; default now)"})
+    accept_warnings = fields.Boolean(load_default=False, metadata={
+        "description": "publish although the checks found something (a grid out of bounds, in pieces, ragged)"})
 
 
 class PlanGrid(Schema):

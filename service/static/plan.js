@@ -21,6 +21,7 @@
   window.gridopsPlanState = state;
 
   const map = L.map("map", { preferCanvas: false, zoomControl: true });
+  state.map = map;
   if (cfg.tileUrl) {
     L.tileLayer(cfg.tileUrl, { maxZoom: 20 }).addTo(map);
   }
@@ -330,8 +331,22 @@
     const value = $("effective").value;
     const when = value ? new Date(value) : new Date();
     if (!window.confirm(`发布草案 #${state.draft.id}，${when.toLocaleString()} 生效？ Publish from ${when.toISOString()}?`)) return;
+    const findings = state.draft.checks.length;
+    if (findings && !window.confirm(`检查发现 ${findings} 个问题，仍要发布？ The checks found ${findings} problem(s); publish anyway?`)) return;
     busy("发布中 Publishing", async () => {
-      const draft = await api("POST", `/api/v1/plans/${state.draft.id}/publish`, { effective_from: when.toISOString() });
+      const path = `/api/v1/plans/${state.draft.id}/publish`;
+      let draft;
+      try {
+        draft = await api("POST", path, { effective_from: when.toISOString(), accept_warnings: findings > 0 });
+      } catch (err) {
+        if (err.status !== 422 || !(err.problem && err.problem.report && err.problem.report.warnings)) throw err;
+        const n = err.problem.report.warnings.length;
+        if (!window.confirm(`检查发现 ${n} 个问题，仍要发布？ The checks found ${n} problem(s); publish anyway?`)) {
+          say(err.message, "error");
+          return;
+        }
+        draft = await api("POST", path, { effective_from: when.toISOString(), accept_warnings: true });
+      }
       show(draft, null, null, null);
       await listDrafts(draft.id);
     });
