@@ -24,9 +24,9 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -46,7 +46,7 @@ from geo.hexes import cell_of
 from . import clock
 from .auth import Principal, Unauthorized
 from .bulk import bulk_cursor, insert_rows, insert_tables
-from .db import Database
+from .db import POSTGIS, Database
 from .errors import Conflict, GridopsError, InvalidParameter
 from .geocoding import LocationQuery
 from .idempotency import replay
@@ -68,6 +68,7 @@ from .routing import OPEN, Ground, Route, WorkLoad, route
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
+WRITER_IDLE_SECONDS = 2.0  # after this long with no report the writer gives its connection back
 
 
 @dataclass
@@ -533,6 +534,7 @@ class IntakeQueue:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        self._conn = None  # the writer's own connection while reports keep coming (PostGIS)
 
     def submit(self, sub: Submission, timeout: float = 60.0) -> Outcome:
         """Queue a report and wait until it is committed (or refused); its outcome."""
@@ -553,7 +555,12 @@ class IntakeQueue:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            try:
+                first = self._queue.get(timeout=WRITER_IDLE_SECONDS)
+            except queue.Empty:
+                self._release()  # quiet: the connection goes back to the pool
+                continue
+            batch = [first]
             while len(batch) < self.max_batch:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -577,10 +584,45 @@ class IntakeQueue:
             log.info("a batch of %d reports failed; storing them one by one", len(subs), exc_info=True)
             return [self._alone(ctx, s) for s in subs]
 
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """A unit of work on the writer's own connection, kept from batch to batch while reports keep
+        coming: checking one out of the pool costs a ping (a round trip) per batch. A connection that
+        failed is dropped and the next batch opens a fresh one."""
+        if self.db.backend != POSTGIS or self.db.disposed:
+            self._release()
+            with self.db.session() as session:
+                yield session
+            return
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._release()
+            self._conn = self.db.engine.connect()
+        session = Session(bind=self._conn, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            try:
+                session.rollback()
+            except Exception:  # the connection itself is gone
+                pass
+            self._release()
+            raise
+        finally:
+            session.close()
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # closing a connection the server already dropped
+                log.debug("closing the intake writer's connection failed", exc_info=True)
+
     def _transaction(self, ctx: Context, subs: list[Submission]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         try:
-            with self.db.session() as session:
+            with self._session() as session:
                 outcomes = take_in(session, ctx, subs)
         except BaseException:
             discard([p for o in outcomes for p in o.written], ctx.instance_path)

@@ -230,3 +230,26 @@ def test_reports_that_arrive_together_are_stored_together_each_decided_as_if_alo
     assert again.status_code in (201, 409)  # the key is stored: a replay, never a second incident
     with city.session() as s:
         assert s.scalar(select(func.count(Incident.id)).where(Incident.description == "又漏水")) == 1
+
+
+def test_the_writer_keeps_a_connection_and_recovers_when_the_server_drops_it(city, backend):
+    """On PostGIS the intake writer keeps one connection between batches; when the server drops it
+    (a restart, an administrator), the next report is still stored and answered once."""
+    if backend.name != "postgis":
+        pytest.skip("the writer keeps a connection of its own only on PostGIS")
+    from sqlalchemy import text
+
+    first = post(city, description="第一条")
+    assert first.status_code == 201
+    queue = city.app.extensions["gridops.intake"]
+    assert queue._conn is not None and not queue._conn.closed  # kept for the next batch
+    pid = queue._conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    queue._conn.rollback()
+    with city.session() as s:
+        assert s.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar() is True
+    before = counts(city)[0]
+    second = post(city, description="断线之后", headers={"Idempotency-Key": "after-drop"})
+    assert second.status_code == 201, second.json
+    again = post(city, description="断线之后", headers={"Idempotency-Key": "after-drop"})
+    assert again.json["id"] == second.json["id"]
+    assert counts(city)[0] == before + 1
