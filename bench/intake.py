@@ -325,7 +325,7 @@ def run_backend(name: str, url: str, args, cleanup) -> dict:
     log(f"   audit: {counts['acknowledged']} acknowledged, {counts['stored']} stored, {counts['first_events']} first events; "
         f"lost {counts['lost']}, doubled {counts['doubled']}, stored but unacknowledged {counts['unacknowledged_stored']}; "
         f"{counts['stored'] / max(counts['transactions'], 1):.1f} reports per transaction")
-    log(f"   CPU per report: " + ", ".join(f"{k} {v} ms" for k, v in result["cpu_ms_per_report"].items()))
+    log("   CPU per report: " + ", ".join(f"{k} {v} ms" for k, v in result["cpu_ms_per_report"].items()))
     for e in tally.errors:
         log(f"   error: {e}")
     return result
