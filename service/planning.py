@@ -52,6 +52,7 @@ EDIT_OPS = ("move", "split", "merge", "redraw")
 class Settings:
     grid: Bounds
     micro: Bounds
+    digits: tuple[int, int] = (3, 3)  # characters a grid adds to its community's code, a micro-grid to its grid's
 
     @classmethod
     def of(cls, session: Session, grid: tuple[int | None, int | None] = (None, None),
@@ -69,14 +70,17 @@ class Settings:
 
         g = pick("grid", grid, (300, 500))
         m = pick("micro_grid", micro, (50, 80))
-        return cls(Bounds(*g), Bounds(*m, exempt_single=True))
+        digits = tuple(levels[lv].code_digits if lv in levels else 3 for lv in ("grid", "micro_grid"))
+        return cls(Bounds(*g), Bounds(*m, exempt_single=True), digits)
 
     def as_json(self) -> dict[str, Any]:
-        return {"grid_households": [self.grid.lo, self.grid.hi], "micro_households": [self.micro.lo, self.micro.hi]}
+        return {"grid_households": [self.grid.lo, self.grid.hi], "micro_households": [self.micro.lo, self.micro.hi],
+                "code_digits": list(self.digits)}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Settings:
-        return cls(Bounds(*doc["grid_households"]), Bounds(*doc["micro_households"], exempt_single=True))
+        return cls(Bounds(*doc["grid_households"]), Bounds(*doc["micro_households"], exempt_single=True),
+                   tuple(doc.get("code_digits", (3, 3))))
 
 
 @dataclass
@@ -86,6 +90,7 @@ class Community:
     code: str
     name: str
     version_id: int
+    layer_id: int
     polygon: BaseGeometry
     ground: Ground
     published: dict[str, tuple[str, str]]  # building code -> (grid, micro-grid) in force
@@ -142,7 +147,7 @@ def _community(session: Session, layer: str, code: str) -> Community:
             _GROUNDS[key] = ground
             while len(_GROUNDS) > 8:
                 _GROUNDS.popitem(last=False)
-    return Community(code, row[1], version.id, polygon, ground, published,
+    return Community(code, row[1], version.id, version.layer_id, polygon, ground, published,
                      {k[1]: shapely.from_wkb(bytes(k[4])) for k in grids}, {b[1]: b[0] for b in buildings})
 
 
@@ -194,11 +199,11 @@ def create_draft(session: Session, principal: Principal | None, layer: str, comm
     settings = Settings.of(session, grid, micro)
     com = _community(session, layer, community)
     if method == "generate":
-        plan = com.ground.generate(settings.grid, settings.micro, community, previous=com.published)
+        plan = com.ground.generate(settings.grid, settings.micro, community, previous=com.published, digits=settings.digits)
     elif method == "rebalance":
         if not com.published:
             raise InvalidParameter("method", f"community {community} has no grids in force to rebalance; generate instead.")
-        plan = com.ground.rebalance(com.published, settings.grid, settings.micro, community)
+        plan = com.ground.rebalance(com.published, settings.grid, settings.micro, community, digits=settings.digits)
     else:
         if not com.published:
             raise InvalidParameter("method", f"community {community} has no grids in force to copy; generate instead.")
@@ -220,10 +225,10 @@ def _evaluate(com: Community, grid_of: dict[str, str], settings: Settings, micro
         labels = com.ground.labels_of(grid_of)
         names = sorted(set(grid_of.values()))
         adopted = adopt_unplaced(com.ground.graph, labels)
-        extra = _fresh_code(com.code, set(names) | {g for g, _ in com.published.values()})  # ground no grid touches
+        extra = _fresh_code(com.code, set(names) | {g for g, _ in com.published.values()}, settings.digits[0])  # ground no grid touches
         grid_of = {c: (names[adopted[k]] if adopted[k] < len(names) else extra) for k, c in enumerate(com.ground.codes)}
     previous = micro_of if micro_of is not None else com.published
-    return com.ground.evaluate(grid_of, settings.grid, settings.micro, com.code, previous=previous)
+    return com.ground.evaluate(grid_of, settings.grid, settings.micro, com.code, previous=previous, digits=settings.digits)
 
 
 def _draft(session: Session, draft_id: int, *, editable: bool = False) -> PlanDraft:
@@ -351,7 +356,7 @@ def edit_draft(session: Session, draft_id: int, edit: dict[str, Any], principal:
             pieces = _halves(com, units, k)
         taken = set(grids) | {g for g, _ in com.published.values()}
         for piece in sorted(pieces, key=lambda p: -int(com.ground.graph.households[p].sum()))[1:]:
-            fresh = _fresh_code(com.code, taken)
+            fresh = _fresh_code(com.code, taken, settings.digits[0])
             taken.add(fresh)
             for u in piece.tolist():
                 grid_of[com.ground.codes[u]] = fresh
@@ -401,9 +406,9 @@ def _halves(com: Community, units: np.ndarray, k: int) -> list[np.ndarray]:
     return [p for p in np.split(order, cuts) if len(p)]
 
 
-def _fresh_code(prefix: str, taken: set[str]) -> str:
+def _fresh_code(prefix: str, taken: set[str], digits: int = 3) -> str:
     numbers = [int(c[len(prefix):]) for c in taken if c.startswith(prefix) and c[len(prefix):].isdigit()]
-    return f"{prefix}{max(numbers, default=0) + 1:03d}"
+    return f"{prefix}{max(numbers, default=0) + 1:0{digits}d}"
 
 
 # --- checks and impact --------------------------------------------------------------
@@ -444,7 +449,7 @@ def _inside(geom: BaseGeometry) -> list[float]:
     return [round(p.x, 7), round(p.y, 7)]
 
 
-def impact(session: Session, com: Community, plan: Plan) -> dict[str, Any]:
+def impact(session: Session, com: Community, plan: Plan, digits: int = 3) -> dict[str, Any]:
     """What publishing the plan would change, against the version in force."""
     hh = {u.code: u.households for u in com.ground.units}
     moved = [u for u, (g, _) in plan.assignment.items() if com.published.get(u, (g,))[0] != g]
@@ -455,15 +460,15 @@ def impact(session: Session, com: Community, plan: Plan) -> dict[str, Any]:
     work = session.execute(
         select(Assignment.area_code, Assignment.duty, Worker.code, Worker.name)
         .join(Worker, Worker.id == Assignment.worker_id)
-        .where(Assignment.area_code.like(f"{com.code}%"), Assignment.valid_from <= now,
+        .where(Assignment.layer_id == com.layer_id, Assignment.area_code.like(f"{com.code}%"), Assignment.valid_from <= now,
                (Assignment.valid_to.is_(None)) | (Assignment.valid_to > now))
         .order_by(Assignment.area_code, Assignment.duty)
     ).all()
     workers = []
     for area, duty, code, name in work:
-        if len(area) < len(com.code) + 3:
+        if len(area) < len(com.code) + digits:
             continue  # community staff answer for the community, which a plan does not redraw
-        grid = area[: len(com.code) + 3]
+        grid = area[: len(com.code) + digits]
         if grid not in kept:
             workers.append({"worker": code, "name": name, "duty": duty, "area": area, "change": "retired",
                             "message": f"{name} ({duty}) answers for {area}, which the plan retires: assign them anew."})
@@ -520,7 +525,7 @@ def _answer(session: Session, draft: PlanDraft, com: Community, plan: Plan, sett
     out = _summary(draft)
     out["metrics"] = plan.metrics
     out["checks"] = _checks(com, plan, settings)
-    out["impact"] = impact(session, com, plan)
+    out["impact"] = impact(session, com, plan, settings.digits[0])
     out["grids"] = [{"code": a.code, "households": a.households, "buildings": len(a.units),
                      "micro_grids": sum(m.parent_code == a.code for m in plan.micro_grids),
                      "polsby_popper": round(a.polsby_popper, 3), "contiguous": a.contiguous,
@@ -566,7 +571,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     if findings:
         raise ImportRefused(f"plan draft {draft_id}: {len(findings)} error(s); nothing was published. First: {findings[0].message}",
                             report={"errors": [f.as_json() for f in findings[:50]]})
-    effect = impact(session, com, plan)
+    effect = impact(session, com, plan, settings.digits[0])
     version = store_version(session, records, layer, effective=effective, source=f"plan draft {draft_id}",
                             note=f"community {com.code} redrawn: {len(plan.grids)} grids, {len(plan.micro_grids)} micro-grids",
                             created_by=principal.name if principal else "cli")
@@ -595,7 +600,8 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     ended = 0
     for w in effect["workers"]:
         if w["change"] == "retired":
-            for a in session.scalars(select(Assignment).where(Assignment.area_code == w["area"], Assignment.valid_to.is_(None))):
+            for a in session.scalars(select(Assignment).where(Assignment.layer_id == com.layer_id, Assignment.area_code == w["area"],
+                                                              Assignment.valid_to.is_(None))):
                 a.valid_to = effective
                 ended += 1
     draft.status = "published"
