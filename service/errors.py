@@ -166,7 +166,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(StaleDataError)
     def _stale(err: StaleDataError) -> Response:
-        return problem(409, "conflict", "someone changed this incident at the same moment; reload it and try again.")
+        return problem(409, "conflict", "someone changed this at the same moment (an incident, a plan draft); reload it and try again.")
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:

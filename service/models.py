@@ -512,8 +512,10 @@ class PlanDraft(Base):
     assignment: Mapped[dict[str, Any]] = mapped_column(JsonDoc)  # building code -> [grid code, micro-grid code]
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     problems: Mapped[list[Any] | None] = mapped_column(JsonDoc)
-    revision: Mapped[int] = mapped_column(Integer, default=1)  # one more per edit
+    revision: Mapped[int] = mapped_column(Integer)  # one more per change: two planners' edits never overwrite each other
     published_version_id: Mapped[int | None] = mapped_column(ForeignKey("boundary_version.id"))
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": revision}

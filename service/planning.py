@@ -213,7 +213,7 @@ def create_draft(session: Session, principal: Principal | None, layer: str, comm
     layer_id = session.scalar(select(Layer.id).where(Layer.code == layer))
     draft = PlanDraft(layer_id=layer_id, community_code=community, base_version_id=com.version_id, status="draft",
                       method=method, settings=settings.as_json(), assignment=assignment, metrics=metrics, problems=problems,
-                      revision=1, created_by=principal.name if principal else "cli", created_at=now, updated_at=now)
+                      created_by=principal.name if principal else "cli", created_at=now, updated_at=now)
     session.add(draft)
     session.flush()
     return _answer(session, draft, com, plan, settings)
@@ -391,8 +391,8 @@ def edit_draft(session: Session, draft_id: int, edit: dict[str, Any], principal:
     edited.retired = sorted({g for g, _ in com.published.values()} - {a.code for a in edited.grids})
     draft.assignment, draft.metrics, _ = _plan_json(edited)
     draft.problems = []
-    draft.revision += 1
     draft.updated_at = clock.utcnow()
+    session.flush()  # the revision moves on here; a planner who saved first wins, the other gets 409
     return _answer(session, draft, com, edited, settings)
 
 
@@ -631,4 +631,5 @@ def discard_draft(session: Session, draft_id: int) -> dict[str, Any]:
     draft = _draft(session, draft_id, editable=True)
     draft.status = "discarded"
     draft.updated_at = clock.utcnow()
+    session.flush()
     return _summary(draft)

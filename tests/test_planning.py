@@ -264,3 +264,30 @@ def test_a_draft_with_findings_is_published_only_when_the_planner_accepts_them(c
     done = city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={"accept_warnings": True}, headers=city.h("planner"))
     assert done.status_code == 200, done.json
     assert done.json["published"]["version"] == 2
+
+
+def test_two_planners_saving_the_same_revision_never_overwrite_each_other(city):
+    """The draft's revision is an optimistic lock: the second save of the same revision is refused."""
+    import pytest as _pytest
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from service.models import PlanDraft
+
+    draft = _draft(city, "copy")
+    db = city.app.extensions["gridops.db"]
+    with db.session() as first:
+        mine = first.get(PlanDraft, draft["id"])
+        with db.session() as second:  # the other planner saves first
+            theirs = second.get(PlanDraft, draft["id"])
+            theirs.assignment = {**theirs.assignment}
+            theirs.metrics = {**(theirs.metrics or {}), "note": "theirs"}
+        mine.metrics = {**(mine.metrics or {}), "note": "mine"}
+        with _pytest.raises(StaleDataError):
+            first.flush()
+        first.rollback()
+    kept = city.client.get(f"/api/v1/plans/{draft['id']}", headers=city.h("planner")).json
+    assert kept["revision"] == 2
+    # over the API the same race reads as 409 with the current revision to reload
+    stale = city.client.post(f"/api/v1/plans/{draft['id']}/edits", json={"op": "split", "grid": kept["grids"][0]["code"], "revision": 1},
+                             headers=city.h("planner"))
+    assert stale.status_code == 409 and "revision 2" in stale.json["detail"]
