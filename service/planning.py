@@ -219,16 +219,29 @@ def create_draft(session: Session, principal: Principal | None, layer: str, comm
     return _answer(session, draft, com, plan, settings)
 
 
+def _complete(com: Community, grid_of: dict[str, str], settings: Settings) -> dict[str, str]:
+    """Every building's grid: buildings new since the grids were drawn join the grid beside them."""
+    if all(c in grid_of for c in com.ground.codes):
+        return dict(grid_of)
+    labels = com.ground.labels_of(grid_of)
+    names = sorted(set(grid_of.values()))
+    adopted = adopt_unplaced(com.ground.graph, labels)
+    extra = _fresh_code(com.code, set(names) | {g for g, _ in com.published.values()}, settings.digits[0])  # ground no grid touches
+    return {c: (names[adopted[k]] if adopted[k] < len(names) else extra) for k, c in enumerate(com.ground.codes)}
+
+
 def _evaluate(com: Community, grid_of: dict[str, str], settings: Settings, micro_of: dict[str, tuple[str, str]] | None = None) -> Plan:
-    unplaced = [c for c in com.ground.codes if c not in grid_of]
-    if unplaced:  # buildings new since the grids were drawn join the grid beside them
-        labels = com.ground.labels_of(grid_of)
-        names = sorted(set(grid_of.values()))
-        adopted = adopt_unplaced(com.ground.graph, labels)
-        extra = _fresh_code(com.code, set(names) | {g for g, _ in com.published.values()}, settings.digits[0])  # ground no grid touches
-        grid_of = {c: (names[adopted[k]] if adopted[k] < len(names) else extra) for k, c in enumerate(com.ground.codes)}
+    """The plan of an assignment, scored, with grid statuses and retired codes against the version in force.
+
+    Grids unchanged against `micro_of` (the draft) keep its micro-grids."""
     previous = micro_of if micro_of is not None else com.published
-    return com.ground.evaluate(grid_of, settings.grid, settings.micro, com.code, previous=previous, digits=settings.digits)
+    plan = com.ground.evaluate(_complete(com, grid_of, settings), settings.grid, settings.micro, com.code,
+                               previous=previous, digits=settings.digits)
+    if micro_of is not None:
+        for area in plan.grids:
+            area.status = _status_against(area, com.published)
+        plan.retired = sorted({g for g, _ in com.published.values()} - {a.code for a in plan.grids})
+    return plan
 
 
 def _draft(session: Session, draft_id: int, *, editable: bool = False) -> PlanDraft:
@@ -247,14 +260,16 @@ def _layer_code(session: Session, draft: PlanDraft) -> str:
 def _current(session: Session, draft: PlanDraft) -> tuple[Community, Plan, Settings]:
     com = _community(session, _layer_code(session, draft), draft.community_code)
     settings = Settings.from_json(draft.settings)
-    grid_of = {u: v[0] for u, v in draft.assignment.items()}
-    micro_of = {u: (v[0], v[1]) for u, v in draft.assignment.items()}
-    # grids unchanged against the draft keep its micro-grids; statuses are against the version in force
-    plan = _evaluate(com, grid_of, settings, micro_of)
-    for area in plan.grids:
-        area.status = _status_against(area, com.published)
-    plan.retired = sorted({g for g, _ in com.published.values()} - {a.code for a in plan.grids})
+    plan = _evaluate(com, _grids_of(draft), settings, _micro_of(draft))
     return com, plan, settings
+
+
+def _grids_of(draft: PlanDraft) -> dict[str, str]:
+    return {u: v[0] for u, v in draft.assignment.items()}
+
+
+def _micro_of(draft: PlanDraft) -> dict[str, tuple[str, str]]:
+    return {u: (v[0], v[1]) for u, v in draft.assignment.items()}
 
 
 def _status_against(area, published: dict[str, tuple[str, str]]) -> str:
@@ -289,9 +304,10 @@ def _summary(draft: PlanDraft) -> dict[str, Any]:
 def draft_geojson(session: Session, draft_id: int, which: str = "draft") -> dict[str, Any]:
     """The draft's grids and micro-grids, or the version in force's over the same community (for the diff map)."""
     draft = _draft(session, draft_id)
-    com, plan, _ = _current(session, draft)
+    com = _community(session, _layer_code(session, draft), draft.community_code)
+    settings = Settings.from_json(draft.settings)
     if which == "draft":
-        return plan.geojson()
+        return _evaluate(com, _grids_of(draft), settings, _micro_of(draft)).geojson()
     if which == "published":
         hh: dict[str, int] = {}
         for u, (g, _) in com.published.items():
@@ -300,11 +316,13 @@ def draft_geojson(session: Session, draft_id: int, which: str = "draft") -> dict
             {"type": "Feature", "geometry": shapely.geometry.mapping(geom),
              "properties": {"code": code, "level": "grid", "households": hh.get(code, 0)}}
             for code, geom in sorted(com.grid_geoms.items())]}
-    if which == "buildings":
+    if which == "buildings":  # the draft's own assignment: no need to draw its boundaries
+        grid_of = _complete(com, _grids_of(draft), settings)
+        micro_of = _micro_of(draft)
         return {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": shapely.geometry.mapping(shapely.point_on_surface(u.geometry)),
              "properties": {"code": u.code, "level": "building", "households": u.households,
-                            "grid": plan.assignment[u.code][0], "micro_grid": plan.assignment[u.code][1]}}
+                            "grid": grid_of[u.code], "micro_grid": micro_of.get(u.code, (None, ""))[1]}}
             for u in com.ground.units]}
     raise InvalidParameter("which", f"which is draft, published or buildings; got {which!r}.")
 
@@ -327,9 +345,12 @@ def edit_draft(session: Session, draft_id: int, edit: dict[str, Any], principal:
     draft = _draft(session, draft_id, editable=True)
     if edit.get("revision") is not None and int(edit["revision"]) != draft.revision:
         raise Conflict(f"plan draft {draft_id} is at revision {draft.revision}, not {edit['revision']}: someone edited it meanwhile; reload it.")
-    com, plan, settings = _current(session, draft)
-    grid_of = {u: g for u, (g, _) in plan.assignment.items()}
-    grids = {a.code: a for a in plan.grids}
+    com = _community(session, _layer_code(session, draft), draft.community_code)
+    settings = Settings.from_json(draft.settings)
+    grid_of = _complete(com, _grids_of(draft), settings)
+    grids: dict[str, list[str]] = {}  # grid code -> its buildings
+    for building, grid in grid_of.items():
+        grids.setdefault(grid, []).append(building)
     op = edit.get("op")
     if op == "move":
         codes = edit.get("buildings") or []
@@ -346,12 +367,13 @@ def edit_draft(session: Session, draft_id: int, edit: dict[str, Any], principal:
         code = edit.get("grid")
         if code not in grids:
             raise InvalidParameter("grid", f"no grid {code!r} in this draft.")
-        units = np.asarray([com.ground.position[u] for u in grids[code].units])
-        k, _ = grid_count(grids[code].households, settings.grid)
+        units = np.asarray([com.ground.position[u] for u in grids[code]])
+        households = int(com.ground.graph.households[units].sum())
+        k, _ = grid_count(households, settings.grid)
         k = max(int(edit.get("parts") or max(k, 2)), 2)
         if len(units) < k:
             raise InvalidParameter("parts", f"grid {code} has {len(units)} building(s); it cannot make {k} grids.")
-        pieces, _ = partition(com.ground.graph, units, Bounds(grids[code].households // (k + 1), grids[code].households))
+        pieces, _ = partition(com.ground.graph, units, Bounds(households // (k + 1), households))
         if len(pieces) < 2:
             pieces = _halves(com, units, k)
         taken = set(grids) | {g for g, _ in com.published.values()}
@@ -384,11 +406,7 @@ def edit_draft(session: Session, draft_id: int, edit: dict[str, Any], principal:
             grid_of[u.code] = code
     else:
         raise InvalidParameter("op", f"op is one of {', '.join(EDIT_OPS)}; got {op!r}.")
-    micro_of = {u: (v[0], v[1]) for u, v in draft.assignment.items()}
-    edited = _evaluate(com, grid_of, settings, micro_of)
-    for area in edited.grids:
-        area.status = _status_against(area, com.published)
-    edited.retired = sorted({g for g, _ in com.published.values()} - {a.code for a in edited.grids})
+    edited = _evaluate(com, grid_of, settings, _micro_of(draft))
     draft.assignment, draft.metrics, _ = _plan_json(edited)
     draft.problems = []
     draft.updated_at = clock.utcnow()
@@ -521,11 +539,13 @@ def impact(session: Session, com: Community, plan: Plan, digits: int = 3) -> dic
     }
 
 
-def _answer(session: Session, draft: PlanDraft, com: Community, plan: Plan, settings: Settings) -> dict[str, Any]:
+def _answer(session: Session, draft: PlanDraft, com: Community, plan: Plan, settings: Settings,
+            checks: list[dict[str, Any]] | None = None, effect: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The draft as the planner sees it; `checks` and `effect` when the caller has them already."""
     out = _summary(draft)
     out["metrics"] = plan.metrics
-    out["checks"] = _checks(com, plan, settings)
-    out["impact"] = impact(session, com, plan, settings.digits[0])
+    out["checks"] = _checks(com, plan, settings) if checks is None else checks
+    out["impact"] = impact(session, com, plan, settings.digits[0]) if effect is None else effect
     out["grids"] = [{"code": a.code, "households": a.households, "buildings": len(a.units),
                      "micro_grids": sum(m.parent_code == a.code for m in plan.micro_grids),
                      "polsby_popper": round(a.polsby_popper, 3), "contiguous": a.contiguous,
@@ -608,11 +628,10 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     draft.published_version_id = version.id
     draft.updated_at = at
     session.flush()
-    out = _answer(session, draft, com, plan, settings)
+    out = _answer(session, draft, com, plan, settings, checks, effect)  # what was checked and moved, as it stood
     out["published"] = {"layer": layer, "version": number, "effective_from": effective.isoformat(),
                         "incidents_noted": len(effect["open_incidents"]), "patrol_visits_moved": moved_visits,
                         "assignments_ended": ended}
-    out["impact"] = effect
     return out
 
 
