@@ -199,20 +199,16 @@ class Ground:
         return plan
 
     def evaluate(self, assignment: dict[str, str], grid: Bounds, micro: Bounds, prefix: str,
-                 previous: dict[str, tuple[str, str]] | None = None, digits: tuple[int, int] = (3, 3),
-                 keep_codes: bool = True) -> Plan:
-        """The plan a planner's edited assignment (unit code -> grid code) makes, scored.
-
-        With `keep_codes` the planner's own grid codes are kept as they are.
-        """
+                 previous: dict[str, tuple[str, str]] | None = None, digits: tuple[int, int] = (3, 3)) -> Plan:
+        """The plan a planner's edited assignment (unit code -> grid code) makes, scored; the planner's codes stay."""
         missing = [c for c in self.codes if c not in assignment]
         if missing:
             raise PlanError(f"{len(missing)} building(s) are in no grid: {', '.join(missing[:5])}.")
         names = sorted(set(assignment.values()))
         labels = self.labels_of(assignment)
-        groups = [np.nonzero(labels == k)[0] for k in range(len(names))]
-        fixed_codes = names if keep_codes else None
-        return self._plan(groups, [], grid, micro, prefix, previous, digits, fixed_codes)
+        # a grid whose buildings are all gone from the ground (demolished) is no grid any more
+        kept = [(name, units) for name, units in ((n, np.nonzero(labels == k)[0]) for k, n in enumerate(names)) if len(units)]
+        return self._plan([u for _, u in kept], [], grid, micro, prefix, previous, digits, [n for n, _ in kept])
 
     # -- building the plan -----------------------------------------------------------
 
@@ -358,29 +354,23 @@ def _keep_codes(groups: list[list[str]], previous: dict[str, str], prefix: str, 
     for u, old in previous.items():
         if u in position:
             old_total[old] += households[position[u]] + 1e-3
+    group_total = [sum(households[position[u]] + 1e-3 for u in units) for units in groups]
     codes: list[str | None] = [None] * len(groups)
     taken: set[str] = set()
     for (k, old), share in sorted(overlap.items(), key=lambda kv: -kv[1]):
-        group_total = sum(households[position[u]] + 1e-3 for u in groups[k])
-        if codes[k] is None and old not in taken and (share * 2 > old_total[old] or share * 2 > group_total):
+        if codes[k] is None and old not in taken and (share * 2 > old_total[old] or share * 2 > group_total[k]):
             codes[k] = old
             taken.add(old)
     used = {c[len(prefix):] for c in set(previous.values()) if c.startswith(prefix)}
     numbers = [int(s) for s in used if s.isdigit()]
     nxt = max(numbers, default=0) + 1
-    statuses = []
-    old_members: dict[str, set[str]] = {}
-    for u, old in previous.items():
-        old_members.setdefault(old, set()).add(u)
     for k in range(len(groups)):
-        if codes[k] is None:
+        if codes[k] is None:  # past every number in force: never an old code again
             codes[k] = f"{prefix}{nxt:0{digits}d}"
             nxt += 1
-            statuses.append("new")
-        else:
-            statuses.append("unchanged" if old_members.get(codes[k]) == set(groups[k]) else "changed")
-    retired = sorted(set(previous.values()) - taken)
-    return [c for c in codes if c is not None], statuses, retired
+    named = [c for c in codes if c is not None]
+    statuses, retired = _statuses(groups, named, previous)
+    return named, statuses, retired
 
 
 def _statuses(groups: list[list[str]], codes: list[str], previous: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -143,3 +143,11 @@ def test_bad_input_is_refused_with_the_reason():
         Ground([Unit("A", -5, square)])
     with pytest.raises(PlanError, match="no buildings"):
         Ground([])
+
+
+def test_an_assignment_naming_buildings_no_longer_there_still_scores(blocks):
+    units, ground, plan = blocks
+    gone = {**plan.assignment, "DEMOLISHED": ("510104001001999", "510104001001999001")}
+    scored = ground.evaluate({u: g for u, (g, _) in gone.items()}, GRID, MICRO, "510104001001", previous=plan.assignment)
+    assert {a.code for a in scored.grids} == {a.code for a in plan.grids}
+    assert all(a.status == "unchanged" for a in scored.grids)
