@@ -154,16 +154,22 @@ def fetch(base: str, path: str, token: str) -> tuple[float, int, int]:
     return time.perf_counter() - t0, len(body), status
 
 
+def _signed_in(p, base: str, token: str, login_path: str):
+    """Debian's Chromium (nothing downloaded), signed in through the login page."""
+    b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    page = b.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(base + login_path)
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    return b, page
+
+
 def in_browser(base: str, token: str, path: str) -> float:
     """Seconds from navigation to the page loaded with its map drawn, signed in, after a warm-up visit."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = b.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(base + "/login")
-        page.fill("#token", token)
-        page.click("button[type=submit]")
+        b, page = _signed_in(p, base, token, "/login")
         page.goto(base + path, wait_until="load")  # warm-up
         t0 = time.perf_counter()
         page.goto(base + path, wait_until="load")
@@ -199,11 +205,7 @@ def live_latency(base: str, token: str, resident: str, repeats: int = 5) -> list
 
     out = []
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = b.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(base + "/login?next=/map")
-        page.fill("#token", token)
-        page.click("button[type=submit]")
+        b, page = _signed_in(p, base, token, "/login?next=/map")
         page.wait_for_function("document.body.dataset.loaded === '1'", timeout=120_000)
         for k in range(repeats):
             body = json.dumps({"category": "care.elderly", "lon": 104.1003 + 0.0003 * k, "lat": 30.6203, "description": f"bench {k}"}).encode()

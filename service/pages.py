@@ -81,13 +81,9 @@ def logout():
 @pages.get("/worker")
 def worker():
     """The grid worker's phone page: tasks with due times and distances, a small map, the steps, today's visits."""
-    try:
-        who = principal()
-    except Unauthorized:
-        session.clear()
-        who = None
-    if who is None:
-        return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+    who, answer = _staff_page()
+    if answer is not None:
+        return answer
     if who.worker_id is None:
         return render_template("worker.html", who=who, not_worker=True, roles=sorted(WORKER_ROLES)), 403
     return render_template("worker.html", who=who, not_worker=False, page_header=PAGE_HEADER,
@@ -95,7 +91,7 @@ def worker():
 
 
 def _staff_page(*roles: str):
-    """The signed-in user for a command-centre page, or where to send them."""
+    """The signed-in user for a page (of one of `roles`, when named), or where to send them."""
     try:
         who = principal()
     except Unauthorized:
