@@ -37,9 +37,9 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo.crs import LocalProjection  # noqa: E402
-from geo.geocode import LayerIndex  # noqa: E402
-from geo.synth import CityLayout, synthesize  # noqa: E402
+from gridops.geo.crs import LocalProjection
+from gridops.geo.geocode import LayerIndex
+from gridops.geo.synth import CityLayout, synthesize
 
 OUT = ROOT / "bench" / "out"
 CENTER = (104.0998, 30.6242)
@@ -203,9 +203,9 @@ def in_process(index: LayerIndex, lon, lat, n: int) -> tuple[float, float]:
 
 def over_http(city: dict, lon, lat, n: int) -> tuple[float, float, float]:
     """Publish the city into a SpatiaLite file, serve it with gunicorn, time GET /api/v1/locate."""
-    from service.boundaries import publish
-    from service.db import Database
-    from service.schema import upgrade
+    from gridops.boundaries.versions import publish
+    from gridops.core.db import Database
+    from gridops.core.schema import upgrade
 
     folder = Path(tempfile.mkdtemp(prefix="gridops-bench-"))
     url = f"sqlite:///{folder / 'bench.sqlite'}"

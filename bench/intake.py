@@ -261,8 +261,8 @@ def audit(url: str, run: str, tally: Tally) -> dict[str, int]:
     """What the database holds of this run, against what was acknowledged."""
     from sqlalchemy import func, select
 
-    from service.db import Database
-    from service.models import Incident, IncidentEvent
+    from gridops.core.db import Database
+    from gridops.core.models import Incident, IncidentEvent
 
     db = Database(url)
     try:

@@ -74,8 +74,8 @@ def add_incidents(url: str, n: int, seed: int) -> float:
     import psycopg
     import shapely
 
-    from geo.hexes import cells_of
-    from service import create_app
+    from gridops.geo.hexes import cells_of
+    from gridops.web.app import create_app
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)

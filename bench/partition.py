@@ -20,10 +20,10 @@ import warnings
 
 import numpy as np
 
-from geo.crs import LocalProjection
-from geo.districting import Bounds
-from geo.plan import Ground, Unit
-from geo.synth import voronoi_blocks
+from gridops.geo.crs import LocalProjection
+from gridops.geo.districting import Bounds
+from gridops.geo.plan import Ground, Unit
+from gridops.geo.synth import voronoi_blocks
 
 PROJ = LocalProjection(104.06, 30.66)
 GRID, MICRO = Bounds(300, 500), Bounds(50, 80)

@@ -10,7 +10,7 @@ month laid over each other) to see how each rule copes with more work.
 Both rules are replayed over the same reports, workers, shifts and calendar,
 in 5-minute steps:
 
-- **gridops**: `service.routing.route` itself — the grid's worker on shift,
+- **gridops**: `gridops.incidents.routing.route` itself — the grid's worker on shift,
   else its backup on shift, else the grid leader on shift, else the nearest
   worker on shift in the community (along the streets), least open work first;
   departments' categories to their staff on shift.
@@ -50,8 +50,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo.crs import distances_m  # noqa: E402
-from service.routing import LADDER, Ground, Route, WorkLoad, route  # noqa: E402
+from gridops.geo.crs import distances_m
+from gridops.incidents.routing import LADDER, Ground, Route, WorkLoad, route
 
 OUT = ROOT / "bench" / "out"
 STEP = timedelta(minutes=5)
@@ -118,7 +118,7 @@ class SimLoad(WorkLoad):
 
 
 def month_of_reports(seed: int, weeks: int, scale: int, end: datetime) -> list[dict]:
-    from service.democity import generate_city
+    from gridops.demo.city import generate_city
 
     reports = []
     for k in range(scale):
@@ -128,16 +128,16 @@ def month_of_reports(seed: int, weeks: int, scale: int, end: datetime) -> list[d
 
 
 def prepare_database(seed: int) -> tuple[str, Path]:
-    from service.democity import DEFAULT_END, generate_city, write_city
+    from gridops.demo.city import DEFAULT_END, generate_city, write_city
 
     tmp = Path(tempfile.mkdtemp(prefix="gridops-sim-"))
     city_dir = tmp / "city"
     write_city(generate_city(seed=seed, end=DEFAULT_END, weeks=1), city_dir)
     url = f"sqlite:///{tmp / 'sim.sqlite'}"
-    from service.config import load_config
-    from service.db import Database
-    from service.loader import load_city
-    from service.schema import upgrade
+    from gridops.core.config import load_config
+    from gridops.core.db import Database
+    from gridops.demo.loader import load_city
+    from gridops.core.schema import upgrade
 
     db = Database(url)
     upgrade(db)
@@ -151,7 +151,7 @@ def simulate(policy: str, reports: list[dict], app, end: datetime) -> dict:
     from geoalchemy2.shape import to_shape
     from sqlalchemy import select
 
-    from service.models import Worker
+    from gridops.core.models import Worker
 
     db = app.extensions["gridops.db"]
     geocoder = app.extensions["gridops.geocoder"]
@@ -167,7 +167,7 @@ def simulate(policy: str, reports: list[dict], app, end: datetime) -> dict:
             cat = ref.category(r["category"])
             from contextlib import nullcontext
 
-            from service.geocoding import LocationQuery
+            from gridops.boundaries.geocoder import LocationQuery
 
             answer, _ = geocoder.place(LocationQuery(x=float(r["lon"]), y=float(r["lat"])), lambda: nullcontext(session), session)
             codes = {lv: a["code"] for lv, a in answer["layers"][layer]["areas"].items()}
@@ -291,8 +291,8 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
 
-    from service import create_app
-    from service.democity import DEFAULT_END
+    from gridops.web.app import create_app
+    from gridops.demo.city import DEFAULT_END
 
     log("preparing: the demo city in a fresh SpatiaLite database")
     url, tmp = prepare_database(args.seed)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pytest
 from werkzeug.serving import make_server
 
-from .conftest import IN_CI
+from tests.conftest import IN_CI
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]

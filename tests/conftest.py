@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.democity import DEFAULT_END, generate_city, write_city
+from gridops.demo.city import DEFAULT_END, generate_city, write_city
 
 ADMIN_URL = os.environ.get("GRIDOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["spatialite", "postgis"]
@@ -137,8 +137,8 @@ class Backend:
 
 
 def migrate(url: str) -> None:
-    from service.db import Database
-    from service.schema import upgrade
+    from gridops.core.db import Database
+    from gridops.core.schema import upgrade
 
     db = Database(url)
     try:
@@ -148,9 +148,9 @@ def migrate(url: str) -> None:
 
 
 def load_demo(url: str, city_dir: Path) -> None:
-    from service.config import load_config
-    from service.db import Database
-    from service.loader import load_city
+    from gridops.core.config import load_config
+    from gridops.core.db import Database
+    from gridops.demo.loader import load_city
 
     db = Database(url)
     try:
@@ -201,7 +201,7 @@ def migrated_url(empty_url: str) -> str:
 
 
 def make_app(url: str, tmp_path: Path, **extra):
-    from service import create_app
+    from gridops.web.app import create_app
 
     return create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True, **extra})
 
@@ -250,9 +250,9 @@ TEST_POINT = (104.1003, 30.6203)
 def city(writable_demo_url, tmp_path, monkeypatch):
     from sqlalchemy import select
 
-    from service import clock
-    from service.auth import add_user
-    from service.models import Assignment, Worker
+    from gridops.core import clock
+    from gridops.access.users import add_user
+    from gridops.core.models import Assignment, Worker
 
     now = {"t": datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))}  # a Monday morning
     monkeypatch.setattr(clock, "utcnow", lambda: now["t"].astimezone(UTC))

@@ -7,7 +7,7 @@ from collections import defaultdict
 import pytest
 from shapely.geometry import shape
 
-from geo.validate import coverage_problems
+from gridops.geo.validate import coverage_problems
 
 
 def fetch_all(client, **params):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from service.cli import cli
-from service.models import AppUser, UserArea
+from gridops.cli import cli
+from gridops.core.models import AppUser, UserArea
 
-from .conftest import TEST_POINT
+from tests.conftest import TEST_POINT
 
 
 def test_a_revoked_token_stops_working_at_the_next_request(city, monkeypatch):
@@ -47,7 +47,7 @@ def test_a_changed_role_or_area_is_seen_at_the_next_request(city):
 def test_a_report_on_a_token_revoked_since_it_was_remembered_is_refused_and_not_stored(city, monkeypatch):
     from sqlalchemy import func
 
-    from service.models import Incident
+    from gridops.core.models import Incident
 
     body = {"category": "dispute.neighbour", "lon": TEST_POINT[0], "lat": TEST_POINT[1]}
     assert city.client.post("/api/v1/incidents", json=body, headers=city.h("resident")).status_code == 201

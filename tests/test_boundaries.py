@@ -14,10 +14,10 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy import func, select
 
-from geo.crs import local_projection
-from service.models import Area, BoundaryVersion
+from gridops.geo.crs import local_projection
+from gridops.core.models import Area, BoundaryVersion
 
-from .conftest import make_app
+from tests.conftest import make_app
 
 
 @pytest.fixture

@@ -187,8 +187,8 @@ def test_a_new_layer_with_its_own_level(writable_demo_url, tmp_path):
 def test_demo_users_are_made_once_with_working_tokens(writable_demo_url, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from service import create_app
-    from service.cli import cli
+    from gridops.web.app import create_app
+    from gridops.cli import cli
 
     monkeypatch.setenv("DATABASE_URL", writable_demo_url)
     out = tmp_path / "demo-users.txt"

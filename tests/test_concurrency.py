@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import numpy as np
 from shapely.geometry import shape
 
-from service.boundaries import publish
+from gridops.boundaries.versions import publish
 
-from .conftest import make_app
+from tests.conftest import make_app
 
 
 def test_lookups_during_publishes_see_one_whole_version(writable_demo_url, tmp_path):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from geo.crs import (
+from gridops.geo.crs import (
     LocalProjection,
     bd09_to_gcj02,
     bd09_to_wgs84,
@@ -86,8 +86,8 @@ def test_coordtransform_vectors():
 
 
 def test_cgcs2000_is_wgs84_to_the_centimetre_and_crs_names_are_checked():
-    from geo.crs import crs_name, to_wgs84
-    from geo.errors import UnknownCRS
+    from gridops.geo.crs import crs_name, to_wgs84
+    from gridops.geo.errors import UnknownCRS
 
     lon, lat = to_wgs84(104.1, 30.62, "EPSG:4490")
     assert metres(104.1, 30.62, lon, lat) < 0.01

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.deadlines import WORKDAY_MINUTES, WorkCalendar
+from gridops.reference.calendar import WORKDAY_MINUTES, WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar.from_days(

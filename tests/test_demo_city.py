@@ -14,9 +14,9 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from geo.crs import local_projection
-from geo.validate import coverage_problems
-from service.democity import DEFAULT_END, generate_city, write_city
+from gridops.geo.crs import local_projection
+from gridops.geo.validate import coverage_problems
+from gridops.demo.city import DEFAULT_END, generate_city, write_city
 
 
 def digest(folder: Path) -> dict[str, str]:

@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-GEO = Path(__file__).resolve().parent.parent / "geo"
-FORBIDDEN = ("flask", "sqlalchemy", "geoalchemy2", "alembic", "psycopg", "service", "werkzeug")
+GEO = Path(__file__).resolve().parent.parent / "gridops" / "geo"
+FORBIDDEN = ("flask", "sqlalchemy", "geoalchemy2", "alembic", "psycopg", "werkzeug")
+
+
+def _app_module(name: str) -> bool:
+    return name.startswith("gridops.") and not name.startswith("gridops.geo")
 
 
 def test_geo_source_imports_nothing_of_the_app_or_the_database():
@@ -20,7 +24,7 @@ def test_geo_source_imports_nothing_of_the_app_or_the_database():
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN or _app_module(n)]
     assert offenders == []
 
 
@@ -28,8 +32,8 @@ def test_importing_all_of_geo_loads_neither_flask_nor_sqlalchemy():
     modules = sorted(p.stem for p in GEO.glob("*.py") if p.stem != "__init__")
     code = (
         "import sys\n"
-        + "".join(f"import geo.{m}\n" for m in modules)
-        + f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}]\n"
+        + "".join(f"import gridops.geo.{m}\n" for m in modules)
+        + f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r} or (m.startswith('gridops.') and not m.startswith('gridops.geo'))]\n"
         + "print(','.join(bad))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

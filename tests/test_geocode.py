@@ -7,8 +7,8 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from geo.geocode import LayerIndex
-from geo.index import INSIDE, ON_BOUNDARY, OUTSIDE, SNAPPED, AreaIndex, RasterIndex
+from gridops.geo.geocode import LayerIndex
+from gridops.geo.index import INSIDE, ON_BOUNDARY, OUTSIDE, SNAPPED, AreaIndex, RasterIndex
 
 # Two grids side by side (x = 104.10 between them), each cut in two micro-grids;
 # G1's west micro-grid has a hole, G2's east micro-grid is in two pieces.

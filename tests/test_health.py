@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from service.db import Database
-from service.schema import upgrade
+from gridops.core.db import Database
+from gridops.core.schema import upgrade
 
-from .conftest import make_app
+from tests.conftest import make_app
 
 
 def test_healthz_names_the_backend_and_spatial_library(client, backend):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geo.hexes import cell_of, neighbours
-from geo.hotspots import confidence_bins, emerging, fdr_threshold, gi_star, mann_kendall, p_values
+from gridops.geo.hexes import cell_of, neighbours
+from gridops.geo.hotspots import confidence_bins, emerging, fdr_threshold, gi_star, mann_kendall, p_values
 
 
 def _grid(n: int) -> list[list[int]]:

@@ -3,7 +3,7 @@
 import numpy as np
 from shapely.geometry import Polygon, box
 
-from geo.index import INSIDE, ON_BOUNDARY, OUTSIDE, SNAPPED, AreaIndex
+from gridops.geo.index import INSIDE, ON_BOUNDARY, OUTSIDE, SNAPPED, AreaIndex
 
 # two grids side by side sharing the edge lon = 104.1; the right one has a hole
 LEFT = box(104.09, 30.60, 104.10, 30.61)

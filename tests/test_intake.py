@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from geo.crs import wgs84_to_gcj02
-from service.models import Attachment, Incident, IncidentEvent, IncidentFollower, Task
+from gridops.geo.crs import wgs84_to_gcj02
+from gridops.core.models import Attachment, Incident, IncidentEvent, IncidentFollower, Task
 
-from .conftest import TEST_GRID, TEST_POINT
+from tests.conftest import TEST_GRID, TEST_POINT
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
@@ -68,7 +68,7 @@ def test_the_original_coordinates_are_kept(city, crs):
 
 def test_a_door_code_is_a_location(city):
     with city.session() as s:
-        from service.models import Building, Household
+        from gridops.core.models import Building, Household
 
         code = s.scalar(select(Household.code).join(Building).where(Building.households > 10).limit(1))
     body = post(city, household=code, channel="qr").json
@@ -193,10 +193,10 @@ def test_outside_missing_location_wrong_type_oversized(city):
 def test_reports_that_arrive_together_are_stored_together_each_decided_as_if_alone(city):
     """The intake writer stores a batch in one transaction: a later report merges into an earlier one
     of the same batch, work handed out counts for the next, and every report has its first event."""
-    from service import use_case_context
-    from service.intake import Submission, take_in
-    from service.incidents import NewReport
-    from service.reference import Principals
+    from gridops.web.app import use_case_context
+    from gridops.incidents.intake import Submission, take_in
+    from gridops.incidents.records import NewReport
+    from gridops.reference.data import Principals
 
     ctx = use_case_context(city.app)
     with city.session() as s:
@@ -220,7 +220,7 @@ def test_reports_that_arrive_together_are_stored_together_each_decided_as_if_alo
             assert [e.action for e in events] == actions and events[0].location is not None
         stored = s.get(Incident, b["id"])
         assert stored.merged_into_id == a["id"] and stored.location is not None and stored.tier == "grid"
-        from geo.hexes import cell_of
+        from gridops.geo.hexes import cell_of
 
         first = s.get(Incident, a["id"])  # what the risk maps count by: the cell and the local day
         assert first.h3_cell == cell_of(*TEST_POINT) and first.reported_day.isoformat() == "2026-11-23"

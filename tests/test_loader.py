@@ -8,11 +8,11 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from service.config import load_config
-from service.db import Database
-from service.errors import InvalidParameter
-from service.loader import load_city
-from service.models import Area, Building, Household, Incident, IncidentEvent, Task, Worker
+from gridops.core.config import load_config
+from gridops.core.db import Database
+from gridops.core.errors import InvalidParameter
+from gridops.demo.loader import load_city
+from gridops.core.models import Area, Building, Household, Incident, IncidentEvent, Task, Worker
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from geo.crs import wgs84_to_bd09, wgs84_to_gcj02
+from gridops.geo.crs import wgs84_to_bd09, wgs84_to_gcj02
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_batch_geojson_in_and_out(client, building):
 
 
 def test_batch_limits_and_wrong_bodies(demo_url, tmp_path):
-    from .conftest import make_app
+    from tests.conftest import make_app
 
     app = make_app(demo_url, tmp_path, BATCH_MAX_POINTS=3)
     client = app.test_client()

@@ -7,9 +7,9 @@ import io
 import pytest
 from sqlalchemy import select
 
-from service.models import Notification, Task, Worker
+from gridops.core.models import Notification, Task, Worker
 
-from .conftest import TEST_GRID, TEST_POINT
+from tests.conftest import TEST_GRID, TEST_POINT
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 64
 NEAR = {"lon": round(TEST_POINT[0] + 0.0001, 7), "lat": TEST_POINT[1]}
@@ -87,13 +87,13 @@ def test_a_check_in_outside_the_grid_is_refused_even_when_near(city):
     iid = new_incident(city)
     walk(city, iid, ("grid_worker", "take", {}))
     with city.session() as s:
-        from service.models import Area
+        from gridops.core.models import Area
 
         from geoalchemy2.shape import to_shape
 
         grid = to_shape(s.scalar(select(Area.geom).where(Area.code == TEST_GRID).order_by(Area.id.desc())))
     # the nearest point over the grid's edge, 20 m out
-    from geo.crs import local_projection
+    from gridops.geo.crs import local_projection
 
     proj = local_projection(grid)
     edge = proj.to_metric(grid).boundary

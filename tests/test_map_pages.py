@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from .browser import browser, live_server, watch
-from .conftest import TEST_GRID, TEST_POINT
+from tests.browser import browser, live_server, watch
+from tests.conftest import TEST_GRID, TEST_POINT
 
 
 LAYER_SIZES = """() => Object.keys(window).filter(k => /^geo_json_[0-9a-f]+$/.test(k) && typeof window[k].getLayers === "function")
@@ -134,7 +134,7 @@ def test_render_maps_writes_standalone_files_that_open_with_no_server(city, tmp_
 
     from click.testing import CliRunner
 
-    from service.cli import cli
+    from gridops.cli import cli
 
     monkeypatch.setenv("DATABASE_URL", city.app.config["DATABASE_URL"])
     done = CliRunner().invoke(cli, ["render-maps", "--out", str(tmp_path), "--since", "2026-09-20", "--until", "2026-11-16"])
@@ -157,8 +157,8 @@ def test_render_maps_writes_standalone_files_that_open_with_no_server(city, tmp_
 
 
 def test_a_configured_tile_server_is_the_only_one_the_maps_name(writable_demo_url, tmp_path):
-    from service import create_app
-    from service.auth import add_user
+    from gridops.web.app import create_app
+    from gridops.access.users import add_user
 
     app = create_app({"DATABASE_URL": writable_demo_url, "INSTANCE_PATH": str(tmp_path), "TILE_URL": "http://tiles.intranet/{z}/{x}/{y}.png"})
     try:

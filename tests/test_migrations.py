@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from service.db import Database
-from service.models import Base
-from service.schema import downgrade, head_revision, upgrade
+from gridops.core.db import Database
+from gridops.core.models import Base
+from gridops.core.schema import downgrade, head_revision, upgrade
 
 GEOMETRY_COLUMNS = {
     ("area", "geom"), ("building", "location"), ("building", "footprint"), ("road", "geom"),
@@ -37,7 +37,7 @@ def test_the_migrated_schema_is_exactly_the_models(db):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from service.schema import MIGRATIONS_DIR
+    from gridops.core.schema import MIGRATIONS_DIR
 
     namespace: dict = {}
     source = (MIGRATIONS_DIR / "env.py").read_text().split("def _configure")[0]

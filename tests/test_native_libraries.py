@@ -2,7 +2,7 @@
 
 mod_spatialite is loaded RTLD_GLOBAL by SQLite and drags in the system PROJ,
 GEOS and libsqlite3; the wheels' own copies must stay bound to themselves.
-Before service.db loaded them first, this crashed at exit (PROJ) or while
+Before gridops.core.db loaded them first, this crashed at exit (PROJ) or while
 writing a GeoPackage (GDAL's SQLite).
 """
 
@@ -17,7 +17,7 @@ def test_spatialite_then_proj_geos_and_gdal_in_one_process(tmp_path):
     script = textwrap.dedent(
         f"""
         from sqlalchemy import text
-        from service.db import Database
+        from gridops.core.db import Database
 
         db = Database("sqlite:///{tmp_path / 'x.sqlite'}")
         with db.connect() as conn:  # mod_spatialite is loaded here

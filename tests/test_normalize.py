@@ -1,6 +1,6 @@
 import pytest
 
-from service.normalize import chinese_numeral_to_int, normalize_address
+from gridops.boundaries.normalize import chinese_numeral_to_int, normalize_address
 
 SAME_DOOR = [
     "青石路88号金桂苑3栋2单元503室",

@@ -9,10 +9,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from service.auth import add_user
-from service.db import Database
+from gridops.access.users import add_user
+from gridops.core.db import Database
 
-from .test_stream import server
+from tests.test_stream import server
 
 DISTRICT = "510199"
 
@@ -148,7 +148,7 @@ def test_tokens_lead_to_their_request(open311, backend):
     db = Database(open311.url)
     from sqlalchemy import select
 
-    from service.models import Incident
+    from gridops.core.models import Incident
 
     with db.session() as s:
         token = s.scalar(select(Incident.token).where(Incident.id == int(created["service_request_id"])))

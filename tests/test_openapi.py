@@ -10,7 +10,7 @@ from schemathesis.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 
-from .conftest import make_app
+from tests.conftest import make_app
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-from geo.partition import split_sequence
+from gridops.geo.partition import split_sequence
 
 
 def test_groups_respect_the_bounds_and_cover_every_item_in_order():

@@ -7,13 +7,13 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from service import use_case_context
-from service.cli import cli
-from service.models import Household, Notification, PatrolRegister, Task
-from service.patrols import mask_id_number, schedule_visits
-from service.sweeper import sweep
+from gridops.web.app import use_case_context
+from gridops.cli import cli
+from gridops.core.models import Household, Notification, PatrolRegister, Task
+from gridops.field.patrols import mask_id_number, schedule_visits
+from gridops.incidents.sweeper import sweep
 
-from .conftest import TEST_GRID
+from tests.conftest import TEST_GRID
 
 
 def _a_household_in_the_test_grid(city) -> str:
@@ -23,8 +23,8 @@ def _a_household_in_the_test_grid(city) -> str:
         registered = set(s.scalars(select(PatrolRegister.household_id)))
         ids = dict(s.execute(select(Household.code, Household.id)).all())
     ctx = use_case_context(city.app)
-    from service.patrols import _grid_of
-    from service.models import Household as H
+    from gridops.field.patrols import _grid_of
+    from gridops.core.models import Household as H
 
     with city.session() as s:
         for code in codes:

@@ -7,11 +7,11 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from geo.crs import LocalProjection
-from geo.districting import Bounds
-from geo.plan import Ground, PlanError, Unit
-from geo.synth import synthesize, voronoi_blocks
-from geo.validate import coverage_problems
+from gridops.geo.crs import LocalProjection
+from gridops.geo.districting import Bounds
+from gridops.geo.plan import Ground, PlanError, Unit
+from gridops.geo.synth import synthesize, voronoi_blocks
+from gridops.geo.validate import coverage_problems
 
 PROJ = LocalProjection(104.06, 30.66)
 GRID, MICRO = Bounds(300, 500), Bounds(50, 80)

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from shapely.geometry import shape
 from sqlalchemy import func, select
 
-from service.cli import cli
-from service.models import Assignment, BoundaryVersion, Building, Incident, IncidentEvent, Task, Worker
+from gridops.cli import cli
+from gridops.core.models import Assignment, BoundaryVersion, Building, Incident, IncidentEvent, Task, Worker
 
-from .conftest import TEST_GRID
+from tests.conftest import TEST_GRID
 
 COMMUNITY = TEST_GRID[:12]
 
@@ -184,8 +184,8 @@ def test_publishing_makes_a_version_that_new_reports_use_while_open_work_stays_p
 def test_the_cli_plans_a_file_without_a_database(tmp_path):
     import json
 
-    from geo.crs import LocalProjection
-    from geo.synth import voronoi_blocks
+    from gridops.geo.crs import LocalProjection
+    from gridops.geo.synth import voronoi_blocks
 
     proj = LocalProjection(104.06, 30.66)
     cells, hh, _ = voronoi_blocks(150, seed=4)
@@ -229,7 +229,7 @@ def test_rebalance_brings_grids_back_within_bounds_moving_few_households(city):
 
 
 def test_the_cli_drafts_and_publishes_a_community(writable_demo_url, tmp_path):
-    from .test_cli import run
+    from tests.test_cli import run
 
     out = tmp_path / "draft.geojson"
     made = run("plan", "generate", "--community", COMMUNITY, "--out", str(out), url=writable_demo_url)
@@ -271,7 +271,7 @@ def test_two_planners_saving_the_same_revision_never_overwrite_each_other(city):
     import pytest as _pytest
     from sqlalchemy.orm.exc import StaleDataError
 
-    from service.models import PlanDraft
+    from gridops.core.models import PlanDraft
 
     draft = _draft(city, "copy")
     db = city.app.extensions["gridops.db"]

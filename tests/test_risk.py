@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from shapely.geometry import Point, shape
 
-from geo.hexes import cell_polygon
-from service.risk import HEAT_MAX_POINTS, RiskQuery, risk
+from gridops.geo.hexes import cell_polygon
+from gridops.analytics.risk import HEAT_MAX_POINTS, RiskQuery, risk
 
 SINCE, UNTIL = datetime(2026, 9, 20, tzinfo=UTC), datetime(2026, 11, 16, tzinfo=UTC)
 TZ = "Asia/Shanghai"
@@ -57,7 +57,7 @@ def test_an_area_a_group_and_a_resolution_narrow_it(session):
 
 
 def test_the_heat_layer_never_ships_more_than_its_cap(session, monkeypatch):
-    import service.risk as r
+    import gridops.analytics.risk as r
 
     out = risk(session, RiskQuery(None, None, SINCE, UNTIL, recent_days=60), TZ)
     in_window = sum(g["count"] for g in out["grids"])  # the heat window here is the whole query window
@@ -76,7 +76,7 @@ def test_the_heat_layer_never_ships_more_than_its_cap(session, monkeypatch):
     ("area", RiskQuery(None, "999", SINCE, UNTIL)),
 ])
 def test_bad_queries_name_their_field(session, field, query):
-    from service.errors import GridopsError
+    from gridops.core.errors import GridopsError
 
     with pytest.raises(GridopsError) as err:
         risk(session, query, TZ)
@@ -96,7 +96,7 @@ def test_settled_days_come_from_memory_until_their_history_changes(city):
     incident, or loading old ones, moves the history stamp and the counts follow."""
     from sqlalchemy import event, select
 
-    from service.models import Incident
+    from gridops.core.models import Incident
 
     db = city.app.extensions["gridops.db"]
     q = RiskQuery(None, None, SINCE, UNTIL)

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
-from service.models import Shift, Worker
+from gridops.core.models import Shift, Worker
 
-from .conftest import TEST_POINT
+from tests.conftest import TEST_POINT
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -84,7 +84,7 @@ def test_a_departments_category_goes_to_its_staff_and_spreads_the_work(city):
 
 def test_among_equals_the_least_open_work(city):
     """Two workers answer for the grid and are on shift: reports alternate between them."""
-    from service.models import Assignment, Layer
+    from gridops.core.models import Assignment, Layer
 
     with city.session() as s:
         primary = s.scalar(select(Worker).where(Worker.code == city.workers["grid_worker"]))
@@ -92,7 +92,7 @@ def test_among_equals_the_least_open_work(city):
         grid = s.scalar(select(Assignment).where(Assignment.worker_id == primary.id, Assignment.duty == "primary"))
         layer_id = s.scalar(select(Layer.id).where(Layer.code == "grid"))
         s.add(Assignment(worker_id=second.id, layer_id=layer_id, area_code=grid.area_code, duty="primary", valid_from=grid.valid_from))
-    from service.routing import open_work
+    from gridops.incidents.routing import open_work
 
     ids = {primary.code: primary.id, second.code: second.id}
     chosen = []
@@ -113,7 +113,7 @@ def test_a_changed_shift_or_assignment_is_seen_by_the_very_next_report(city):
     off_shift(city, "grid_worker", "backup")
     assert report(city, category="dispute.property")["assignee"]["code"] == city.workers["grid_leader"]
     with city.session() as s:
-        from service.models import Assignment
+        from gridops.core.models import Assignment
 
         primary = s.scalars(select(Assignment).where(Assignment.area_code == "510199001002005", Assignment.duty == "primary")).one()
         leader = s.scalar(select(Worker.id).where(Worker.code == city.workers["grid_leader"]))

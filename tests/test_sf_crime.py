@@ -13,8 +13,8 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from geo.geocode import LayerIndex
-from geo.index import INSIDE, ON_BOUNDARY, OUTSIDE, SNAPPED, AreaIndex, RasterIndex
+from gridops.geo.geocode import LayerIndex
+from gridops.geo.index import INSIDE, ON_BOUNDARY, OUTSIDE, SNAPPED, AreaIndex, RasterIndex
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sf_crime_2012"
 COLUMN = {"sf_cartheft": "CarTheft", "sf_drugs": "Drugs", "sf_robbery": "Robbery", "sf_vandalism": "Vandalism"}

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from .conftest import TEST_GRID, TEST_POINT
+from tests.conftest import TEST_GRID, TEST_POINT
 
 NEAR = {"lon": round(TEST_POINT[0] + 0.0001, 7), "lat": TEST_POINT[1]}
 
@@ -39,7 +39,7 @@ def _close(city, iid, rating=None, rework=False):
 @pytest.fixture
 def day(city):
     """Monday 23 November: five reports in the test grid, each with a known end, closed over the next days."""
-    from service.models import Category
+    from gridops.core.models import Category
 
     with city.session() as s:  # five neighbours' disputes at one door: not duplicates, for this test
         s.get(Category, "dispute.neighbour").dedupe_radius_m = None

@@ -11,11 +11,11 @@ import time
 from contextlib import contextmanager
 
 
-from service.auth import add_user
-from service.db import Database
+from gridops.access.users import add_user
+from gridops.core.db import Database
 
-from .conftest import TEST_POINT
-from .test_cli import GRIDOPS
+from tests.conftest import TEST_POINT
+from tests.test_cli import GRIDOPS
 
 
 def _port() -> int:
@@ -126,7 +126,7 @@ def test_the_feed_needs_a_user_and_a_sane_last_event_id(city):
 def test_every_step_of_every_history_is_on_the_stream_and_a_loaded_history_is_not(city):
     from sqlalchemy import select
 
-    from service.models import IncidentEvent, StreamEvent
+    from gridops.core.models import IncidentEvent, StreamEvent
 
     with city.session() as s:
         assert s.scalar(select(StreamEvent.id).limit(1)) is None  # the demo city's eight weeks are history, not news

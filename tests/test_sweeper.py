@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from service import use_case_context
-from service.incidents import Context
-from service.models import Incident, IncidentEvent, Notification
-from service.sweeper import sweep
+from gridops.web.app import use_case_context
+from gridops.incidents.records import Context
+from gridops.core.models import Incident, IncidentEvent, Notification
+from gridops.incidents.sweeper import sweep
 
-from .conftest import TEST_POINT
+from tests.conftest import TEST_POINT
 
 
 def context(city) -> Context:
@@ -67,7 +67,7 @@ def test_work_waiting_for_verification_is_supervised_not_escalated(city):
 def test_the_command_line_sweeps(city):
     import subprocess
 
-    from .test_cli import GRIDOPS
+    from tests.test_cli import GRIDOPS
 
     out = subprocess.run([GRIDOPS, "sweep"], capture_output=True, text=True,
                          env={**__import__("os").environ, "DATABASE_URL": city.app.config["DATABASE_URL"]}, timeout=120)

@@ -6,10 +6,10 @@ import re
 
 from sqlalchemy import select
 
-from service.models import Attachment, Incident, Task
+from gridops.core.models import Attachment, Incident, Task
 
-from .browser import browser, live_server, watch
-from .conftest import TEST_POINT
+from tests.browser import browser, live_server, watch
+from tests.conftest import TEST_POINT
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 64
 NEAR = {"longitude": TEST_POINT[0] + 0.0001, "latitude": TEST_POINT[1]}

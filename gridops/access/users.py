@@ -1,0 +1,177 @@
+"""Who is asking: users, their tokens, their roles and the ground they answer for.
+
+A token is shown once, when the user is made; only its SHA-256 is stored. Area
+codes are hierarchical, so a user who answers for a community answers for all
+its grids and micro-grids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridops.core.errors import GridopsError, InvalidParameter, NotFound
+from gridops.core.models import AppUser, Assignment, Department, Layer, UserArea, Worker
+
+ROLES = ("resident", "grid_worker", "grid_leader", "community_admin", "department", "command_centre", "planner", "admin")
+# roles that take work, and the worker role and duty their areas give them
+WORKER_ROLES = {
+    "grid_worker": ("grid_worker", "primary"),
+    "grid_leader": ("grid_leader", "leader"),
+    "community_admin": ("community_staff", "primary"),
+    "department": ("department_staff", "primary"),
+}
+STAFF_ROLES = ("command_centre", "admin")
+TOKEN_PREFIX = "gro_"
+
+
+class Unauthorized(GridopsError):
+    status = 401
+    slug = "unauthorized"
+
+
+class Forbidden(GridopsError):
+    status = 403
+    slug = "forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The user behind a request, with what a permission check needs."""
+
+    user_id: int
+    name: str
+    role: str
+    worker_id: int | None = None
+    department_code: str | None = None
+    areas: tuple[str, ...] = ()
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    def covers(self, area_code: str | None) -> bool:
+        """Does this user answer for the area (or an area above it)?"""
+        return bool(area_code) and any(area_code.startswith(a) for a in self.areas)
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_user(
+    session: Session,
+    name: str,
+    role: str,
+    *,
+    areas: list[str] | None = None,
+    worker_code: str | None = None,
+    department: str | None = None,
+    phone: str | None = None,
+    layer: str = "grid",
+) -> tuple[AppUser, str]:
+    """Make a user and return it with its token (the only time the token is seen).
+
+    A user with a working role is a worker too: linked to `worker_code`, or a
+    new worker is made with assignments to `areas`.
+    """
+    if role not in ROLES:
+        raise InvalidParameter("role", f"role must be one of {', '.join(ROLES)}; got {role!r}.", allowed=list(ROLES))
+    name = name.strip()
+    if not name:
+        raise InvalidParameter("name", "a user needs a name.")
+    areas = [a.strip() for a in (areas or []) if a.strip()]
+    if role == "department":
+        if not department:
+            raise InvalidParameter("department", "a department user needs --department (police, fire, …).")
+        if session.get(Department, department) is None:
+            known = list(session.scalars(select(Department.code)))
+            raise InvalidParameter("department", f"no department {department!r}; departments: {', '.join(known)}.")
+    now = datetime.now(UTC)
+    worker = None
+    if worker_code:
+        worker = session.scalar(select(Worker).where(Worker.code == worker_code))
+        if worker is None:
+            raise InvalidParameter("worker", f"no worker has the code {worker_code!r}.")
+    elif role in WORKER_ROLES:
+        worker_role, duty = WORKER_ROLES[role]
+        layer_row = session.scalar(select(Layer).where(Layer.code == layer))
+        if areas and layer_row is None:
+            raise InvalidParameter("area", f"layer {layer!r} has no boundaries yet; load or import them first.")
+        worker = Worker(code=_free_worker_code(session), name=name, phone=phone, role=worker_role,
+                        department_code=department, active=True)
+        session.add(worker)
+        session.flush()
+        for code in areas:
+            session.add(Assignment(worker_id=worker.id, layer_id=layer_row.id, area_code=code, duty=duty, valid_from=now))
+    token = new_token()
+    user = AppUser(
+        name=name, role=role, worker_id=worker.id if worker else None, department_code=department or (worker.department_code if worker else None),
+        phone=phone, token_hash=hash_token(token), active=True, created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    scope = set(areas)
+    if worker is not None:
+        scope |= set(session.scalars(select(Assignment.area_code).where(Assignment.worker_id == worker.id, Assignment.valid_to.is_(None))))
+    for code in sorted(scope):
+        session.add(UserArea(user_id=user.id, area_code=code))
+    session.flush()
+    return user, token
+
+
+def _free_worker_code(session: Session) -> str:
+    taken = set(session.scalars(select(Worker.code).where(Worker.code.like("U%"))))
+    n = len(taken) + 1
+    while f"U{n:04d}" in taken:
+        n += 1
+    return f"U{n:04d}"
+
+
+def revoke(session: Session, who: str) -> list[AppUser]:
+    """Deactivate a user by id or by name: their token stops working at the next request, in every process."""
+    stmt = select(AppUser).where(AppUser.active.is_(True))
+    stmt = stmt.where(AppUser.id == int(who)) if who.isdigit() else stmt.where(AppUser.name == who)
+    users = list(session.scalars(stmt))
+    if not users:
+        raise NotFound(f"no active user {who!r}.")
+    if len(users) > 1:
+        ids = ", ".join(str(u.id) for u in users)
+        raise InvalidParameter("user", f"{len(users)} active users are named {who!r} (ids {ids}): give the id.")
+    for user in users:
+        user.active = False
+    session.flush()
+    return users
+
+
+def principal_for(session: Session, token: str | None) -> Principal | None:
+    """The principal a token names, or None (no token, unknown or inactive user)."""
+    return principal_for_hash(session, hash_token(token)) if token else None
+
+
+def principal_for_hash(session: Session, token_hash: str) -> Principal | None:
+    user = session.scalar(select(AppUser).where(AppUser.token_hash == token_hash, AppUser.active.is_(True)))
+    if user is None:
+        return None
+    areas = tuple(sorted(session.scalars(select(UserArea.area_code).where(UserArea.user_id == user.id))))
+    return Principal(user.id, user.name, user.role, user.worker_id, user.department_code, areas)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****5678: enough to recognise, not enough to call."""
+    if not phone:
+        return phone
+    digits = phone.strip()
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    keep = 3 if len(digits) >= 11 else 1
+    return digits[:keep] + "*" * (len(digits) - keep - 4) + digits[-4:]

@@ -1,0 +1,94 @@
+"""Configuration: defaults, then the environment, then what the caller passes.
+
+Read when an app (or a CLI command) is created, never at import, so tests and
+several apps in one process can each have their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+# the installed package: its migrations, templates and static files live inside it
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+STATIC_DIR = PACKAGE_DIR / "web" / "static"
+
+DEFAULTS: dict[str, Any] = {
+    # unset: a SpatiaLite file under the instance folder (the embedded default)
+    "DATABASE_URL": None,
+    # unset: ./instance under the folder the command runs in
+    "INSTANCE_PATH": None,
+    # local time of the city: shifts, working hours and reports are read in it
+    "TIMEZONE": "Asia/Shanghai",
+    # the layer whose grids route incidents (other layers overlay it)
+    "PRIMARY_LAYER": "grid",
+    # an intranet tile server for the maps, e.g. http://tiles.local/{z}/{x}/{y}.png
+    "TILE_URL": None,
+    "API_PAGE_SIZE": 100,
+    "API_MAX_PAGE_SIZE": 1000,
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    # the geocoder: how far outside every grid a point is still placed (snapped)
+    "SNAP_DISTANCE_M": 50.0,
+    # raster cell of the point index in metres (0: sized from the areas, ~1/30 of a
+    # typical area's width); smaller is faster near edges, larger uses less memory
+    "GEOCODER_CELL_M": 0.0,
+    # how often a process looks for boundary versions published by another process
+    "GEOCODER_REFRESH_SECONDS": 1.0,
+    "BATCH_MAX_POINTS": 100_000,
+    # photos with a report or a resolution
+    "MAX_PHOTOS": 6,
+    "MAX_PHOTO_BYTES": 8 * 1024 * 1024,
+    # how often `gridops serve` looks for overdue work (0: never; run `gridops sweep` instead)
+    "SWEEP_INTERVAL_SECONDS": 60.0,
+    # the live feed: how often a SpatiaLite stream looks for new events (PostGIS is woken by NOTIFY)
+    "STREAM_POLL_SECONDS": 0.5,
+    "STREAM_HEARTBEAT_SECONDS": 15.0,
+    # a check-in farther than this from the incident is refused
+    "CHECKIN_MAX_DISTANCE_M": 200.0,
+    # signs the page session cookie (unset: one is made once and kept in the instance folder, secret_key)
+    "SECRET_KEY": "",
+    "SQL_ECHO": False,
+}
+
+# Environment variables read besides DATABASE_URL: GRIDOPS_<KEY>.
+_ENV_PREFIX = "GRIDOPS_"
+
+
+def _coerce(value: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return value
+
+
+def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Merge defaults, environment and overrides into one plain dict."""
+    env = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    if env.get("DATABASE_URL"):
+        config["DATABASE_URL"] = env["DATABASE_URL"]
+    for key, default in DEFAULTS.items():
+        raw = env.get(_ENV_PREFIX + key)
+        if raw is not None and raw != "":
+            from gridops.core.errors import ConfigError
+
+            try:
+                config[key] = _coerce(raw, default)
+            except ValueError:
+                raise ConfigError(f"{_ENV_PREFIX}{key}={raw!r} is not a valid value (expected like {default!r}).") from None
+    if overrides:
+        config.update(overrides)
+    if not config.get("INSTANCE_PATH"):
+        config["INSTANCE_PATH"] = str(Path.cwd() / "instance")
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = default_database_url(config["INSTANCE_PATH"])
+    return config
+
+
+def default_database_url(instance_path: str | os.PathLike[str]) -> str:
+    return f"sqlite:///{Path(instance_path).resolve() / 'gridops.sqlite'}"

@@ -1,0 +1,521 @@
+"""The data model (schema v1), one set of models for PostGIS and SpatiaLite.
+
+Areas are copied whole into each boundary version: a published version never
+changes, so "as of" lookups and the version an incident was placed with stay
+exact. Things that must outlive a redraw (worker assignments, patrol targets)
+refer to an area by its stable code, not its row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from gridops.geo.crs import STORAGE_SRID
+
+from gridops.core.types import BigId, JsonDoc, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _geom(kind: str) -> Geometry:
+    return Geometry(geometry_type=kind, srid=STORAGE_SRID, spatial_index=True)
+
+
+class AreaLevel(Base):
+    """A level of the area tree. Levels are data: cities have four, five or six."""
+
+    __tablename__ = "area_level"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)  # district, street, community, cluster, grid, micro_grid
+    name: Mapped[str] = mapped_column(String(64))  # 区, 街道, 社区, 小分格, 网格, 微网格
+    name_en: Mapped[str] = mapped_column(String(64))
+    depth: Mapped[int] = mapped_column(SmallInteger, unique=True)
+    # digits this level appends to its parent's code (district: the 6-digit admin code)
+    code_digits: Mapped[int] = mapped_column(SmallInteger)
+    optional: Mapped[bool] = mapped_column(Boolean, default=False)
+    households_min: Mapped[int | None] = mapped_column(Integer)
+    households_max: Mapped[int | None] = mapped_column(Integer)
+
+
+class Layer(Base):
+    """A set of areas drawn for one purpose (community grids, police grids…; 三格融合)."""
+
+    __tablename__ = "layer"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BoundaryVersion(Base):
+    """One published (or draft) set of a layer's areas, effective from a time."""
+
+    __tablename__ = "boundary_version"
+    __table_args__ = (
+        UniqueConstraint("layer_id", "number"),
+        Index(None, "layer_id", "status", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # draft, published, withdrawn
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str | None] = mapped_column(String(512))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    layer: Mapped[Layer] = relationship()
+
+
+class Area(Base):
+    """One node of the area tree within one boundary version."""
+
+    __tablename__ = "area"
+    __table_args__ = (
+        UniqueConstraint("version_id", "code"),
+        Index(None, "version_id", "level"),
+        Index(None, "code"),
+        CheckConstraint("households >= 0", name="households_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("boundary_version.id"))
+    code: Mapped[str] = mapped_column(String(32))  # hierarchical: a child's code starts with its parent's
+    name: Mapped[str] = mapped_column(String(128))
+    level: Mapped[str] = mapped_column(ForeignKey("area_level.code"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    population: Mapped[int | None] = mapped_column(Integer)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+
+    version: Mapped[BoundaryVersion] = relationship()
+    parent: Mapped[Area | None] = relationship(remote_side=[id])
+
+
+class Building(Base):
+    """A building (or address point) with its households: what planners partition
+    and what the QR code on a door points to."""
+
+    __tablename__ = "building"
+    __table_args__ = (CheckConstraint("households >= 0", name="households_nonnegative"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    address: Mapped[str | None] = mapped_column(String(256))
+    address_norm: Mapped[str | None] = mapped_column(String(256), index=True)
+    compound: Mapped[str | None] = mapped_column(String(128))  # 小区
+    use: Mapped[str] = mapped_column(String(32), default="residential")
+    floors: Mapped[int | None] = mapped_column(SmallInteger)
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    location = mapped_column(_geom("POINT"), nullable=False)  # entrance / address point
+    footprint = mapped_column(_geom("MULTIPOLYGON"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Household(Base):
+    """One household (户), reachable by the code on its door."""
+
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(48), unique=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    unit: Mapped[str | None] = mapped_column(String(16))  # 单元
+    floor: Mapped[int | None] = mapped_column(SmallInteger)
+    room: Mapped[str | None] = mapped_column(String(16))  # 室
+    persons: Mapped[int | None] = mapped_column(SmallInteger)
+    tags: Mapped[list[str] | None] = mapped_column(JsonDoc)  # elderly_alone, disabled, … (special groups)
+
+
+class Road(Base):
+    """A segment of the street network: grid boundaries follow it, routing walks it."""
+
+    __tablename__ = "road"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # arterial, local, lane
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    geom = mapped_column(_geom("LINESTRING"), nullable=False)
+
+
+class Department(Base):
+    """A functional department (职能部门) that takes what the grid cannot solve."""
+
+    __tablename__ = "department"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str | None] = mapped_column(String(128))
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+
+class Category(Base):
+    """An incident category: its urgency, its time limit and who handles it."""
+
+    __tablename__ = "category"
+    __table_args__ = (CheckConstraint("time_limit_minutes > 0", name="time_limit_positive"),)
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(128))
+    group_code: Mapped[str | None] = mapped_column(String(64))  # dispute, hazard, order, livelihood, care
+    description: Mapped[str | None] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(16))  # critical, urgent, normal, low
+    time_limit_minutes: Mapped[int] = mapped_column(Integer)
+    working_time: Mapped[bool] = mapped_column(Boolean, default=False)  # limit counts working hours only
+    handler: Mapped[str] = mapped_column(String(16))  # grid, department
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
+    dedupe_radius_m: Mapped[float | None] = mapped_column(Float)
+    dedupe_window_hours: Mapped[float | None] = mapped_column(Float)
+    keywords: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Worker(Base):
+    """A person who takes work: grid worker (网格员), grid leader (网格长), staff."""
+
+    __tablename__ = "worker"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # 工号
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(32))  # grid_worker, grid_leader, community_staff, department_staff, supervisor
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_position = mapped_column(_geom("POINT"), nullable=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Assignment(Base):
+    """A worker answers for an area (by stable code, so it survives a redraw)."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (Index(None, "layer_id", "area_code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id"))
+    area_code: Mapped[str] = mapped_column(String(32))
+    duty: Mapped[str] = mapped_column(String(16))  # primary, backup, leader
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Shift(Base):
+    """A weekly on-duty window, in the city's local time."""
+
+    __tablename__ = "shift"
+    __table_args__ = (CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 = Monday
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+
+class CalendarDay(Base):
+    """An exception to the Monday–Friday week: a public holiday or a make-up workday (调休)."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # holiday, workday
+    name: Mapped[str | None] = mapped_column(String(64))
+
+
+class Incident(Base):
+    """One report, placed in its grid and driven through the closed loop."""
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        Index(None, "status", "due_at"),
+        Index(None, "grid_id", "status"),
+        Index(None, "assignee_id", "status"),  # open work per worker (migration 0006)
+        Index(None, "reported_at"),
+        Index(None, "reported_at", "h3_cell"),  # the risk maps count by cell and week (migration 0007)
+        Index(None, "reported_day", "h3_cell"),  # … by cell and local day (migration 0009)
+        Index(None, "category_code", "reported_at"),
+        Index(None, "token", unique=True),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    urgency: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))  # app, qr, photo, hotline, patrol, open311
+    reporter_name: Mapped[str | None] = mapped_column(String(64))
+    reporter_contact: Mapped[str | None] = mapped_column(String(64))
+    # where: WGS-84 for the map, and the coordinates exactly as reported
+    location = mapped_column(_geom("POINT"), nullable=False)
+    original_x: Mapped[float | None] = mapped_column(Float)
+    original_y: Mapped[float | None] = mapped_column(Float)
+    original_crs: Mapped[str | None] = mapped_column(String(16))
+    address_text: Mapped[str | None] = mapped_column(String(256))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    location_status: Mapped[str] = mapped_column(String(16))  # inside, on_boundary, snapped
+    snap_distance_m: Mapped[float | None] = mapped_column(Float)
+    boundary_version_id: Mapped[int] = mapped_column(ForeignKey("boundary_version.id"))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    micro_grid_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    # who answers for it
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
+    tier: Mapped[str] = mapped_column(String(16), default="grid")  # grid, community, street, district
+    routing_reason: Mapped[str | None] = mapped_column(String(256))
+    # when
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    rating: Mapped[int | None] = mapped_column(SmallInteger)  # 1–5, the resident's 评价
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    token: Mapped[str | None] = mapped_column(String(40))  # Open311's receipt (unique index below)
+    reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 督办: overdue and watched
+    h3_cell: Mapped[int | None] = mapped_column(BigInteger)  # H3 cell of the location (geo.hexes.STORED_RES)
+    reported_day: Mapped[date | None] = mapped_column(Date)  # the local day (city time zone) it was reported
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class IncidentEvent(Base):
+    """One step of an incident's history. Append-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "incident_event"
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(32))  # report, accept, assess, dispatch, start, resolve, verify, close, follow_up, return, escalate, merge, reassign, comment
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
+    actor_label: Mapped[str] = mapped_column(String(64))  # worker code, "resident", "system"
+    note: Mapped[str | None] = mapped_column(Text)
+    location = mapped_column(_geom("POINT"), nullable=True)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+
+
+class Attachment(Base):
+    """A photo or file stored under the instance folder by its content hash."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("incident_event.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IncidentFollower(Base):
+    """Someone kept informed: the reporter of a merged duplicate, a neighbour."""
+
+    __tablename__ = "incident_follower"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(64))
+    contact: Mapped[str | None] = mapped_column(String(64))
+    source_incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a request sent with an Idempotency-Key, replayed on retry."""
+
+    __tablename__ = "idempotency_record"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(256))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(SmallInteger)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Task(Base):
+    """A unit of work for one worker: an incident to handle or a patrol visit."""
+
+    __tablename__ = "task"
+    __table_args__ = (Index(None, "worker_id", "status"), Index(None, "area_code", "scheduled_for"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # incident, patrol
+    title: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16))  # open, accepted, done, cancelled
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
+    area_code: Mapped[str | None] = mapped_column(String(32))  # the grid the work lies in
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    location = mapped_column(_geom("POINT"), nullable=True)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    patrol_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_register.id"))
+
+
+class AppUser(Base):
+    """Someone who signs in: a resident, a worker, staff. Only a hash of the token is kept."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))  # resident, grid_worker, grid_leader, community_admin, department, command_centre, planner, admin
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserArea(Base):
+    """An area a user answers for; codes are hierarchical, so a community covers its grids."""
+
+    __tablename__ = "user_area"
+    __table_args__ = (UniqueConstraint("user_id", "area_code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    area_code: Mapped[str] = mapped_column(String(32))
+
+
+class Notification(Base):
+    """A message to a worker or a user: a new task, a reassignment, an overdue warning."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StreamEvent(Base):
+    """Every state change, in order: the live map's feed, resumable by id, shared by all processes."""
+
+    __tablename__ = "stream_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+
+
+class PatrolRegister(Base):
+    """Someone who needs regular visits (独居老人, 留守儿童…): visits become tasks."""
+
+    __tablename__ = "patrol_register"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # elderly_alone, left_behind_child, disabled, …
+    person: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    id_number: Mapped[str | None] = mapped_column(String(32))  # 身份证号: masked for all but staff
+    interval_days: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReferenceStamp(Base):
+    """One row, changed by database triggers whenever what routing reads changes (migration 0004)."""
+
+    __tablename__ = "reference_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class PlanDraft(Base):
+    """A planner's proposed grids and micro-grids for one community, before it is published.
+
+    The plan is kept as which grid and micro-grid each building goes to: the
+    boundaries follow from the buildings' cells, so an edit never leaves a
+    building split or a gap behind. Publishing makes it a boundary version.
+    """
+
+    __tablename__ = "plan_draft"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layer.id"))
+    community_code: Mapped[str] = mapped_column(String(32), index=True)
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("boundary_version.id"))  # the version it was drawn against
+    status: Mapped[str] = mapped_column(String(16))  # draft, published, discarded
+    method: Mapped[str] = mapped_column(String(16))  # generate, rebalance, copy
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonDoc)  # household bounds of grids and micro-grids
+    assignment: Mapped[dict[str, Any]] = mapped_column(JsonDoc)  # building code -> [grid code, micro-grid code]
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    problems: Mapped[list[Any] | None] = mapped_column(JsonDoc)
+    revision: Mapped[int] = mapped_column(Integer)  # one more per change: two planners' edits never overwrite each other
+    published_version_id: Mapped[int | None] = mapped_column(ForeignKey("boundary_version.id"))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": revision}

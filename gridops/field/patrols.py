@@ -1,0 +1,226 @@
+"""Patrol visits (走访): people who need regular visits, and the visit tasks their workers get.
+
+A register lists who needs visiting — an elderly person living alone, a
+left-behind child, a disabled resident — at which door, how often. The
+scheduler turns each register whose next visit falls within the horizon into
+one task for the grid worker who answers for that door's grid (the backup when
+there is no primary); a register never has two open visits at once, so running
+it again (every sweep does) changes nothing. A visit not recorded by the end of
+its day is overdue like any task: the sweeper tells the worker. Recording a
+visit closes the task, with the worker's note and position, and sets the date
+the next one is counted from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridops.geo.crs import STORAGE_SRID, distances_m
+
+from gridops.core import clock
+from gridops.access.users import Forbidden, Principal, mask_phone
+from gridops.core.errors import Conflict, InvalidParameter, NotFound
+from gridops.incidents.records import Context
+from gridops.core.models import Building, Household, PatrolRegister, Task, Worker
+
+# kinds of people visited, with their name and the default interval in days
+KINDS: dict[str, tuple[str, int]] = {
+    "elderly_alone": ("独居老人", 7),
+    "left_behind_child": ("留守儿童", 14),
+    "disabled": ("残疾人", 14),
+    "special_care": ("特殊关爱对象", 30),
+}
+ACTIVE = ("open", "accepted")
+# who may keep the registers; who may read ID numbers (身份证号) unmasked
+KEEPERS = ("grid_leader", "community_admin", "command_centre", "admin")
+SEES_ID_NUMBERS = ("community_admin", "command_centre", "admin")
+SEES_PHONES = ("grid_worker", "grid_leader", *SEES_ID_NUMBERS)
+DAY_START, DAY_END = time(9, 0), time(23, 59)
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    created: list[int]
+    unassigned: list[int]  # registers whose grid has no worker to send
+
+
+def mask_id_number(value: str | None) -> str | None:
+    """510199********123X: the region and the last four, never the birth date."""
+    if not value:
+        return value
+    return value[:6] + "*" * max(len(value) - 10, 0) + value[-4:] if len(value) > 10 else "*" * len(value)
+
+
+def add_register(session: Session, ctx: Context, principal: Principal | None, *, household: str | None = None,
+                 building: str | None = None, kind: str, interval_days: int | None = None, person: str | None = None,
+                 phone: str | None = None, id_number: str | None = None) -> dict[str, Any]:
+    """Register someone who needs visits, at a household's door (or a building's)."""
+    if kind not in KINDS:
+        raise InvalidParameter("kind", f"kind must be one of {', '.join(KINDS)}; got {kind!r}.", allowed=list(KINDS))
+    interval = KINDS[kind][1] if interval_days is None else interval_days
+    if not 1 <= interval <= 366:
+        raise InvalidParameter("interval_days", f"a visit interval is 1 to 366 days; got {interval}.")
+    hh = None
+    if household:
+        hh = session.scalar(select(Household).where(Household.code == household))
+        if hh is None:
+            raise NotFound(f"no household has the code {household!r}.", field="household")
+        bid = hh.building_id
+    elif building:
+        bid = session.scalar(select(Building.id).where(Building.code == building))
+        if bid is None:
+            raise NotFound(f"no building has the code {building!r}.", field="building")
+    else:
+        raise InvalidParameter("household", "a register needs the household (or building) of the person visited.")
+    grid = _grid_of(session, ctx, bid)
+    if principal is not None and not (principal.is_staff or principal.covers(grid)):
+        raise Forbidden(f"grid {grid} is not ground you answer for.")
+    register = PatrolRegister(household_id=hh.id if hh else None, building_id=bid, kind=kind, person=person, phone=phone,
+                              id_number=id_number, interval_days=interval, active=True, created_at=clock.utcnow())
+    session.add(register)
+    session.flush()
+    return view(session, ctx, register, principal)
+
+
+def schedule_visits(session: Session, ctx: Context, now: datetime | None = None, horizon_days: float = 1.0) -> Scheduled:
+    """A visit task for every active register whose next visit is due within the horizon and that has none open."""
+    now = now or clock.utcnow()
+    tz = ZoneInfo(ctx.timezone)
+    busy = set(session.scalars(select(Task.patrol_id).where(Task.kind == "patrol", Task.status.in_(ACTIVE),
+                                                            Task.patrol_id.is_not(None))))
+    ref = ctx.references.current(session)
+    created, unassigned = [], []
+    for reg, b_code, b_loc in session.execute(
+        select(PatrolRegister, Building.code, Building.location).join(Building, Building.id == PatrolRegister.building_id)
+        .where(PatrolRegister.active.is_(True)).order_by(PatrolRegister.id)
+    ):
+        if reg.id in busy:
+            continue
+        due_from = (reg.last_visit_at or reg.created_at) + timedelta(days=reg.interval_days)
+        if due_from > now + timedelta(days=horizon_days):
+            continue
+        day = max(due_from, now).astimezone(tz).date()
+        point = to_shape(b_loc)
+        grid = _grid_at(session, ctx, point.x, point.y)
+        worker = _visitor(ref, ctx, grid, now)
+        if worker is None:
+            unassigned.append(reg.id)
+            continue
+        scheduled = datetime.combine(day, DAY_START, tz)
+        title = f"走访{KINDS.get(reg.kind, (reg.kind,))[0]} {reg.person or b_code}"
+        task = Task(kind="patrol", title=title[:256], status="open", worker_id=worker, area_code=grid,
+                    building_id=reg.building_id, household_id=reg.household_id, location=b_loc,
+                    scheduled_for=scheduled.astimezone(now.tzinfo), due_at=datetime.combine(day, DAY_END, tz).astimezone(now.tzinfo),
+                    created_at=now, patrol_id=reg.id)
+        session.add(task)
+        session.flush()
+        created.append(task.id)
+    return Scheduled(created, unassigned)
+
+
+def record_visit(session: Session, ctx: Context, task_id: int, principal: Principal, *, note: str | None,
+                 lon: float | None, lat: float | None) -> dict[str, Any]:
+    """The worker was there: the task is done, the register counts its next visit from now."""
+    task = session.get(Task, task_id, with_for_update=True)
+    if task is None or task.kind != "patrol" or not (task.worker_id == principal.worker_id or principal.is_staff
+                                                      or (principal.role in KEEPERS and principal.covers(task.area_code))):
+        raise NotFound(f"no patrol visit {task_id} that is yours.")
+    if task.status not in ACTIVE:
+        raise Conflict(f"visit {task_id} is {task.status}; only an open visit can be recorded.", status_now=task.status)
+    if not (note or "").strip():
+        raise InvalidParameter("note", "say how the visit went (a note), e.g. 身体状况良好.")
+    if (lon is None) != (lat is None):
+        raise InvalidParameter("lat" if lat is None else "lon", "send both lon and lat, or neither.")
+    now = clock.utcnow()
+    distance = None
+    if lon is not None:
+        here = to_shape(task.location) if task.location is not None else None
+        distance = round(float(distances_m(lon, lat, here.x, here.y)[0]), 1) if here is not None else None
+        if principal.worker_id is not None:
+            worker = session.get(Worker, principal.worker_id)
+            worker.last_position, worker.last_seen_at = from_shape(Point(lon, lat), srid=STORAGE_SRID), now
+    task.status, task.completed_at = "done", now
+    task.note = note.strip() + (f" (recorded {distance:,.0f} m from the door)" if distance is not None else "")
+    register = session.get(PatrolRegister, task.patrol_id) if task.patrol_id else None
+    if register is not None:
+        register.last_visit_at = now
+    session.flush()
+    next_at = (now + timedelta(days=register.interval_days)).isoformat() if register is not None else None
+    return {"id": task.id, "status": task.status, "completed_at": now.isoformat(), "distance_m": distance,
+            "note": task.note, "next_visit_from": next_at}
+
+
+def registers(session: Session, ctx: Context, principal: Principal, area: str | None = None) -> list[dict[str, Any]]:
+    """The registers of the ground this user answers for (staff: all, or `area`)."""
+    if principal.role not in SEES_PHONES:
+        raise Forbidden(f"a {principal.role} does not keep patrol registers.")
+    visits = {pid: (tid, due) for pid, tid, due in session.execute(
+        select(Task.patrol_id, Task.id, Task.due_at).where(Task.kind == "patrol", Task.status.in_(ACTIVE), Task.patrol_id.is_not(None)))}
+    out = []
+    for reg, b_code, address, location, h_code in session.execute(
+        select(PatrolRegister, Building.code, Building.address, Building.location, Household.code)
+        .join(Building, Building.id == PatrolRegister.building_id)
+        .outerjoin(Household, Household.id == PatrolRegister.household_id)
+        .where(PatrolRegister.active.is_(True)).order_by(PatrolRegister.id)
+    ):
+        point = to_shape(location)
+        grid = _grid_at(session, ctx, point.x, point.y)
+        if (principal.is_staff or principal.covers(grid)) and (area is None or (grid or "").startswith(area)):
+            out.append(_shown(reg, principal, b_code, address, h_code, grid, visits.get(reg.id)))
+    return out
+
+
+def view(session: Session, ctx: Context, reg: PatrolRegister, principal: Principal | None) -> dict[str, Any]:
+    building = session.get(Building, reg.building_id)
+    household = session.get(Household, reg.household_id) if reg.household_id else None
+    point = to_shape(building.location)
+    visit = session.execute(select(Task.id, Task.due_at).where(Task.patrol_id == reg.id, Task.status.in_(ACTIVE)).limit(1)).first()
+    return _shown(reg, principal, building.code, building.address, household.code if household else None,
+                  _grid_at(session, ctx, point.x, point.y), tuple(visit) if visit else None)
+
+
+def _shown(reg: PatrolRegister, principal: Principal | None, building: str, address: str | None, household: str | None,
+           grid: str | None, visit: tuple[int, datetime | None] | None) -> dict[str, Any]:
+    """A register as this user may see it: phone numbers and ID numbers masked unless their work needs them."""
+    role = principal.role if principal else "admin"
+    return {
+        "id": reg.id, "kind": reg.kind, "kind_name": KINDS.get(reg.kind, (reg.kind,))[0], "person": reg.person,
+        "phone": reg.phone if role in SEES_PHONES else mask_phone(reg.phone),
+        "id_number": reg.id_number if role in SEES_ID_NUMBERS else mask_id_number(reg.id_number),
+        "household": household, "building": building, "address": address, "grid": grid, "interval_days": reg.interval_days,
+        "last_visit_at": reg.last_visit_at.isoformat() if reg.last_visit_at else None,
+        "next_visit_from": ((reg.last_visit_at or reg.created_at) + timedelta(days=reg.interval_days)).isoformat(),
+        "open_visit": {"task": visit[0], "due_at": visit[1].isoformat() if visit[1] else None} if visit else None,
+    }
+
+
+def _grid_of(session: Session, ctx: Context, building_id: int) -> str | None:
+    point = to_shape(session.scalar(select(Building.location).where(Building.id == building_id)))
+    return _grid_at(session, ctx, point.x, point.y)
+
+
+def _grid_at(session: Session, ctx: Context, lon: float, lat: float) -> str | None:
+    """The grid a door is in today (boundaries change: a register keeps its door, not its grid)."""
+    index = ctx.geocoder.versions(None, session)[ctx.geocoder.primary_layer].index
+    areas, _, _ = index.locate_one(lon, lat)
+    col = index.levels.index("grid")
+    return index.codes[areas[col]] if areas[col] >= 0 else None
+
+
+def _visitor(ref, ctx: Context, grid: str | None, now: datetime) -> int | None:
+    if grid is None:
+        return None
+    layer = ctx.geocoder.primary_layer
+    for duties in (("primary",), ("backup",), ("leader",)):
+        found = ref.assigned(layer, [grid], duties, now)
+        if found:
+            return found[0]
+    return None

@@ -1,0 +1,104 @@
+"""Incidents as a list and as GeoJSON: what the live map draws and a client pages through.
+
+The same who-sees-what as one incident (gridops.access.policy.can_see), but as one
+query: staff see all; a worker the ground they answer for and their own work; a
+department its incidents; a resident their own reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from gridops.geo.crs import STORAGE_SRID
+
+from gridops.core import clock
+from gridops.access.users import Principal
+from gridops.core.errors import InvalidParameter
+from gridops.incidents.records import CLOSED
+from gridops.core.models import Area, Category, Incident, Worker
+from gridops.incidents.routing import OPEN
+
+STATUSES = (*OPEN, *CLOSED)
+MAX_LIMIT = 50_000
+
+
+def _scope(stmt, principal: Principal | None, grid):
+    if principal is None or principal.is_staff:
+        return stmt
+    if principal.role == "resident":
+        return stmt.where(Incident.reporter_user_id == principal.user_id)
+    mine = Incident.assignee_id == principal.worker_id if principal.worker_id is not None else false()
+    if principal.role == "department":
+        return stmt.where(or_(mine, and_(Incident.department_code.is_not(None), Incident.department_code == principal.department_code)))
+    if principal.role in ("grid_worker", "grid_leader", "community_admin") and principal.areas:
+        return stmt.where(or_(mine, *[grid.code.like(a + "%") for a in principal.areas]))
+    return stmt.where(mine)
+
+
+def incidents_geojson(session: Session, principal: Principal | None, filters: Mapping[str, Any], limit: int = 1000,
+                      offset: int = 0) -> dict[str, Any]:
+    """A FeatureCollection of the incidents matching `filters` (status, category, area, since, until, bbox)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidParameter("limit", f"`limit` is 1 to {MAX_LIMIT:,}; got {limit}.")
+    grid = aliased(Area)
+    micro = aliased(Area)
+    stmt = (select(Incident, grid.code, micro.code, Category.name, Worker.code, Worker.name)
+            .join(grid, grid.id == Incident.grid_id).outerjoin(micro, micro.id == Incident.micro_grid_id)
+            .join(Category, Category.code == Incident.category_code).outerjoin(Worker, Worker.id == Incident.assignee_id))
+    stmt = _filtered(session, stmt, filters, grid)
+    stmt = _scope(stmt, principal, grid)
+    total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(Incident.id).subquery()))
+    rows = session.execute(stmt.order_by(Incident.reported_at.desc(), Incident.id.desc()).limit(limit).offset(offset)).all()
+    now = clock.utcnow()
+    features = []
+    for inc, grid_code, micro_code, cat_name, w_code, w_name in rows:
+        p = to_shape(inc.location)
+        features.append({"type": "Feature", "id": inc.id,
+                         "geometry": {"type": "Point", "coordinates": [round(p.x, 7), round(p.y, 7)]},
+                         "properties": {
+                             "id": inc.id, "status": inc.status, "category": inc.category_code, "category_name": cat_name,
+                             "urgency": inc.urgency, "description": (inc.description or "")[:300],
+                             "reported_at": inc.reported_at.isoformat(), "due_at": inc.due_at.isoformat(),
+                             "overdue": inc.status in OPEN and inc.due_at < now, "supervised": inc.supervised_at is not None,
+                             "grid": grid_code, "micro_grid": micro_code, "tier": inc.tier, "department": inc.department_code,
+                             "assignee": {"code": w_code, "name": w_name} if w_code else None,
+                         }})
+    return {"type": "FeatureCollection", "features": features, "total": total, "limit": limit, "offset": offset}
+
+
+def _filtered(session: Session, stmt, f: Mapping[str, Any], grid):
+    status = f.get("status") or "open"
+    if status == "open":
+        stmt = stmt.where(Incident.status.in_(OPEN))
+    elif status != "all":
+        wanted = [s.strip() for s in str(status).split(",") if s.strip()]
+        bad = [s for s in wanted if s not in STATUSES]
+        if bad:
+            raise InvalidParameter("status", f"unknown status {bad[0]!r}; use open, all, or any of {', '.join(STATUSES)}.",
+                                   allowed=["open", "all", *STATUSES])
+        stmt = stmt.where(Incident.status.in_(wanted))
+    if f.get("category"):
+        cat = str(f["category"])
+        codes = list(session.scalars(select(Category.code).where(or_(Category.code == cat, Category.group_code == cat))))
+        if not codes:
+            known = sorted(set(session.scalars(select(Category.code))) | set(session.scalars(select(Category.group_code))) - {None})
+            raise InvalidParameter("category", f"no category or group {cat!r}; known: {', '.join(known)}.", allowed=known)
+        stmt = stmt.where(Incident.category_code.in_(codes))
+    if f.get("area"):
+        stmt = stmt.where(grid.code.like(str(f["area"]) + "%"))
+    if f.get("since"):
+        stmt = stmt.where(Incident.reported_at >= f["since"])
+    if f.get("until"):
+        stmt = stmt.where(Incident.reported_at < f["until"])
+    if f.get("overdue"):
+        stmt = stmt.where(Incident.status.in_(OPEN), Incident.due_at < clock.utcnow())
+    if f.get("bbox"):
+        minx, miny, maxx, maxy = f["bbox"]
+        box = f"POLYGON(({minx} {miny},{maxx} {miny},{maxx} {maxy},{minx} {maxy},{minx} {miny}))"
+        stmt = stmt.where(func.ST_Intersects(Incident.location, func.ST_GeomFromText(box, STORAGE_SRID)))
+    return stmt

@@ -1,0 +1,210 @@
+"""Open311 GeoReport v2 over the same incidents: categories are the services,
+incidents the service requests, the district code the jurisdiction.
+
+What a public GET shows is what the spec lists and nothing personal: no
+reporter, no phone numbers. Ids are strings. Times carry the city's offset.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridops.core import clock
+from gridops.access.users import Principal
+from gridops.core.errors import GridopsError
+from gridops.incidents.records import CLOSED, NewReport
+from gridops.core.models import Area, Building, Category, Department, Incident, IncidentEvent
+
+SPEC = "http://wiki.open311.org/GeoReport_v2"
+MAX_PAGE = 1000
+MAX_SPAN = timedelta(days=90)
+
+
+class Open311Error(GridopsError):
+    """An error in the spec's own terms: 400, 403 (api_key) or 404 (no such thing)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _w3(value: datetime | None, tz: str) -> str | None:
+    return value.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds") if value else None
+
+
+def check_jurisdiction(session: Session, jurisdiction: str | None) -> str:
+    """The district code this endpoint serves; another one is not found."""
+    district = session.scalar(
+        select(Area.code).where(Area.level == "district").order_by(Area.version_id.desc()).limit(1)
+    ) or ""
+    if jurisdiction not in (None, "", district):
+        raise Open311Error(404, f"jurisdiction_id {jurisdiction!r} not found; this endpoint serves {district}.")
+    return district
+
+
+def discovery(base_url: str, district: str) -> dict[str, Any]:
+    return {
+        "changeset": "2026-11-23T00:00:00+08:00",
+        "contact": "gridops command centre (指挥中心)",
+        "key_service": "an api_key is a gridops user token: `gridops users add NAME --role resident`",
+        "endpoints": [{
+            "specification": SPEC, "url": base_url, "changeset": "2026-11-23T00:00:00+08:00", "type": "production",
+            "formats": ["text/xml", "application/json"],
+        }],
+        "jurisdiction_id": district,
+    }
+
+
+def _service(c: Category) -> dict[str, Any]:
+    return {
+        "service_code": c.code, "service_name": c.name, "description": c.description or c.name_en,
+        "metadata": False, "type": "realtime", "keywords": ", ".join((c.keywords or "").split()), "group": c.group_code or "",
+    }
+
+
+def services(session: Session) -> list[dict[str, Any]]:
+    return [_service(c) for c in session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.code))]
+
+
+def service_definition(session: Session, code: str) -> dict[str, Any]:
+    category = session.get(Category, code)
+    if category is None or not category.active:
+        raise Open311Error(404, f"service_code {code!r} not found.")
+    return {"service_code": category.code, "attributes": []}  # no extra form fields: metadata is false
+
+
+def _status(incident: Incident) -> str:
+    return "closed" if incident.status in CLOSED else "open"
+
+
+def _request(session: Session, incident: Incident, tz: str) -> dict[str, Any]:
+    category = session.get(Category, incident.category_code)
+    point = to_shape(incident.location)
+    grid = session.get(Area, incident.grid_id)
+    building = session.get(Building, incident.building_id) if incident.building_id else None
+    if incident.department_code:
+        agency = session.scalar(select(Department.name).where(Department.code == incident.department_code))
+    else:
+        agency = f"{grid.name} ({grid.code})"
+    last_note = session.scalar(
+        select(IncidentEvent.note).where(IncidentEvent.incident_id == incident.id, IncidentEvent.note.is_not(None))
+        .order_by(IncidentEvent.seq.desc()).limit(1)
+    )
+    notes = f"Duplicate of request {incident.merged_into_id}." if incident.status == "merged" else (
+        f"{incident.status}: {last_note}" if last_note and incident.status not in ("reported",) else incident.status
+    )
+    return {
+        "service_request_id": str(incident.id),
+        "status": _status(incident),
+        "status_notes": notes,
+        "service_name": category.name,
+        "service_code": category.code,
+        "description": incident.description,
+        "agency_responsible": agency,
+        "service_notice": f"{category.name}: to be closed within the time limit, by {_w3(incident.due_at, tz)}.",
+        "requested_datetime": _w3(incident.reported_at, tz),
+        "updated_datetime": _w3(incident.closed_at if incident.status in CLOSED and incident.closed_at else incident.updated_at, tz),
+        "expected_datetime": _w3(incident.due_at, tz),
+        "address": incident.address_text or (building.address if building else grid.name),
+        "address_id": building.code if building else None,
+        "zipcode": None,
+        "lat": round(point.y, 7),
+        "long": round(point.x, 7),
+        "media_url": None,
+    }
+
+
+def _codes(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def requests(session: Session, args: dict[str, Any], tz: str) -> list[dict[str, Any]]:
+    """GET requests with the spec's filters, newest first, paged (page, page_size)."""
+    stmt = select(Incident)
+    ids = _codes(args.get("service_request_id"))
+    if ids:  # overrides every other argument
+        numbers = []
+        for v in ids:
+            if not v.isdigit():
+                raise Open311Error(400, f"service_request_id {v!r} is not a request id.")
+            numbers.append(int(v))
+        stmt = stmt.where(Incident.id.in_(numbers))
+    else:
+        now = clock.utcnow()
+        start, end = args.get("start_date"), args.get("end_date")
+        if start and end and end - start > MAX_SPAN:
+            raise Open311Error(400, "start_date and end_date may not span more than 90 days.")
+        if start and end and end < start:
+            raise Open311Error(400, "end_date is before start_date.")
+        end = end or (start + MAX_SPAN if start else now)
+        start = start or end - MAX_SPAN
+        stmt = stmt.where(Incident.reported_at >= start, Incident.reported_at <= end)
+        codes = _codes(args.get("service_code"))
+        if codes:
+            stmt = stmt.where(Incident.category_code.in_(codes))
+        statuses = _codes(args.get("status"))
+        bad = [s for s in statuses if s not in ("open", "closed")]
+        if bad:
+            raise Open311Error(400, f"status must be open or closed; got {', '.join(bad)}.")
+        if statuses == ["open"]:
+            stmt = stmt.where(Incident.status.not_in(CLOSED))
+        elif statuses == ["closed"]:
+            stmt = stmt.where(Incident.status.in_(CLOSED))
+    page, size = args.get("page") or 1, args.get("page_size") or MAX_PAGE
+    rows = session.scalars(stmt.order_by(Incident.reported_at.desc(), Incident.id.desc()).limit(size).offset((page - 1) * size))
+    return [_request(session, r, tz) for r in rows]
+
+
+def one_request(session: Session, request_id: str, tz: str) -> list[dict[str, Any]]:
+    incident = session.get(Incident, int(request_id)) if request_id.isdigit() else None
+    if incident is None:
+        raise Open311Error(404, f"service_request_id {request_id!r} not found.")
+    return [_request(session, incident, tz)]
+
+
+def token(session: Session, value: str) -> list[dict[str, Any]]:
+    found = session.scalar(select(Incident.id).where(Incident.token == value))
+    if found is None:
+        raise Open311Error(404, f"token {value!r} not found.")
+    return [{"service_request_id": str(found), "token": value}]
+
+
+def new_report(session: Session, form: dict[str, Any], principal: Principal | None) -> NewReport:
+    """POST requests: an Open311 report is an incident like any other (channel open311), checked the spec's way."""
+    if principal is None:
+        raise Open311Error(403, "api_key is missing or invalid: send a gridops user token as api_key.")
+    code = (form.get("service_code") or "").strip()
+    if not code:
+        raise Open311Error(400, "service_code was not provided.")
+    if session.get(Category, code) is None:
+        raise Open311Error(404, f"service_code {code!r} not found.")
+    lat, lon = form.get("lat"), form.get("long")
+    if (lat is None) != (lon is None):
+        raise Open311Error(400, "lat and long must both be sent.")
+    if lat is None and not (form.get("address_string") or form.get("address_id")):
+        raise Open311Error(400, "a location is required: lat and long, address_string, or address_id.")
+    name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
+    description = form.get("description")
+    if form.get("media_url"):
+        description = (description or "") + f"\n[media] {form['media_url']}"
+    return NewReport(
+        category=code, channel="open311", description=description,
+        x=lon, y=lat, crs="wgs84", building=form.get("address_id") if lat is None else None,
+        address=form.get("address_string") if lat is None and not form.get("address_id") else None,
+        reporter_name=name, reporter_contact=form.get("phone") or form.get("email"), token=uuid.uuid4().hex,
+    )
+
+
+def receipt(answer: dict[str, Any], form: dict[str, Any], tz: str) -> list[dict[str, Any]]:
+    """The spec's answer to a POST, from the report's answer (so a retried POST gets the same one)."""
+    notice = f"{answer['category']['name']}: assigned to {answer['grid']['name']}; to be closed by {_w3(datetime.fromisoformat(answer['due_at']), tz)}."
+    if answer["merged_into"]:
+        notice = f"Already reported: merged into request {answer['merged_into']}."
+    return [{"service_request_id": str(answer["id"]), "service_notice": notice, "account_id": form.get("account_id")}]

@@ -1,0 +1,194 @@
+"""Who answers for it (分格发令，部门执行): the person a report goes to, and why.
+
+A grid-team report goes to the grid's own worker on shift; else its backup on
+shift; else its grid leader on shift; else the nearest worker of the community
+who is on shift (along the streets where the network is loaded); among equals,
+the one with the least open work. A department's report goes to that
+department's staff on shift. With nobody on shift it still goes to the person
+who answers for the ground, and the reason says they are off shift — except a
+critical one (a medical request, 2 hours to close the loop), which goes to the
+command centre's supervisor on duty rather than wait for the morning. Every
+decision carries its reason, so staff can see why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gridops.geo.crs import distances_m
+
+from gridops.core.models import Incident, Worker
+from gridops.reference.data import CategoryRef, Reference
+
+# statuses in which an incident is someone's open work
+OPEN = ("reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "returned", "verified", "escalated")
+# the escalation ladder ("小事不出网格、大事不出社区、矛盾不上交")
+LADDER = ("grid", "grid_leader", "community", "street", "district")
+
+
+@dataclass(frozen=True)
+class Route:
+    worker_id: int | None
+    reason: str
+    tier: str
+    department_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Ground:
+    """The areas a report lies in: its grid and the codes above it."""
+
+    grid: str
+    community: str | None
+    street: str | None
+
+
+def ground_of(grid_code: str, ancestors: dict[str, str]) -> Ground:
+    return Ground(grid_code, ancestors.get("community"), ancestors.get("street"))
+
+
+def open_work(session: Session, worker_ids: list[int]) -> dict[int, int]:
+    rows = session.connection().execute(  # Core: nothing here needs the ORM
+        select(Incident.assignee_id, func.count(Incident.id))
+        .where(Incident.assignee_id.in_(worker_ids), Incident.status.in_(OPEN))
+        .group_by(Incident.assignee_id)
+    ).all()
+    counts = dict.fromkeys(worker_ids, 0)
+    counts.update({wid: n for wid, n in rows})
+    return counts
+
+
+class WorkLoad:
+    """Open work per worker, read once per transaction and kept current as work is handed out
+    in it — so a batch of reports spreads over equals as if they had come one by one."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._stored: dict[int, int] = {}
+        self._handed: dict[int, int] = {}  # given out in this transaction, not yet in the table
+
+    def prefetch(self, worker_ids: set[int]) -> None:
+        """Read the open work of everyone a batch may go to, in one query."""
+        missing = [w for w in worker_ids if w not in self._stored]
+        if missing:
+            self._stored.update(open_work(self.session, missing))
+
+    def of(self, worker_ids: list[int]) -> dict[int, int]:
+        missing = [w for w in worker_ids if w not in self._stored]
+        if missing:
+            self._stored.update(open_work(self.session, missing))
+        return {w: self._stored[w] + self._handed.get(w, 0) for w in worker_ids}
+
+    def hand(self, worker_id: int | None) -> None:
+        if worker_id is not None:
+            self._handed[worker_id] = self._handed.get(worker_id, 0) + 1
+
+
+# --- choosing ----------------------------------------------------------------
+
+
+def _least_loaded(load: WorkLoad, candidates: list[int]) -> int:
+    counts = load.of(candidates)
+    return min(candidates, key=lambda w: (counts[w], w))
+
+
+def route(
+    session: Session,
+    ref: Reference,
+    category: CategoryRef,
+    ground: Ground,
+    at: datetime,
+    *,
+    tz: str,
+    lon: float,
+    lat: float,
+    layer: str = "grid",
+    tier: str = "grid",
+    exclude: Iterable[int] = (),
+    load: WorkLoad | None = None,
+) -> Route:
+    """The person for a report at `tier` of the ladder, and the reason."""
+    exclude = set(exclude)
+    load = load or WorkLoad(session)
+
+    def pick(ids: list[int], reason: str, require_shift: bool = True) -> Route | None:
+        ids = [w for w in ids if w not in exclude]
+        if require_shift:
+            ids = sorted(ref.on_shift(ids, at, tz))
+        if not ids:
+            return None
+        return Route(_least_loaded(load, ids), reason, tier)
+
+    if category.handler == "department" or tier == "district":
+        dept = category.department_code
+        staff = ref.staff("department_staff", dept) if dept else []
+        if staff:
+            found = pick(staff, f"department {dept}: staff on shift") or pick(staff, f"department {dept}: nobody on shift, least loaded", False)
+            if found:
+                return Route(found.worker_id, found.reason, "district", dept)
+        supervisors = ref.staff("supervisor")
+        found = pick(supervisors, "district: command centre on shift") or pick(supervisors, "district: command centre", False)
+        return Route(found.worker_id if found else None, found.reason if found else "nobody to take it at the district", "district", dept)
+
+    if tier == "grid":
+        primary = ref.assigned(layer, [ground.grid], ("primary",), at)
+        backup = ref.assigned(layer, [ground.grid], ("backup",), at)
+
+        def why(passed: list[int]) -> str:  # why the people tried first were passed over
+            return "declined" if passed and all(w in exclude for w in passed) else "off shift"
+
+        for ids, reason in (
+            (primary, "grid worker on shift"),
+            (backup, f"backup: primary {why(primary)}"),
+            (ref.assigned(layer, [ground.grid], ("leader",), at), f"grid leader: grid workers {why(primary + backup)}"),
+        ):
+            found = pick(ids, reason)
+            if found:
+                return found
+        nearest = _nearest_in_community(session, ref, load, layer, ground, at, tz, lon, lat, exclude)
+        if nearest:
+            return nearest
+        if category.urgency == "critical":  # a 2-hour request cannot wait for the morning shift
+            duty = pick(ref.staff("supervisor"), "critical and nobody on shift in the community: the command centre on duty")
+            if duty:
+                return Route(duty.worker_id, duty.reason, "district")
+        found = pick(primary, "nobody on shift: the grid's own worker", False)
+        return found or Route(None, "nobody answers for this grid", tier)
+
+    codes = {"grid_leader": [ground.grid], "community": [ground.community], "street": [ground.street]}[tier]
+    duties = ("leader",) if tier == "grid_leader" else ("primary",)
+    ids = ref.assigned(layer, [c for c in codes if c], duties, at)
+    label = {"grid_leader": "grid leader", "community": "community staff", "street": "street staff"}[tier]
+    found = pick(ids, f"escalated to the {label} on shift") or pick(ids, f"escalated to the {label} (off shift)", False)
+    return found or Route(None, f"nobody answers at the {tier} tier", tier)
+
+
+def _nearest_in_community(
+    session: Session, ref: Reference, load: WorkLoad, layer: str, ground: Ground, at: datetime, tz: str, lon: float,
+    lat: float, exclude: set[int],
+) -> Route | None:
+    if not ground.community:
+        return None
+    ids = ref.assigned_under(layer, ground.community, at)
+    candidates = sorted(ref.on_shift([w for w in ids if w not in exclude], at, tz))
+    rows = session.execute(select(Worker.id, Worker.last_position).where(Worker.id.in_(candidates), Worker.last_position.is_not(None))).all()
+    if not rows:
+        return None
+    places = [(p.x, p.y) for p in (to_shape(pos) for _, pos in rows)]
+    if ref.network is not None:
+        dist = ref.network.distances_from(lon, lat, places)
+        how = "along the streets"
+    else:
+        dist = list(distances_m(lon, lat, [p[0] for p in places], [p[1] for p in places]))
+        how = "straight"
+    counts = load.of([wid for wid, _ in rows])
+    best = min(range(len(rows)), key=lambda k: (round(dist[k]), counts[rows[k][0]], rows[k][0]))
+    if dist[best] == float("inf"):
+        return None
+    return Route(rows[best][0], f"nearest on shift in the community: {dist[best]:,.0f} m {how}", "grid")

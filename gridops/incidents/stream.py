@@ -1,0 +1,131 @@
+"""The live feed: every state change, to every process's clients, resumable.
+
+Events are rows of stream_event, written by the database itself for every row
+added to an incident's history (a trigger, migration 0005), in the same
+transaction as the change they describe: a client never hears of a change that
+was rolled back, and every process sees every other's events. Their ids are the
+Server-Sent Events ids: a client that reconnects with Last-Event-ID misses
+nothing. On PostGIS a NOTIFY (sent on commit, by another trigger) wakes waiting
+streams at once; on SpatiaLite they poll.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridops.access.users import Principal
+from gridops.core.db import POSTGIS, Database
+from gridops.incidents.records import can_see
+from gridops.core.models import Area, Incident, StreamEvent
+
+log = logging.getLogger(__name__)
+CHANNEL = "gridops_events"
+BATCH = 500
+
+
+class Wakeup:
+    """Per process: one LISTEN connection (PostGIS) that wakes every waiting stream."""
+
+    def __init__(self, db: Database, poll_seconds: float = 0.5) -> None:
+        self.db = db
+        self.poll_seconds = poll_seconds
+        self._cond = threading.Condition()
+        self._generation = 0
+        self._listener: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _listen(self) -> None:
+        import psycopg
+
+        url = self.db.url
+        while not getattr(self.db, "disposed", False):
+            try:
+                with psycopg.connect(host=url.host or "localhost", port=url.port or 5432, user=url.username,
+                                     password=url.password, dbname=url.database, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    while not getattr(self.db, "disposed", False):
+                        for _ in conn.notifies(timeout=1.0):  # wakes each second to see whether the app is gone
+                            with self._cond:
+                                self._generation += 1
+                                self._cond.notify_all()
+            except Exception:  # the server went away: streams fall back to polling until we are back
+                if getattr(self.db, "disposed", False):
+                    return
+                log.warning("stream listener lost its connection; retrying", exc_info=True)
+                threading.Event().wait(2.0)
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Block until something may have happened since generation `seen`, or the timeout."""
+        if self.db.backend == POSTGIS and self._listener is None:
+            with self._lock:
+                if self._listener is None:
+                    self._listener = threading.Thread(target=self._listen, name="gridops-stream-listener", daemon=True)
+                    self._listener.start()
+        with self._cond:
+            limit = min(timeout, self.poll_seconds) if self.db.backend != POSTGIS else timeout
+            if self._generation == seen:
+                self._cond.wait(limit)
+            return self._generation
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+
+def last_id(session: Session) -> int:
+    return session.scalar(select(StreamEvent.id).order_by(StreamEvent.id.desc()).limit(1)) or 0
+
+
+def events_after(session: Session, after: int, principal: Principal) -> tuple[list[dict[str, Any]], int]:
+    """The next events the principal may see, and the id to resume after."""
+    rows = list(session.scalars(select(StreamEvent).where(StreamEvent.id > after).order_by(StreamEvent.id).limit(BATCH)))
+    if not rows:
+        return [], after
+    seen: dict[int, bool] = {}
+    out = []
+    for row in rows:
+        iid = row.incident_id
+        if iid is not None and iid not in seen:
+            incident = session.get(Incident, iid)
+            grid = session.scalar(select(Area.code).where(Area.id == incident.grid_id)) if incident else None
+            seen[iid] = incident is not None and can_see(principal, incident, grid)
+        if iid is None or seen[iid]:
+            out.append({"id": row.id, "event": row.kind, "data": {**(row.data or {}), "at": row.at.isoformat()}})
+    return out, rows[-1].id
+
+
+def sse(event: dict[str, Any]) -> str:
+    return f"id: {event['id']}\nevent: {event['event']}\ndata: {json.dumps(event['data'], ensure_ascii=False)}\n\n"
+
+
+def stream(db: Database, wakeup: Wakeup, principal: Principal, after: int | None, heartbeat: float = 15.0,
+           stop_after: float | None = None) -> Iterator[str]:
+    """Server-Sent Events from `after` (default: from now), with keep-alive comments."""
+    import time
+
+    started = time.monotonic()
+    if after is None:
+        with db.session() as session:
+            after = last_id(session)
+    yield f"retry: 2000\n: gridops live feed, after event {after}\n\n"
+    generation = wakeup.generation
+    quiet_since = time.monotonic()
+    while stop_after is None or time.monotonic() - started < stop_after:
+        with db.session() as session:
+            events, after = events_after(session, after, principal)
+        for event in events:
+            yield sse(event)
+        if events:
+            quiet_since = time.monotonic()
+            continue
+        if time.monotonic() - quiet_since >= heartbeat:
+            yield ": keep-alive\n\n"
+            quiet_since = time.monotonic()
+        generation = wakeup.wait(generation, heartbeat)

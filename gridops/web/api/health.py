@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from gridops.core.health import health
+from gridops.web.request import database
+from gridops.web.api.schemas import Health, problem_response
+
+bp = Blueprint("health", __name__, description="Is the service able to work")
+
+
+@bp.get("/healthz")
+@bp.response(200, Health)
+@problem_response(bp, 503, "database unreachable, spatial extension missing, or schema behind")
+def healthz():
+    """Backend, spatial library and version, a timed database round trip, schema revision."""
+    return health(database())

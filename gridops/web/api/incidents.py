@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from gridops.web.app import use_case_context
+from gridops.incidents.idempotency import check_key, fingerprint
+from gridops.incidents.records import Context, NewReport, history, load, view
+from gridops.incidents.listing import incidents_geojson
+from gridops.field.workers import worker_positions
+from gridops.incidents.intake import IntakeQueue, Submission
+from gridops.field.tasks import tasks_of
+from gridops.incidents.workflow import Act, act
+from gridops.incidents.photos import check_photos, discard
+from gridops.web.request import database, require, token_hash
+from gridops.web.api.schemas import (
+    History,
+    IncidentCollection,
+    IncidentListArgs,
+    WorkerCollection,
+    IdempotencyHeader,
+    IncidentCreate,
+    IncidentCreated,
+    IncidentView,
+    StepBody,
+    StepDone,
+    TaskArgs,
+    TaskList,
+    problem_response,
+)
+
+bp = Blueprint("incidents", __name__, description="Reports in, and the closed loop (上报 → 受理 → … → 回访)")
+
+_MULTIPART = {"requestBody": {"content": {"multipart/form-data": {"schema": "IncidentCreate"}}}}
+
+
+@bp.before_request
+def _signed_in() -> None:
+    """Everything here needs a user: refuse an unknown caller before reading the body.
+    (A report may go on a remembered token: the intake confirms it when it stores the report.)"""
+    require(remembered_ok=request.endpoint == "incidents.create")
+
+
+def context() -> Context:
+    return use_case_context(current_app)
+
+
+def intake_queue() -> IntakeQueue:
+    return current_app.extensions["gridops.intake"]
+
+
+
+@bp.post("/incidents")
+@bp.arguments(IncidentCreate(), location="json_or_form")
+@bp.arguments(IdempotencyHeader(), location="headers")
+@bp.doc(**_MULTIPART)
+@bp.response(201, IncidentCreated)
+@problem_response(bp, 400, "a field is missing or malformed (unknown category, no location, bad coordinates); `field` names it")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 404, "an unknown building, household or address")
+@problem_response(bp, 409, "the Idempotency-Key was used for a different request")
+@problem_response(bp, 413, "the body, or a photo, is too large")
+@problem_response(bp, 415, "neither JSON nor a form")
+@problem_response(bp, 422, "outside the service area (with `distance_m`), swapped lon/lat, or an ambiguous address")
+def create(body, headers):
+    """Report an incident: placed, routed, stored with its first event before the answer is sent."""
+    who = require()
+    cfg = current_app.config
+    files = [(f.filename or "photo", f.read()) for f in body.pop("photo", []) or []]
+    photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
+    new = NewReport(
+        category=body["category"], channel=body["channel"], description=body.get("description"),
+        x=body.get("lon"), y=body.get("lat"), crs=body.get("crs"), building=body.get("building"),
+        household=body.get("household"), address=body.get("address"),
+        reporter_name=body.get("reporter_name") or (who.name if who.role == "resident" else None),
+        reporter_contact=body.get("reporter_contact"), photos=photos,
+    )
+    sub = Submission(new, who, check_key(headers.get("idempotency_key")),
+                     fingerprint("POST", request.path, who.user_id, request.get_data(cache=True)), "POST", request.path,
+                     token_hash())
+    out = intake_queue().submit(sub)
+    return out.result(), out.status
+
+
+@bp.get("/incidents")
+@bp.arguments(IncidentListArgs(), location="query", as_kwargs=True)
+@bp.response(200, IncidentCollection, content_type="application/geo+json")
+@problem_response(bp, 400, "a parameter is invalid (an unknown status or category, a bad time or bbox)")
+@problem_response(bp, 401, "no valid token")
+def list_incidents(**args):
+    """Incidents you may see, newest first, as GeoJSON: open ones by default (the live map's layer)."""
+    who = require()
+    limit, offset = args.pop("limit"), args.pop("offset")
+    with database().session() as session:
+        return incidents_geojson(session, who, args, limit=limit, offset=offset)
+
+
+@bp.get("/workers")
+@bp.response(200, WorkerCollection, content_type="application/geo+json")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role does not see where workers are")
+def workers(**args):
+    """Workers at their last known position, with whether they are on shift and their open work."""
+    who = require()
+    with database().session() as session:
+        return worker_positions(session, who, current_app.config["TIMEZONE"], current_app.extensions["gridops.references"])
+
+
+@bp.get("/incidents/<int:incident_id>")
+@bp.response(200, IncidentView)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 404, "no such incident that you may see")
+def get_one(incident_id: int):
+    """One incident, as your role may see it (contacts masked unless you must call back)."""
+    who = require()
+    with database().session() as session:
+        incident, grid = load(session, incident_id, who)
+        return view(session, incident, grid, who)
+
+
+@bp.get("/incidents/<int:incident_id>/history")
+@bp.response(200, History)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 404, "no such incident that you may see")
+def get_history(incident_id: int):
+    """Every step, in order: who, when, what, where, with which photos. Append-only."""
+    who = require()
+    with database().session() as session:
+        incident, _ = load(session, incident_id, who)
+        return {"id": incident.id, "events": history(session, incident)}
+
+
+_STEP_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": "StepBody"}}}}
+
+
+@bp.post("/incidents/<int:incident_id>/<any(accept, assess, dispatch, take, reassign, reject, check_in, resolve, verify, return, close, rate, escalate, supervise, merge, split, comment):action>")
+@bp.arguments(StepBody(), location="json_or_form")
+@bp.doc(**_STEP_DOC)
+@bp.response(200, StepDone)
+@problem_response(bp, 400, "a field is missing or malformed (a note where one is needed, a rating outside 1–5, …)")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role may not take this step on this incident; `allowed` lists what you may")
+@problem_response(bp, 404, "no such incident that you may see")
+@problem_response(bp, 409, "the incident is not in a state for this step (`allowed` lists what is), or it changed meanwhile")
+@problem_response(bp, 413, "a photo is too large")
+@problem_response(bp, 415, "neither JSON nor a form")
+@problem_response(bp, 422, "check-in refused: too far from the incident or outside its grid (`distance_m`)")
+def step(body, incident_id: int, action: str):
+    """Take one step of the closed loop. Steps: accept, assess, dispatch, take (a worker takes the task),
+    reassign, reject (with a reason: back to routing), check_in (near the incident, inside its grid),
+    resolve (note and photos), verify, return (for rework), close, rate (1–5), escalate (one tier up),
+    supervise (督办), merge, split, comment."""
+    who = require()
+    cfg = current_app.config
+    files = [(f.filename or "photo", f.read()) for f in body.pop("photo", []) or []]
+    photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
+    a = Act(note=body.get("note"), lon=body.get("lon"), lat=body.get("lat"), rating=body.get("rating"),
+            worker=body.get("worker"), target=body.get("target"), photos=photos)
+    ctx = context()
+    try:
+        with database().session() as session:
+            return act(session, ctx, incident_id, action, a, who, cfg["CHECKIN_MAX_DISTANCE_M"])
+    except BaseException:
+        discard(ctx.written, cfg["INSTANCE_PATH"])
+        raise
+
+
+@bp.get("/me/tasks")
+@bp.arguments(TaskArgs(), location="query", as_kwargs=True)
+@bp.response(200, TaskList)
+@problem_response(bp, 400, "a parameter is invalid")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "not a worker")
+def my_tasks(**args):
+    """A worker's tasks, by due time and then by distance from the position sent: incidents and patrol visits."""
+    who = require()
+    with database().session() as session:
+        return tasks_of(session, who, args.get("lon"), args.get("lat"), args["status"] == "all")

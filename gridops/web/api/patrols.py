@@ -1,0 +1,63 @@
+"""Patrol visits (走访): who needs visiting, and the worker recording a visit."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from gridops.web.app import use_case_context
+from gridops.field.patrols import KEEPERS, add_register, record_visit, registers
+from gridops.web.request import database, require
+from gridops.web.api.schemas import (
+    PatrolArgs,
+    PatrolCreate,
+    PatrolList,
+    PatrolView,
+    VisitBody,
+    VisitDone,
+    problem_response,
+)
+
+bp = Blueprint("patrols", __name__, description="Patrol visits (走访): registers of people who need visits, and visits recorded")
+
+
+@bp.get("/patrols")
+@bp.arguments(PatrolArgs(), location="query", as_kwargs=True)
+@bp.response(200, PatrolList)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role keeps no registers")
+def list_registers(**args):
+    """The people who need visits on the ground you answer for, with their next visit; ID numbers masked
+    unless you are community staff or the command centre."""
+    who = require()
+    with database().session() as session:
+        return {"registers": registers(session, use_case_context(current_app), who, args.get("area"))}
+
+
+@bp.post("/patrols")
+@bp.arguments(PatrolCreate(), location="json")
+@bp.response(201, PatrolView)
+@problem_response(bp, 400, "a field is missing or malformed")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role may not keep registers, or the door is not on your ground")
+@problem_response(bp, 404, "no such household or building")
+def create_register(body):
+    """Register someone who needs regular visits; the next sweep schedules their first visit."""
+    who = require(*KEEPERS)
+    with database().session() as session:
+        return add_register(session, use_case_context(current_app), who, **body)
+
+
+@bp.post("/tasks/<int:task_id>/visit")
+@bp.arguments(VisitBody(), location="json")
+@bp.response(200, VisitDone)
+@problem_response(bp, 400, "no note, or only one of lon and lat")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 404, "no such patrol visit that is yours")
+@problem_response(bp, 409, "the visit is already recorded or cancelled")
+def visit(body, task_id: int):
+    """Record a patrol visit: the task is done and the next visit is counted from now."""
+    who = require()
+    with database().session() as session:
+        return record_visit(session, use_case_context(current_app), task_id, who, note=body["note"],
+                            lon=body.get("lon"), lat=body.get("lat"))

@@ -1,0 +1,134 @@
+"""Planners' drafts of a community's grids: generate, rebalance, edit, check, publish."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, current_app
+from flask_smorest import Blueprint
+
+from gridops.web.app import use_case_context
+from gridops.planning.drafts import (
+    PLANNERS,
+    create_draft,
+    discard_draft,
+    draft_geojson,
+    edit_draft,
+    get_draft,
+    list_drafts,
+    publish_draft,
+)
+from gridops.web.request import database, require
+from gridops.web.api.schemas import (
+    PlanArgs,
+    PlanCreate,
+    PlanEdit,
+    PlanGeoArgs,
+    PlanList,
+    PlanPublish,
+    PlanView,
+    problem_response,
+)
+
+bp = Blueprint("plans", __name__, description="Planners: regenerate, edit, check and publish grid boundaries")
+READERS = (*PLANNERS, "command_centre", "community_admin")
+
+
+@bp.get("/plans")
+@bp.arguments(PlanArgs(), location="query", as_kwargs=True)
+@bp.response(200, PlanList)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role does not see plans")
+def drafts(**args):
+    """The drafts, newest first."""
+    require(*READERS)
+    with database().session() as session:
+        return {"drafts": list_drafts(session, args.get("community"))}
+
+
+@bp.post("/plans")
+@bp.arguments(PlanCreate(), location="json")
+@bp.response(201, PlanView)
+@problem_response(bp, 400, "a field is missing or malformed, or the community cannot be planned")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "only planners draw plans")
+@problem_response(bp, 404, "no such community in the version in force")
+def create(body):
+    """A new draft for a community, generated, rebalanced or copied from the grids in force; checked, with its impact."""
+    who = require(*PLANNERS)
+    with database().session() as session:
+        return create_draft(session, who, current_app.config["PRIMARY_LAYER"], body["community"], body["method"],
+                            grid=(body.get("grid_households_min"), body.get("grid_households_max")),
+                            micro=(body.get("micro_households_min"), body.get("micro_households_max")))
+
+
+@bp.get("/plans/<int:draft_id>")
+@bp.response(200, PlanView)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role does not see plans")
+@problem_response(bp, 404, "no such draft")
+def show(draft_id: int):
+    """One draft: its grids and metrics, the checks and the impact against the version in force."""
+    require(*READERS)
+    with database().session() as session:
+        return get_draft(session, draft_id)
+
+
+@bp.get("/plans/<int:draft_id>/geojson")
+@bp.arguments(PlanGeoArgs(), location="query", as_kwargs=True)
+@bp.response(200, description="a GeoJSON FeatureCollection", content_type="application/geo+json")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role does not see plans")
+@problem_response(bp, 404, "no such draft")
+def geojson(draft_id: int, which: str):
+    """The draft's grids and micro-grids (which=draft), the version in force over the same community (which=published),
+    or the buildings with the grid the draft gives them (which=buildings)."""
+    require(*READERS)
+    with database().session() as session:
+        doc = draft_geojson(session, draft_id, which)
+    return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/geo+json")
+
+
+@bp.post("/plans/<int:draft_id>/edits")
+@bp.arguments(PlanEdit(), location="json")
+@bp.response(200, PlanView)
+@problem_response(bp, 400, "the edit names what is not in the draft, or is malformed")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "only planners edit plans")
+@problem_response(bp, 404, "no such draft")
+@problem_response(bp, 409, "the draft is published or discarded, or moved on since `revision`")
+def edit(body, draft_id: int):
+    """Move buildings, split, merge or redraw by hand; the answer is the draft re-checked, with its impact."""
+    who = require(*PLANNERS)
+    with database().session() as session:
+        return edit_draft(session, draft_id, body, who)
+
+
+@bp.post("/plans/<int:draft_id>/publish")
+@bp.arguments(PlanPublish(), location="json")
+@bp.response(200, PlanView)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "only planners publish plans")
+@problem_response(bp, 404, "no such draft")
+@problem_response(bp, 409, "the draft is not a draft any more, or the version in force changed under it")
+@problem_response(bp, 422, "the boundaries have errors, or findings without accept_warnings; nothing was published")
+def publish(body, draft_id: int):
+    """The draft becomes the next boundary version from `effective_from`: open incidents stay with their assignee,
+    patrol visits move with their doors, workers of retired grids stop answering for them."""
+    who = require(*PLANNERS)
+    with database().session() as session:
+        return publish_draft(session, use_case_context(current_app), draft_id, who, body.get("effective_from"),
+                             body["accept_warnings"])
+
+
+@bp.delete("/plans/<int:draft_id>")
+@bp.response(200, PlanList)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "only planners discard plans")
+@problem_response(bp, 404, "no such draft")
+@problem_response(bp, 409, "the draft is published")
+def discard(draft_id: int):
+    """Discard a draft (it stays listed, as discarded)."""
+    require(*PLANNERS)
+    with database().session() as session:
+        return {"drafts": [discard_draft(session, draft_id)]}

@@ -1,0 +1,38 @@
+"""The measures per grid, community and street (格内解决率, 按期结案率, 满意率 …), with exports."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, current_app
+from flask_smorest import Blueprint
+
+from gridops.analytics.stats import StatsQuery, as_csv, as_geojson, stats
+from gridops.web.request import database, require
+from gridops.web.api.schemas import Stats, StatsArgs, problem_response
+
+bp = Blueprint("stats", __name__, description="The measures the users count, per area and period")
+
+
+@bp.get("/stats")
+@bp.arguments(StatsArgs(), location="query", as_kwargs=True)
+@bp.response(200, Stats)
+@bp.alt_response(200, content_type="text/csv", description="format=csv: one row per area")
+@problem_response(bp, 400, "a parameter is invalid")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role does not see the measures, or not of this area")
+def measures(**args):
+    """Per area for a period (default this month): incidents by category, closure, on-time closure, in-grid
+    resolution, time to close, overdue, rework, satisfaction, and the rankings; the definitions come with them."""
+    who = require()
+    cfg = current_app.config
+    q = StatsQuery(level=args["level"], area=args.get("area"), since=args.get("since"), until=args.get("until"),
+                   layer=cfg["PRIMARY_LAYER"])
+    with database().session() as session:
+        result = stats(session, q, who, cfg["TIMEZONE"])
+        if args["format"] == "csv":
+            return Response(as_csv(result), mimetype="text/csv",
+                            headers={"Content-Disposition": f'attachment; filename="gridops-{q.level}-stats.csv"'})
+        if args["format"] == "geojson":
+            return Response(json.dumps(as_geojson(session, result, q.layer), ensure_ascii=False), mimetype="application/geo+json")
+    return result

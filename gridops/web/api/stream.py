@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from flask import Response, current_app, request, stream_with_context
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from gridops.core.errors import InvalidParameter
+from gridops.incidents.stream import stream
+from gridops.web.request import database, require
+from gridops.web.api.schemas import Query, problem_response
+
+bp = Blueprint("stream", __name__, description="The live feed of state changes (Server-Sent Events)")
+
+
+class StreamArgs(Query):
+    after = fields.Integer(metadata={"description": "resume after this event id (the Last-Event-ID header does the same)"})
+
+
+@bp.get("/stream")
+@bp.arguments(StreamArgs(), location="query", as_kwargs=True)
+@bp.doc(responses={"200": {"description": "text/event-stream: `id`, `event: incident`, `data` {id, action, status, seq, at}",
+                           "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+@problem_response(bp, 400, "Last-Event-ID is not an event id")
+@problem_response(bp, 401, "no valid token")
+def live(**args):
+    """Every state change you may see, as it happens; reconnect with Last-Event-ID to miss nothing."""
+    who = require()
+    after = args.get("after")
+    header = request.headers.get("Last-Event-ID")
+    if header:
+        try:
+            after = int(header)
+        except ValueError:
+            raise InvalidParameter("Last-Event-ID", f"Last-Event-ID must be an event id (a whole number); got {header!r}.") from None
+    cfg = current_app.config
+    body = stream(database(), current_app.extensions["gridops.wakeup"], who, after, heartbeat=cfg["STREAM_HEARTBEAT_SECONDS"])
+    response = Response(stream_with_context(body), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy in front must not hold events back
+    return response

@@ -1,0 +1,104 @@
+"""gridops: the Flask application, its CLI and its use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build an app; configuration is read now (environment, then `config`), never at import."""
+    from gridops.web.api import register_api
+    from gridops.core.config import STATIC_DIR, load_config
+    from gridops.core.db import Database
+    from gridops.core.errors import register_error_handlers
+    from gridops.boundaries.geocoder import Geocoder
+    from gridops.web.pages import pages
+    from gridops.boundaries.registry import Registry
+    from gridops.incidents.intake import IntakeQueue
+    from gridops.reference.data import Principals, References
+    from gridops.incidents.stream import Wakeup
+
+    settings = load_config(config)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        static_folder=str(STATIC_DIR),
+        static_url_path="/static",
+    )
+    app.config.update(settings)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(settings["INSTANCE_PATH"])
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the page session never rides a cross-site POST
+    app.session_interface = _PageSession()
+    app.json.ensure_ascii = False  # Chinese names stay readable in JSON
+    app.json.sort_keys = False
+    db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])
+    app.extensions["gridops.db"] = db
+    registry = Registry(
+        db,
+        snap_distance_m=settings["SNAP_DISTANCE_M"],
+        cell_m=settings["GEOCODER_CELL_M"] or None,
+        refresh_seconds=settings["GEOCODER_REFRESH_SECONDS"],
+    )
+    app.extensions["gridops.geocoder"] = Geocoder(registry, settings["PRIMARY_LAYER"])
+    app.extensions["gridops.references"] = References()
+    app.extensions["gridops.principals"] = Principals()
+    app.extensions["gridops.intake"] = IntakeQueue(db, lambda: use_case_context(app))
+    app.extensions["gridops.wakeup"] = Wakeup(db, settings["STREAM_POLL_SECONDS"])
+    register_api(app)
+    register_error_handlers(app)  # after the API's own, which it replaces
+    app.register_blueprint(pages)
+    return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """The key that signs page sessions when none is configured: made once, kept in the instance
+    folder (0600), so every worker process and every restart signs alike."""
+    import os
+    import secrets
+    from pathlib import Path
+
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    for _ in range(50):  # the maker may still be writing it
+        key = path.read_text().strip()
+        if key:
+            return key
+        import time
+
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} is empty: delete it and start again")
+
+
+class _PageSession(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, opened only when the request carries one: an API call with a
+    bearer token (nearly every request) skips building a signer for a cookie it does not have."""
+
+    def open_session(self, app: Flask, request):
+        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+def use_case_context(app: Flask):
+    """What the use cases need from an app (geocoder, reference data, time zone, photo folder):
+    the same for a request, the CLI and the sweeper."""
+    from gridops.incidents.records import Context
+
+    cfg = app.config
+    return Context(app.extensions["gridops.geocoder"], cfg["TIMEZONE"], cfg["INSTANCE_PATH"], app.extensions["gridops.references"],
+                   app.extensions["gridops.principals"])

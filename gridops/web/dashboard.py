@@ -1,0 +1,50 @@
+"""The dashboard page's figures: the measures for the chosen level, area and month, ready for the template."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from gridops.core import clock
+from gridops.access.users import Principal
+from gridops.core.errors import GridopsError, InvalidParameter
+from gridops.analytics.stats import LEVELS, StatsQuery, month_of, stats
+
+
+def _month(raw: str | None, tz: str) -> tuple[datetime, datetime, str]:
+    zone = ZoneInfo(tz)
+    if not raw:
+        since, until = month_of(clock.utcnow(), tz)
+    else:
+        try:
+            first = datetime.strptime(raw.strip() + "-01", "%Y-%m-%d").replace(tzinfo=zone)
+        except ValueError:
+            raise InvalidParameter("month", f"`month` is a year and month like 2026-11; got {raw!r}.") from None
+        since, until = month_of(first, tz)
+    return since, until, since.astimezone(zone).strftime("%Y-%m")
+
+
+def dashboard_context(app, who: Principal, args: Mapping[str, str]) -> tuple[dict[str, Any], int]:
+    cfg = app.config
+    level = args.get("level") or "grid"
+    area = (args.get("area") or "").strip() or (None if who.is_staff or who.role == "planner" else (who.areas[0] if who.areas else None))
+    context: dict[str, Any] = {"levels": LEVELS, "level": level, "area": area or "", "problem": None, "result": None}
+    try:
+        since, until, month = _month(args.get("month"), cfg["TIMEZONE"])
+        context["month"] = month
+        with app.extensions["gridops.db"].session() as session:
+            result = stats(session, StatsQuery(level=level, area=area, since=since, until=until, layer=cfg["PRIMARY_LAYER"]), who,
+                           cfg["TIMEZONE"])
+    except GridopsError as err:
+        context.update(problem=err.message, month=args.get("month") or "")
+        return context, err.status
+    query = {"level": level, "since": since.astimezone(UTC).isoformat(), "until": until.astimezone(UTC).isoformat()}
+    if area:
+        query["area"] = area
+    context.update(result=result, categories=sorted({c for r in result["rows"] for c in r["by_category"]}),
+                   csv_url="/api/v1/stats?" + urlencode({**query, "format": "csv"}),
+                   geojson_url="/api/v1/stats?" + urlencode({**query, "format": "geojson"}))
+    return context, 200
