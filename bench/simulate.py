@@ -51,7 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gridops.geo.crs import distances_m
-from gridops.incidents.routing import LADDER, Ground, Route, WorkLoad, route
+from gridops.incidents.loop import LADDER
+from gridops.incidents.routing import last_positions, Ground, Route, WorkLoad, route
 
 OUT = ROOT / "bench" / "out"
 STEP = timedelta(minutes=5)
@@ -181,6 +182,7 @@ def simulate(policy: str, reports: list[dict], app, end: datetime) -> dict:
             workers.setdefault(wid, WorkerState(wid, 104.10, 30.62))
         open_counts: dict[int, int] = {}
         load = SimLoad(open_counts)
+        positions = last_positions(session)
 
         def assign(job: Job, now: datetime, tier: str) -> None:
             cat = ref.category(job.category)
@@ -189,7 +191,7 @@ def simulate(policy: str, reports: list[dict], app, end: datetime) -> dict:
                 primary = ref.assigned(layer, [job.grid], ("primary",), now)
                 chosen = Route(primary[0] if primary else None, "naive: the grid's own worker", "grid")
             else:
-                chosen = route(session, ref, cat, ground, now, tz=tz, lon=job.lon, lat=job.lat, layer=layer, tier=tier, load=load)
+                chosen = route(ref, cat, ground, now, tz=tz, lon=job.lon, lat=job.lat, load=load, positions=positions, layer=layer, tier=tier)
             if job.assignee is not None:
                 open_counts[job.assignee] -= 1
                 w = workers[job.assignee]

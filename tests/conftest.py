@@ -13,7 +13,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -255,7 +255,7 @@ def city(writable_demo_url, tmp_path, monkeypatch):
     from gridops.core.models import Assignment, Worker
 
     now = {"t": datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))}  # a Monday morning
-    monkeypatch.setattr(clock, "utcnow", lambda: now["t"].astimezone(UTC))
+    clock.set_source(lambda: now["t"])
     app = make_app(writable_demo_url, tmp_path)
     tokens, workers = {}, {}
     with app.extensions["gridops.db"].session() as s:
@@ -278,4 +278,5 @@ def city(writable_demo_url, tmp_path, monkeypatch):
     city = City(app, app.test_client(), tokens, workers)
     city.clock = now
     yield city
+    clock.set_source(None)
     app.extensions["gridops.db"].dispose()

@@ -193,10 +193,11 @@ def test_outside_missing_location_wrong_type_oversized(city):
 def test_reports_that_arrive_together_are_stored_together_each_decided_as_if_alone(city):
     """The intake writer stores a batch in one transaction: a later report merges into an earlier one
     of the same batch, work handed out counts for the next, and every report has its first event."""
-    from gridops.web.app import use_case_context
-    from gridops.incidents.intake import Submission, take_in
-    from gridops.incidents.records import NewReport
-    from gridops.reference.data import Principals
+    from gridops.web.context import use_case_context
+    from gridops.incidents.intake.submission import Submission
+    from gridops.incidents.intake.take import take_in
+    from gridops.incidents.intake.submission import NewReport
+    from gridops.access.cache import Principals
 
     ctx = use_case_context(city.app)
     with city.session() as s:

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from gridops.core.db import Database
+from gridops.core.health import db_status
 from gridops.core.models import Base
 from gridops.core.schema import downgrade, head_revision, upgrade
 
@@ -28,7 +29,7 @@ def test_upgrade_reaches_head_and_a_second_upgrade_does_nothing(empty_url):
     try:
         assert upgrade(db) == (None, head_revision())
         assert upgrade(db) == (head_revision(), head_revision())
-        assert db.status().current
+        assert db_status(db).current
     finally:
         db.dispose()
 
@@ -77,10 +78,10 @@ def test_default_area_levels_are_seeded(db):
 def test_downgrade_to_nothing_and_back(db):
     downgrade(db, "base")
     with db.connect() as conn:
-        assert db.status().revision is None
+        assert db_status(db).revision is None
         assert "incident" not in {t for t in _tables(conn)}
     upgrade(db)
-    assert db.status().current
+    assert db_status(db).current
 
 
 def _tables(conn):

@@ -7,11 +7,12 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from gridops.web.app import use_case_context
+from gridops.web.context import use_case_context
 from gridops.cli import cli
 from gridops.core.models import Household, Notification, PatrolRegister, Task
-from gridops.field.patrols import mask_id_number, schedule_visits
-from gridops.incidents.sweeper import sweep
+from gridops.access.masking import mask_id_number
+from gridops.field.patrols import schedule_visits
+from gridops.field.sweep import sweep
 
 from tests.conftest import TEST_GRID
 

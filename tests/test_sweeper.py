@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from gridops.web.app import use_case_context
-from gridops.incidents.records import Context
+from gridops.web.context import use_case_context
+from gridops.incidents.context import Context
 from gridops.core.models import Incident, IncidentEvent, Notification
-from gridops.incidents.sweeper import sweep
+from gridops.field.sweep import sweep
 
 from tests.conftest import TEST_POINT
 

@@ -1,4 +1,4 @@
-"""Who is asking: users, their tokens, their roles and the ground they answer for.
+"""Users: made with a token shown once, deactivated, listed, and found by their token.
 
 A token is shown once, when the user is made; only its SHA-256 is stored. Area
 codes are hierarchical, so a user who answers for a community answers for all
@@ -7,65 +7,16 @@ its grids and micro-grids.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gridops.core.errors import GridopsError, InvalidParameter, NotFound
+from gridops.access.policy import ROLES, Principal
+from gridops.access.tokens import hash_token, new_token
+from gridops.core import clock
+from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import AppUser, Assignment, Department, Layer, UserArea, Worker
-
-ROLES = ("resident", "grid_worker", "grid_leader", "community_admin", "department", "command_centre", "planner", "admin")
-# roles that take work, and the worker role and duty their areas give them
-WORKER_ROLES = {
-    "grid_worker": ("grid_worker", "primary"),
-    "grid_leader": ("grid_leader", "leader"),
-    "community_admin": ("community_staff", "primary"),
-    "department": ("department_staff", "primary"),
-}
-STAFF_ROLES = ("command_centre", "admin")
-TOKEN_PREFIX = "gro_"
-
-
-class Unauthorized(GridopsError):
-    status = 401
-    slug = "unauthorized"
-
-
-class Forbidden(GridopsError):
-    status = 403
-    slug = "forbidden"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The user behind a request, with what a permission check needs."""
-
-    user_id: int
-    name: str
-    role: str
-    worker_id: int | None = None
-    department_code: str | None = None
-    areas: tuple[str, ...] = ()
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
-
-    def covers(self, area_code: str | None) -> bool:
-        """Does this user answer for the area (or an area above it)?"""
-        return bool(area_code) and any(area_code.startswith(a) for a in self.areas)
-
-
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def add_user(
@@ -86,6 +37,7 @@ def add_user(
     """
     if role not in ROLES:
         raise InvalidParameter("role", f"role must be one of {', '.join(ROLES)}; got {role!r}.", allowed=list(ROLES))
+    policy = ROLES[role]
     name = name.strip()
     if not name:
         raise InvalidParameter("name", "a user needs a name.")
@@ -96,14 +48,14 @@ def add_user(
         if session.get(Department, department) is None:
             known = list(session.scalars(select(Department.code)))
             raise InvalidParameter("department", f"no department {department!r}; departments: {', '.join(known)}.")
-    now = datetime.now(UTC)
+    now = clock.now()
     worker = None
     if worker_code:
         worker = session.scalar(select(Worker).where(Worker.code == worker_code))
         if worker is None:
             raise InvalidParameter("worker", f"no worker has the code {worker_code!r}.")
-    elif role in WORKER_ROLES:
-        worker_role, duty = WORKER_ROLES[role]
+    elif policy.worker is not None:
+        worker_role, duty = policy.worker
         layer_row = session.scalar(select(Layer).where(Layer.code == layer))
         if areas and layer_row is None:
             raise InvalidParameter("area", f"layer {layer!r} has no boundaries yet; load or import them first.")
@@ -166,12 +118,14 @@ def principal_for_hash(session: Session, token_hash: str) -> Principal | None:
     return Principal(user.id, user.name, user.role, user.worker_id, user.department_code, areas)
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """138****5678: enough to recognise, not enough to call."""
-    if not phone:
-        return phone
-    digits = phone.strip()
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    keep = 3 if len(digits) >= 11 else 1
-    return digits[:keep] + "*" * (len(digits) - keep - 4) + digits[-4:]
+def list_users(session: Session) -> list[dict[str, Any]]:
+    """Every user, their role, whether active, and the areas they answer for (tokens are never shown again)."""
+    areas: dict[int, list[str]] = {}
+    for uid, code in session.execute(select(UserArea.user_id, UserArea.area_code).order_by(UserArea.area_code)):
+        areas.setdefault(uid, []).append(code)
+    return [{"id": u.id, "name": u.name, "role": u.role, "active": u.active, "areas": areas.get(u.id, [])}
+            for u in session.scalars(select(AppUser).order_by(AppUser.id))]
+
+
+def user_areas(session: Session, user_id: int) -> list[str]:
+    return list(session.scalars(select(UserArea.area_code).where(UserArea.user_id == user_id).order_by(UserArea.area_code)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 
 from gridops.geo.geojson import geometry_to_geojson
 
+from gridops.access.policy import ACT_ON_MAP, Principal
 from gridops.core import clock
+from gridops.core.db import Database
+from gridops.core.timeparse import parse_optional_time
+from gridops.field.workers import worker_positions
+from gridops.incidents.listing import incidents_geojson
 from gridops.boundaries.areas import version_in_force
 from gridops.core.errors import GridopsError, InvalidParameter, NotFound
 from gridops.analytics.maps import live_map, risk_map, standalone, _esc
@@ -32,21 +37,9 @@ DEFAULT_WEEKS = 8
 
 def parse_risk_args(args: Mapping[str, str], tz: str, layer: str, now: datetime | None = None) -> RiskQuery:
     """A risk query from a page's (or the CLI's) parameters; bad values name their field."""
-    now = now or clock.utcnow()
-    zone = ZoneInfo(tz)
-
-    def when(name: str) -> datetime | None:
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            return None
-        try:
-            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidParameter(name, f"`{name}` must be a date or time like 2026-11-01 or 2026-11-01T08:00; got {raw!r}.") from None
-        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
-
-    until = when("until") or now
-    since = when("since") or until - timedelta(weeks=DEFAULT_WEEKS)
+    now = now or clock.now()
+    until = parse_optional_time(args.get("until"), tz, "until") or now
+    since = parse_optional_time(args.get("since"), tz, "since") or until - timedelta(weeks=DEFAULT_WEEKS)
     raw_res = (args.get("res") or "10").strip()
     if not raw_res.isdigit() or int(raw_res) not in RESOLUTIONS:
         raise InvalidParameter("res", f"`res` is an H3 resolution, one of {', '.join(map(str, RESOLUTIONS))}; got {raw_res!r}.")
@@ -57,11 +50,10 @@ def parse_risk_args(args: Mapping[str, str], tz: str, layer: str, now: datetime 
                      since=since, until=until, res=int(raw_res), recent_days=int(raw_days), layer=layer)
 
 
-def risk_page_html(app, args: Mapping[str, str]) -> tuple[str, int]:
-    """The risk page; a bad parameter shows as a message over the same form, never a broken page."""
-    cfg = app.config
-    db = app.extensions["gridops.db"]
-    problem = None
+def risk_page_html(db: Database, cfg: Mapping[str, Any], args: Mapping[str, str]) -> tuple[str, GridopsError | None]:
+    """The risk page; a bad parameter shows as a message over the same form, never a broken page
+    (the error comes back beside the page, for the caller to answer with its status)."""
+    problem: GridopsError | None = None
     with db.session() as session:
         options = _options(session, cfg["PRIMARY_LAYER"])
         try:
@@ -74,8 +66,8 @@ def risk_page_html(app, args: Mapping[str, str]) -> tuple[str, int]:
         body = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>Hidden risks · gridops</title>'
                 f'<link rel="stylesheet" href="/static/maps.css"></head><body><aside class="gridops-panel">'
                 f'<h1>隐患风险 Hidden risks</h1><p class="problem" role="alert">{_esc(problem.message)}</p>{form}</aside></body></html>')
-        return body, problem.status
-    return risk_map(data, cfg["TILE_URL"], form_html=_form_panel(form)).get_root().render(), 200
+        return body, problem
+    return risk_map(data, cfg["TILE_URL"], form_html=_form_panel(form)).get_root().render(), None
 
 
 def _form_panel(form: str) -> str:
@@ -146,15 +138,14 @@ def boundaries(session: Session, layer: str) -> dict[str, Any]:
             "micro_grids": {"type": "FeatureCollection", "features": micro}}
 
 
-def live_page_html(app, who, snapshot: dict[str, Any] | None = None) -> str:
+def live_page_html(db: Database, cfg: Mapping[str, Any], who: Principal | None, snapshot: dict[str, Any] | None = None) -> str:
     """The live map. With `snapshot` (incidents and workers as of now), a file that needs no server."""
-    cfg = app.config
-    with app.extensions["gridops.db"].session() as session:
+    with db.session() as session:
         bounds = boundaries(session, cfg["PRIMARY_LAYER"])
         categories = [{"code": c, "name": n, "group": g} for c, n, g in session.execute(
             select(Category.code, Category.name, Category.group_code).order_by(Category.code))]
     config = {"pageHeader": "gridops", "timezone": cfg["TIMEZONE"], "categories": categories,
-              "mayAct": bool(who and who.role in ("command_centre", "admin", "grid_leader", "community_admin")),
+              "mayAct": bool(who and who.can(ACT_ON_MAP)),
               "role": who.role if who else None, "snapshot": snapshot}
     return live_map(bounds, cfg["TILE_URL"], config).get_root().render()
 
@@ -168,28 +159,24 @@ class Rendered:
     bytes: int
 
 
-def render_maps(app, out_dir: Path, queries: Iterable[tuple[str, dict[str, str]]],
-                progress: Callable[[Iterable, str], Any] | None = None) -> list[Rendered]:
+def render_maps(db: Database, cfg: Mapping[str, Any], out_dir: Path, queries: Iterable[tuple[str, dict[str, str]]],
+                progress: Callable[[Iterable[Any], str], Any] | None = None) -> list[Rendered]:
     """Each (name, parameters) as a standalone risk map file, and the live map as of now, into `out_dir`."""
-    from gridops.incidents.listing import incidents_geojson
-    from gridops.field.workers import worker_positions
-
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = app.config
     jobs = list(queries) + [("live", None)]
     written = []
     items = progress(jobs, "rendering") if progress else _plain(jobs)
     with items as bar:
         for name, params in bar:
             if params is None:
-                with app.extensions["gridops.db"].session() as session:
-                    snapshot = {"at": clock.utcnow().isoformat(), "incidents": incidents_geojson(session, None, {"status": "open"}, limit=50_000),
+                with db.session() as session:
+                    snapshot = {"at": clock.now().isoformat(), "incidents": incidents_geojson(session, None, {"status": "open"}, limit=50_000),
                                 "workers": worker_positions(session, None, cfg["TIMEZONE"])}
-                html = live_page_html(app, None, snapshot=snapshot)
+                html = live_page_html(db, cfg, None, snapshot=snapshot)
             else:
-                html, status = risk_page_html(app, params)
-                if status != 200:
-                    raise InvalidParameter("map", f"map {name!r}: the query was refused ({status}).")
+                html, refused = risk_page_html(db, cfg, params)
+                if refused is not None:
+                    raise InvalidParameter("map", f"map {name!r}: the query was refused: {refused.message}")
             path = out_dir / f"{name}.html"
             path.write_text(standalone(html), encoding="utf-8")
             written.append(Rendered(path, path.stat().st_size))
@@ -205,3 +192,8 @@ class _plain:
 
     def __exit__(self, *exc):
         return False
+
+
+def category_groups(session: Session) -> list[str]:
+    """The category groups (hazard, dispute, …): one risk map file each."""
+    return sorted({g for g in session.scalars(select(Category.group_code)) if g})

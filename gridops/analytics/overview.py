@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gridops.boundaries.areas import version_in_force
+from gridops.incidents.loop import OPEN
 from gridops.core.models import Area, AreaLevel, Building, Household, Incident, Layer, Worker
 
-OPEN_STATUSES = ("reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "verified", "returned", "escalated")
 
 
 def overview(session: Session, primary_layer: str) -> dict[str, Any]:
@@ -36,5 +36,5 @@ def overview(session: Session, primary_layer: str) -> dict[str, Any]:
         "households": session.scalar(select(func.count(Household.id))) or 0,
         "workers": session.scalar(select(func.count(Worker.id)).where(Worker.active.is_(True))) or 0,
         "incidents": session.scalar(select(func.count(Incident.id))) or 0,
-        "open_incidents": session.scalar(select(func.count(Incident.id)).where(Incident.status.in_(OPEN_STATUSES))) or 0,
+        "open_incidents": session.scalar(select(func.count(Incident.id)).where(Incident.status.in_(OPEN))) or 0,
     }

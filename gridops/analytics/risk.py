@@ -32,7 +32,7 @@ from gridops.core import clock
 from gridops.boundaries.areas import version_in_force
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, Building, Category, Incident
-from gridops.reference.data import HISTORY_STAMP, stamps
+from gridops.core.stamps import HISTORY_STAMP, stamps
 
 HEAT_MAX_POINTS = 5_000
 RESOLUTIONS = (7, 8, 9, 10)
@@ -86,7 +86,7 @@ def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
             stmt = stmt.where(Incident.grid_id.in_(grids_under))
         return stmt
 
-    today = clock.utcnow().astimezone(zone).date()
+    today = clock.now().astimezone(zone).date()
     by_cell, by_grid = _day_counts(session, filtered, (tuple(categories or ()), q.area), first_day, end_day, today)
     cell_week = [(cell, (day - start_day).days // 7 if day >= start_day else -1, n) for (cell, day), n in by_cell.items()]
     code_of = dict(session.execute(select(Area.id, Area.code).where(Area.level == "grid")).all())

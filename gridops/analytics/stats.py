@@ -23,15 +23,14 @@ from gridops.geo.geojson import geometry_to_geojson
 
 from gridops.core import clock
 from gridops.boundaries.areas import version_in_force
-from gridops.access.users import Forbidden, Principal
+from gridops.access.policy import GROUND, NONE, Forbidden, Principal
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Area, AreaLevel, Incident, IncidentEvent, Worker
-from gridops.incidents.routing import OPEN
+from gridops.incidents.loop import DONE, OPEN
 
 LEVELS = ("grid", "community", "street", "district")
 IN_GRID_TIERS = ("grid", "grid_leader")
-DONE = ("closed", "followed_up")
-SEES_STATS = ("command_centre", "admin", "community_admin", "grid_leader", "planner")
+
 
 DEFINITIONS = {
     "reported": "incidents reported in the period (duplicates merged into another are not counted).",
@@ -73,17 +72,17 @@ def stats(session: Session, q: StatsQuery, principal: Principal | None, tz: str)
     if q.level not in LEVELS:
         raise InvalidParameter("level", f"level must be one of {', '.join(LEVELS)}; got {q.level!r}.", allowed=list(LEVELS))
     if principal is not None:
-        if principal.role not in SEES_STATS:
+        if principal.policy.measures == NONE:
             raise Forbidden(f"a {principal.role} does not see the measures.")
-        if not principal.is_staff and principal.role != "planner" and not (q.area and principal.covers(q.area)):
+        if principal.policy.measures == GROUND and not (q.area and principal.covers(q.area)):
             mine = ", ".join(principal.areas) or "none"
             raise Forbidden(f"choose an area you answer for (`area`: {mine}).")
     since, until = q.since, q.until
     if since is None or until is None:
-        since, until = month_of(clock.utcnow(), tz)
+        since, until = month_of(clock.now(), tz)
     if until <= since:
         raise InvalidParameter("until", "`until` must be after `since`.")
-    now = clock.utcnow()
+    now = clock.now()
     grid = aliased(Area)
     key = _group_key(session, q.level, grid.code)
     area_filter = [grid.code.like(q.area + "%")] if q.area else []

@@ -20,12 +20,10 @@ MAX_CANDIDATES = 10
 
 
 class AmbiguousAddress(GridopsError):
-    status = 422
     slug = "ambiguous-address"
 
 
 class UnknownLocation(GridopsError):
-    status = 404
     slug = "unknown-location"
 
 

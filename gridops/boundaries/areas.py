@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from gridops.core import clock
 from gridops.geo.crs import local_projection
 from gridops.geo.geojson import bounds_of, geometry_to_geojson
 
@@ -34,7 +35,7 @@ def level_codes(session: Session) -> list[str]:
 
 def version_in_force(session: Session, layer_code: str, at: datetime | None = None) -> BoundaryVersion | None:
     """The published version of a layer effective at `at` (default: now)."""
-    at = at or datetime.now(UTC)
+    at = at or clock.now()
     stmt = (
         select(BoundaryVersion)
         .join(Layer, Layer.id == BoundaryVersion.layer_id)

@@ -23,17 +23,14 @@ from gridops.boundaries.registry import LoadedVersion, Registry
 
 
 class OutsideServiceArea(GridopsError):
-    status = 422
     slug = "outside-service-area"
 
 
 class SwappedCoordinates(GridopsError):
-    status = 422
     slug = "swapped-coordinates"
 
 
 class NoBoundaries(GridopsError):
-    status = 404
     slug = "no-boundaries"
 
 

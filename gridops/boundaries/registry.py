@@ -17,13 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gridops.core import clock
 from gridops.geo.geocode import LayerIndex
 
 from gridops.core.db import Database
@@ -145,7 +146,7 @@ class Registry:
                 self._checked_at = time.monotonic()
                 return previous
             fresh = Snapshot({k: tuple(v) for k, v in versions.items()}, token)
-            now = datetime.now(UTC)
+            now = clock.now()
             for layer in fresh.versions:
                 info = fresh.in_force(layer, now)
                 if info is not None:
@@ -200,7 +201,7 @@ class Registry:
     def in_force(self, at: datetime | None = None, session: Session | None = None) -> dict[str, LoadedVersion]:
         """Every layer's version in force at `at` (default now), loaded."""
         snap = self.snapshot(session)
-        at = at or datetime.now(UTC)
+        at = at or clock.now()
         out = {}
         for layer in snap.versions:
             info = snap.in_force(layer, at)

@@ -1,9 +1,38 @@
-"""The time, in one place: tests move it; nothing else reads the system clock for business rules."""
+"""The time, in one place: every rule that asks "when is it now" asks `now()`.
+
+Nothing else in gridops reads the system clock for business rules, so a test can
+move time (a report on a Sunday night, a deadline two days on) and the demo city
+can make eight weeks of history through the real loop, by setting the clock here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+_source: Callable[[], datetime] | None = None
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+
+def now() -> datetime:
+    """The current time, aware, in UTC."""
+    if _source is None:
+        return datetime.now(UTC)
+    return _source().astimezone(UTC)
+
+
+def set_source(source: Callable[[], datetime] | None) -> None:
+    """Read the time from `source` from now on (None: the system clock again)."""
+    global _source
+    _source = source
+
+
+@contextmanager
+def moved(source: Callable[[], datetime] | datetime) -> Iterator[None]:
+    """Within the block the clock reads `source`: a fixed time, or a function returning the time."""
+    previous = _source
+    set_source(source if callable(source) else (lambda: source))
+    try:
+        yield
+    finally:
+        set_source(previous)

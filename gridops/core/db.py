@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import importlib
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -134,21 +132,6 @@ def _describe_pg_failure(exc: BaseException, url: URL) -> str:
     return f"PostgreSQL at {where} failed: {msg}. Check DATABASE_URL."
 
 
-@dataclass(frozen=True)
-class DbStatus:
-    backend: str
-    url: str
-    server_version: str
-    spatial_version: str | None  # None: PostGIS available on the server, not yet created in this database
-    revision: str | None
-    head: str
-    round_trip_ms: float
-
-    @property
-    def current(self) -> bool:
-        return self.revision == self.head
-
-
 class Database:
     """An engine and a session factory for one DATABASE_URL."""
 
@@ -221,30 +204,6 @@ class Database:
         if available:
             return None
         raise DatabaseUnavailable(f"PostGIS is not installed on the PostgreSQL server: {_POSTGIS_HINT}.")
-
-    def status(self) -> DbStatus:
-        """Which backend, which spatial library, which schema revision, and a timed round trip."""
-        from gridops.core.schema import current_revision, head_revision
-
-        with self.connect() as conn:
-            t0 = time.perf_counter()
-            conn.execute(text("SELECT 1")).scalar_one()
-            rtt = (time.perf_counter() - t0) * 1000.0
-            if self.backend == SPATIALITE:
-                server = conn.execute(text("SELECT sqlite_version()")).scalar_one()
-            else:
-                server = conn.execute(text("SHOW server_version")).scalar_one()
-            spatial = self.spatial_version(conn)
-            revision = current_revision(conn)
-        return DbStatus(
-            backend=self.backend,
-            url=self.display_url,
-            server_version=str(server),
-            spatial_version=spatial,
-            revision=revision,
-            head=head_revision(),
-            round_trip_ms=round(rtt, 3),
-        )
 
     def dispose(self) -> None:
         """Close every connection; background users of this database (the stream listener) stop."""

@@ -12,7 +12,7 @@ import csv
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from gridops.core import clock
 from gridops.geo.crs import STORAGE_SRID
 from gridops.geo.hexes import cells_of
 from gridops.geo.geocode import LayerIndex
@@ -128,7 +129,7 @@ def load_city(
             f"layer {layer_code!r} already has boundaries in this database; load a city into an empty database "
             "(or publish new boundaries with the boundary import)."
         )
-    now = datetime.now(UTC)
+    now = clock.now()
     counts: dict[str, int] = {}
 
     _reference_data(session, manifest)

@@ -26,9 +26,11 @@ from sqlalchemy.orm import Session
 from gridops.geo.crs import STORAGE_SRID, distances_m
 
 from gridops.core import clock
-from gridops.access.users import Forbidden, Principal, mask_phone
+from gridops.access.policy import KEEP_REGISTERS, READ_REGISTERS, SEE_ID_NUMBERS, Forbidden, Principal, role
+from gridops.access.masking import mask_id_number, mask_phone
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
-from gridops.incidents.records import Context
+from gridops.incidents.context import Context
+from gridops.incidents.loop import TASK_ACTIVE
 from gridops.core.models import Building, Household, PatrolRegister, Task, Worker
 
 # kinds of people visited, with their name and the default interval in days
@@ -38,11 +40,6 @@ KINDS: dict[str, tuple[str, int]] = {
     "disabled": ("残疾人", 14),
     "special_care": ("特殊关爱对象", 30),
 }
-ACTIVE = ("open", "accepted")
-# who may keep the registers; who may read ID numbers (身份证号) unmasked
-KEEPERS = ("grid_leader", "community_admin", "command_centre", "admin")
-SEES_ID_NUMBERS = ("community_admin", "command_centre", "admin")
-SEES_PHONES = ("grid_worker", "grid_leader", *SEES_ID_NUMBERS)
 DAY_START, DAY_END = time(9, 0), time(23, 59)
 
 
@@ -50,13 +47,6 @@ DAY_START, DAY_END = time(9, 0), time(23, 59)
 class Scheduled:
     created: list[int]
     unassigned: list[int]  # registers whose grid has no worker to send
-
-
-def mask_id_number(value: str | None) -> str | None:
-    """510199********123X: the region and the last four, never the birth date."""
-    if not value:
-        return value
-    return value[:6] + "*" * max(len(value) - 10, 0) + value[-4:] if len(value) > 10 else "*" * len(value)
 
 
 def add_register(session: Session, ctx: Context, principal: Principal | None, *, household: str | None = None,
@@ -84,7 +74,7 @@ def add_register(session: Session, ctx: Context, principal: Principal | None, *,
     if principal is not None and not (principal.is_staff or principal.covers(grid)):
         raise Forbidden(f"grid {grid} is not ground you answer for.")
     register = PatrolRegister(household_id=hh.id if hh else None, building_id=bid, kind=kind, person=person, phone=phone,
-                              id_number=id_number, interval_days=interval, active=True, created_at=clock.utcnow())
+                              id_number=id_number, interval_days=interval, active=True, created_at=clock.now())
     session.add(register)
     session.flush()
     return view(session, ctx, register, principal)
@@ -92,9 +82,9 @@ def add_register(session: Session, ctx: Context, principal: Principal | None, *,
 
 def schedule_visits(session: Session, ctx: Context, now: datetime | None = None, horizon_days: float = 1.0) -> Scheduled:
     """A visit task for every active register whose next visit is due within the horizon and that has none open."""
-    now = now or clock.utcnow()
+    now = now or clock.now()
     tz = ZoneInfo(ctx.timezone)
-    busy = set(session.scalars(select(Task.patrol_id).where(Task.kind == "patrol", Task.status.in_(ACTIVE),
+    busy = set(session.scalars(select(Task.patrol_id).where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE),
                                                             Task.patrol_id.is_not(None))))
     ref = ctx.references.current(session)
     created, unassigned = [], []
@@ -131,15 +121,15 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
     """The worker was there: the task is done, the register counts its next visit from now."""
     task = session.get(Task, task_id, with_for_update=True)
     if task is None or task.kind != "patrol" or not (task.worker_id == principal.worker_id or principal.is_staff
-                                                      or (principal.role in KEEPERS and principal.covers(task.area_code))):
+                                                      or (principal.can(KEEP_REGISTERS) and principal.covers(task.area_code))):
         raise NotFound(f"no patrol visit {task_id} that is yours.")
-    if task.status not in ACTIVE:
+    if task.status not in TASK_ACTIVE:
         raise Conflict(f"visit {task_id} is {task.status}; only an open visit can be recorded.", status_now=task.status)
     if not (note or "").strip():
         raise InvalidParameter("note", "say how the visit went (a note), e.g. 身体状况良好.")
     if (lon is None) != (lat is None):
         raise InvalidParameter("lat" if lat is None else "lon", "send both lon and lat, or neither.")
-    now = clock.utcnow()
+    now = clock.now()
     distance = None
     if lon is not None:
         here = to_shape(task.location) if task.location is not None else None
@@ -160,10 +150,10 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
 
 def registers(session: Session, ctx: Context, principal: Principal, area: str | None = None) -> list[dict[str, Any]]:
     """The registers of the ground this user answers for (staff: all, or `area`)."""
-    if principal.role not in SEES_PHONES:
+    if not principal.can(READ_REGISTERS):
         raise Forbidden(f"a {principal.role} does not keep patrol registers.")
     visits = {pid: (tid, due) for pid, tid, due in session.execute(
-        select(Task.patrol_id, Task.id, Task.due_at).where(Task.kind == "patrol", Task.status.in_(ACTIVE), Task.patrol_id.is_not(None)))}
+        select(Task.patrol_id, Task.id, Task.due_at).where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.patrol_id.is_not(None)))}
     out = []
     for reg, b_code, address, location, h_code in session.execute(
         select(PatrolRegister, Building.code, Building.address, Building.location, Household.code)
@@ -182,7 +172,7 @@ def view(session: Session, ctx: Context, reg: PatrolRegister, principal: Princip
     building = session.get(Building, reg.building_id)
     household = session.get(Household, reg.household_id) if reg.household_id else None
     point = to_shape(building.location)
-    visit = session.execute(select(Task.id, Task.due_at).where(Task.patrol_id == reg.id, Task.status.in_(ACTIVE)).limit(1)).first()
+    visit = session.execute(select(Task.id, Task.due_at).where(Task.patrol_id == reg.id, Task.status.in_(TASK_ACTIVE)).limit(1)).first()
     return _shown(reg, principal, building.code, building.address, household.code if household else None,
                   _grid_at(session, ctx, point.x, point.y), tuple(visit) if visit else None)
 
@@ -190,11 +180,11 @@ def view(session: Session, ctx: Context, reg: PatrolRegister, principal: Princip
 def _shown(reg: PatrolRegister, principal: Principal | None, building: str, address: str | None, household: str | None,
            grid: str | None, visit: tuple[int, datetime | None] | None) -> dict[str, Any]:
     """A register as this user may see it: phone numbers and ID numbers masked unless their work needs them."""
-    role = principal.role if principal else "admin"
+    shown_to = principal.policy if principal else role("admin")  # the CLI: the office itself
     return {
         "id": reg.id, "kind": reg.kind, "kind_name": KINDS.get(reg.kind, (reg.kind,))[0], "person": reg.person,
-        "phone": reg.phone if role in SEES_PHONES else mask_phone(reg.phone),
-        "id_number": reg.id_number if role in SEES_ID_NUMBERS else mask_id_number(reg.id_number),
+        "phone": reg.phone if shown_to.can(READ_REGISTERS) else mask_phone(reg.phone),
+        "id_number": reg.id_number if shown_to.can(SEE_ID_NUMBERS) else mask_id_number(reg.id_number),
         "household": household, "building": building, "address": address, "grid": grid, "interval_days": reg.interval_days,
         "last_visit_at": reg.last_visit_at.isoformat() if reg.last_visit_at else None,
         "next_visit_from": ((reg.last_visit_at or reg.created_at) + timedelta(days=reg.interval_days)).isoformat(),

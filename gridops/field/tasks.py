@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from gridops.geo.crs import distances_m
 
 from gridops.core import clock
-from gridops.access.users import Forbidden, Principal
+from gridops.access.policy import Forbidden, Principal
+from gridops.incidents.loop import TASK_ACTIVE
 from gridops.core.models import Area, Building, Category, Household, Incident, PatrolRegister, Task, Worker
 from gridops.field.patrols import KINDS
-from gridops.incidents.workflow import allowed_steps
+from gridops.incidents.loop import allowed_steps
 
-ACTIVE = ("open", "accepted")
 
 
 def tasks_of(session: Session, principal: Principal, lon: float | None, lat: float | None, everything: bool = False) -> dict[str, Any]:
@@ -26,9 +26,9 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
     worker = session.get(Worker, principal.worker_id)
     stmt = select(Task).where(Task.worker_id == worker.id)
     if not everything:
-        stmt = stmt.where(Task.status.in_(ACTIVE))
+        stmt = stmt.where(Task.status.in_(TASK_ACTIVE))
     tasks = list(session.scalars(stmt))
-    now = clock.utcnow()
+    now = clock.now()
     incidents = _by_id(session, Incident, {t.incident_id for t in tasks if t.incident_id})
     grids = dict(session.execute(select(Area.id, Area.code).where(Area.id.in_({i.grid_id for i in incidents.values()}))).all()) if incidents else {}
     categories = {c.code: c for c in session.scalars(select(Category))} if incidents else {}
@@ -51,7 +51,7 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
             "location": {"lon": round(point.x, 7), "lat": round(point.y, 7)} if point else None,
             "distance_m": distance,
             "due_at": task.due_at.isoformat() if task.due_at else None,
-            "overdue": bool(task.due_at and task.due_at < now and task.status in ACTIVE),
+            "overdue": bool(task.due_at and task.due_at < now and task.status in TASK_ACTIVE),
             "scheduled_for": task.scheduled_for.isoformat() if task.scheduled_for else None,
             "address": buildings.get(task.building_id or (incident.building_id if incident else None)) or (incident.address_text if incident else None),
             "incident": {"category": incident.category_code, "category_name": categories[incident.category_code].name,
@@ -60,7 +60,7 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
                        "kind_name": KINDS.get(reg.kind, (reg.kind,))[0] if reg else None, "person": reg.person if reg else None,
                        "phone": reg.phone if reg else None, "household": households.get(task.household_id)}
             if task.kind == "patrol" else None,
-            "allowed": allowed_steps(incident, principal, grid) if incident else (["visit"] if task.status in ACTIVE else []),
+            "allowed": allowed_steps(incident, principal, grid) if incident else (["visit"] if task.status in TASK_ACTIVE else []),
             "_sort": (task.due_at or task.scheduled_for, distance if distance is not None else float("inf")),
         })
     far_future = now.replace(year=now.year + 100)

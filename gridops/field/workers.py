@@ -9,19 +9,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gridops.core import clock
-from gridops.access.users import Forbidden, Principal
+from gridops.access.policy import SEE_WORKERS, Forbidden, Principal
 from gridops.core.models import Assignment, Incident, Worker
 from gridops.reference.data import References
-from gridops.incidents.routing import OPEN
-
-SEES_WORKERS = ("command_centre", "admin", "community_admin", "grid_leader")
-
+from gridops.incidents.loop import OPEN
 
 def worker_positions(session: Session, principal: Principal | None, tz: str, references: References | None = None) -> dict[str, Any]:
     """A FeatureCollection of active workers with a known position (leaders: those on their ground)."""
-    if principal is not None and principal.role not in SEES_WORKERS:
+    if principal is not None and not principal.can(SEE_WORKERS):
         raise Forbidden(f"a {principal.role} does not see where workers are.")
-    now = clock.utcnow()
+    now = clock.now()
     ref = (references or References()).current(session)
     open_work = dict(session.execute(select(Incident.assignee_id, func.count()).where(Incident.status.in_(OPEN))
                                      .group_by(Incident.assignee_id)).all())

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias, cast
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from shapely.geometry import MultiPoint
 from shapely.geometry.base import BaseGeometry
 
 __all__ = ["UnitGraph", "build_graph", "components"]
@@ -29,18 +32,22 @@ __all__ = ["UnitGraph", "build_graph", "components"]
 STREET_TOLERANCE_M = 15.0
 _SAMPLES = (0.1, 0.3, 0.5, 0.7, 0.9)
 
+_Floats: TypeAlias = npt.NDArray[np.float64]
+_Ints: TypeAlias = npt.NDArray[np.int64]  # unit or edge positions, household counts
+_Geoms: TypeAlias = npt.NDArray[np.object_]
+
 
 @dataclass
 class UnitGraph:
-    households: np.ndarray  # per unit (int)
-    xy: np.ndarray  # (n, 2) a point inside each unit, metres
-    cells: np.ndarray  # object array of the cells (metric polygons)
-    area: np.ndarray  # m² per cell
-    perimeter: np.ndarray  # m per cell
-    edge_i: np.ndarray
-    edge_j: np.ndarray
-    edge_length: np.ndarray  # m of shared boundary
-    edge_street: np.ndarray  # share (0–1) of the shared boundary that runs along a street
+    households: _Ints  # per unit
+    xy: _Floats  # (n, 2) a point inside each unit, metres
+    cells: _Geoms  # the cells (metric polygons)
+    area: _Floats  # m² per cell
+    perimeter: _Floats  # m per cell
+    edge_i: _Ints
+    edge_j: _Ints
+    edge_length: _Floats  # m of shared boundary
+    edge_street: _Floats  # share (0–1) of the shared boundary that runs along a street
     tiled: bool  # cells are the input polygons (blocks), not Voronoi cells
     neighbours: list[list[tuple[int, int]]] = field(default_factory=list)  # per unit: (other unit, edge index)
 
@@ -56,7 +63,7 @@ class UnitGraph:
     def n(self) -> int:
         return len(self.households)
 
-    def perimeter_of(self, members: np.ndarray, label: np.ndarray | None = None) -> float:
+    def perimeter_of(self, members: _Ints, label: _Ints | None = None) -> float:
         """Perimeter of the union of `members`' cells, from the graph."""
         inside = np.zeros(self.n, dtype=bool)
         inside[members] = True
@@ -64,7 +71,7 @@ class UnitGraph:
         return float(self.perimeter[members].sum() - 2.0 * shared)
 
 
-def _tile_like(polys: np.ndarray) -> bool:
+def _tile_like(polys: _Geoms) -> bool:
     """Do the polygons tile (blocks sharing edges) rather than stand apart (footprints)?"""
     if len(polys) < 2:
         return False
@@ -76,7 +83,7 @@ def _tile_like(polys: np.ndarray) -> bool:
     return len(touching) >= 0.8 * len(polys)
 
 
-def _voronoi(points: np.ndarray, container: BaseGeometry) -> np.ndarray:
+def _voronoi(points: _Floats, container: BaseGeometry) -> _Geoms:
     """One Voronoi cell per point, in the points' order, clipped to `container`."""
     pts = points.copy()
     # coincident points (two buildings at one address) have no cell of their own: part them by a centimetre
@@ -86,7 +93,7 @@ def _voronoi(points: np.ndarray, container: BaseGeometry) -> np.ndarray:
         for k in np.nonzero(counts > 1)[0]:
             same = np.nonzero((rounded == rounded[first[k]]).all(axis=1))[0]
             pts[same, 0] += 0.01 * np.arange(len(same))
-    multipoint = shapely.multipoints(pts)
+    multipoint = cast(MultiPoint, shapely.multipoints(pts))  # one (n, 2) array: one multipoint
     envelope = shapely.box(*shapely.bounds(shapely.union(container, multipoint.envelope))).buffer(100.0)
     regions = shapely.get_parts(shapely.voronoi_polygons(multipoint, extend_to=envelope))
     tree = shapely.STRtree(regions)
@@ -98,7 +105,7 @@ def _voronoi(points: np.ndarray, container: BaseGeometry) -> np.ndarray:
     return shapely.intersection(cells, container)
 
 
-def _around_footprints(cells: np.ndarray, shapes: np.ndarray, polygonal: np.ndarray, ground: BaseGeometry) -> np.ndarray:
+def _around_footprints(cells: _Geoms, shapes: _Geoms, polygonal: npt.NDArray[np.bool_], ground: BaseGeometry) -> _Geoms:
     """Each cell takes its whole footprint and gives up its neighbours': a boundary never cuts a building."""
     feet = shapely.make_valid(shapes[polygonal])
     owner = np.nonzero(polygonal)[0]
@@ -123,7 +130,7 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
 
 def build_graph(
     households: Sequence[int],
-    shapes: Sequence[BaseGeometry],
+    shapes: Sequence[BaseGeometry] | _Geoms,
     container: BaseGeometry | None = None,
     streets: Sequence[BaseGeometry] = (),
     barriers: Sequence[BaseGeometry] = (),
@@ -145,7 +152,7 @@ def build_graph(
         if container is not None:
             cells = shapely.intersection(cells, container)
     else:
-        ground = container if container is not None else shapely.convex_hull(shapely.multipoints(xy)).buffer(30.0)
+        ground = container if container is not None else shapely.convex_hull(cast(MultiPoint, shapely.multipoints(xy))).buffer(30.0)
         if polygonal.any():
             ground = shapely.union(ground, shapely.union_all(shapes_arr[polygonal]))
         cells = _voronoi(xy, ground)
@@ -185,7 +192,7 @@ def build_graph(
     return UnitGraph(w, xy, cells, area, perimeter, left.astype(np.int64), right.astype(np.int64), length, street, tiled)
 
 
-def _as_line(shared: np.ndarray) -> np.ndarray:
+def _as_line(shared: _Geoms) -> _Geoms:
     """Shared boundaries as lines (an intersection may come back as a collection)."""
     out = np.empty(len(shared), dtype=object)
     for k, g in enumerate(shared):
@@ -200,7 +207,7 @@ def _as_line(shared: np.ndarray) -> np.ndarray:
 _SMALL = 400  # below this many units a plain search beats building a sparse matrix
 
 
-def components(graph: UnitGraph, members: np.ndarray) -> list[np.ndarray]:
+def components(graph: UnitGraph, members: _Ints) -> list[_Ints]:
     """The connected pieces of the units `members`, largest first."""
     members = np.asarray(members, dtype=np.int64)
     if len(members) == 0:
@@ -220,9 +227,9 @@ def components(graph: UnitGraph, members: np.ndarray) -> list[np.ndarray]:
     return sorted(pieces, key=len, reverse=True)
 
 
-def _search(graph: UnitGraph, members: np.ndarray) -> list[np.ndarray]:
+def _search(graph: UnitGraph, members: _Ints) -> list[_Ints]:
     todo = set(members.tolist())
-    pieces = []
+    pieces: list[_Ints] = []
     nb = graph.neighbours
     while todo:
         start = todo.pop()

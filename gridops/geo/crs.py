@@ -8,13 +8,16 @@ the data, where scale error over a city is far below a millimetre per metre.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pyproj
-from numpy.typing import ArrayLike
 import shapely
+from numpy.typing import ArrayLike
 from shapely.geometry.base import BaseGeometry
 
 __all__ = [
@@ -34,7 +37,8 @@ __all__ = [
     "to_wgs84",
 ]
 
-Pair = tuple[np.ndarray, np.ndarray]
+Pair = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+_GeoT = TypeVar("_GeoT", bound=BaseGeometry)  # a reprojected geometry keeps its type
 
 STORAGE_SRID = 4326
 CGCS2000_SRID = 4490
@@ -59,18 +63,18 @@ class LocalProjection:
     def _inverse(self) -> pyproj.Transformer:
         return _transformer(round(self.lon0, 6), round(self.lat0, 6), False)
 
-    def to_metric(self, geom: BaseGeometry) -> BaseGeometry:
+    def to_metric(self, geom: _GeoT) -> _GeoT:
         t = self._forward()
         return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
 
-    def to_wgs84(self, geom: BaseGeometry) -> BaseGeometry:
+    def to_wgs84(self, geom: _GeoT) -> _GeoT:
         t = self._inverse()
         return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
 
-    def xy_to_metric(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def xy_to_metric(self, lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> Pair:
         return self._forward().transform(lon, lat)
 
-    def xy_to_wgs84(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def xy_to_wgs84(self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> Pair:
         return self._inverse().transform(x, y)
 
     def area_m2(self, geom: BaseGeometry) -> float:
@@ -80,7 +84,7 @@ class LocalProjection:
 _GEOD = pyproj.Geod(ellps="WGS84")
 
 
-def distances_m(lon: float, lat: float, lons: ArrayLike, lats: ArrayLike) -> np.ndarray:
+def distances_m(lon: float, lat: float, lons: ArrayLike, lats: ArrayLike) -> npt.NDArray[np.float64]:
     """Metres on the WGS-84 ellipsoid from one point to many.
 
     For point-to-point distances this beats a local projection: it is exact at any
@@ -129,14 +133,14 @@ _EE = 0.00669342162296594323
 _X_PI = np.pi * 3000.0 / 180.0
 
 
-def in_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
+def in_china(lon: ArrayLike, lat: ArrayLike) -> npt.NDArray[np.bool_]:
     """The rough box inside which the GCJ-02 offset is applied (the usual convention)."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
 
 
-def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> Pair:
+def _gcj_delta(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> Pair:
     x = lon - 105.0
     y = lat - 35.0
     pi = np.pi
@@ -186,7 +190,9 @@ def _bd09_to_gcj02_approx(lon: ArrayLike, lat: ArrayLike) -> Pair:
     return z * np.cos(theta), z * np.sin(theta)
 
 
-def _invert(forward, lon: ArrayLike, lat: ArrayLike, guess: Pair, tol_deg: float = 1e-10, max_iter: int = 30) -> Pair:
+def _invert(
+    forward: Callable[[ArrayLike, ArrayLike], Pair], lon: ArrayLike, lat: ArrayLike, guess: Pair, tol_deg: float = 1e-10, max_iter: int = 30
+) -> Pair:
     """Solve forward(x) = target by fixed-point iteration from a close guess.
 
     The offsets vary slowly (their Jacobian is the identity to within 1e-4), so

@@ -22,8 +22,10 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from typing import TypeAlias, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from gridops.geo.cells import UnitGraph, components
 
@@ -33,6 +35,10 @@ STREET_DISCOUNT = 0.15  # a shared edge along a street costs this much less to c
 _ANGLES = np.deg2rad(np.arange(0.0, 180.0, 11.25))
 _BALANCE = 2.0  # cost of a split's relative deviation from its households target, squared
 _CANDIDATES = 6  # cheapest sweeps per direction tried for contiguity
+
+_Floats: TypeAlias = npt.NDArray[np.float64]
+_Ints: TypeAlias = npt.NDArray[np.int64]  # unit positions, or group labels per unit
+_Mask: TypeAlias = npt.NDArray[np.bool_]  # per unit of a piece: on side A
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,8 @@ class Problem:
 
 @dataclass
 class _Weights:
-    cut: np.ndarray  # per edge: length, less for streets
-    cell: np.ndarray  # per unit: weighted perimeter (outer edges at full length)
+    cut: _Floats  # per edge: length, less for streets
+    cell: _Floats  # per unit: weighted perimeter (outer edges at full length)
 
 
 def _weights(graph: UnitGraph, discount: float = STREET_DISCOUNT) -> _Weights:
@@ -84,8 +90,8 @@ def grid_count(households: int, bounds: Bounds) -> tuple[int, bool]:
 # --- 1. count -------------------------------------------------------------------
 
 
-def partition(graph: UnitGraph, members: np.ndarray | None = None, bounds: Bounds = Bounds(300, 500),
-              polish_passes: int = 40, street_discount: float = STREET_DISCOUNT) -> tuple[list[np.ndarray], list[Problem]]:
+def partition(graph: UnitGraph, members: _Ints | None = None, bounds: Bounds = Bounds(300, 500),
+              polish_passes: int = 40, street_discount: float = STREET_DISCOUNT) -> tuple[list[_Ints], list[Problem]]:
     """Groups of unit indices (each one grid) covering `members`, and the problems met.
 
     `street_discount` is how much cheaper an edge along a street is to cut (0:
@@ -94,7 +100,7 @@ def partition(graph: UnitGraph, members: np.ndarray | None = None, bounds: Bound
     members = np.arange(graph.n) if members is None else np.asarray(members, dtype=np.int64)
     wts = _weights(graph, street_discount)
     w = graph.households
-    groups: list[np.ndarray] = []
+    groups: list[_Ints] = []
     problems: list[Problem] = []
     exempt: set[int] = set()
 
@@ -142,7 +148,7 @@ def partition(graph: UnitGraph, members: np.ndarray | None = None, bounds: Bound
     return _groups_of(labels, members), problems
 
 
-def _adjacent_big(graph: UnitGraph, piece: np.ndarray, big_groups: dict[int, int]) -> int | None:
+def _adjacent_big(graph: UnitGraph, piece: _Ints, big_groups: dict[int, int]) -> int | None:
     for u in piece.tolist():
         for v, _ in graph.neighbours[u]:
             if v in big_groups:
@@ -150,7 +156,7 @@ def _adjacent_big(graph: UnitGraph, piece: np.ndarray, big_groups: dict[int, int
     return None
 
 
-def _groups_of(labels: np.ndarray, members: np.ndarray) -> list[np.ndarray]:
+def _groups_of(labels: _Ints, members: _Ints) -> list[_Ints]:
     order = members[np.argsort(labels[members], kind="stable")]
     cuts = np.nonzero(np.diff(labels[order]))[0] + 1
     return [g for g in np.split(order, cuts) if len(g)]
@@ -159,7 +165,7 @@ def _groups_of(labels: np.ndarray, members: np.ndarray) -> list[np.ndarray]:
 # --- 2. bisect ------------------------------------------------------------------
 
 
-def _bisect(graph: UnitGraph, wts: _Weights, units: np.ndarray, k: int, bounds: Bounds) -> list[np.ndarray]:
+def _bisect(graph: UnitGraph, wts: _Weights, units: _Ints, k: int, bounds: Bounds) -> list[_Ints]:
     if k <= 1 or len(units) < 2:
         return [units]
     w = graph.households[units]
@@ -176,7 +182,7 @@ def _bisect(graph: UnitGraph, wts: _Weights, units: np.ndarray, k: int, bounds: 
     return _bisect(graph, wts, a, k1, bounds) + _bisect(graph, wts, b, k2, bounds)
 
 
-def _local_edges(graph: UnitGraph, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _local_edges(graph: UnitGraph, units: _Ints) -> tuple[_Ints, _Ints, _Ints]:
     local = np.full(graph.n, -1, dtype=np.int64)
     local[units] = np.arange(len(units))
     a, b = local[graph.edge_i], local[graph.edge_j]
@@ -188,18 +194,18 @@ def _local_edges(graph: UnitGraph, units: np.ndarray) -> tuple[np.ndarray, np.nd
 class _Sweep:
     """What scoring the cut positions of one ordering of a piece needs."""
 
-    w: np.ndarray
-    area: np.ndarray
-    cell: np.ndarray  # weighted cell perimeters
-    ea: np.ndarray
-    eb: np.ndarray
-    cw: np.ndarray
+    w: _Floats
+    area: _Floats
+    cell: _Floats  # weighted cell perimeters
+    ea: _Ints
+    eb: _Ints
+    cw: _Floats
     lo_a: float
     hi_a: float
     target: float
     share: float  # the part of the piece's grids side A is to hold
 
-    def candidates(self, order: np.ndarray, limit: int = _CANDIDATES) -> list[tuple[float, np.ndarray]]:
+    def candidates(self, order: _Ints, limit: int = _CANDIDATES) -> list[tuple[float, _Mask]]:
         """The best cut positions whose side A's households fall in [lo_a, hi_a].
 
         Each position is scored by the compactness both sides would have
@@ -235,7 +241,7 @@ class _Sweep:
         return out
 
 
-def _best_split(graph: UnitGraph, wts: _Weights, units: np.ndarray, lo_a: float, hi_a: float, target: float) -> np.ndarray:
+def _best_split(graph: UnitGraph, wts: _Weights, units: _Ints, lo_a: float, hi_a: float, target: float) -> _Mask:
     """A boolean mask over `units`: the side that takes `target` households."""
     m = len(units)
     w = graph.households[units].astype(float)
@@ -253,7 +259,7 @@ def _best_split(graph: UnitGraph, wts: _Weights, units: np.ndarray, lo_a: float,
             if _connected(graph, units[mask]) and _connected(graph, units[~mask]):
                 return mask
     # no straight sweep leaves both sides whole: grow one side along the graph instead
-    grown: list[tuple[float, np.ndarray]] = []
+    grown: list[tuple[float, _Mask]] = []
     for theta in angles:
         proj = xy @ np.array([math.cos(theta), math.sin(theta)])
         grown.extend(sweep.candidates(_frontier_order(graph, units, proj), 10 * _CANDIDATES))
@@ -272,7 +278,7 @@ def _best_split(graph: UnitGraph, wts: _Weights, units: np.ndarray, lo_a: float,
     return _absorb_strays(graph, units, mask)
 
 
-def _frontier_order(graph: UnitGraph, units: np.ndarray, proj: np.ndarray) -> np.ndarray:
+def _frontier_order(graph: UnitGraph, units: _Ints, proj: _Floats) -> _Ints:
     """Units in the order a front sweeping along `proj` reaches them through the graph: every prefix is connected."""
     local = {int(u): k for k, u in enumerate(units.tolist())}
     start = int(np.argmin(proj))
@@ -294,11 +300,11 @@ def _frontier_order(graph: UnitGraph, units: np.ndarray, proj: np.ndarray) -> np
     return np.asarray(order, dtype=np.int64)
 
 
-def _connected(graph: UnitGraph, units: np.ndarray) -> bool:
+def _connected(graph: UnitGraph, units: _Ints) -> bool:
     return len(units) > 0 and len(components(graph, units)) == 1
 
 
-def _absorb_strays(graph: UnitGraph, units: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _absorb_strays(graph: UnitGraph, units: _Ints, mask: _Mask) -> _Mask:
     """Give every piece cut off from its side's main body to the other side."""
     mask = mask.copy()
     for flag in (False, True):
@@ -317,15 +323,16 @@ def _absorb_strays(graph: UnitGraph, units: np.ndarray, mask: np.ndarray) -> np.
 class _State:
     """Per-group households, area and weighted perimeter, kept in step with moves."""
 
-    def __init__(self, graph: UnitGraph, labels: np.ndarray, wts: _Weights) -> None:
+    def __init__(self, graph: UnitGraph, labels: _Ints, wts: _Weights) -> None:
         self.g = graph
         self.labels = labels
         self.wts = wts
         count = int(labels.max()) + 1 if (labels >= 0).any() else 0
         live = labels >= 0
-        self.hh = np.bincount(labels[live], weights=graph.households[live], minlength=count)
-        self.area = np.bincount(labels[live], weights=graph.area[live], minlength=count)
-        perim = np.bincount(labels[live], weights=wts.cell[live], minlength=count)
+        # with weights np.bincount gives float64 (numpy's stubs say intp whatever the weights)
+        self.hh = cast(_Floats, np.bincount(labels[live], weights=graph.households[live], minlength=count))
+        self.area = cast(_Floats, np.bincount(labels[live], weights=graph.area[live], minlength=count))
+        perim = cast(_Floats, np.bincount(labels[live], weights=wts.cell[live], minlength=count))
         li, lj = labels[graph.edge_i], labels[graph.edge_j]
         inside = (li == lj) & (li >= 0)
         perim -= 2.0 * np.bincount(li[inside], weights=wts.cut[inside], minlength=count)
@@ -362,7 +369,7 @@ def _violation(hh: float, bounds: Bounds) -> float:
     return max(0.0, bounds.lo - hh, hh - bounds.hi)
 
 
-def _stays_connected(graph: UnitGraph, labels: np.ndarray, u: int) -> bool:
+def _stays_connected(graph: UnitGraph, labels: _Ints, u: int) -> bool:
     """Would u's group stay connected without u? (a search from one of its neighbours in the group)"""
     g = labels[u]
     same = [v for v, _ in graph.neighbours[u] if labels[v] == g]
@@ -384,7 +391,7 @@ def _stays_connected(graph: UnitGraph, labels: np.ndarray, u: int) -> bool:
     return not goal
 
 
-def polish(graph: UnitGraph, labels: np.ndarray, bounds: Bounds, passes: int = 40, frozen: set[int] | None = None,
+def polish(graph: UnitGraph, labels: _Ints, bounds: Bounds, passes: int = 40, frozen: set[int] | None = None,
            wts: _Weights | None = None) -> int:
     """Move boundary units between neighbouring groups while it helps; returns the number of moves.
 
@@ -435,8 +442,8 @@ def polish(graph: UnitGraph, labels: np.ndarray, bounds: Bounds, passes: int = 4
 # --- rebalance ------------------------------------------------------------------
 
 
-def rebalance(graph: UnitGraph, labels: np.ndarray, bounds: Bounds, max_rounds: int = 200,
-              frozen: set[int] | None = None, split_over: bool = True) -> tuple[np.ndarray, list[Problem]]:
+def rebalance(graph: UnitGraph, labels: _Ints, bounds: Bounds, max_rounds: int = 200,
+              frozen: set[int] | None = None, split_over: bool = True) -> tuple[_Ints, list[Problem]]:
     """Bring every group within bounds by moving as few households as possible.
 
     Groups far over the bounds (room for another whole grid) are split. The
@@ -468,7 +475,7 @@ def rebalance(graph: UnitGraph, labels: np.ndarray, bounds: Bounds, max_rounds: 
         if not bad:
             break
         progressed = False
-        for g in sorted(bad, key=lambda g: -_violation(state.hh[g], bounds)):
+        for g in sorted(bad, key=lambda g: -_violation(float(state.hh[g]), bounds)):
             if _shift_one(graph, labels, state, g, bounds, frozen):
                 progressed = True
         if not progressed:
@@ -481,14 +488,14 @@ def rebalance(graph: UnitGraph, labels: np.ndarray, bounds: Bounds, max_rounds: 
     state = _State(graph, labels, wts)
     for g in range(len(state.hh)):
         if g not in frozen and state.size[g] and _violation(state.hh[g], bounds) > 0:
-            units = tuple(np.nonzero(labels == g)[0].tolist())
-            problems.append(Problem("no_count", int(state.hh[g]), units,
+            members = tuple(np.nonzero(labels == g)[0].tolist())
+            problems.append(Problem("no_count", int(state.hh[g]), members,
                                     f"a grid of {int(state.hh[g])} households could not be brought within "
                                     f"{bounds.lo}-{bounds.hi} by moving units to or from its neighbours."))
     return labels, problems
 
 
-def _shift_one(graph: UnitGraph, labels: np.ndarray, state: _State, g: int, bounds: Bounds, frozen: set[int]) -> bool:
+def _shift_one(graph: UnitGraph, labels: _Ints, state: _State, g: int, bounds: Bounds, frozen: set[int]) -> bool:
     """One unit across g's boundary that lessens g's violation without pushing a neighbour out of bounds."""
     w = graph.households
     hh = state.hh[g]
@@ -522,7 +529,7 @@ def _shift_one(graph: UnitGraph, labels: np.ndarray, state: _State, g: int, boun
     return True
 
 
-def _recut_pair(graph: UnitGraph, wts: _Weights, labels: np.ndarray, state: _State, g: int, bounds: Bounds,
+def _recut_pair(graph: UnitGraph, wts: _Weights, labels: _Ints, state: _State, g: int, bounds: Bounds,
                 frozen: set[int], tried: set[tuple[int, ...]]) -> bool:
     """Merge g into a neighbour that has room for it, else cut g with one neighbour (or two) afresh.
 
@@ -533,9 +540,9 @@ def _recut_pair(graph: UnitGraph, wts: _Weights, labels: np.ndarray, state: _Sta
     around = sorted({int(labels[v]) for u in units.tolist() for v, _ in graph.neighbours[u]
                      if labels[v] >= 0 and labels[v] != g and int(labels[v]) not in frozen}, key=lambda h: state.hh[h])
     if state.hh[g] < bounds.lo:
-        fits = [h for h in around if state.hh[h] + state.hh[g] <= bounds.hi]
-        if fits:
-            labels[units] = fits[0]
+        hosts = [h for h in around if state.hh[h] + state.hh[g] <= bounds.hi]
+        if hosts:
+            labels[units] = hosts[0]
             return True
     groups = [(h,) for h in around] + [(h1, h2) for i, h1 in enumerate(around) for h2 in around[i + 1:]]
     for others in groups:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from shapely.geometry.base import BaseGeometry
 
 from gridops.geo.index import RasterIndex, _smallest_code
@@ -23,9 +24,9 @@ __all__ = ["LayerIndex", "LayerPlacement"]
 
 @dataclass(frozen=True)
 class LayerPlacement:
-    areas: np.ndarray  # (n points, n levels): area positions in the layer, -1 where none
-    status: np.ndarray  # uint8 per point, geo.index statuses (of the finest level)
-    distance_m: np.ndarray
+    areas: npt.NDArray[np.int64]  # (n points, n levels): area positions in the layer, -1 where none
+    status: npt.NDArray[np.uint8]  # per point, geo.index statuses (of the finest level)
+    distance_m: npt.NDArray[np.float64]
     levels: tuple[str, ...]  # column order of `areas`, coarse to fine
 
 
@@ -62,7 +63,7 @@ class LayerIndex:
                 node = int(parents_arr[node])
         self.index = RasterIndex(
             [self.codes[i] for i in self.leaves],
-            [polygons[i] for i in self.leaves],
+            [polygons[int(i)] for i in self.leaves],  # a Sequence takes an int, not a numpy integer
             snap_distance_m=snap_distance_m,
             cell_m=cell_m,
         )
@@ -74,13 +75,13 @@ class LayerIndex:
             return [-1] * len(self.levels), status, distance
         if len(covering) <= 1:
             return self.chain[leaf].tolist(), status, distance
-        areas = []
+        areas: list[int] = []
         for col in range(len(self.levels)):
             options = [int(a) for a in self.chain[covering, col] if a >= 0]
             areas.append(min(options, key=lambda a: self.rank[a]) if options else -1)
         return areas, status, distance
 
-    def locate(self, lon: np.ndarray, lat: np.ndarray) -> LayerPlacement:
+    def locate(self, lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> LayerPlacement:
         placed = self.index.locate(lon, lat)
         n = len(placed.index)
         areas = np.full((n, len(self.levels)), -1, dtype=np.int64)

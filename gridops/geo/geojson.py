@@ -7,15 +7,21 @@ each value, so a vertex two areas share stays shared.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeAlias, cast
 
 import shapely
+from shapely.geometry import GeometryCollection
 from shapely.geometry.base import BaseGeometry
 
 __all__ = ["geometry_to_geojson", "bounds_of"]
 
+# GeoJSON coordinates: a number, or a (nested) sequence of them
+_Coordinates: TypeAlias = float | Sequence["_Coordinates"]
+_Rounded: TypeAlias = float | list["_Rounded"]
 
-def _round(coords: Any, ndigits: int) -> Any:
+
+def _round(coords: _Coordinates, ndigits: int) -> _Rounded:
     if isinstance(coords, (int, float)):
         return round(float(coords), ndigits)
     return [_round(c, ndigits) for c in coords]
@@ -25,9 +31,11 @@ def geometry_to_geojson(geom: BaseGeometry, ndigits: int = 7) -> dict[str, Any]:
     mapping = shapely.geometry.mapping(geom)
     if "coordinates" in mapping:
         return {"type": mapping["type"], "coordinates": _round(mapping["coordinates"], ndigits)}
+    # no "coordinates": a GeometryCollection, which mypy cannot tell from the mapping (quoted: not generic at runtime)
+    parts = cast("GeometryCollection[BaseGeometry]", geom).geoms
     return {
         "type": mapping["type"],
-        "geometries": [geometry_to_geojson(g, ndigits) for g in geom.geoms],
+        "geometries": [geometry_to_geojson(g, ndigits) for g in parts],
     }
 
 

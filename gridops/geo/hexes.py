@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import h3
 import h3.api.numpy_int as h3i
 import numpy as np
+import numpy.typing as npt
 from shapely.geometry import Polygon
 
 __all__ = ["STORED_RES", "cell_of", "cells_of", "to_parent", "cell_polygon", "neighbours", "cells_covering"]
@@ -25,7 +26,9 @@ def cell_of(lon: float, lat: float, res: int = STORED_RES) -> int:
     return int(h3i.latlng_to_cell(lat, lon, res))
 
 
-def cells_of(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray, res: int = STORED_RES) -> np.ndarray:
+def cells_of(
+    lon: Sequence[float] | npt.NDArray[np.float64], lat: Sequence[float] | npt.NDArray[np.float64], res: int = STORED_RES
+) -> npt.NDArray[np.int64]:
     """The cell of every point, as int64."""
     f = h3i.latlng_to_cell
     return np.fromiter((f(y, x, res) for x, y in zip(lon, lat, strict=True)), dtype=np.uint64, count=len(lon)).astype(np.int64)
@@ -45,7 +48,7 @@ def cell_polygon(cell: int) -> Polygon:
 def neighbours(cells: Sequence[int], k: int = 1) -> dict[int, list[int]]:
     """Each cell's cells within k steps (itself excluded), restricted to `cells`."""
     present = set(int(c) for c in cells)
-    out = {}
+    out: dict[int, list[int]] = {}
     for c in present:
         ring = (int(h3.str_to_int(n)) for n in h3.grid_disk(h3.int_to_str(c), k))
         out[c] = sorted(n for n in ring if n != c and n in present)

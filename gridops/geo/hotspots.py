@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "gi_star", "p_values", "fdr_threshold", "confidence_bins", "mann_kendall", "emerging", "Emerging",
@@ -36,14 +37,14 @@ CLASSES = HOT_CLASSES + tuple(f"{c} cold" for c in HOT_CLASSES) + ("no pattern",
 _SQRT2 = math.sqrt(2.0)
 
 
-def _neighbour_matrix(neighbours: Sequence[Sequence[int]], n: int):
+def _neighbour_matrix(neighbours: Sequence[Sequence[int]], n: int) -> tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]:
     """Rows and columns of the binary weights, the area itself included (Gi*)."""
     rows = np.concatenate([np.full(len(nb) + 1, i) for i, nb in enumerate(neighbours)]) if n else np.zeros(0, int)
     cols = np.concatenate([np.asarray([i, *nb], dtype=int) for i, nb in enumerate(neighbours)]) if n else np.zeros(0, int)
     return rows, cols
 
 
-def gi_star(values: np.ndarray, neighbours: Sequence[Sequence[int]]) -> np.ndarray:
+def gi_star(values: npt.NDArray[np.float64], neighbours: Sequence[Sequence[int]]) -> npt.NDArray[np.float64]:
     """Getis-Ord Gi* z-scores (binary weights, self included). `neighbours[i]`: indices of i's neighbours."""
     x = np.asarray(values, dtype=float)
     n = len(x)
@@ -62,13 +63,13 @@ def gi_star(values: np.ndarray, neighbours: Sequence[Sequence[int]]) -> np.ndarr
     return z
 
 
-def p_values(z: np.ndarray) -> np.ndarray:
+def p_values(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Two-sided p-values of standard normal z-scores."""
     z = np.abs(np.asarray(z, dtype=float))
     return np.array([math.erfc(v / _SQRT2) for v in z.ravel()]).reshape(z.shape)
 
 
-def fdr_threshold(p: np.ndarray, alpha: float) -> float:
+def fdr_threshold(p: npt.NDArray[np.float64], alpha: float) -> float:
     """Benjamini-Hochberg: the largest p-value still significant at false-discovery rate `alpha` (0 if none)."""
     ps = np.sort(np.asarray(p, dtype=float).ravel())
     m = len(ps)
@@ -78,7 +79,7 @@ def fdr_threshold(p: np.ndarray, alpha: float) -> float:
     return float(ps[np.nonzero(ok)[0].max()]) if ok.any() else 0.0
 
 
-def confidence_bins(z: np.ndarray, fdr: bool = True) -> np.ndarray:
+def confidence_bins(z: npt.NDArray[np.float64], fdr: bool = True) -> npt.NDArray[np.int_]:
     """+3/+2/+1 for hot spots at 99/95/90% confidence, the negatives for cold spots, 0 for neither."""
     z = np.asarray(z, dtype=float)
     p = p_values(z)
@@ -90,7 +91,7 @@ def confidence_bins(z: np.ndarray, fdr: bool = True) -> np.ndarray:
     return bins
 
 
-def mann_kendall(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def mann_kendall(series: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Mann-Kendall trend test along the last axis: (z, two-sided p) per row, with the tie correction."""
     x = np.atleast_2d(np.asarray(series, dtype=float))
     t = x.shape[-1]
@@ -114,13 +115,13 @@ class Emerging:
     """Per area: its class, the share of significant hot (cold) weeks, and the trend of its z-scores."""
 
     classes: list[str]
-    z: np.ndarray  # (areas, weeks): space-time Gi*
-    significant: np.ndarray  # (areas, weeks): +1 hot, -1 cold, 0 neither, at `alpha` with FDR
-    trend_z: np.ndarray
-    trend_p: np.ndarray
+    z: npt.NDArray[np.float64]  # (areas, weeks): space-time Gi*
+    significant: npt.NDArray[np.int_]  # (areas, weeks): +1 hot, -1 cold, 0 neither, at `alpha` with FDR
+    trend_z: npt.NDArray[np.float64]
+    trend_p: npt.NDArray[np.float64]
 
 
-def emerging(counts: np.ndarray, neighbours: Sequence[Sequence[int]], alpha: float = 0.05, time_lag: int = 1) -> Emerging:
+def emerging(counts: npt.NDArray[np.float64], neighbours: Sequence[Sequence[int]], alpha: float = 0.05, time_lag: int = 1) -> Emerging:
     """Emerging hot-spot analysis of `counts` (areas × weeks, oldest first)."""
     x = np.asarray(counts, dtype=float)
     n, weeks = x.shape
@@ -133,7 +134,7 @@ def emerging(counts: np.ndarray, neighbours: Sequence[Sequence[int]], alpha: flo
     return Emerging(classes, z, significant, trend_z, trend_p)
 
 
-def _space_time_gi(x: np.ndarray, neighbours: Sequence[Sequence[int]], time_lag: int) -> np.ndarray:
+def _space_time_gi(x: npt.NDArray[np.float64], neighbours: Sequence[Sequence[int]], time_lag: int) -> npt.NDArray[np.float64]:
     """Gi* on the cube: area i in week t sums itself and its neighbours over weeks t-lag..t."""
     n, weeks = x.shape
     if n * weeks < 3:
@@ -158,7 +159,7 @@ def _space_time_gi(x: np.ndarray, neighbours: Sequence[Sequence[int]], time_lag:
         return np.where(den > 0, (local - mean * w) / den, 0.0)
 
 
-def _classify(sig: np.ndarray, trend_z: float, trend_p: float, alpha: float) -> str:
+def _classify(sig: npt.NDArray[np.int_], trend_z: float, trend_p: float, alpha: float) -> str:
     for sign, suffix in ((1, ""), (-1, " cold")):
         mine = sig == sign
         other = sig == -sign

@@ -16,13 +16,15 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias, cast
 
 import numpy as np
+import numpy.typing as npt
 import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gridops.geo.crs import local_projection
+from gridops.geo.crs import LocalProjection, local_projection
 
 __all__ = ["INSIDE", "ON_BOUNDARY", "SNAPPED", "OUTSIDE", "STATUS", "Placement", "AreaIndex", "RasterIndex"]
 
@@ -31,25 +33,30 @@ __all__ = ["INSIDE", "ON_BOUNDARY", "SNAPPED", "OUTSIDE", "STATUS", "Placement",
 INSIDE, ON_BOUNDARY, SNAPPED, OUTSIDE = 0, 1, 2, 3
 STATUS = ("inside", "on_boundary", "snapped", "outside")
 
+_Floats: TypeAlias = npt.NDArray[np.float64]
+_Ints: TypeAlias = npt.NDArray[np.int64]  # positions: of points, of areas, of raster cells
+_Statuses: TypeAlias = npt.NDArray[np.uint8]
+_Geoms: TypeAlias = npt.NDArray[np.object_]
+
 
 @dataclass(frozen=True)
 class Placement:
-    index: np.ndarray  # position in the index's areas, -1 where outside
-    status: np.ndarray  # uint8: INSIDE, ON_BOUNDARY, SNAPPED, OUTSIDE
-    distance_m: np.ndarray  # 0 where covered; metres to the nearest area otherwise
+    index: _Ints  # position in the index's areas, -1 where outside
+    status: _Statuses  # INSIDE, ON_BOUNDARY, SNAPPED, OUTSIDE
+    distance_m: _Floats  # 0 where covered; metres to the nearest area otherwise
     # every (point, area) pair for points covered by more than one area (on a
     # shared edge or vertex, or where areas overlap): callers resolving several
     # levels apply the tie-break per level with these
-    multi_points: np.ndarray
-    multi_areas: np.ndarray
+    multi_points: _Ints
+    multi_areas: _Ints
 
 
-def _ranges(counts: np.ndarray) -> np.ndarray:
+def _ranges(counts: _Ints) -> _Ints:
     """0..c-1 for each c in counts, concatenated."""
     return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def _smallest_code(rank: np.ndarray, points: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _smallest_code(rank: _Ints, points: _Ints, areas: _Ints) -> tuple[_Ints, _Ints]:
     """Per point, the area with the smallest code: the documented tie-break."""
     if points.size == 0:
         return points, areas
@@ -60,7 +67,7 @@ def _smallest_code(rank: np.ndarray, points: np.ndarray, areas: np.ndarray) -> t
     return points[first], areas[first]
 
 
-def _shared(points: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _shared(points: _Ints, areas: _Ints) -> tuple[_Ints, _Ints]:
     """The (point, area) pairs of points that more than one area covers."""
     if points.size == 0:
         return points, areas
@@ -76,14 +83,14 @@ class _Index(ABC):
         if len(codes) != len(polygons):
             raise ValueError("one code per polygon")
         self.codes = list(codes)
-        self.polygons = np.asarray(polygons, dtype=object)
+        self.polygons: _Geoms = np.asarray(polygons, dtype=object)
         self.snap_distance_m = snap_distance_m
         self._rank = np.argsort(np.argsort(np.asarray(self.codes, dtype=object))).astype(np.int64)
         shapely.prepare(self.polygons)
         self._proj = local_projection(tuple(shapely.total_bounds(self.polygons))) if self.codes else None
         self._metric_tree = shapely.STRtree([self._proj.to_metric(p) for p in self.polygons]) if self._proj else None
 
-    def locate(self, lon: np.ndarray, lat: np.ndarray) -> Placement:
+    def locate(self, lon: _Floats, lat: _Floats) -> Placement:
         """Every point's area, status and distance (the placement itself is each index's own)."""
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
         lat = np.atleast_1d(np.asarray(lat, dtype=float))
@@ -101,11 +108,12 @@ class _Index(ABC):
         return Placement(index, status, distance, multi_points, multi_areas)
 
     @abstractmethod
-    def _place(self, lon, lat, index, status) -> tuple[np.ndarray, np.ndarray]:
+    def _place(self, lon: _Floats, lat: _Floats, index: _Ints, status: _Statuses) -> tuple[_Ints, _Ints]:
         """Fill index and status for covered points; return the pairs of points covered more than once."""
 
-    def _snap(self, lon: np.ndarray, lat: np.ndarray, outside: np.ndarray, index, status, distance) -> None:
+    def _snap(self, lon: _Floats, lat: _Floats, outside: _Ints, index: _Ints, status: _Statuses, distance: _Floats) -> None:
         """Points in no area: the nearest area in metres, taken if within the snap distance."""
+        assert self._proj is not None and self._metric_tree is not None  # locate() snaps only when there are areas
         x, y = self._proj.xy_to_metric(lon[outside], lat[outside])
         near_in, near_area = self._metric_tree.query_nearest(shapely.points(x, y), all_matches=False)
         dist = shapely.distance(shapely.points(x[near_in], y[near_in]), self._metric_tree.geometries[near_area])
@@ -119,7 +127,7 @@ class _Index(ABC):
         status[targets[snap]] = SNAPPED
 
 
-    def _geodesic(self, lon: np.ndarray, lat: np.ndarray, areas: np.ndarray) -> np.ndarray:
+    def _geodesic(self, lon: _Floats, lat: _Floats, areas: _Ints) -> _Floats:
         """Metres on the ellipsoid from each point to the nearest point of its area.
 
         Far from the data a local projection stretches distances (by a tenth at
@@ -142,8 +150,8 @@ class AreaIndex(_Index):
         super().__init__(codes, polygons, snap_distance_m)
         self._tree = shapely.STRtree(self.polygons)
 
-    def _place(self, lon, lat, index, status) -> tuple[np.ndarray, np.ndarray]:
-        points = shapely.points(lon, lat)
+    def _place(self, lon: _Floats, lat: _Floats, index: _Ints, status: _Statuses) -> tuple[_Ints, _Ints]:
+        points = cast(_Geoms, shapely.points(lon, lat))  # arrays of coordinates: an array of points (the stubs also allow one Point)
         hits = self._tree.query(points, predicate="covered_by")
         if not hits.size:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
@@ -161,7 +169,7 @@ _EMPTY = -1  # raster value: no area touches the cell
 # raster values <= -2 name a boundary cell: id = -value - 2
 
 
-def _segments(polygons: np.ndarray) -> tuple[np.ndarray, ...]:
+def _segments(polygons: _Geoms) -> tuple[_Floats, _Floats, _Floats, _Floats, _Ints]:
     """Every ring segment of every polygon: x1, y1, x2, y2 and the polygon it belongs to."""
     parts, part_of = shapely.get_parts(polygons, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
@@ -172,14 +180,14 @@ def _segments(polygons: np.ndarray) -> tuple[np.ndarray, ...]:
     return start[:, 0], start[:, 1], stop[:, 0], stop[:, 1], owner
 
 
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
+def _sorted_unique(values: _Ints) -> _Ints:
     values = np.sort(values)
     keep = np.ones(len(values), dtype=bool)
     keep[1:] = values[1:] != values[:-1]
     return values[keep]
 
 
-def _scanline_cells(u1, v1, u2, v2, owner, nx: int) -> tuple[np.ndarray, np.ndarray]:
+def _scanline_cells(u1: _Floats, v1: _Floats, u2: _Floats, v2: _Floats, owner: _Ints, nx: int) -> tuple[_Ints, _Ints]:
     """(cell, area) for every cell whose centre lies inside an area, all areas at once.
 
     Coordinates are in cell units. Each edge crosses the rows whose centre line
@@ -205,7 +213,7 @@ def _scanline_cells(u1, v1, u2, v2, owner, nx: int) -> tuple[np.ndarray, np.ndar
     return cells, area[0::2][run]
 
 
-def _crossed_cells(u1, v1, u2, v2, owner, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+def _crossed_cells(u1: _Floats, v1: _Floats, u2: _Floats, v2: _Floats, owner: _Ints, nx: int, ny: int) -> tuple[_Ints, _Ints]:
     """(cell, area) for every cell an area's edge passes through.
 
     Cells are half-open, [i, i+1) × [j, j+1), as the lookup's floor() makes
@@ -258,6 +266,14 @@ class RasterIndex(_Index):
     Answers are identical to AreaIndex's; only the time differs.
     """
 
+    # the raster (set when there are areas): lower-left corner and cell size in degrees, cells across and up
+    x0: float
+    y0: float
+    dx: float
+    dy: float
+    nx: int
+    ny: int
+
     def __init__(
         self,
         codes: Sequence[str],
@@ -291,7 +307,8 @@ class RasterIndex(_Index):
         Clamped to 2–50 m: micro-grids of a hundred metres get 2–5 m cells,
         census blocks of half a kilometre 15–20 m.
         """
-        areas = [self._proj.area_m2(p) for p in self.polygons]
+        # the projection is set whenever there are polygons to measure
+        areas = [cast(LocalProjection, self._proj).area_m2(p) for p in self.polygons]
         return float(min(50.0, max(2.0, math.sqrt(float(np.median(areas))) / 30.0)))
 
     def _build(self) -> None:
@@ -325,7 +342,7 @@ class RasterIndex(_Index):
         inside = shapely.point_on_surface(self.polygons)
         shapely.contains_xy(self.polygons, shapely.get_x(inside), shapely.get_y(inside))
 
-    def _place(self, lon, lat, index, status) -> tuple[np.ndarray, np.ndarray]:
+    def _place(self, lon: _Floats, lat: _Floats, index: _Ints, status: _Statuses) -> tuple[_Ints, _Ints]:
         ix = np.floor((lon - self.x0) / self.dx)
         iy = np.floor((lat - self.y0) / self.dy)
         in_box = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -24,7 +26,7 @@ __all__ = ["StreetNetwork"]
 @dataclass
 class StreetNetwork:
     proj: LocalProjection
-    nodes: np.ndarray  # (n, 2) metres
+    nodes: npt.NDArray[np.float64]  # (n, 2) metres
     adjacency: list[list[tuple[int, float]]]
     _tree: shapely.STRtree
 
@@ -52,7 +54,8 @@ class StreetNetwork:
                     adjacency[a].append((b, length))
                     adjacency[b].append((a, length))
         nodes = np.asarray(points, dtype=float)
-        return cls(proj, nodes, adjacency, shapely.STRtree(shapely.points(nodes)))
+        # an (n, 2) array makes an array of points (the stubs cannot tell it from one (x, y) pair)
+        return cls(proj, nodes, adjacency, shapely.STRtree(cast(npt.NDArray[np.object_], shapely.points(nodes))))
 
     def _nearest_node(self, lon: float, lat: float) -> tuple[int, float]:
         x, y = self.proj.xy_to_metric(np.array([lon]), np.array([lat]))
@@ -74,7 +77,7 @@ class StreetNetwork:
                 if nd < best.get(v, float("inf")):
                     best[v] = nd
                     heapq.heappush(heap, (nd, v))
-        out = []
+        out: list[float] = []
         for tlon, tlat in targets:
             k, tail = self._nearest_node(tlon, tlat)
             out.append(best.get(k, float("inf")) + tail)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -120,7 +121,8 @@ class Ground:
         self.codes = codes
         self.position = {c: k for k, c in enumerate(codes)}
         shapes = np.asarray([u.geometry for u in units], dtype=object)
-        everything = shapes if container is None else np.append(shapes, container)
+        # numpy takes a geometry as one object; its stubs know only array-likes
+        everything = shapes if container is None else np.append(shapes, container)  # type: ignore[call-overload]
         self.proj: LocalProjection = local_projection(tuple(shapely.total_bounds(everything)))
         metric = np.asarray([self.proj.to_metric(g) for g in shapes], dtype=object)
         self.container_m = self.proj.to_metric(container) if container is not None else None
@@ -132,7 +134,7 @@ class Ground:
 
     # -- labels <-> plans ------------------------------------------------------------
 
-    def labels_of(self, assignment: dict[str, str]) -> np.ndarray:
+    def labels_of(self, assignment: dict[str, str]) -> npt.NDArray[np.int64]:
         """Unit labels (indices of distinct grid codes) from unit code -> grid code; -1 for units not named."""
         names = sorted(set(assignment.values()))
         index = {n: k for k, n in enumerate(names)}
@@ -162,7 +164,7 @@ class Ground:
         _, groups, problems = max(eligible, key=lambda t: (t[0][0], t[0][2], t[0][1]))
         return self._plan(groups, problems, grid, micro, prefix, previous, digits)
 
-    def _score(self, groups: list[np.ndarray], grid: Bounds) -> tuple[float, float, float]:
+    def _score(self, groups: list[npt.NDArray[np.int64]], grid: Bounds) -> tuple[float, float, float]:
         """(within bounds, mean Polsby-Popper, share of boundary along streets) of a labelling, from the graph."""
         g = self.graph
         labels = np.full(g.n, -1, dtype=np.int64)
@@ -212,7 +214,7 @@ class Ground:
 
     # -- building the plan -----------------------------------------------------------
 
-    def _plan(self, groups: list[np.ndarray], problems: list[Problem], grid: Bounds, micro: Bounds, prefix: str,
+    def _plan(self, groups: list[npt.NDArray[np.int64]], problems: list[Problem], grid: Bounds, micro: Bounds, prefix: str,
               previous: dict[str, tuple[str, str]] | None, digits: tuple[int, int],
               fixed_codes: list[str] | None = None) -> Plan:
         g = self.graph
@@ -253,8 +255,8 @@ class Ground:
                     assignment[self.codes[u]] = (code, mcode)
         return Plan(grids, micros, found, self._metrics(grids, micros, labels), assignment, retired)
 
-    def _micro(self, units: np.ndarray, grid_code: str, status: str, bounds: Bounds,
-               previous: dict[str, tuple[str, str]], digits: int) -> tuple[list[np.ndarray], list[str], list[str]]:
+    def _micro(self, units: npt.NDArray[np.int64], grid_code: str, status: str, bounds: Bounds,
+               previous: dict[str, tuple[str, str]], digits: int) -> tuple[list[npt.NDArray[np.int64]], list[str], list[str]]:
         """Micro-grids of one grid: those in force where the grid did not change, else cut afresh."""
         if status == "unchanged":
             by_code: dict[str, list[int]] = {}
@@ -269,7 +271,7 @@ class Ground:
                                          [self.units[u].households for u in range(self.graph.n)], self.position)
         return groups, codes, statuses
 
-    def _geometry(self, units: np.ndarray) -> BaseGeometry:
+    def _geometry(self, units: npt.NDArray[np.int64]) -> BaseGeometry:
         cells = self.graph.cells[units]
         try:
             merged = shapely.coverage_union_all(cells)
@@ -279,7 +281,7 @@ class Ground:
             merged = shapely.union_all(cells)
         return merged
 
-    def _street_share(self, labels: np.ndarray, k: int) -> float | None:
+    def _street_share(self, labels: npt.NDArray[np.int64], k: int) -> float | None:
         if not self.has_streets:
             return None
         g = self.graph
@@ -288,7 +290,7 @@ class Ground:
         length = float(g.edge_length[edge].sum())
         return float((g.edge_length[edge] * g.edge_street[edge]).sum() / length) if length else 1.0
 
-    def _metrics(self, grids: list[PlanArea], micros: list[PlanArea], labels: np.ndarray) -> dict[str, Any]:
+    def _metrics(self, grids: list[PlanArea], micros: list[PlanArea], labels: npt.NDArray[np.int64]) -> dict[str, Any]:
         g = self.graph
         li, lj = labels[g.edge_i], labels[g.edge_j]
         inner = li != lj
@@ -317,7 +319,7 @@ class Ground:
                 "message": f"{p.message} (buildings {shown})", "location": [round(where.x, 7), round(where.y, 7)]}
 
 
-def adopt_unplaced(graph: UnitGraph, labels: np.ndarray) -> np.ndarray:
+def adopt_unplaced(graph: UnitGraph, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Give each unlabelled unit the label of a labelled neighbour (new buildings join the grid beside them)."""
     labels = labels.copy()
     for _ in range(graph.n):
@@ -350,10 +352,10 @@ def _keep_codes(groups: list[list[str]], previous: dict[str, str], prefix: str, 
             old = previous.get(u)
             if old:
                 weight = households[position[u]] + 1e-3  # empty buildings still count a little
-                overlap[(k, old)] += weight
+                overlap[(k, old)] += weight  # type: ignore[assignment]  # typeshed's Counter counts ints; these weigh households
     for u, old in previous.items():
         if u in position:
-            old_total[old] += households[position[u]] + 1e-3
+            old_total[old] += households[position[u]] + 1e-3  # type: ignore[assignment]  # as above
     group_total = [sum(households[position[u]] + 1e-3 for u in units) for units in groups]
     codes: list[str | None] = [None] * len(groups)
     taken: set[str] = set()

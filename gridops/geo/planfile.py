@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shapely.geometry.base import BaseGeometry
 
 from gridops.geo.plan import Plan, PlanError, Unit
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 __all__ = ["read_units", "read_lines", "write_plan"]
 
 
-def _frame(path: Path, crs: str | None):
+def _frame(path: Path, crs: str | None) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     try:
@@ -44,7 +47,7 @@ def read_units(path: Path, households_column: str, code_column: str | None = Non
         raise PlanError(f"{path.name} has no column {households_column!r}; its columns are {', '.join(map(str, columns))}.")
     if code_column and code_column not in frame.columns:
         raise PlanError(f"{path.name} has no column {code_column!r}; its columns are {', '.join(map(str, columns))}.")
-    units = []
+    units: list[Unit] = []
     for k, row in enumerate(frame.itertuples(index=False)):
         raw = getattr(row, households_column)
         if raw is None or (isinstance(raw, float) and math.isnan(raw)):

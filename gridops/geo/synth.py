@@ -15,10 +15,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from itertools import groupby
+from typing import TypedDict, cast
 
 import numpy as np
+import numpy.typing as npt
 import shapely
-from shapely.geometry import LineString, MultiPoint, Polygon, box
+from shapely.geometry import LineString, MultiPoint, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from gridops.geo.partition import split_sequence
@@ -56,21 +58,21 @@ class SynthBuilding:
         return self.floors * self.units * self.per_floor if self.use == "residential" else 0
 
     @property
-    def entrance(self) -> BaseGeometry:
+    def entrance(self) -> Point:
         return self.footprint.centroid
 
 
 @dataclass
 class MicroPlan:
     buildings: list[int]
-    polygon: BaseGeometry = None
+    polygon: BaseGeometry | None = None
 
 
 @dataclass
 class GridPlan:
     buildings: list[int]
     micro: list[MicroPlan] = field(default_factory=list)
-    polygon: BaseGeometry = None
+    polygon: BaseGeometry | None = None
 
 
 @dataclass
@@ -79,7 +81,7 @@ class Community:
     cy: int
     character: str  # old_town, mixed, new_town
     blocks: list[tuple[int, int]]  # serpentine order
-    polygon: Polygon
+    polygon: BaseGeometry  # a union of faces: one polygon when the blocks are contiguous
     buildings: list[int] = field(default_factory=list)  # serpentine order
     grids: list[GridPlan] = field(default_factory=list)
 
@@ -87,7 +89,7 @@ class Community:
 @dataclass
 class SynthCity:
     layout: CityLayout
-    nodes: np.ndarray  # (NX+1, NY+1, 2) street intersections
+    nodes: npt.NDArray[np.float64]  # (NX+1, NY+1, 2) street intersections
     blocks: dict[tuple[int, int], Polygon]
     block_use: dict[tuple[int, int], str]
     roads: list[tuple[LineString, str, int, str]]  # geometry, axis ('x' line or 'y' line), line index, kind
@@ -101,8 +103,15 @@ class SynthCity:
 # same street edge share that edge exactly instead of touching at points.
 _SNAP = 1e-3
 
+
+class _Template(TypedDict):
+    size: tuple[float, float]
+    pitch: tuple[float, float]
+    occupancy: float
+
+
 # Building templates: footprint (w, h), pitch (dx, dy), occupancy, and what each holds.
-_TEMPLATES = {
+_TEMPLATES: dict[str, _Template] = {
     "lanes": dict(size=(9.0, 11.0), pitch=(14.0, 16.0), occupancy=0.9),
     "walkup": dict(size=(48.0, 12.0), pitch=(62.0, 30.0), occupancy=0.9),
     "highrise": dict(size=(22.0, 22.0), pitch=(52.0, 50.0), occupancy=0.85),
@@ -158,7 +167,7 @@ def synthesize(seed: int, layout: CityLayout | None = None) -> SynthCity:
     return SynthCity(layout, nodes, blocks, block_use, roads, buildings, communities, district, low_corner)
 
 
-def _lattice(rng: np.random.Generator, layout: CityLayout) -> np.ndarray:
+def _lattice(rng: np.random.Generator, layout: CityLayout) -> npt.NDArray[np.float64]:
     nx = layout.communities_x * layout.blocks_x
     ny = layout.communities_y * layout.blocks_y
     xs = np.concatenate([[0.0], np.cumsum(rng.uniform(*layout.block_width, nx))])
@@ -271,8 +280,8 @@ def _cut_grids(community: Community, buildings: list[SynthBuilding], faces: list
     for members, polygon in runs:
         grid = GridPlan(members, polygon=polygon)
         # micro-grids do not cross streets: each is cut from one block's share of the grid
-        for _, part in groupby(members, key=lambda b: buildings[b].block):
-            part = list(part)
+        for _, run in groupby(members, key=lambda b: buildings[b].block):
+            part = list(run)
             k0 = seq.index(part[0])
             cuts = [0.0] + [cost_before(k0 + i, 0.0, 0.1, 0.3) for i in range(1, len(part))]
             # a micro-grid in two pieces is worse than one a little small: split at gaps whatever the count
@@ -318,9 +327,9 @@ def _contiguous_runs(
     return list(zip(runs, polygons, strict=True))
 
 
-def _voronoi_cells(buildings: list[SynthBuilding], blocks: dict) -> list[BaseGeometry]:
+def _voronoi_cells(buildings: list[SynthBuilding], blocks: dict[tuple[int, int], Polygon]) -> list[BaseGeometry]:
     """Each building's share of its block: the lanes between buildings."""
-    cells: list[BaseGeometry] = [None] * len(buildings)
+    cells: list[BaseGeometry | None] = [None] * len(buildings)
     by_block: dict[tuple[int, int], list[int]] = {}
     for b, s in enumerate(buildings):
         by_block.setdefault(s.block, []).append(b)
@@ -333,7 +342,7 @@ def _voronoi_cells(buildings: list[SynthBuilding], blocks: dict) -> list[BaseGeo
         diagram = shapely.voronoi_polygons(points, extend_to=block, ordered=True)
         for b, cell in zip(members, diagram.geoms, strict=True):
             cells[b] = shapely.intersection(shapely.make_valid(cell), block, grid_size=_SNAP)
-    return cells
+    return cast(list[BaseGeometry], cells)  # every building stands in a block, so every cell is set
 
 
 def _faces_by_building(cells: list[BaseGeometry]) -> list[list[BaseGeometry]]:
@@ -357,7 +366,7 @@ def _assemble(city_faces: list[list[BaseGeometry]], members: list[int]) -> BaseG
     return shapely.coverage_union_all([f for b in members for f in city_faces[b]])
 
 
-def _roads(nodes: np.ndarray, layout: CityLayout) -> list[tuple[LineString, str, int, str]]:
+def _roads(nodes: npt.NDArray[np.float64], layout: CityLayout) -> list[tuple[LineString, str, int, str]]:
     nx, ny = nodes.shape[0] - 1, nodes.shape[1] - 1
     roads = []
     for j in range(ny + 1):  # east-west roads along lattice row j
@@ -372,7 +381,7 @@ def _roads(nodes: np.ndarray, layout: CityLayout) -> list[tuple[LineString, str,
 
 
 def voronoi_blocks(n: int, seed: int = 0, households: tuple[int, int] = (5, 60), block_m: float = 60.0,
-                   street_every: int = 5) -> tuple[np.ndarray, list[int], list[LineString]]:
+                   street_every: int = 5) -> tuple[npt.NDArray[np.object_], list[int], list[LineString]]:
     """`n` Voronoi blocks (metres) of 5–60 households each, and the streets among them.
 
     The benchmark ground of the planning issue: blocks tile a square; every

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import shapely
@@ -69,7 +70,7 @@ def _areal_parts(geom: BaseGeometry) -> list[BaseGeometry]:
     return [g for g in shapely.get_parts(geom) if g.geom_type == "Polygon" and not g.is_empty]
 
 
-def _problem(kind: str, part: BaseGeometry, proj, codes: tuple[str, ...]) -> CoverageProblem:
+def _problem(kind: str, part: BaseGeometry, proj: LocalProjection, codes: tuple[str, ...]) -> CoverageProblem:
     inside = proj.to_wgs84(shapely.point_on_surface(part))
     return CoverageProblem(kind, float(part.area), (inside.x, inside.y), codes)
 
@@ -109,8 +110,8 @@ class Finding:
     area_m2: float | None = None
     repairable: bool | None = None
 
-    def as_json(self) -> dict:
-        out = {"severity": self.severity, "kind": self.kind, "message": self.message, "codes": list(self.codes)}
+    def as_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"severity": self.severity, "kind": self.kind, "message": self.message, "codes": list(self.codes)}
         if self.location is not None:
             out["location"] = [round(self.location[0], 7), round(self.location[1], 7)]
         if self.area_m2 is not None:
@@ -152,6 +153,7 @@ def validate_tree(records: list[AreaRecord], rules: dict[str, LevelRule], tolera
     by_code = {r.code: r for r in usable}
     depths = sorted({rules[r.level].depth for r in usable})
     for r in sorted(usable, key=lambda a: rules[a.level].depth):
+        assert r.geometry is not None and proj is not None  # usable records have a geometry, so the tree has a projection
         depth = rules[r.level].depth
         above = [d for d in depths if d < depth]
         if not above:
@@ -190,13 +192,15 @@ def validate_tree(records: list[AreaRecord], rules: dict[str, LevelRule], tolera
         container = by_code[parent_code].geometry if parent_code else None
         for level in sorted({k.level for k in kids}):
             group = [k for k in kids if k.level == level]
-            for p in coverage_problems([k.code for k in group], [k.geometry for k in group], container, tolerance_m2, proj):
+            shapes_of = cast(list[BaseGeometry], [k.geometry for k in group])  # usable: each has a geometry
+            for p in coverage_problems([k.code for k in group], shapes_of, container, tolerance_m2, proj):
                 where = f"inside {parent_code}" if parent_code else "between top-level areas"
                 if p.kind == "overlap":
                     message = f"{level}s {p.codes[0]} and {p.codes[1]} overlap by {p.area_m2:,.1f} m² ({where})."
                 else:
                     message = f"a gap of {p.area_m2:,.1f} m² {where} is in no {level}."
-                findings.append(Finding("error", p.kind, message, p.codes or (parent_code,), p.point, p.area_m2))
+                # a gap is found only inside a parent (the container), so parent_code is set where codes are empty
+                findings.append(Finding("error", p.kind, message, p.codes or (cast(str, parent_code),), p.point, p.area_m2))
         if parent_code is not None:
             parent = by_code[parent_code]
             total = sum(k.households or 0 for k in kids if rules[k.level].depth == min(rules[x.level].depth for x in kids))
@@ -207,6 +211,7 @@ def validate_tree(records: list[AreaRecord], rules: dict[str, LevelRule], tolera
         rule = rules[r.level]
         if r.carried or r.households is None:
             continue
+        assert r.geometry is not None  # usable: _geometry_problem found a geometry
         low, high = rule.households_min, rule.households_max
         if (low is not None and r.households < low) or (high is not None and r.households > high):
             findings.append(Finding(
@@ -216,7 +221,7 @@ def validate_tree(records: list[AreaRecord], rules: dict[str, LevelRule], tolera
     return findings
 
 
-def _level_name(records, rules, depth) -> str:
+def _level_name(records: list[AreaRecord], rules: dict[str, LevelRule], depth: int) -> str:
     return next((r.level for r in records if rules[r.level].depth == depth), "parent")
 
 
@@ -250,12 +255,14 @@ def _geometry_problem(r: AreaRecord) -> Finding | None:
 def _parent_by_containment(child: AreaRecord, candidates: list[AreaRecord]) -> str | None:
     inside = shapely.point_on_surface(child.geometry)
     for p in candidates:
+        assert p.geometry is not None  # candidates are usable records
         if p.geometry.covers(inside):
             return p.code
     return None
 
 
 def _nesting(child: AreaRecord, parent: AreaRecord, tolerance_m2: float, proj: LocalProjection) -> list[Finding]:
+    assert child.geometry is not None and parent.geometry is not None  # both are usable records
     outside = shapely.difference(child.geometry, parent.geometry)
     if outside.is_empty:
         return []

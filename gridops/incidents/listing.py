@@ -17,25 +17,29 @@ from sqlalchemy.orm import Session, aliased
 from gridops.geo.crs import STORAGE_SRID
 
 from gridops.core import clock
-from gridops.access.users import Principal
+from gridops.access.policy import ALL, DEPARTMENT, GROUND, OWN, Principal
 from gridops.core.errors import InvalidParameter
-from gridops.incidents.records import CLOSED
+from gridops.incidents.loop import CLOSED
 from gridops.core.models import Area, Category, Incident, Worker
-from gridops.incidents.routing import OPEN
+from gridops.incidents.loop import OPEN
 
 STATUSES = (*OPEN, *CLOSED)
 MAX_LIMIT = 50_000
 
 
 def _scope(stmt, principal: Principal | None, grid):
-    if principal is None or principal.is_staff:
+    """gridops.access.policy.can_see, as a WHERE clause (no principal: the system, which sees all)."""
+    if principal is None:
         return stmt
-    if principal.role == "resident":
+    sees = principal.policy.sees
+    if sees == ALL:
+        return stmt
+    if sees == OWN:
         return stmt.where(Incident.reporter_user_id == principal.user_id)
     mine = Incident.assignee_id == principal.worker_id if principal.worker_id is not None else false()
-    if principal.role == "department":
+    if sees == DEPARTMENT:
         return stmt.where(or_(mine, and_(Incident.department_code.is_not(None), Incident.department_code == principal.department_code)))
-    if principal.role in ("grid_worker", "grid_leader", "community_admin") and principal.areas:
+    if sees == GROUND and principal.areas:
         return stmt.where(or_(mine, *[grid.code.like(a + "%") for a in principal.areas]))
     return stmt.where(mine)
 
@@ -54,7 +58,7 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
     stmt = _scope(stmt, principal, grid)
     total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(Incident.id).subquery()))
     rows = session.execute(stmt.order_by(Incident.reported_at.desc(), Incident.id.desc()).limit(limit).offset(offset)).all()
-    now = clock.utcnow()
+    now = clock.now()
     features = []
     for inc, grid_code, micro_code, cat_name, w_code, w_name in rows:
         p = to_shape(inc.location)
@@ -96,7 +100,7 @@ def _filtered(session: Session, stmt, f: Mapping[str, Any], grid):
     if f.get("until"):
         stmt = stmt.where(Incident.reported_at < f["until"])
     if f.get("overdue"):
-        stmt = stmt.where(Incident.status.in_(OPEN), Incident.due_at < clock.utcnow())
+        stmt = stmt.where(Incident.status.in_(OPEN), Incident.due_at < clock.now())
     if f.get("bbox"):
         minx, miny, maxx, maxy = f["bbox"]
         box = f"POLYGON(({minx} {miny},{maxx} {miny},{maxx} {maxy},{minx} {maxy},{minx} {miny}))"

@@ -17,22 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridops.core import clock
-from gridops.access.users import Principal
-from gridops.core.errors import GridopsError
-from gridops.incidents.records import CLOSED, NewReport
+from gridops.access.policy import Principal, Unauthorized
+from gridops.core.errors import InvalidParameter, NotFound
+from gridops.incidents.loop import CLOSED
+from gridops.incidents.intake.submission import NewReport
 from gridops.core.models import Area, Building, Category, Department, Incident, IncidentEvent
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 MAX_PAGE = 1000
 MAX_SPAN = timedelta(days=90)
-
-
-class Open311Error(GridopsError):
-    """An error in the spec's own terms: 400, 403 (api_key) or 404 (no such thing)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _w3(value: datetime | None, tz: str) -> str | None:
@@ -45,7 +38,7 @@ def check_jurisdiction(session: Session, jurisdiction: str | None) -> str:
         select(Area.code).where(Area.level == "district").order_by(Area.version_id.desc()).limit(1)
     ) or ""
     if jurisdiction not in (None, "", district):
-        raise Open311Error(404, f"jurisdiction_id {jurisdiction!r} not found; this endpoint serves {district}.")
+        raise NotFound(f"jurisdiction_id {jurisdiction!r} not found; this endpoint serves {district}.")
     return district
 
 
@@ -76,7 +69,7 @@ def services(session: Session) -> list[dict[str, Any]]:
 def service_definition(session: Session, code: str) -> dict[str, Any]:
     category = session.get(Category, code)
     if category is None or not category.active:
-        raise Open311Error(404, f"service_code {code!r} not found.")
+        raise NotFound(f"service_code {code!r} not found.")
     return {"service_code": category.code, "attributes": []}  # no extra form fields: metadata is false
 
 
@@ -133,16 +126,16 @@ def requests(session: Session, args: dict[str, Any], tz: str) -> list[dict[str, 
         numbers = []
         for v in ids:
             if not v.isdigit():
-                raise Open311Error(400, f"service_request_id {v!r} is not a request id.")
+                raise InvalidParameter("service_request_id", f"service_request_id {v!r} is not a request id.")
             numbers.append(int(v))
         stmt = stmt.where(Incident.id.in_(numbers))
     else:
-        now = clock.utcnow()
+        now = clock.now()
         start, end = args.get("start_date"), args.get("end_date")
         if start and end and end - start > MAX_SPAN:
-            raise Open311Error(400, "start_date and end_date may not span more than 90 days.")
+            raise InvalidParameter("start_date", "start_date and end_date may not span more than 90 days.")
         if start and end and end < start:
-            raise Open311Error(400, "end_date is before start_date.")
+            raise InvalidParameter("end_date", "end_date is before start_date.")
         end = end or (start + MAX_SPAN if start else now)
         start = start or end - MAX_SPAN
         stmt = stmt.where(Incident.reported_at >= start, Incident.reported_at <= end)
@@ -152,7 +145,7 @@ def requests(session: Session, args: dict[str, Any], tz: str) -> list[dict[str, 
         statuses = _codes(args.get("status"))
         bad = [s for s in statuses if s not in ("open", "closed")]
         if bad:
-            raise Open311Error(400, f"status must be open or closed; got {', '.join(bad)}.")
+            raise InvalidParameter("status", f"status must be open or closed; got {', '.join(bad)}.")
         if statuses == ["open"]:
             stmt = stmt.where(Incident.status.not_in(CLOSED))
         elif statuses == ["closed"]:
@@ -165,31 +158,31 @@ def requests(session: Session, args: dict[str, Any], tz: str) -> list[dict[str, 
 def one_request(session: Session, request_id: str, tz: str) -> list[dict[str, Any]]:
     incident = session.get(Incident, int(request_id)) if request_id.isdigit() else None
     if incident is None:
-        raise Open311Error(404, f"service_request_id {request_id!r} not found.")
+        raise NotFound(f"service_request_id {request_id!r} not found.")
     return [_request(session, incident, tz)]
 
 
 def token(session: Session, value: str) -> list[dict[str, Any]]:
     found = session.scalar(select(Incident.id).where(Incident.token == value))
     if found is None:
-        raise Open311Error(404, f"token {value!r} not found.")
+        raise NotFound(f"token {value!r} not found.")
     return [{"service_request_id": str(found), "token": value}]
 
 
 def new_report(session: Session, form: dict[str, Any], principal: Principal | None) -> NewReport:
     """POST requests: an Open311 report is an incident like any other (channel open311), checked the spec's way."""
     if principal is None:
-        raise Open311Error(403, "api_key is missing or invalid: send a gridops user token as api_key.")
+        raise Unauthorized("api_key is missing or invalid: send a gridops user token as api_key.")
     code = (form.get("service_code") or "").strip()
     if not code:
-        raise Open311Error(400, "service_code was not provided.")
+        raise InvalidParameter("service_code", "service_code was not provided.")
     if session.get(Category, code) is None:
-        raise Open311Error(404, f"service_code {code!r} not found.")
+        raise NotFound(f"service_code {code!r} not found.")
     lat, lon = form.get("lat"), form.get("long")
     if (lat is None) != (lon is None):
-        raise Open311Error(400, "lat and long must both be sent.")
+        raise InvalidParameter("lat", "lat and long must both be sent.")
     if lat is None and not (form.get("address_string") or form.get("address_id")):
-        raise Open311Error(400, "a location is required: lat and long, address_string, or address_id.")
+        raise InvalidParameter("lat", "a location is required: lat and long, address_string, or address_id.")
     name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
     description = form.get("description")
     if form.get("media_url"):

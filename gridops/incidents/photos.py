@@ -19,7 +19,6 @@ from gridops.core.errors import GridopsError, InvalidParameter
 
 
 class PhotoTooLarge(GridopsError):
-    status = 413
     slug = "payload-too-large"
 
 

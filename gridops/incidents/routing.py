@@ -13,7 +13,7 @@ decision carries its reason, so staff can see why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 from gridops.geo.crs import distances_m
 
 from gridops.core.models import Incident, Worker
+from gridops.incidents.loop import OPEN
 from gridops.reference.data import CategoryRef, Reference
 
-# statuses in which an incident is someone's open work
-OPEN = ("reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "returned", "verified", "escalated")
-# the escalation ladder ("小事不出网格、大事不出社区、矛盾不上交")
-LADDER = ("grid", "grid_leader", "community", "street", "district")
+# where the workers a report may go to are: (worker id, lon, lat) of those with a known position
+Positions = Callable[[list[int]], list[tuple[int, float, float]]]
 
 
 @dataclass(frozen=True)
@@ -64,25 +63,42 @@ def open_work(session: Session, worker_ids: list[int]) -> dict[int, int]:
     return counts
 
 
+def last_positions(session: Session) -> Positions:
+    """Where each worker was last seen, read from the database when routing asks."""
+
+    def positions(worker_ids: list[int]) -> list[tuple[int, float, float]]:
+        rows = session.execute(select(Worker.id, Worker.last_position)
+                               .where(Worker.id.in_(worker_ids), Worker.last_position.is_not(None))).all()
+        return [(wid, p.x, p.y) for wid, p in ((wid, to_shape(pos)) for wid, pos in rows)]
+
+    return positions
+
+
 class WorkLoad:
     """Open work per worker, read once per transaction and kept current as work is handed out
-    in it — so a batch of reports spreads over equals as if they had come one by one."""
+    in it — so a batch of reports spreads over equals as if they had come one by one.
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    `count` reads the stored open work of some workers (open_work on a session, or a dict in a test)."""
+
+    def __init__(self, count: Callable[[list[int]], dict[int, int]]) -> None:
+        self._count = count
         self._stored: dict[int, int] = {}
         self._handed: dict[int, int] = {}  # given out in this transaction, not yet in the table
+
+    @classmethod
+    def stored(cls, session: Session) -> WorkLoad:
+        return cls(lambda ids: open_work(session, ids))
 
     def prefetch(self, worker_ids: set[int]) -> None:
         """Read the open work of everyone a batch may go to, in one query."""
         missing = [w for w in worker_ids if w not in self._stored]
         if missing:
-            self._stored.update(open_work(self.session, missing))
+            self._stored.update(self._count(missing))
 
     def of(self, worker_ids: list[int]) -> dict[int, int]:
         missing = [w for w in worker_ids if w not in self._stored]
         if missing:
-            self._stored.update(open_work(self.session, missing))
+            self._stored.update(self._count(missing))
         return {w: self._stored[w] + self._handed.get(w, 0) for w in worker_ids}
 
     def hand(self, worker_id: int | None) -> None:
@@ -99,7 +115,6 @@ def _least_loaded(load: WorkLoad, candidates: list[int]) -> int:
 
 
 def route(
-    session: Session,
     ref: Reference,
     category: CategoryRef,
     ground: Ground,
@@ -108,14 +123,15 @@ def route(
     tz: str,
     lon: float,
     lat: float,
+    load: WorkLoad,
+    positions: Positions,
     layer: str = "grid",
     tier: str = "grid",
     exclude: Iterable[int] = (),
-    load: WorkLoad | None = None,
 ) -> Route:
-    """The person for a report at `tier` of the ladder, and the reason."""
+    """The person for a report at `tier` of the ladder, and the reason: the rule chain on plain data
+    (the reference data, the open work and the workers' positions are handed in)."""
     exclude = set(exclude)
-    load = load or WorkLoad(session)
 
     def pick(ids: list[int], reason: str, require_shift: bool = True) -> Route | None:
         ids = [w for w in ids if w not in exclude]
@@ -151,7 +167,7 @@ def route(
             found = pick(ids, reason)
             if found:
                 return found
-        nearest = _nearest_in_community(session, ref, load, layer, ground, at, tz, lon, lat, exclude)
+        nearest = _nearest_in_community(ref, load, positions, layer, ground, at, tz, lon, lat, exclude)
         if nearest:
             return nearest
         if category.urgency == "critical":  # a 2-hour request cannot wait for the morning shift
@@ -170,24 +186,24 @@ def route(
 
 
 def _nearest_in_community(
-    session: Session, ref: Reference, load: WorkLoad, layer: str, ground: Ground, at: datetime, tz: str, lon: float,
+    ref: Reference, load: WorkLoad, positions: Positions, layer: str, ground: Ground, at: datetime, tz: str, lon: float,
     lat: float, exclude: set[int],
 ) -> Route | None:
     if not ground.community:
         return None
     ids = ref.assigned_under(layer, ground.community, at)
     candidates = sorted(ref.on_shift([w for w in ids if w not in exclude], at, tz))
-    rows = session.execute(select(Worker.id, Worker.last_position).where(Worker.id.in_(candidates), Worker.last_position.is_not(None))).all()
+    rows = positions(candidates) if candidates else []
     if not rows:
         return None
-    places = [(p.x, p.y) for p in (to_shape(pos) for _, pos in rows)]
+    places = [(x, y) for _, x, y in rows]
     if ref.network is not None:
         dist = ref.network.distances_from(lon, lat, places)
         how = "along the streets"
     else:
         dist = list(distances_m(lon, lat, [p[0] for p in places], [p[1] for p in places]))
         how = "straight"
-    counts = load.of([wid for wid, _ in rows])
+    counts = load.of([wid for wid, _, _ in rows])
     best = min(range(len(rows)), key=lambda k: (round(dist[k]), counts[rows[k][0]], rows[k][0]))
     if dist[best] == float("inf"):
         return None

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gridops.access.users import Principal
+from gridops.access.policy import Principal
 from gridops.core.db import POSTGIS, Database
-from gridops.incidents.records import can_see
+from gridops.access.policy import can_see
 from gridops.core.models import Area, Incident, StreamEvent
 
 log = logging.getLogger(__name__)

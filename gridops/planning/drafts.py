@@ -36,14 +36,16 @@ from gridops.geo.validate import AreaRecord, coverage_problems, validate_tree
 
 from gridops.core import clock
 from gridops.boundaries.areas import version_in_force
-from gridops.access.users import Principal
-from gridops.boundaries.versions import ImportRefused, _rules, store_version, version_records
+from gridops.access.policy import Principal
+from gridops.boundaries.versions import ImportRefused, store_version, version_records
+from gridops.boundaries.levels import level_rules
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
-from gridops.incidents.records import CLOSED, Context, record
+from gridops.incidents.loop import CLOSED
+from gridops.incidents.context import Context
+from gridops.incidents.events import record
 from gridops.core.models import Area, AreaLevel, Assignment, Building, Incident, Layer, PlanDraft, Road, Task, Worker
-from gridops.field.tasks import ACTIVE
+from gridops.incidents.loop import TASK_ACTIVE
 
-PLANNERS = ("planner", "admin")
 BARRIER_KINDS = ("river", "railway", "rail", "canal", "barrier", "wall")
 EDIT_OPS = ("move", "split", "merge", "redraw")
 
@@ -103,7 +105,7 @@ _GROUNDS_LOCK = threading.Lock()
 
 
 def _community(session: Session, layer: str, code: str) -> Community:
-    version = version_in_force(session, layer, clock.utcnow())
+    version = version_in_force(session, layer, clock.now())
     if version is None:
         raise NotFound(f"layer {layer} has no published boundaries yet.")
     row = session.execute(
@@ -209,7 +211,7 @@ def create_draft(session: Session, principal: Principal | None, layer: str, comm
             raise InvalidParameter("method", f"community {community} has no grids in force to copy; generate instead.")
         plan = _evaluate(com, {u: g for u, (g, _) in com.published.items()}, settings)
     assignment, metrics, problems = _plan_json(plan)
-    now = clock.utcnow()
+    now = clock.now()
     layer_id = session.scalar(select(Layer.id).where(Layer.code == layer))
     draft = PlanDraft(layer_id=layer_id, community_code=community, base_version_id=com.version_id, status="draft",
                       method=method, settings=settings.as_json(), assignment=assignment, metrics=metrics, problems=problems,
@@ -329,7 +331,7 @@ def draft_geojson(session: Session, draft_id: int, which: str = "draft") -> dict
 
 def communities(session: Session, layer: str) -> list[dict[str, Any]]:
     """The communities of the version in force, for a planner to choose from."""
-    version = version_in_force(session, layer, clock.utcnow())
+    version = version_in_force(session, layer, clock.now())
     if version is None:
         return []
     rows = session.execute(select(Area.code, Area.name, Area.households)
@@ -409,7 +411,7 @@ def edit_draft(session: Session, draft_id: int, edit: dict[str, Any], principal:
     edited = _evaluate(com, grid_of, settings, _micro_of(draft))
     draft.assignment, draft.metrics, _ = _plan_json(edited)
     draft.problems = []
-    draft.updated_at = clock.utcnow()
+    draft.updated_at = clock.now()
     session.flush()  # the revision moves on here; a planner who saved first wins, the other gets 409
     return _answer(session, draft, com, edited, settings)
 
@@ -472,7 +474,7 @@ def impact(session: Session, com: Community, plan: Plan, digits: int = 3) -> dic
     hh = {u.code: u.households for u in com.ground.units}
     moved = [u for u, (g, _) in plan.assignment.items() if com.published.get(u, (g,))[0] != g]
     total = sum(hh.values()) or 1
-    now = clock.utcnow()
+    now = clock.now()
     kept = {a.code for a in plan.grids}
     changed = {a.code for a in plan.grids if a.status != "unchanged"}
     work = session.execute(
@@ -517,7 +519,7 @@ def impact(session: Session, com: Community, plan: Plan, digits: int = 3) -> dic
     patrol_rows = session.execute(
         select(Task.id, Task.area_code, Task.scheduled_for, Building.code)
         .join(Building, Building.id == Task.building_id)
-        .where(Task.kind == "patrol", Task.status.in_(ACTIVE), Task.area_code.like(f"{com.code}%"))
+        .where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.area_code.like(f"{com.code}%"))
     ).all()
     visits = []
     for tid, old, when, bcode in patrol_rows:
@@ -568,7 +570,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     so, as with a boundary file's warnings.
     """
     draft = _draft(session, draft_id, editable=True)
-    effective = effective or clock.utcnow()
+    effective = effective or clock.now()
     layer = _layer_code(session, draft)
     com, plan, settings = _current(session, draft)
     checks = _checks(com, plan, settings)
@@ -587,7 +589,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     for r in records:
         if r.code == com.code:
             r.households = sum(a.households for a in plan.grids)
-    findings = [f for f in validate_tree(records, _rules(session), 1.0) if f.severity == "error"]
+    findings = [f for f in validate_tree(records, level_rules(session), 1.0) if f.severity == "error"]
     if findings:
         raise ImportRefused(f"plan draft {draft_id}: {len(findings)} error(s); nothing was published. First: {findings[0].message}",
                             report={"errors": [f.as_json() for f in findings[:50]]})
@@ -595,7 +597,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     version = store_version(session, records, layer, effective=effective, source=f"plan draft {draft_id}",
                             note=f"community {com.code} redrawn: {len(plan.grids)} grids, {len(plan.micro_grids)} micro-grids",
                             created_by=principal.name if principal else "cli")
-    at = clock.utcnow()
+    at = clock.now()
     number = version.number
     # open incidents stay with their assignee until closed; their history says what changed
     for item in effect["open_incidents"]:
@@ -649,6 +651,6 @@ def _visitor_of(session: Session, layer: str, grid: str, at: datetime) -> int | 
 def discard_draft(session: Session, draft_id: int) -> dict[str, Any]:
     draft = _draft(session, draft_id, editable=True)
     draft.status = "discarded"
-    draft.updated_at = clock.utcnow()
+    draft.updated_at = clock.now()
     session.flush()
     return _summary(draft)

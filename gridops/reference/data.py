@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from gridops.geo.network import StreetNetwork
 
-from gridops.access.users import Principal, hash_token, principal_for_hash
+from gridops.core.stamps import read_stamp
 from gridops.reference.calendar import WorkCalendar
-from gridops.core.models import Assignment, CalendarDay, Category, Layer, ReferenceStamp, Road, Shift, Worker
+from gridops.core.models import Assignment, CalendarDay, Category, Layer, Road, Shift, Worker
 
 
 @dataclass(frozen=True)
@@ -142,19 +142,6 @@ class Reference:
         return on
 
 
-ROUTING_STAMP, USERS_STAMP = 1, 2  # rows of reference_stamp (migration 0004)
-HISTORY_STAMP = 3  # settled incident history (migration 0011): the risk maps keep its counts
-
-
-def _stamp(session: Session, row: int = ROUTING_STAMP) -> int:
-    return session.scalar(select(ReferenceStamp.stamp).where(ReferenceStamp.id == row)) or 0
-
-
-def stamps(session: Session) -> dict[int, int]:
-    """Both stamps in one query (the intake writer reads them once per batch)."""
-    return dict(session.connection().exec_driver_sql("SELECT id, stamp FROM reference_stamp").all())
-
-
 def _network(session: Session, previous: Reference | None) -> tuple[StreetNetwork | None, tuple[int, int]]:
     count, top = session.execute(select(func.count(Road.id), func.max(Road.id))).one()
     roads = (int(count or 0), int(top or 0))
@@ -208,7 +195,7 @@ class References:
     def current(self, session: Session, stamp: int | None = None) -> Reference:
         """The reference data as this session sees it (one query when nothing has changed;
         none when the caller read the stamp in this transaction)."""
-        stamp = _stamp(session) if stamp is None else stamp
+        stamp = read_stamp(session) if stamp is None else stamp
         ref = self._current
         if ref is not None and ref.stamp == stamp:
             return ref
@@ -218,54 +205,3 @@ class References:
                 ref = load_reference(session, stamp, ref)
                 self._current = ref
         return ref
-
-
-class Principals:
-    """Who a token names, remembered per process until a user, token or user area changes
-    (the users stamp): one small query per request instead of a user lookup.
-
-    Report intake goes one step further (`remembered`): a remembered token is
-    taken on trust by the request, and the intake writer checks it against the
-    users stamp inside the very transaction that stores the report — exact, and
-    one query per batch instead of one per request.
-    """
-
-    MAX_ENTRIES = 50_000
-
-    def __init__(self) -> None:
-        self._stamp: int | None = None
-        self._known: dict[str, Principal] = {}
-        self._lock = threading.Lock()
-
-    def principal(self, session: Session, token: str) -> Principal | None:
-        return self.by_hash(session, hash_token(token), _stamp(session, USERS_STAMP))
-
-    def by_hash(self, session: Session, key: str, stamp: int) -> Principal | None:
-        """The principal for a token hash as of users stamp `stamp` (read in this session)."""
-        with self._lock:
-            if stamp != self._stamp:
-                self._known.clear()
-                self._stamp = stamp
-            found = self._known.get(key)
-        if found is not None:
-            return found
-        found = principal_for_hash(session, key)  # unknown tokens are not remembered: the cache holds real users only
-        if found is not None:
-            with self._lock:
-                if self._stamp == stamp:
-                    if len(self._known) >= self.MAX_ENTRIES:
-                        self._known.clear()
-                    self._known[key] = found
-        return found
-
-    def remembered(self, token: str) -> tuple[Principal, int] | None:
-        """The principal this process last knew for a token, with the users stamp it was valid under."""
-        key = hash_token(token)
-        with self._lock:
-            found = self._known.get(key)
-            return (found, self._stamp) if found is not None else None
-
-    def confirm(self, session: Session, token_hashes: set[str], stamp: int | None = None) -> dict[str, Principal | None]:
-        """Each token's principal as this transaction sees it (for checking remembered ones)."""
-        stamp = _stamp(session, USERS_STAMP) if stamp is None else stamp
-        return {key: self.by_hash(session, key, stamp) for key in token_hashes}

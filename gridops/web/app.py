@@ -1,29 +1,36 @@
-"""gridops: the Flask application, its CLI and its use cases."""
+"""The app factory: configuration is read when an app is made, never at import, so tests and
+several apps in one process each have their own (Flask's tutorial does the same)."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+
+from gridops.access.cache import Principals
+from gridops.boundaries.geocoder import Geocoder
+from gridops.boundaries.registry import Registry
+from gridops.core.config import STATIC_DIR, load_config
+from gridops.core.db import Database
+from gridops.incidents.intake.writer import IntakeQueue
+from gridops.incidents.stream import Wakeup
+from gridops.reference.data import References
+from gridops.web.api import register_api
+from gridops.web.context import use_case_context
+from gridops.web.pages import pages
+from gridops.web.problems import register_error_handlers
 
 __all__ = ["create_app"]
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app; configuration is read now (environment, then `config`), never at import."""
-    from gridops.web.api import register_api
-    from gridops.core.config import STATIC_DIR, load_config
-    from gridops.core.db import Database
-    from gridops.core.errors import register_error_handlers
-    from gridops.boundaries.geocoder import Geocoder
-    from gridops.web.pages import pages
-    from gridops.boundaries.registry import Registry
-    from gridops.incidents.intake import IntakeQueue
-    from gridops.reference.data import Principals, References
-    from gridops.incidents.stream import Wakeup
-
     settings = load_config(config)
     app = Flask(
         __name__,
@@ -36,8 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(settings["INSTANCE_PATH"])
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the page session never rides a cross-site POST
     app.session_interface = _PageSession()
-    app.json.ensure_ascii = False  # Chinese names stay readable in JSON
-    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable in JSON
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])
     app.extensions["gridops.db"] = db
     registry = Registry(
@@ -60,10 +67,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _instance_secret(instance_path: str) -> str:
     """The key that signs page sessions when none is configured: made once, kept in the instance
     folder (0600), so every worker process and every restart signs alike."""
-    import os
-    import secrets
-    from pathlib import Path
-
     path = Path(instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,8 +81,6 @@ def _instance_secret(instance_path: str) -> str:
         key = path.read_text().strip()
         if key:
             return key
-        import time
-
         time.sleep(0.02)
     raise RuntimeError(f"{path} is empty: delete it and start again")
 
@@ -88,17 +89,7 @@ class _PageSession(SecureCookieSessionInterface):
     """Flask's signed-cookie session, opened only when the request carries one: an API call with a
     bearer token (nearly every request) skips building a signer for a cookie it does not have."""
 
-    def open_session(self, app: Flask, request):
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
-
-
-def use_case_context(app: Flask):
-    """What the use cases need from an app (geocoder, reference data, time zone, photo folder):
-    the same for a request, the CLI and the sweeper."""
-    from gridops.incidents.records import Context
-
-    cfg = app.config
-    return Context(app.extensions["gridops.geocoder"], cfg["TIMEZONE"], cfg["INSTANCE_PATH"], app.extensions["gridops.references"],
-                   app.extensions["gridops.principals"])

@@ -1,19 +1,16 @@
-"""Request helpers shared by the blueprints: the database and parameter parsing.
+"""What a request needs of the app: its database and geocoder, and who is signing in.
 
-Every parser raises InvalidParameter naming the parameter, so a bad query string
-becomes a 400 problem that says which value was wrong and what would be right.
+Every route says who may call it with `require(permission)`; the permissions and
+the roles that hold them are the one table in gridops.access.policy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
-
 from flask import current_app, g, request, session
 
-from gridops.access.users import Forbidden, Principal, Unauthorized, hash_token
+from gridops.access.policy import Forbidden, Principal, Unauthorized, require_permission
+from gridops.access.tokens import hash_token
 from gridops.core.db import Database
-from gridops.core.errors import InvalidParameter
 from gridops.boundaries.geocoder import Geocoder
 
 
@@ -22,78 +19,13 @@ PAGE_HEADER = "gridops"  # sent by gridops pages' scripts; other sites cannot se
 
 
 def database() -> Database:
-    return current_app.extensions["gridops.db"]
+    db: Database = current_app.extensions["gridops.db"]
+    return db
 
 
 def geocoder() -> Geocoder:
-    return current_app.extensions["gridops.geocoder"]
-
-
-def float_arg(name: str, *, required: bool = False) -> float | None:
-    raw = request.args.get(name)
-    if raw is None or raw.strip() == "":
-        if required:
-            raise InvalidParameter(name, f"`{name}` is required.")
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidParameter(name, f"`{name}` must be a number, got {raw!r}.") from None
-
-
-def int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidParameter(name, f"`{name}` must be a whole number, got {raw!r}.") from None
-    if not minimum <= value <= maximum:
-        raise InvalidParameter(name, f"`{name}` must be between {minimum} and {maximum}, got {value}.")
-    return value
-
-
-def choice_arg(name: str, allowed: Iterable[str], default: str | None = None) -> str | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    options = sorted(allowed)
-    if raw not in options:
-        raise InvalidParameter(name, f"`{name}` must be one of {', '.join(options)}; got {raw!r}.", allowed=options)
-    return raw
-
-
-def time_arg(name: str) -> datetime | None:
-    """An ISO-8601 time; a time without a zone is read in the city's time zone."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidParameter(name, f"`{name}` must be an ISO-8601 time like 2026-11-23T09:30:00+08:00; got {raw!r}.") from None
-    if value.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        value = value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
-    return value.astimezone(UTC)
-
-
-def bbox_arg(name: str = "bbox") -> tuple[float, float, float, float] | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    parts = raw.split(",")
-    try:
-        minx, miny, maxx, maxy = (float(p) for p in parts)
-    except ValueError:
-        raise InvalidParameter(name, f"`{name}` must be four numbers minlon,minlat,maxlon,maxlat; got {raw!r}.") from None
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise InvalidParameter(
-            name, f"`{name}` must be minlon,minlat,maxlon,maxlat with min ≤ max, lon in [-180, 180], lat in [-90, 90]; got {raw!r}."
-        )
-    return minx, miny, maxx, maxy
+    found: Geocoder = current_app.extensions["gridops.geocoder"]
+    return found
 
 
 def principal(remembered_ok: bool = False) -> Principal | None:
@@ -132,13 +64,13 @@ def principal(remembered_ok: bool = False) -> Principal | None:
     return g.principal
 
 
-def require(*roles: str, remembered_ok: bool = False) -> Principal:
-    """The signed-in user, if their role is one of `roles` (any role when none are named)."""
+def require(permission: str | None = None, *, remembered_ok: bool = False) -> Principal:
+    """The signed-in user, if their role holds `permission` (gridops.access.policy; any user when none is named)."""
     who = principal(remembered_ok)
     if who is None:
         raise Unauthorized("sign in: send `Authorization: Bearer TOKEN` (a token from `gridops users add`).")
-    if roles and who.role not in roles:
-        raise Forbidden(f"a {who.role} may not do this; it needs one of: {', '.join(roles)}.")
+    if permission is not None:
+        require_permission(who, permission)
     return who
 
 

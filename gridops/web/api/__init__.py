@@ -17,7 +17,7 @@ from marshmallow import Schema
 from webargs import core
 from werkzeug.exceptions import UnsupportedMediaType
 
-from gridops.web.api.schemas import Problem
+from gridops.web.api.schemas.common import Problem
 
 parser = ApiBlueprint.ARGUMENTS_PARSER
 # a request that fails its schema is malformed: 400, answered as problem details (gridops.web.problems)

@@ -8,7 +8,8 @@ from flask_smorest import Blueprint
 from gridops.boundaries.areas import AreaQuery, get_area, list_areas
 from gridops.core.errors import InvalidParameter
 from gridops.web.request import database
-from gridops.web.api.schemas import AreaAtArgs, AreaCollection, AreaFeature, AreaQueryArgs, problem_response
+from gridops.web.api.schemas.areas import AreaAtArgs, AreaCollection, AreaFeature, AreaQueryArgs
+from gridops.web.api.schemas.common import problem_response
 
 bp = Blueprint("areas", __name__, description="Areas (district … micro-grid) as GeoJSON, as of a time")
 

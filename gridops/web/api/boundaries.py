@@ -8,19 +8,12 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import fields
 
-from gridops.boundaries.versions import (
-    READABLE,
-    check,
-    export,
-    list_versions,
-    misfit,
-    publish,
-    scratch_dir,
-    zip_shapefile,
-)
+from gridops.boundaries.files import READABLE, export, scratch_dir, zip_shapefile
+from gridops.boundaries.versions import check, list_versions, publish
+from gridops.boundaries.misfit import misfit
 from gridops.core.errors import InvalidParameter
 from gridops.web.request import database, geocoder
-from gridops.web.api.schemas import (
+from gridops.web.api.schemas.boundaries import (
     BoundaryForm,
     ExportArgs,
     Misfit,
@@ -28,8 +21,8 @@ from gridops.web.api.schemas import (
     Published,
     Report,
     VersionList,
-    problem_response,
 )
+from gridops.web.api.schemas.common import problem_response
 
 bp = Blueprint("boundaries", __name__, description="Boundary files in and out; versions; misfit between layers")
 

@@ -4,7 +4,8 @@ from flask_smorest import Blueprint
 
 from gridops.core.health import health
 from gridops.web.request import database
-from gridops.web.api.schemas import Health, problem_response
+from gridops.web.api.schemas.health import Health
+from gridops.web.api.schemas.common import problem_response
 
 bp = Blueprint("health", __name__, description="Is the service able to work")
 

@@ -3,17 +3,20 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_smorest import Blueprint
 
-from gridops.web.app import use_case_context
+from gridops.web.context import use_case_context
 from gridops.incidents.idempotency import check_key, fingerprint
-from gridops.incidents.records import Context, NewReport, history, load, view
+from gridops.incidents.context import Context
+from gridops.incidents.intake.submission import NewReport
+from gridops.incidents.views import history, load, view
 from gridops.incidents.listing import incidents_geojson
 from gridops.field.workers import worker_positions
-from gridops.incidents.intake import IntakeQueue, Submission
+from gridops.incidents.intake.writer import IntakeQueue
+from gridops.incidents.intake.submission import Submission
 from gridops.field.tasks import tasks_of
-from gridops.incidents.workflow import Act, act
+from gridops.incidents.steps import Act, act
 from gridops.incidents.photos import check_photos, discard
 from gridops.web.request import database, require, token_hash
-from gridops.web.api.schemas import (
+from gridops.web.api.schemas.incidents import (
     History,
     IncidentCollection,
     IncidentListArgs,
@@ -26,8 +29,8 @@ from gridops.web.api.schemas import (
     StepDone,
     TaskArgs,
     TaskList,
-    problem_response,
 )
+from gridops.web.api.schemas.common import problem_response
 
 bp = Blueprint("incidents", __name__, description="Reports in, and the closed loop (上报 → 受理 → … → 回访)")
 
@@ -159,7 +162,7 @@ def step(body, incident_id: int, action: str):
     ctx = context()
     try:
         with database().session() as session:
-            return act(session, ctx, incident_id, action, a, who, cfg["CHECKIN_MAX_DISTANCE_M"])
+            return act(session, ctx, incident_id, action, a, who)
     except BaseException:
         discard(ctx.written, cfg["INSTANCE_PATH"])
         raise

@@ -12,7 +12,8 @@ from gridops.boundaries.batch import csv_chunks, geojson_chunks, locate_batch, p
 from gridops.core.errors import InvalidParameter
 from gridops.boundaries.geocoder import LocationQuery
 from gridops.web.request import database, geocoder
-from gridops.web.api.schemas import BatchArgs, LocateAnswer, LocateArgs, problem_response
+from gridops.web.api.schemas.locate import BatchArgs, LocateAnswer, LocateArgs
+from gridops.web.api.schemas.common import problem_response
 
 bp = Blueprint("locate", __name__, description="Where is it, and whose ground is it")
 

@@ -13,12 +13,13 @@ from werkzeug.exceptions import HTTPException
 from gridops.geo.errors import GeoError
 
 from gridops.incidents import open311
-from gridops.core.errors import GridopsError, _flatten
+from gridops.core.errors import GridopsError
+from gridops.web.problems import describe, open311_status
 from gridops.incidents.idempotency import check_key, fingerprint
-from gridops.incidents.intake import Submission
+from gridops.incidents.intake.submission import Submission
 from gridops.web.request import database, principal, token_hash
 from gridops.web.api.incidents import intake_queue
-from gridops.web.api.schemas import AwareDateTime
+from gridops.web.api.schemas.common import AwareDateTime
 
 bp = Blueprint("open311", __name__, description="Open311 GeoReport v2: categories are services, incidents are requests")
 FORMAT = "<any(xml, json):fmt>"
@@ -70,31 +71,14 @@ def _error(status: int, description: str) -> Response:
     return render(_fmt(), "errors", "error", errors, status)
 
 
-@bp.errorhandler(open311.Open311Error)
-def _open311_error(err: open311.Open311Error) -> Response:
-    return _error(err.status, err.message)
+def _open311_error(err: Exception) -> Response:
+    """The one mapping (gridops.web.problems), rendered as the spec's error list in the spec's codes."""
+    p = describe(err)
+    return _error(open311_status(p), p.detail)
 
 
-@bp.errorhandler(GridopsError)
-def _domain_error(err: GridopsError) -> Response:
-    # the spec's codes: 404 for what does not exist, 403 for the api_key, 400 for the rest
-    status = 404 if err.status == 404 else 403 if err.status in (401, 403) else 400
-    return _error(status, err.message)
-
-
-@bp.errorhandler(GeoError)
-def _geo_error(err: GeoError) -> Response:
-    return _error(400, str(err))
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(err: HTTPException) -> Response:
-    messages = (getattr(err, "data", None) or {}).get("messages")
-    if messages:
-        field, message = _flatten(messages)[0]
-        return _error(400, f"{field.split('.', 1)[-1]}: {message}")
-    status = err.code if err.code in (403, 404, 405, 413, 415) else 400
-    return _error(status, err.description or err.name)
+for _kind in (GridopsError, GeoError, HTTPException, Exception):
+    bp.register_error_handler(_kind, _open311_error)
 
 
 class Jurisdiction(Schema):

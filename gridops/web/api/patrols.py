@@ -5,18 +5,12 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 
-from gridops.web.app import use_case_context
-from gridops.field.patrols import KEEPERS, add_register, record_visit, registers
+from gridops.web.context import use_case_context
+from gridops.access.policy import KEEP_REGISTERS
+from gridops.field.patrols import add_register, record_visit, registers
 from gridops.web.request import database, require
-from gridops.web.api.schemas import (
-    PatrolArgs,
-    PatrolCreate,
-    PatrolList,
-    PatrolView,
-    VisitBody,
-    VisitDone,
-    problem_response,
-)
+from gridops.web.api.schemas.patrols import PatrolArgs, PatrolCreate, PatrolList, PatrolView, VisitBody, VisitDone
+from gridops.web.api.schemas.common import problem_response
 
 bp = Blueprint("patrols", __name__, description="Patrol visits (走访): registers of people who need visits, and visits recorded")
 
@@ -43,7 +37,7 @@ def list_registers(**args):
 @problem_response(bp, 404, "no such household or building")
 def create_register(body):
     """Register someone who needs regular visits; the next sweep schedules their first visit."""
-    who = require(*KEEPERS)
+    who = require(KEEP_REGISTERS)
     with database().session() as session:
         return add_register(session, use_case_context(current_app), who, **body)
 

@@ -7,9 +7,9 @@ import json
 from flask import Response, current_app
 from flask_smorest import Blueprint
 
-from gridops.web.app import use_case_context
+from gridops.web.context import use_case_context
+from gridops.access.policy import PLAN, READ_PLANS
 from gridops.planning.drafts import (
-    PLANNERS,
     create_draft,
     discard_draft,
     draft_geojson,
@@ -19,19 +19,10 @@ from gridops.planning.drafts import (
     publish_draft,
 )
 from gridops.web.request import database, require
-from gridops.web.api.schemas import (
-    PlanArgs,
-    PlanCreate,
-    PlanEdit,
-    PlanGeoArgs,
-    PlanList,
-    PlanPublish,
-    PlanView,
-    problem_response,
-)
+from gridops.web.api.schemas.plans import PlanArgs, PlanCreate, PlanEdit, PlanGeoArgs, PlanList, PlanPublish, PlanView
+from gridops.web.api.schemas.common import problem_response
 
 bp = Blueprint("plans", __name__, description="Planners: regenerate, edit, check and publish grid boundaries")
-READERS = (*PLANNERS, "command_centre", "community_admin")
 
 
 @bp.get("/plans")
@@ -41,7 +32,7 @@ READERS = (*PLANNERS, "command_centre", "community_admin")
 @problem_response(bp, 403, "your role does not see plans")
 def drafts(**args):
     """The drafts, newest first."""
-    require(*READERS)
+    require(READ_PLANS)
     with database().session() as session:
         return {"drafts": list_drafts(session, args.get("community"))}
 
@@ -55,7 +46,7 @@ def drafts(**args):
 @problem_response(bp, 404, "no such community in the version in force")
 def create(body):
     """A new draft for a community, generated, rebalanced or copied from the grids in force; checked, with its impact."""
-    who = require(*PLANNERS)
+    who = require(PLAN)
     with database().session() as session:
         return create_draft(session, who, current_app.config["PRIMARY_LAYER"], body["community"], body["method"],
                             grid=(body.get("grid_households_min"), body.get("grid_households_max")),
@@ -69,7 +60,7 @@ def create(body):
 @problem_response(bp, 404, "no such draft")
 def show(draft_id: int):
     """One draft: its grids and metrics, the checks and the impact against the version in force."""
-    require(*READERS)
+    require(READ_PLANS)
     with database().session() as session:
         return get_draft(session, draft_id)
 
@@ -83,7 +74,7 @@ def show(draft_id: int):
 def geojson(draft_id: int, which: str):
     """The draft's grids and micro-grids (which=draft), the version in force over the same community (which=published),
     or the buildings with the grid the draft gives them (which=buildings)."""
-    require(*READERS)
+    require(READ_PLANS)
     with database().session() as session:
         doc = draft_geojson(session, draft_id, which)
     return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/geo+json")
@@ -99,7 +90,7 @@ def geojson(draft_id: int, which: str):
 @problem_response(bp, 409, "the draft is published or discarded, or moved on since `revision`")
 def edit(body, draft_id: int):
     """Move buildings, split, merge or redraw by hand; the answer is the draft re-checked, with its impact."""
-    who = require(*PLANNERS)
+    who = require(PLAN)
     with database().session() as session:
         return edit_draft(session, draft_id, body, who)
 
@@ -115,7 +106,7 @@ def edit(body, draft_id: int):
 def publish(body, draft_id: int):
     """The draft becomes the next boundary version from `effective_from`: open incidents stay with their assignee,
     patrol visits move with their doors, workers of retired grids stop answering for them."""
-    who = require(*PLANNERS)
+    who = require(PLAN)
     with database().session() as session:
         return publish_draft(session, use_case_context(current_app), draft_id, who, body.get("effective_from"),
                              body["accept_warnings"])
@@ -129,6 +120,6 @@ def publish(body, draft_id: int):
 @problem_response(bp, 409, "the draft is published")
 def discard(draft_id: int):
     """Discard a draft (it stays listed, as discarded)."""
-    require(*PLANNERS)
+    require(PLAN)
     with database().session() as session:
         return {"drafts": [discard_draft(session, draft_id)]}

@@ -9,7 +9,8 @@ from flask_smorest import Blueprint
 
 from gridops.analytics.stats import StatsQuery, as_csv, as_geojson, stats
 from gridops.web.request import database, require
-from gridops.web.api.schemas import Stats, StatsArgs, problem_response
+from gridops.web.api.schemas.stats import Stats, StatsArgs
+from gridops.web.api.schemas.common import problem_response
 
 bp = Blueprint("stats", __name__, description="The measures the users count, per area and period")
 

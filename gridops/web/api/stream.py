@@ -7,7 +7,7 @@ from marshmallow import fields
 from gridops.core.errors import InvalidParameter
 from gridops.incidents.stream import stream
 from gridops.web.request import database, require
-from gridops.web.api.schemas import Query, problem_response
+from gridops.web.api.schemas.common import Query, problem_response
 
 bp = Blueprint("stream", __name__, description="The live feed of state changes (Server-Sent Events)")
 

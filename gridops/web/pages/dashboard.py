@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from gridops.core import clock
-from gridops.access.users import Principal
+from gridops.access.policy import ALL, Principal
+from gridops.core.db import Database
+from gridops.web.problems import describe
 from gridops.core.errors import GridopsError, InvalidParameter
 from gridops.analytics.stats import LEVELS, StatsQuery, month_of, stats
 
@@ -17,7 +19,7 @@ from gridops.analytics.stats import LEVELS, StatsQuery, month_of, stats
 def _month(raw: str | None, tz: str) -> tuple[datetime, datetime, str]:
     zone = ZoneInfo(tz)
     if not raw:
-        since, until = month_of(clock.utcnow(), tz)
+        since, until = month_of(clock.now(), tz)
     else:
         try:
             first = datetime.strptime(raw.strip() + "-01", "%Y-%m-%d").replace(tzinfo=zone)
@@ -27,20 +29,19 @@ def _month(raw: str | None, tz: str) -> tuple[datetime, datetime, str]:
     return since, until, since.astimezone(zone).strftime("%Y-%m")
 
 
-def dashboard_context(app, who: Principal, args: Mapping[str, str]) -> tuple[dict[str, Any], int]:
-    cfg = app.config
+def dashboard_context(db: Database, cfg: Mapping[str, Any], who: Principal, args: Mapping[str, str]) -> tuple[dict[str, Any], int]:
     level = args.get("level") or "grid"
-    area = (args.get("area") or "").strip() or (None if who.is_staff or who.role == "planner" else (who.areas[0] if who.areas else None))
+    area = (args.get("area") or "").strip() or (None if who.policy.measures == ALL else (who.areas[0] if who.areas else None))
     context: dict[str, Any] = {"levels": LEVELS, "level": level, "area": area or "", "problem": None, "result": None}
     try:
         since, until, month = _month(args.get("month"), cfg["TIMEZONE"])
         context["month"] = month
-        with app.extensions["gridops.db"].session() as session:
+        with db.session() as session:
             result = stats(session, StatsQuery(level=level, area=area, since=since, until=until, layer=cfg["PRIMARY_LAYER"]), who,
                            cfg["TIMEZONE"])
     except GridopsError as err:
         context.update(problem=err.message, month=args.get("month") or "")
-        return context, err.status
+        return context, describe(err).status
     query = {"level": level, "since": since.astimezone(UTC).isoformat(), "until": until.astimezone(UTC).isoformat()}
     if area:
         query["area"] = area

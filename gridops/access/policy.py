@@ -1,0 +1,181 @@
+"""Who may do what: every role, the ground it sees, and what it may do — in one table.
+
+The API, the pages, the CLI and the tests all read `ROLES`; no other module
+lists roles. A role has
+
+- `sees`: which incidents it may read (all; the ground it answers for; its
+  department's; the reports it made; none but the work handed to it);
+- `contacts`: whose phone numbers it reads unmasked (all; the ground it answers
+  for; only the incidents it handles or reported);
+- `measures`: whose measures (gridops.analytics.stats) it reads: all, its ground, none;
+- `may`: the permissions below;
+- `worker`: the worker record a user of this role stands for (their worker role
+  and their duty on the areas they are given), if they take work.
+
+Whoever holds an incident (its assignee) may also see it and take the steps the
+loop gives to the assignee, whatever their role (gridops.incidents.loop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from gridops.core.errors import GridopsError
+
+# what a role sees
+ALL, GROUND, DEPARTMENT, OWN, NONE = "all", "ground", "department", "own", "none"
+# whose contacts a role reads unmasked (ALL, GROUND or OWN: the ones it handles or reported)
+
+# permissions
+LEAD = "lead"  # accept, assess, dispatch, reassign, verify, return, close, escalate, merge, split (in its ground)
+SUPERVISE = "supervise"  # 督办
+RATE = "rate"  # 回访: record the resident's rating
+COMMENT = "comment"
+ACT_ON_MAP = "act_on_map"  # reassign and escalate from the live map
+WATCH = "watch"  # the command centre's maps and the measures (/map, /maps/risk, /dashboard, /api/v1/stats)
+SEE_WORKERS = "see_workers"  # where workers are
+READ_REGISTERS = "read_registers"  # patrol registers (走访) with phone numbers
+KEEP_REGISTERS = "keep_registers"  # add people to the registers, record visits on the ground
+SEE_ID_NUMBERS = "see_id_numbers"  # 身份证号 unmasked
+PLAN = "plan"  # draw, edit, publish grid plans
+READ_PLANS = "read_plans"
+
+PERMISSIONS = (LEAD, SUPERVISE, RATE, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS,
+               SEE_ID_NUMBERS, PLAN, READ_PLANS)
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    name: str  # as the pages show it (zh-CN)
+    name_en: str
+    sees: str
+    contacts: str
+    measures: str
+    may: frozenset[str]
+    worker: tuple[str, str] | None = None  # (worker role, duty) for a user who takes work
+
+    def can(self, permission: str) -> bool:
+        return permission in self.may
+
+
+_STAFF = frozenset(PERMISSIONS) - {PLAN}
+ROLES: dict[str, Role] = {r.code: r for r in (
+    Role("resident", "居民", "resident", OWN, OWN, NONE, frozenset({RATE, COMMENT})),
+    Role("grid_worker", "网格员", "grid worker", GROUND, OWN, NONE, frozenset({COMMENT, READ_REGISTERS}),
+         worker=("grid_worker", "primary")),
+    Role("grid_leader", "网格长", "grid leader", GROUND, GROUND, GROUND,
+         frozenset({LEAD, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS}),
+         worker=("grid_leader", "leader")),
+    Role("community_admin", "社区管理员", "community admin", GROUND, GROUND, GROUND,
+         frozenset({LEAD, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS, SEE_ID_NUMBERS, READ_PLANS}),
+         worker=("community_staff", "primary")),
+    Role("department", "职能部门", "department", DEPARTMENT, OWN, NONE, frozenset({COMMENT}), worker=("department_staff", "primary")),
+    Role("command_centre", "指挥中心", "command centre", ALL, ALL, ALL, _STAFF),
+    Role("planner", "网格规划员", "planner", NONE, OWN, ALL, frozenset({WATCH, PLAN, READ_PLANS})),
+    Role("admin", "系统管理员", "admin", ALL, ALL, ALL, frozenset(PERMISSIONS)),
+)}
+ROLE_CODES = tuple(ROLES)
+
+
+class Unauthorized(GridopsError):
+    slug = "unauthorized"
+
+
+class Forbidden(GridopsError):
+    slug = "forbidden"
+
+
+def role(code: str) -> Role:
+    found = ROLES.get(code)
+    if found is None:
+        raise Forbidden(f"no role {code!r}; roles: {', '.join(ROLES)}.")
+    return found
+
+
+def roles_with(permission: str) -> tuple[str, ...]:
+    """The roles that hold a permission, in the table's order (for messages and the API's documentation)."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"no permission {permission!r}")
+    return tuple(r.code for r in ROLES.values() if permission in r.may)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The user behind a request, with what a permission check needs."""
+
+    user_id: int
+    name: str
+    role: str
+    worker_id: int | None = None
+    department_code: str | None = None
+    areas: tuple[str, ...] = ()
+
+    @property
+    def policy(self) -> Role:
+        return role(self.role)
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff (the command centre, admins) see the whole city."""
+        return self.policy.sees == ALL
+
+    def can(self, permission: str) -> bool:
+        return self.policy.can(permission)
+
+    def covers(self, area_code: str | None) -> bool:
+        """Does this user answer for the area (or an area above it)? Codes are hierarchical."""
+        if not area_code:
+            return False
+        return any(area_code.startswith(a) for a in self.areas)
+
+
+def require_permission(who: Principal, permission: str) -> None:
+    """Refuse, naming the roles that may, unless `who` holds the permission."""
+    if not who.can(permission):
+        raise Forbidden(f"a {who.role} may not do this; it needs one of: {', '.join(roles_with(permission))}.")
+
+
+class IncidentFacts(Protocol):
+    """What visibility depends on (an Incident row has these)."""
+
+    assignee_id: int | None
+    reporter_user_id: int | None
+    department_code: str | None
+
+
+def handles(principal: Principal, incident: IncidentFacts) -> bool:
+    return principal.worker_id is not None and incident.assignee_id == principal.worker_id
+
+
+def can_see(principal: Principal | None, incident: IncidentFacts, grid_code: str | None) -> bool:
+    """Staff see everything; a worker the ground they answer for and their own work; a department its
+    incidents; a resident their own reports."""
+    if principal is None:
+        return False
+    sees = principal.policy.sees
+    if sees == ALL:
+        return True
+    if sees == OWN:
+        return incident.reporter_user_id == principal.user_id
+    if handles(principal, incident):
+        return True
+    if sees == DEPARTMENT:
+        return incident.department_code is not None and incident.department_code == principal.department_code
+    return sees == GROUND and principal.covers(grid_code)
+
+
+def sees_contacts(principal: Principal, incident: IncidentFacts, grid_code: str | None) -> bool:
+    """Phone numbers are for those who must call back: staff, the assignee, the leaders of the ground, the reporter."""
+    contacts = principal.policy.contacts
+    if contacts == ALL or handles(principal, incident):
+        return True
+    if contacts == GROUND and principal.covers(grid_code):
+        return True
+    return principal.policy.sees == OWN and incident.reporter_user_id == principal.user_id
+
+
+def covers_any(principal: Principal, codes: Iterable[str]) -> bool:
+    return any(principal.covers(c) for c in codes)

@@ -1,0 +1,57 @@
+"""Times and boxes as people and files write them, read one way everywhere.
+
+An ISO-8601 time (a `Z` for UTC allowed, a date alone meaning its midnight); a time
+without a zone is read in the city's time zone; what comes out is always aware and in
+UTC. A bounding box is minlon,minlat,maxlon,maxlat. A bad value is an
+InvalidParameter naming the field, so it becomes a 400 that says what would be right.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from gridops.core.errors import InvalidParameter
+
+EXAMPLE = "2026-11-23T09:30:00+08:00"
+BBox = tuple[float, float, float, float]
+
+
+class BadValue(InvalidParameter):
+    """A value that is not a time (or a box); `reason` is the message without the field's name, for a schema."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, f"`{field}` {reason}")
+        self.reason = reason
+
+
+def parse_time(raw: str, tz: str | None, field: str = "time") -> datetime:
+    """`raw` as an aware UTC time; zone-less times are in `tz` (None: a zone is required)."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadValue(field, f"must be an ISO-8601 time like {EXAMPLE}; got {raw!r}.") from None
+    if value.tzinfo is None:
+        if tz is None:
+            raise BadValue(field, f"must carry its time zone, like {EXAMPLE} or with a Z for UTC; got {raw!r}.")
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(UTC)
+
+
+def parse_optional_time(raw: str | None, tz: str | None, field: str = "time") -> datetime | None:
+    """parse_time, where an empty or missing value means none was given."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    return parse_time(raw, tz, field)
+
+
+def parse_bbox(raw: str, field: str = "bbox") -> BBox:
+    """minlon,minlat,maxlon,maxlat in WGS-84, min ≤ max."""
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in str(raw).split(","))
+    except ValueError:
+        raise BadValue(field, f"must be four numbers minlon,minlat,maxlon,maxlat; got {raw!r}.") from None
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise BadValue(field, f"must be minlon,minlat,maxlon,maxlat with min ≤ max, lon in [-180, 180], lat in [-90, 90]; got {raw!r}.")
+    return minx, miny, maxx, maxy

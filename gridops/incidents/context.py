@@ -1,0 +1,23 @@
+"""What a use case needs from the running service, handed in so the API, the CLI, the
+sweeper, the demo city and the tests call it the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gridops.access.cache import Principals
+from gridops.boundaries.geocoder import Geocoder
+from gridops.reference.data import References
+
+
+@dataclass
+class Context:
+    """The process's geocoder, reference data and signed-in users, and the city's settings."""
+
+    geocoder: Geocoder
+    timezone: str
+    instance_path: str
+    references: References = field(default_factory=References)  # the process's reference data (routing's inputs)
+    principals: Principals | None = None  # the process's signed-in users, to confirm a report's author
+    checkin_max_m: float = 200.0  # a check-in farther than this from the incident is refused
+    written: list[str] = field(default_factory=list)  # photo files this request wrote

@@ -1,0 +1,151 @@
+"""Storing a decided batch: the incidents, then everything that hangs from them — first events,
+merges, followers, tasks, notifications, photos, idempotency records — in few statements
+(one multi-table statement on PostGIS, gridops.core.bulk), and each report's answer."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from gridops.geo.hexes import cell_of
+
+from gridops.access.policy import OWN
+from gridops.core.bulk import insert_rows, insert_tables
+from gridops.core.models import Attachment, IdempotencyRecord, Incident, IncidentEvent, IncidentFollower, Notification, Task
+from gridops.incidents.context import Context
+from gridops.incidents.events import actor_label
+from gridops.incidents.intake.decide import Placed
+from gridops.incidents.photos import store as store_photo
+from gridops.reference.data import Reference
+
+
+def _local_day(t: datetime, tz: str) -> date:
+    return t.astimezone(ZoneInfo(tz)).date()
+
+
+def _incident_row(p: Placed, now: datetime, tz: str) -> dict[str, Any]:
+    new, original = p.sub.new, p.answer["original"]
+    merged = p.merged
+    description = new.description
+    return {
+        "category_code": p.category.code, "description": description, "status": "merged" if merged else "reported",
+        "urgency": p.category.urgency, "channel": new.channel, "reporter_name": new.reporter_name,
+        "reporter_contact": new.reporter_contact, "location": p.geom,
+        "original_x": original.get("x"), "original_y": original.get("y"), "original_crs": original.get("crs"),
+        "address_text": new.address, "location_status": p.answer["status"], "snap_distance_m": p.answer["distance_m"] or None,
+        "boundary_version_id": p.version_id, "grid_id": p.grid_id, "micro_grid_id": p.micro_grid_id,
+        "building_id": p.building_id, "household_id": p.household_id,
+        "reported_at": now, "reported_day": _local_day(now, tz), "due_at": p.due, "updated_at": now, "lock_version": 1,
+        "token": new.token,
+        "reporter_user_id": p.sub.actor.user_id if p.sub.actor and p.sub.actor.policy.sees == OWN else None,
+        "assignee_id": p.chosen.worker_id, "routing_reason": _reason(p), "department_code": p.chosen.department_code,
+        "tier": p.chosen.tier, "h3_cell": cell_of(p.lon, p.lat), "merged_into_id": p.merged_into,
+    }
+
+
+def _reason(p: Placed) -> str:
+    if p.target_new is not None:  # its id is known only once it is stored
+        return f"duplicate of incident {p.target_new.incident_id} ({p.merge_distance_m:.0f} m away)"
+    return p.chosen.reason
+
+
+def _candidates(p: Placed, now: datetime) -> list[dict[str, Any]]:
+    found = list(p.dupes)
+    if p.target_new is not None:
+        found.insert(0, {"id": p.target_new.incident_id, "distance_m": round(p.merge_distance_m, 1), "reported_at": now.isoformat()})
+    return found
+
+
+def _answer(p: Placed, ref: Reference, now: datetime, photos: list[dict[str, Any]]) -> dict[str, Any]:
+    row_target = p.merged_into
+    worker = ref.workers.get(p.chosen.worker_id) if p.chosen.worker_id is not None else None
+    return {
+        "id": p.incident_id,
+        "status": "merged" if row_target is not None else "reported",
+        "token": p.sub.new.token,
+        "category": {"code": p.category.code, "name": p.category.name, "urgency": p.category.urgency,
+                     "time_limit_minutes": p.category.time_limit_minutes, "working_time": p.category.working_time},
+        "location": p.answer["location"],
+        "original": p.answer["original"],
+        "location_status": p.answer["status"],
+        "distance_m": p.answer["distance_m"],
+        "grid": p.answer["grid"],
+        "micro_grid": p.answer["micro_grid"],
+        "boundary_version": p.answer["boundary_version"],
+        "reported_at": now.isoformat(),
+        "due_at": p.due.isoformat(),
+        "assignee": {"code": worker.code, "name": worker.name, "role": worker.role} if worker else None,
+        "department": p.chosen.department_code,
+        "tier": p.chosen.tier,
+        "routing_reason": _reason(p),
+        "merged_into": row_target,
+        "duplicates": _candidates(p, now),
+        "photos": photos,
+    }
+
+
+def _insert_returning_ids(session: Session, model, rows: list[dict[str, Any]]) -> list[int]:
+    return insert_rows(session, model.__table__, rows, ids=True)
+
+
+def store(session: Session, ctx: Context, ref: Reference, placed: list[Placed], now: datetime) -> None:
+    """Every decided report, in few statements: the incidents (reports merging into an earlier one of
+    the batch go in a second round, once that one has its id), then everything that hangs from
+    them — first events, merges, followers, tasks, notifications, photos, idempotency records —
+    together (one statement on PostGIS)."""
+    first = [p for p in placed if p.target_new is None]
+    second = [p for p in placed if p.target_new is not None]
+    for group in (first, second):
+        for p, iid in zip(group, _insert_returning_ids(session, Incident, [_incident_row(p, now, ctx.timezone) for p in group]), strict=True):
+            p.incident_id = iid
+
+    events: list[dict[str, Any]] = []
+    for p in placed:
+        new = p.sub.new
+        events.append({"incident_id": p.incident_id, "seq": 1, "at": now, "action": "report", "from_status": None,
+                       "to_status": "reported", "actor_id": p.sub.actor.worker_id if p.sub.actor else None,
+                       "actor_label": actor_label(p.sub.actor), "note": new.description, "data": {"channel": new.channel},
+                       "location": p.geom})
+    if any(p.sub.new.photos for p in placed):  # the photos name their event: its id is needed first
+        for p, eid in zip(placed, _insert_returning_ids(session, IncidentEvent, events), strict=True):
+            p.event_id = eid
+        events = []
+    merges = [p for p in placed if p.merged]
+    target_of = {id(p): p.merged_into for p in merges}
+    events += [
+        {"incident_id": p.incident_id, "seq": 2, "at": now, "action": "merge", "from_status": "reported", "to_status": "merged",
+         "actor_id": None, "actor_label": actor_label(None), "note": _reason(p),
+         "data": {"into": target_of[id(p)], "candidates": _candidates(p, now)}, "location": None} for p in merges
+    ]
+    followers = [{"incident_id": target_of[id(p)], "name": p.sub.new.reporter_name, "contact": p.sub.new.reporter_contact,
+                  "source_incident_id": p.incident_id, "added_at": now} for p in merges]
+
+    routed = [p for p in placed if not p.merged and p.chosen.worker_id is not None]
+    tasks = [{"kind": "incident", "title": f"{p.category.name}: {p.sub.new.description or ''}"[:256], "status": "open",
+              "incident_id": p.incident_id, "worker_id": p.chosen.worker_id, "area_code": p.codes["grid"],
+              "location": p.geom, "due_at": p.due, "created_at": now} for p in routed]
+    notifications = [{"worker_id": p.chosen.worker_id, "incident_id": p.incident_id, "kind": "assigned",
+                      "message": f"new report {p.incident_id}: {p.category.name}", "created_at": now} for p in routed]
+
+    attachments = []
+    for p in placed:
+        photos = []
+        for photo in p.sub.new.photos:
+            path, wrote = store_photo(photo, ctx.instance_path)
+            if wrote:
+                p.outcome.written.append(path)
+            attachments.append({"incident_id": p.incident_id, "event_id": p.event_id, "sha256": photo.sha256,
+                                "content_type": photo.content_type, "size_bytes": photo.size, "path": path, "created_at": now})
+            photos.append({"sha256": photo.sha256, "content_type": photo.content_type, "size": photo.size})
+        p.outcome.answer = _answer(p, ref, now, photos)
+
+    keys = [{"key": p.sub.key, "method": p.sub.method, "path": p.sub.path, "request_hash": p.sub.fingerprint,
+             "status_code": p.outcome.status, "response_body": json.dumps(p.outcome.answer, ensure_ascii=False, default=str),
+             "created_at": now} for p in placed if p.sub.key is not None]
+    insert_tables(session, [(IncidentEvent.__table__, events), (IncidentFollower.__table__, followers), (Task.__table__, tasks),
+                            (Notification.__table__, notifications), (Attachment.__table__, attachments),
+                            (IdempotencyRecord.__table__, keys)])

@@ -1,0 +1,130 @@
+"""The closed loop (闭环): the statuses, the steps between them, and who may take each.
+
+reported 上报 → accepted 受理 → assessed 研判 → dispatched 派遣 → in_progress 处置
+→ resolved 反馈 → verified 核查 → closed 结案 → followed_up 回访, with returned
+(sent back for rework), escalated (one tier up the ladder) and merged (a
+duplicate) beside it. This module is the one home of those rules: plain data and
+pure functions, so the API, the pages, the sweeper, the demo city and the tests
+read the same table (gridops.incidents.steps carries a step out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from gridops.access.policy import COMMENT, LEAD, RATE, SUPERVISE, IncidentFacts, Principal, can_see, handles, roles_with
+
+# status -> its name on the pages (zh-CN)
+STATUS_NAMES: dict[str, str] = {
+    "reported": "已上报", "accepted": "已受理", "assessed": "已研判", "dispatched": "已派遣", "in_progress": "处置中",
+    "resolved": "已反馈", "verified": "已核查", "closed": "已结案", "followed_up": "已回访",
+    "returned": "已退回", "escalated": "已升级", "merged": "已合并",
+}
+STATUSES = tuple(STATUS_NAMES)
+# someone's open work
+OPEN = ("reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "returned", "verified", "escalated")
+# the loop is over (a merged report lives on in the incident it joined)
+CLOSED = ("closed", "followed_up", "merged")
+# closed by the people who handled it (the measures count these)
+DONE = ("closed", "followed_up")
+# still being handled: the handling is not done (resolved and verified wait for the verifier and the close)
+HANDLING = ("reported", "accepted", "assessed", "dispatched", "in_progress", "returned", "escalated")
+# the escalation ladder ("小事不出网格、大事不出社区、矛盾不上交")
+LADDER = ("grid", "grid_leader", "community", "street", "district")
+# a task (a unit of someone's work: an incident to handle, a visit) that is still to be done
+TASK_ACTIVE = ("open", "accepted")
+
+_BEFORE_WORK = ("reported", "accepted", "assessed", "dispatched", "escalated")
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str
+    name: str  # as the pages show it (zh-CN)
+    sources: tuple[str, ...]  # the statuses it may be taken from
+    target: str | None  # None: the status stays
+    permission: str | None  # the permission (gridops.access.policy) that lets a role take it, in its ground
+    assignee: bool = False  # the incident's assignee may, whatever their role
+    needs_note: bool = False
+
+
+STEPS: dict[str, Step] = {s.action: s for s in (
+    Step("accept", "受理", ("reported",), "accepted", LEAD, assignee=True),
+    Step("assess", "研判", ("accepted",), "assessed", LEAD, assignee=True),
+    Step("dispatch", "派遣", ("assessed", "escalated"), "dispatched", LEAD),
+    # a worker taking a task walks the steps to dispatched that are still open, each recorded
+    Step("take", "接单", ("reported", "accepted", "assessed", "escalated"), "dispatched", None, assignee=True),
+    Step("reassign", "改派", ("reported", "accepted", "assessed", "dispatched", "in_progress", "returned", "escalated"), None, LEAD),
+    Step("reject", "退单", _BEFORE_WORK, None, None, assignee=True, needs_note=True),
+    Step("check_in", "到场签到", ("dispatched", "returned"), "in_progress", None, assignee=True),
+    Step("resolve", "处置反馈", ("in_progress",), "resolved", None, assignee=True, needs_note=True),
+    Step("verify", "核查", ("resolved",), "verified", LEAD),
+    Step("return", "退回重办", ("resolved",), "returned", LEAD, needs_note=True),
+    Step("close", "结案", ("verified",), "closed", LEAD),
+    Step("rate", "回访评价", ("closed",), "followed_up", RATE),
+    # also from reported (nobody took it in time) and escalated (nobody took it at this tier either)
+    Step("escalate", "上报升级", ("reported", "accepted", "assessed", "dispatched", "in_progress", "returned", "escalated"),
+         "escalated", LEAD, assignee=True, needs_note=True),
+    Step("supervise", "督办", OPEN, None, SUPERVISE),
+    Step("merge", "合并", ("reported", "accepted", "assessed"), "merged", LEAD),
+    Step("split", "拆分", ("merged",), "reported", LEAD),
+    Step("comment", "备注", OPEN + CLOSED, None, COMMENT, assignee=True),
+)}
+ACTIONS = tuple(STEPS)
+# what `take` records on its way to dispatched, from each status
+TAKE_PATH = {"reported": ("accept", "accepted"), "accepted": ("assess", "assessed"), "assessed": ("dispatch", "dispatched"),
+             "escalated": ("dispatch", "dispatched")}
+# actions the history holds that no one takes by name: the report itself
+RECORDED_ONLY = ("report",)
+
+
+class Facts(IncidentFacts, Protocol):
+    """What the loop reads of an incident (an Incident row has all of it)."""
+
+    status: str
+
+
+def may_take(step: Step, incident: Facts, principal: Principal | None, grid_code: str | None) -> bool:
+    """Whether `principal` may take `step` on this incident (status aside). None is the system: the sweeper,
+    duplicate detection, the demo city's own history."""
+    if principal is None:
+        return True
+    if step.assignee and handles(principal, incident):
+        return True
+    if step.permission is None or not principal.can(step.permission):
+        return False
+    return can_see(principal, incident, grid_code)
+
+
+def allowed_steps(incident: Facts, principal: Principal | None, grid_code: str | None) -> list[str]:
+    """The steps this principal may take now, in the loop's order."""
+    return [a for a, s in STEPS.items() if incident.status in s.sources and may_take(s, incident, principal, grid_code)]
+
+
+def who_may(step: Step) -> str:
+    """Who a step is for, in words, for a refusal."""
+    roles = roles_with(step.permission) if step.permission else ()
+    if not roles:
+        return "its assignee"
+    return " or ".join(roles) + (" (or its assignee)" if step.assignee else "")
+
+
+def next_tier(tier: str) -> str | None:
+    """One rung up the ladder, or None at the top."""
+    current = tier if tier in LADDER else "grid"
+    k = LADDER.index(current)
+    return LADDER[k + 1] if k + 1 < len(LADDER) else None
+
+
+def transitions() -> Iterable[tuple[str, str | None, str]]:
+    """Every (from, to, action) the loop can write (to None: the status stays), with `take`'s path spelled out:
+    what a history may contain."""
+    for step in STEPS.values():
+        if step.action == "take":
+            continue
+        for source in step.sources:
+            yield source, step.target or source, step.action
+    for source, (action, target) in TAKE_PATH.items():
+        yield source, target, action

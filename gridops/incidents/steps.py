@@ -1,0 +1,312 @@
+"""Taking a step of the loop: the checks (gridops.incidents.loop says what may follow what,
+and who may), then what each step does besides moving the status — hand the work to
+someone, end or open tasks, reroute, notify — each recorded as an append-only event.
+
+The API, the sweeper and the demo city all call `act`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridops.geo.crs import STORAGE_SRID, distances_m
+
+from gridops.access.policy import Forbidden, Principal, can_see
+from gridops.core import clock
+from gridops.core.errors import Conflict, GridopsError, InvalidParameter, NotFound
+from gridops.core.models import Area, Category, Incident, IncidentEvent, Task, Worker
+from gridops.incidents.context import Context
+from gridops.incidents.events import notify, record
+from gridops.incidents.loop import LADDER, OPEN, STEPS, TAKE_PATH, Step, allowed_steps, may_take, next_tier, who_may
+from gridops.incidents.photos import Photo, store
+from gridops.incidents.routing import Ground, WorkLoad, last_positions, route
+
+
+class IllegalTransition(GridopsError):
+    slug = "illegal-transition"
+
+
+class TooFar(GridopsError):
+    slug = "too-far"
+
+
+@dataclass
+class Act:
+    """What came with a step."""
+
+    note: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    rating: int | None = None
+    worker: str | None = None  # reassign / dispatch to this worker code
+    target: int | None = None  # merge into this incident
+    photos: list[Photo] = field(default_factory=list)
+
+
+@dataclass
+class StepCall:
+    """One step being taken: everything a step's handler reads, in one typed argument."""
+
+    session: Session
+    ctx: Context
+    incident: Incident
+    step: Step
+    act: Act
+    principal: Principal | None
+    now: datetime
+    where: tuple[float, float] | None
+    photos: list[tuple[Photo, str]]
+    grid_code: str
+
+    def record(self, action: str | None = None, to_status: str | None = None, *, photos: bool = False, located: bool = True,
+               **extra: Any) -> IncidentEvent:
+        """This step's event (or one of the steps it walks), with the step's note and position."""
+        return record(self.session, self.incident, action or self.step.action, to_status, self.principal, at=self.now,
+                      note=extra.pop("note", self.act.note), location=self.where if located else None,
+                      photos=self.photos if photos else [], **extra)
+
+
+def act(session: Session, ctx: Context, incident_id: int, action: str, a: Act, principal: Principal | None) -> dict[str, Any]:
+    """Take one step of the loop; answers with the incident's new state."""
+    step = STEPS.get(action)
+    if step is None:
+        raise InvalidParameter("action", f"no step {action!r}; steps: {', '.join(STEPS)}.", allowed=list(STEPS))
+    incident = session.get(Incident, incident_id, with_for_update=True)
+    grid_code = session.scalar(select(Area.code).where(Area.id == incident.grid_id)) if incident else None
+    if incident is None or grid_code is None or (
+            principal is not None and not (can_see(principal, incident, grid_code) or may_take(step, incident, principal, grid_code))):
+        raise NotFound(f"no incident {incident_id} that you may see.")
+    if incident.status not in step.sources:
+        raise IllegalTransition(
+            f"incident {incident.id} is {incident.status}; '{action}' needs it {' or '.join(step.sources)}.",
+            status_now=incident.status, allowed=allowed_steps(incident, principal, grid_code),
+        )
+    if not may_take(step, incident, principal, grid_code):
+        raise Forbidden(f"'{action}' on incident {incident.id} is for {who_may(step)}.",
+                        allowed=allowed_steps(incident, principal, grid_code))
+    if step.needs_note and not (a.note or "").strip():
+        raise InvalidParameter("note", f"'{action}' needs a note saying why or what was done.")
+    where = (a.lon, a.lat) if a.lon is not None and a.lat is not None else None
+    call = StepCall(session, ctx, incident, step, a, principal, clock.now(), where, [(p, _stored(p, ctx)) for p in a.photos],
+                    grid_code)
+    _HANDLERS.get(action, _simple)(call)
+    session.flush()
+    return {"id": incident.id, "status": incident.status, "assignee": _ref(session, incident.assignee_id),
+            "tier": incident.tier, "routing_reason": incident.routing_reason, "due_at": incident.due_at.isoformat(),
+            "supervised_at": incident.supervised_at.isoformat() if incident.supervised_at else None,
+            "allowed": allowed_steps(incident, principal, grid_code)}
+
+
+def _stored(photo: Photo, ctx: Context) -> str:
+    path, wrote = store(photo, ctx.instance_path)
+    if wrote:
+        ctx.written.append(path)
+    return path
+
+
+def _ref(session: Session, worker_id: int | None) -> dict[str, Any] | None:
+    w = session.get(Worker, worker_id) if worker_id else None
+    return {"code": w.code, "name": w.name, "role": w.role} if w else None
+
+
+# --- what each step does -----------------------------------------------------------------
+
+
+def _simple(c: StepCall) -> None:
+    c.record(to_status=c.step.target, photos=True)
+
+
+def _take(c: StepCall) -> None:
+    """A worker takes the task: the loop's remaining steps to dispatched, each recorded."""
+    while c.incident.status != "dispatched":
+        action, target = TAKE_PATH[c.incident.status]
+        c.record(action, target)
+    _tasks(c.session, c.incident, {"open": "accepted"})
+
+
+def _tasks(session: Session, incident: Incident, change: dict[str, str], worker_id: int | None = None) -> None:
+    for task in session.scalars(select(Task).where(Task.incident_id == incident.id, Task.status.in_(list(change)))):
+        if worker_id is None or task.worker_id == worker_id:
+            task.status = change[task.status]
+            if task.status == "done":
+                task.completed_at = clock.now()
+
+
+def _give(c: StepCall, worker_id: int | None, reason: str) -> None:
+    """Hand the incident to a worker: the old task ends, the new one opens, both are told."""
+    session, incident, now = c.session, c.incident, c.now
+    previous = incident.assignee_id
+    _tasks(session, incident, {"open": "cancelled", "accepted": "cancelled"})
+    incident.assignee_id, incident.routing_reason = worker_id, reason
+    if worker_id is not None:
+        category = session.get(Category, incident.category_code)
+        assert category is not None
+        session.add(Task(kind="incident", title=f"{category.name}: {incident.description or ''}"[:256], status="open",
+                         incident_id=incident.id, worker_id=worker_id, area_code=c.grid_code, location=incident.location,
+                         due_at=incident.due_at, created_at=now))
+        notify(session, worker_id, incident, "assigned", f"incident {incident.id} is yours: {reason}", now)
+    if previous and previous != worker_id:
+        notify(session, previous, incident, "unassigned", f"incident {incident.id} went to another worker: {reason}", now)
+
+
+def _ground(c: StepCall) -> Ground:
+    """The grid and the community and street above it, walking the tree (a cluster level may sit between)."""
+    codes: dict[str, str] = {}
+    node = c.session.get(Area, c.incident.grid_id)
+    while node is not None:
+        codes[node.level] = node.code
+        node = c.session.get(Area, node.parent_id) if node.parent_id else None
+    return Ground(c.grid_code, codes.get("community"), codes.get("street"))
+
+
+def _reroute(c: StepCall, tier: str, exclude: Iterable[int] = ()) -> None:
+    point = to_shape(c.incident.location)
+    ref = c.ctx.references.current(c.session)
+    category = ref.category(c.incident.category_code)
+    assert category is not None
+    chosen = route(ref, category, _ground(c), c.now, tz=c.ctx.timezone, lon=point.x, lat=point.y,
+                   load=WorkLoad.stored(c.session), positions=last_positions(c.session), layer=c.ctx.geocoder.primary_layer,
+                   tier=tier, exclude=exclude)
+    c.incident.tier = chosen.tier
+    if chosen.department_code:
+        c.incident.department_code = chosen.department_code
+    _give(c, chosen.worker_id, chosen.reason)
+
+
+def _tier(c: StepCall) -> str:
+    return c.incident.tier if c.incident.tier in LADDER else "grid"
+
+
+def _by(c: StepCall) -> str:
+    return c.principal.name if c.principal else "system"
+
+
+def _dispatch(c: StepCall) -> None:
+    if c.act.worker:
+        _give(c, _worker_id(c.session, c.act.worker), f"dispatched by {_by(c)}")
+    c.record("dispatch", "dispatched")
+
+
+def _reassign(c: StepCall) -> None:
+    before = c.incident.assignee_id
+    if c.act.worker:
+        _give(c, _worker_id(c.session, c.act.worker), f"reassigned by {_by(c)}")
+    else:
+        _reroute(c, _tier(c), exclude=[before] if before else [])
+    c.record("reassign", data={"from": before, "to": c.incident.assignee_id, "reason": c.incident.routing_reason})
+
+
+def _reject(c: StepCall) -> None:
+    rejecters = {e.actor_id for e in c.session.scalars(
+        select(IncidentEvent).where(IncidentEvent.incident_id == c.incident.id, IncidentEvent.action == "reject"))}
+    before = c.incident.assignee_id
+    rejecters.add(before)
+    _reroute(c, _tier(c), exclude={r for r in rejecters if r is not None})
+    c.record("reject", data={"from": before, "to": c.incident.assignee_id, "reason": c.incident.routing_reason})
+
+
+def _check_in(c: StepCall) -> None:
+    if c.where is None:
+        raise InvalidParameter("lon", "a check-in needs the worker's position: lon and lat.")
+    point = to_shape(c.incident.location)
+    distance = float(distances_m(point.x, point.y, c.where[0], c.where[1])[0])
+    index = c.ctx.geocoder.versions(None, c.session)[c.ctx.geocoder.primary_layer].index
+    areas, _, _ = index.locate_one(c.where[0], c.where[1])
+    col = index.levels.index("grid")
+    here = index.codes[areas[col]] if areas[col] >= 0 else None
+    limit = c.ctx.checkin_max_m
+    if distance > limit:
+        raise TooFar(f"you are {distance:,.0f} m from incident {c.incident.id}; check in within {limit:g} m.",
+                     distance_m=round(distance, 1))
+    if here != c.grid_code:
+        raise TooFar(f"you are in grid {here or 'none'}, not the incident's grid {c.grid_code}.", distance_m=round(distance, 1),
+                     grid=here)
+    if c.principal and c.principal.worker_id:
+        worker = c.session.get(Worker, c.principal.worker_id)
+        assert worker is not None
+        worker.last_position, worker.last_seen_at = from_shape(Point(*c.where), srid=STORAGE_SRID), c.now
+    c.record("check_in", "in_progress", photos=True, data={"distance_m": round(distance, 1)})
+    _tasks(c.session, c.incident, {"open": "accepted"})
+
+
+def _resolve(c: StepCall) -> None:
+    c.record("resolve", "resolved", photos=True)
+    _tasks(c.session, c.incident, {"open": "done", "accepted": "done"})
+
+
+def _return(c: StepCall) -> None:
+    c.record("return", "returned", photos=True)
+    _give(c, c.incident.assignee_id, "returned for rework")
+
+
+def _close(c: StepCall) -> None:
+    c.record("close", "closed")
+    c.incident.closed_at = c.now
+    _tasks(c.session, c.incident, {"open": "cancelled", "accepted": "done"})
+    for merged in c.session.scalars(select(Incident).where(Incident.merged_into_id == c.incident.id, Incident.status == "merged")):
+        record(c.session, merged, "comment", None, None, at=c.now, note=f"the incident it was merged into ({c.incident.id}) is closed")
+
+
+def _rate(c: StepCall) -> None:
+    if c.act.rating is None or not 1 <= c.act.rating <= 5:
+        raise InvalidParameter("rating", "a rating is a whole number from 1 to 5.")
+    c.incident.rating, c.incident.rating_comment = c.act.rating, c.act.note
+    c.record("rate", "followed_up", located=False, data={"rating": c.act.rating})
+
+
+def _escalate(c: StepCall) -> None:
+    current = _tier(c)
+    up = next_tier(current)
+    if up is None:
+        raise IllegalTransition(f"incident {c.incident.id} is already at the top of the ladder ({current}).")
+    before = c.incident.assignee_id
+    _reroute(c, up)
+    c.record("escalate", "escalated", data={"from_tier": current, "to_tier": c.incident.tier, "from": before,
+                                            "to": c.incident.assignee_id, "reason": c.incident.routing_reason})
+
+
+def _supervise(c: StepCall) -> None:
+    c.incident.supervised_at = c.now
+    c.record("supervise", located=False, note=c.act.note or "督办")
+    notify(c.session, c.incident.assignee_id, c.incident, "supervised",
+           f"incident {c.incident.id} is supervised (督办): {c.act.note or 'overdue'}", c.now)
+
+
+def _merge(c: StepCall) -> None:
+    if not c.act.target or c.act.target == c.incident.id:
+        raise InvalidParameter("target", "'merge' needs the id of another, open incident as `target`.")
+    target = c.session.get(Incident, c.act.target)
+    if target is None or target.status not in OPEN:
+        raise Conflict(f"incident {c.act.target} is not open; merge into an open incident.", field="target")
+    c.incident.merged_into_id = target.id
+    c.record("merge", "merged", located=False, data={"into": target.id})
+    _tasks(c.session, c.incident, {"open": "cancelled", "accepted": "cancelled"})
+
+
+def _split(c: StepCall) -> None:
+    was = c.incident.merged_into_id
+    c.incident.merged_into_id = None
+    c.record("split", "reported", located=False, data={"from": was})
+    _reroute(c, "grid")
+
+
+def _worker_id(session: Session, code: str) -> int:
+    wid = session.scalar(select(Worker.id).where(Worker.code == code, Worker.active.is_(True)))
+    if wid is None:
+        raise InvalidParameter("worker", f"no active worker has the code {code!r}.")
+    return wid
+
+
+_HANDLERS: dict[str, Callable[[StepCall], None]] = {
+    "take": _take, "dispatch": _dispatch, "reassign": _reassign, "reject": _reject, "check_in": _check_in,
+    "resolve": _resolve, "return": _return, "close": _close, "rate": _rate, "escalate": _escalate,
+    "supervise": _supervise, "merge": _merge, "split": _split,
+}

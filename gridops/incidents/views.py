@@ -1,0 +1,95 @@
+"""One incident as a role may see it: found, shown (contacts masked unless you must call
+back), and its history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridops.access.masking import mask_phone
+from gridops.access.policy import Principal, can_see, sees_contacts
+from gridops.core import clock
+from gridops.core.errors import NotFound
+from gridops.core.models import Area, Attachment, BoundaryVersion, Category, Incident, IncidentEvent, Worker
+from gridops.incidents.loop import OPEN
+from gridops.reference.data import Reference
+
+
+def _worker_ref(source: Reference | Session, worker_id: int | None) -> dict[str, Any] | None:
+    """A worker as an answer shows them, from the reference data when at hand, else from the session."""
+    if worker_id is None:
+        return None
+    w = source.workers.get(worker_id) if isinstance(source, Reference) else source.get(Worker, worker_id)
+    return {"code": w.code, "name": w.name, "role": w.role} if w else None
+
+
+def load(session: Session, incident_id: int, principal: Principal | None) -> tuple[Incident, str]:
+    incident = session.get(Incident, incident_id)
+    grid_code = session.scalar(select(Area.code).where(Area.id == incident.grid_id)) if incident else None
+    if incident is None or not can_see(principal, incident, grid_code):
+        # the same answer whether it does not exist or is not yours: ids do not leak
+        raise NotFound(f"no incident {incident_id} that you may see.")
+    return incident, grid_code
+
+
+def view(session: Session, incident: Incident, grid_code: str, principal: Principal) -> dict[str, Any]:
+    point = to_shape(incident.location)
+    micro = session.scalar(select(Area.code).where(Area.id == incident.micro_grid_id)) if incident.micro_grid_id else None
+    grid_name = session.scalar(select(Area.name).where(Area.id == incident.grid_id))
+    category = session.get(Category, incident.category_code)
+    contacts = sees_contacts(principal, incident, grid_code)
+    now = clock.now()
+    version = session.get(BoundaryVersion, incident.boundary_version_id)
+    return {
+        "id": incident.id,
+        "status": incident.status,
+        "category": {"code": category.code, "name": category.name, "urgency": category.urgency},
+        "description": incident.description,
+        "channel": incident.channel,
+        "location": {"lon": round(point.x, 7), "lat": round(point.y, 7)},
+        "original": {"x": incident.original_x, "y": incident.original_y, "crs": incident.original_crs},
+        "grid": {"code": grid_code, "name": grid_name},
+        "micro_grid": {"code": micro} if micro else None,
+        "boundary_version": {"number": version.number},
+        "assignee": _worker_ref(session, incident.assignee_id),
+        "department": incident.department_code,
+        "tier": incident.tier,
+        "routing_reason": incident.routing_reason,
+        "reported_at": incident.reported_at.isoformat(),
+        "due_at": incident.due_at.isoformat(),
+        "overdue": incident.status in OPEN and incident.due_at < now,
+        "supervised_at": incident.supervised_at.isoformat() if incident.supervised_at else None,
+        "closed_at": incident.closed_at.isoformat() if incident.closed_at else None,
+        "merged_into": incident.merged_into_id,
+        "rating": incident.rating,
+        "reporter": {
+            "name": incident.reporter_name,
+            "contact": incident.reporter_contact if contacts else mask_phone(incident.reporter_contact),
+        },
+    }
+
+
+def history(session: Session, incident: Incident) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(IncidentEvent, Worker.code).outerjoin(Worker, Worker.id == IncidentEvent.actor_id)
+        .where(IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.seq)
+    ).all()
+    photos: dict[int, list[dict[str, Any]]] = {}
+    for a in session.scalars(select(Attachment).where(Attachment.incident_id == incident.id)):
+        photos.setdefault(a.event_id, []).append({"sha256": a.sha256, "content_type": a.content_type, "size": a.size_bytes})
+    out = []
+    for event, worker_code in rows:
+        where = to_shape(event.location) if event.location is not None else None
+        out.append({
+            "seq": event.seq, "at": event.at.isoformat(), "action": event.action,
+            "from_status": event.from_status, "to_status": event.to_status,
+            "actor": {"label": event.actor_label, "worker": worker_code},
+            "note": event.note,
+            "location": {"lon": round(where.x, 7), "lat": round(where.y, 7)} if where else None,
+            "photos": photos.get(event.id, []),
+            "data": event.data,
+        })
+    return out

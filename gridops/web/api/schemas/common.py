@@ -1,0 +1,96 @@
+"""Shared pieces of the API's schemas: times and boxes as the API reads them, problem details."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields
+
+from gridops.core.timeparse import EXAMPLE, BadValue, parse_bbox, parse_time
+
+
+class AwareDateTime(fields.String):
+    """ISO 8601; a time without a zone is read in the city's time zone. Always UTC inside."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {"format": "date-time", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError(f"must be an ISO-8601 time like {EXAMPLE}.")
+        try:
+            return parse_time(value, current_app.config["TIMEZONE"], attr or "time")
+        except BadValue as err:
+            raise ValidationError(err.reason) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.isoformat()
+
+
+_NUMBER = r"-?\d+(\.\d+)?"
+
+
+class BBox(fields.String):
+    """minlon,minlat,maxlon,maxlat in WGS-84."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {"pattern": f"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[float, float, float, float]:
+        try:
+            return parse_bbox(str(value), attr or "bbox")
+        except BadValue as err:
+            raise ValidationError(err.reason) from None
+
+
+class Query(Schema):
+    """Query strings ignore parameters they do not know (cache busters, tracking)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Problem(Schema):
+    """RFC 9457 problem details; extension members name the field and give what is allowed."""
+
+    class Meta:
+        unknown = INCLUDE  # problem types add members: errors, allowed, distance_m, candidates, report…
+
+    type = fields.String(metadata={"example": "/problems/invalid-parameter"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    field = fields.String()
+
+
+class VersionMeta(Schema):
+    layer = fields.String()
+    number = fields.Integer()
+    effective_from = fields.String()
+
+
+class AreaRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+
+
+class Geometry(Schema):
+    type = fields.String(required=True)
+    coordinates = fields.Raw(required=True)
+
+
+class Link(Schema):
+    rel = fields.String()
+    type = fields.String()
+    href = fields.String()
+
+
+def problem_response(bp, status: int, description: str):
+    """Document an error answer as it is sent: RFC 9457 problem details."""
+    return bp.alt_response(status, schema=Problem, description=description, content_type="application/problem+json")

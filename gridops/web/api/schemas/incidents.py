@@ -1,0 +1,282 @@
+"""Schemas of reports, the loop, tasks, and the live map's lists."""
+
+from __future__ import annotations
+
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from gridops.web.api.schemas.common import AreaRef, AwareDateTime, BBox, Query, VersionMeta
+from gridops.web.api.schemas.locate import CRS_NAMES, Location
+
+
+class IncidentCreate(Schema):
+    category = fields.String(required=True, metadata={"description": "a category code (GET /open311/v2/services lists them)"})
+    channel = fields.String(load_default="app", validate=validate.OneOf(["app", "qr", "photo", "hotline", "patrol", "open311"]))
+    description = fields.String(validate=validate.Length(max=4000))
+    lon = fields.Float(allow_nan=False, metadata={"description": "longitude in `crs`"})
+    lat = fields.Float(allow_nan=False, metadata={"description": "latitude in `crs`"})
+    crs = fields.String(metadata={"description": CRS_NAMES})
+    building = fields.String(metadata={"description": "a building code"})
+    household = fields.String(metadata={"description": "a household code (the QR label on a door)"})
+    address = fields.String(validate=validate.Length(max=256))
+    reporter_name = fields.String(validate=validate.Length(max=64))
+    reporter_contact = fields.String(validate=validate.Length(max=64))
+    photo = fields.List(Upload(), metadata={"description": "photos (multipart only): JPEG, PNG, WebP or HEIC"})
+
+
+class IdempotencyHeader(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key", metadata={"description": "a retried submission with the same key returns the first answer"}
+    )
+
+
+class CategoryRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    urgency = fields.String()
+    time_limit_minutes = fields.Integer()
+    working_time = fields.Boolean()
+
+
+class WorkerRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    role = fields.String()
+
+
+class PhotoRef(Schema):
+    sha256 = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+
+
+class Candidate(Schema):
+    id = fields.Integer()
+    distance_m = fields.Float()
+    reported_at = fields.String()
+
+
+class IncidentCreated(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    token = fields.String(allow_none=True)
+    category = fields.Nested(CategoryRef)
+    location = fields.Nested(Location)
+    original = fields.Dict()
+    location_status = fields.String()
+    distance_m = fields.Float()
+    grid = fields.Nested(AreaRef)
+    micro_grid = fields.Nested(AreaRef, allow_none=True)
+    boundary_version = fields.Nested(VersionMeta)
+    reported_at = fields.String()
+    due_at = fields.String()
+    assignee = fields.Nested(WorkerRef, allow_none=True)
+    department = fields.String(allow_none=True)
+    tier = fields.String()
+    routing_reason = fields.String(allow_none=True)
+    merged_into = fields.Integer(allow_none=True)
+    duplicates = fields.List(fields.Nested(Candidate))
+    photos = fields.List(fields.Nested(PhotoRef))
+
+
+class Reporter(Schema):
+    name = fields.String(allow_none=True)
+    contact = fields.String(allow_none=True, metadata={"description": "masked (138****5678) unless you must call back"})
+
+
+class IncidentView(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    category = fields.Nested(CategoryRef)
+    description = fields.String(allow_none=True)
+    channel = fields.String()
+    location = fields.Nested(Location)
+    original = fields.Dict()
+    grid = fields.Nested(AreaRef)
+    micro_grid = fields.Nested(AreaRef, allow_none=True)
+    boundary_version = fields.Dict()
+    assignee = fields.Nested(WorkerRef, allow_none=True)
+    department = fields.String(allow_none=True)
+    tier = fields.String()
+    routing_reason = fields.String(allow_none=True)
+    reported_at = fields.String()
+    due_at = fields.String()
+    overdue = fields.Boolean()
+    supervised_at = fields.String(allow_none=True)
+    closed_at = fields.String(allow_none=True)
+    merged_into = fields.Integer(allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    reporter = fields.Nested(Reporter)
+
+
+class Actor(Schema):
+    label = fields.String()
+    worker = fields.String(allow_none=True)
+
+
+class HistoryEvent(Schema):
+    seq = fields.Integer()
+    at = fields.String()
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    actor = fields.Nested(Actor)
+    note = fields.String(allow_none=True)
+    location = fields.Nested(Location, allow_none=True)
+    photos = fields.List(fields.Nested(PhotoRef))
+    data = fields.Dict(allow_none=True)
+
+
+class History(Schema):
+    id = fields.Integer()
+    events = fields.List(fields.Nested(HistoryEvent))
+
+
+class StepBody(Schema):
+    note = fields.String(validate=validate.Length(max=4000), metadata={"description": "why, or what was done"})
+    lon = fields.Float(allow_nan=False, metadata={"description": "where the worker is (WGS-84); a check-in needs it"})
+    lat = fields.Float(allow_nan=False)
+    rating = fields.Integer(validate=validate.Range(1, 5), metadata={"description": "rate: 1–5 stars (回访)"})
+    worker = fields.String(metadata={"description": "dispatch / reassign: the worker's code"})
+    target = fields.Integer(metadata={"description": "merge: the incident to merge into"})
+    photo = fields.List(Upload(), metadata={"description": "photos (multipart only)"})
+
+
+class StepDone(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    assignee = fields.Nested(WorkerRef, allow_none=True)
+    tier = fields.String()
+    routing_reason = fields.String(allow_none=True)
+    due_at = fields.String()
+    supervised_at = fields.String(allow_none=True)
+    allowed = fields.List(fields.String(), metadata={"description": "the steps you may take next"})
+
+
+class TaskArgs(Query):
+    lon = fields.Float(allow_nan=False, metadata={"description": "where the worker is: tasks are ordered by due time, then distance"})
+    lat = fields.Float(allow_nan=False)
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "all"]))
+
+
+class TaskIncident(Schema):
+    category = fields.String()
+    category_name = fields.String()
+    urgency = fields.String()
+    description = fields.String(allow_none=True)
+
+
+class TaskPatrol(Schema):
+    register = fields.Integer(allow_none=True)
+    kind = fields.String(allow_none=True)
+    kind_name = fields.String(allow_none=True)
+    person = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True, metadata={"description": "to call ahead (masked for roles that do not visit)"})
+    household = fields.String(allow_none=True)
+
+
+class TaskRow(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    title = fields.String()
+    status = fields.String()
+    incident_id = fields.Integer(allow_none=True)
+    incident_status = fields.String(allow_none=True)
+    area_code = fields.String(allow_none=True)
+    location = fields.Nested(Location, allow_none=True)
+    distance_m = fields.Float(allow_none=True)
+    due_at = fields.String(allow_none=True)
+    overdue = fields.Boolean()
+    scheduled_for = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    incident = fields.Nested(TaskIncident, allow_none=True)
+    patrol = fields.Nested(TaskPatrol, allow_none=True)
+    allowed = fields.List(fields.String())
+
+
+class TaskList(Schema):
+    worker = fields.Nested(WorkerRef)
+    tasks = fields.List(fields.Nested(TaskRow))
+
+
+# --- lists for the maps -------------------------------------------------------------
+
+
+class IncidentListArgs(Query):
+    status = fields.String(load_default="open", metadata={"description": "open (default), all, or statuses separated by commas"})
+    category = fields.String(metadata={"description": "a category code or a group (hazard, dispute, …)"})
+    area = fields.String(metadata={"description": "an area code: incidents in its grids"})
+    since = AwareDateTime(metadata={"description": "reported at or after"})
+    until = AwareDateTime(metadata={"description": "reported before"})
+    bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat"})
+    overdue = fields.Boolean(load_default=False, metadata={"description": "only open incidents past their due time"})
+    limit = fields.Integer(load_default=1000, validate=validate.Range(1, 50_000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, None))
+
+
+class PointGeometry(Schema):
+    type = fields.String()
+    coordinates = fields.List(fields.Float())
+
+
+class AssigneeRef(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class IncidentFeatureProperties(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    category = fields.String()
+    category_name = fields.String()
+    urgency = fields.String()
+    description = fields.String(metadata={"description": "the first 300 characters; untrusted text"})
+    reported_at = fields.String()
+    due_at = fields.String()
+    overdue = fields.Boolean()
+    supervised = fields.Boolean()
+    grid = fields.String()
+    micro_grid = fields.String(allow_none=True)
+    tier = fields.String()
+    department = fields.String(allow_none=True)
+    assignee = fields.Nested(AssigneeRef, allow_none=True)
+
+
+class IncidentFeature(Schema):
+    type = fields.String()
+    id = fields.Integer()
+    geometry = fields.Nested(PointGeometry)
+    properties = fields.Nested(IncidentFeatureProperties)
+
+
+class IncidentCollection(Schema):
+    type = fields.String()
+    features = fields.List(fields.Nested(IncidentFeature))
+    total = fields.Integer(metadata={"description": "how many match, over all pages"})
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class WorkerFeatureProperties(Schema):
+    code = fields.String()
+    name = fields.String()
+    role = fields.String()
+    areas = fields.List(fields.String())
+    on_shift = fields.Boolean()
+    open_work = fields.Integer()
+    last_seen_at = fields.String(allow_none=True)
+
+
+class WorkerFeature(Schema):
+    type = fields.String()
+    id = fields.String()
+    geometry = fields.Nested(PointGeometry)
+    properties = fields.Nested(WorkerFeatureProperties)
+
+
+class WorkerCollection(Schema):
+    type = fields.String()
+    features = fields.List(fields.Nested(WorkerFeature))

@@ -1,0 +1,65 @@
+"""Schemas of patrol registers and visits (走访)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from gridops.web.api.schemas.common import Query
+
+
+PATROL_KINDS = ["elderly_alone", "left_behind_child", "disabled", "special_care"]
+
+
+class PatrolArgs(Query):
+    area = fields.String(metadata={"description": "only the registers in this area (a grid or community code)"})
+
+
+class PatrolCreate(Schema):
+    household = fields.String(metadata={"description": "the household code of the person visited (the QR label on the door)"})
+    building = fields.String(metadata={"description": "or the building code, when no household applies"})
+    kind = fields.String(required=True, validate=validate.OneOf(PATROL_KINDS))
+    interval_days = fields.Integer(validate=validate.Range(1, 366), metadata={"description": "days between visits (default by kind)"})
+    person = fields.String(validate=validate.Length(max=64))
+    phone = fields.String(validate=validate.Length(max=32))
+    id_number = fields.String(validate=validate.Regexp(r"^\d{17}[\dXx]$", error="an ID number is 17 digits and a digit or X."))
+
+
+class OpenVisit(Schema):
+    task = fields.Integer()
+    due_at = fields.String(allow_none=True)
+
+
+class PatrolView(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_name = fields.String()
+    person = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True, metadata={"description": "masked for roles that do not visit"})
+    id_number = fields.String(allow_none=True, metadata={"description": "masked but for community staff and the command centre"})
+    household = fields.String(allow_none=True)
+    building = fields.String()
+    address = fields.String(allow_none=True)
+    grid = fields.String(allow_none=True)
+    interval_days = fields.Integer()
+    last_visit_at = fields.String(allow_none=True)
+    next_visit_from = fields.String()
+    open_visit = fields.Nested(OpenVisit, allow_none=True)
+
+
+class PatrolList(Schema):
+    registers = fields.List(fields.Nested(PatrolView))
+
+
+class VisitBody(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=4000), metadata={"description": "how the visit went"})
+    lon = fields.Float(allow_nan=False, metadata={"description": "where the worker is (WGS-84)"})
+    lat = fields.Float(allow_nan=False)
+
+
+class VisitDone(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    completed_at = fields.String()
+    distance_m = fields.Float(allow_none=True, metadata={"description": "from the door, when the position was sent"})
+    note = fields.String()
+    next_visit_from = fields.String(allow_none=True)

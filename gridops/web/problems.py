@@ -1,0 +1,162 @@
+"""The one place errors become HTTP: RFC 9457 problem details.
+
+Every error the application raises has a kind (its `slug`); this table gives
+each kind its status, title and description (served at /problems/<slug>).
+`describe` turns any exception into a Problem; the API renders it as
+`application/problem+json` and Open311 as its own XML or JSON error list — two
+renderings of the same mapping.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, json, request
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from gridops.geo.errors import GeoError
+
+from gridops.core.errors import GridopsError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# slug -> (status, title, what it means and what to do)
+PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
+    "invalid-parameter": (400, "Invalid parameter", "A query parameter or body field has a value the API cannot use; the detail names it."),
+    "not-found": (404, "Not found", "The resource does not exist (or not as of the time asked)."),
+    "method-not-allowed": (405, "Method not allowed", "This URL does not take that HTTP method."),
+    "payload-too-large": (413, "Payload too large", "The request body exceeds the configured limit."),
+    "unsupported-media-type": (415, "Unsupported media type", "Send the content type the endpoint documents."),
+    "invalid-geometry": (422, "Invalid geometry", "A geometry is malformed or not valid."),
+    "invalid-coordinates": (400, "Invalid coordinates", "Coordinates are out of range, not numbers, or swapped."),
+    "unknown-crs": (400, "Unknown CRS", "The `crs` parameter names a coordinate system gridops does not convert."),
+    "outside-service-area": (422, "Outside the service area",
+                             "The location is farther from every grid than the snap distance; `distance_m` says how far."),
+    "swapped-coordinates": (422, "Latitude and longitude swapped",
+                            "The point is outside the service area as given but inside it with lon and lat exchanged."),
+    "ambiguous-address": (422, "Ambiguous address",
+                          "The address matches several buildings; `candidates` lists them. Send a building code or a fuller address."),
+    "unknown-location": (404, "Unknown location", "No building, household or address matches what was sent."),
+    "boundaries-refused": (422, "Boundaries refused",
+                           "The boundary file has errors (or warnings not accepted); nothing was stored. `report` lists every "
+                           "finding with its place."),
+    "no-boundaries": (404, "No boundaries", "No boundary version is in force for the time asked: import or load boundaries first."),
+    "database-unavailable": (503, "Database unavailable", "The database cannot be reached or lacks its spatial extension."),
+    "schema-outdated": (503, "Schema outdated", "The database schema is behind the code: run `gridops db upgrade`."),
+    "conflict": (409, "Conflict", "The request conflicts with the current state of the resource."),
+    "unauthorized": (401, "Unauthorized", "Sign in: send `Authorization: Bearer TOKEN` (Open311: `api_key`)."),
+    "forbidden": (403, "Forbidden", "Your role, or the ground you answer for, does not allow this."),
+    "illegal-transition": (409, "Illegal transition",
+                           "The incident is not in a state where this step can be taken; `allowed` lists what can be."),
+    "too-far": (422, "Too far away",
+                "A check-in must be made near the incident and inside its grid; `distance_m` says how far you are."),
+    "internal-error": (500, "Internal error", "An unexpected error; it has been logged."),
+}
+_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type"}
+_LOCATIONS = ("query.", "json.", "form.", "files.", "headers.", "path.", "json_or_form.", "form_and_files.")
+
+
+@dataclass(frozen=True)
+class Problem:
+    status: int
+    slug: str
+    detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return PROBLEM_TYPES.get(self.slug, (self.status, self.slug.replace("-", " ").capitalize(), ""))[1]
+
+
+def status_of(slug: str) -> int:
+    return PROBLEM_TYPES[slug][0] if slug in PROBLEM_TYPES else 500
+
+
+def describe(err: BaseException) -> Problem:
+    """Any exception as the problem it is (an unexpected one is logged, and says only that it happened)."""
+    if isinstance(err, GridopsError):
+        status = status_of(err.slug)
+        if status >= 500:
+            log.error("%s: %s", type(err).__name__, err.message)
+        return Problem(status, err.slug, err.message, dict(err.details))
+    if isinstance(err, GeoError):
+        return Problem(status_of(err.slug), err.slug, str(err), dict(err.details))
+    if isinstance(err, HTTPException):
+        messages = (getattr(err, "data", None) or {}).get("messages")
+        if messages:  # a request that failed its schema: name the first field, list them all
+            return _invalid_request(messages)
+        status = err.code or 500
+        slug = _HTTP_SLUGS.get(status, "invalid-parameter" if status < 500 else "internal-error")
+        return Problem(status, slug, err.description or err.name)
+    if isinstance(err, StaleDataError):
+        return Problem(409, "conflict", "someone changed this at the same moment (an incident, a plan draft); reload it and try again.")
+    log.error("unhandled error", exc_info=err)
+    return Problem(500, "internal-error", "An unexpected error occurred; it has been logged.")
+
+
+def flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """webargs/marshmallow messages ({location: {field: [msg]}}) as (field, message) pairs."""
+    out: list[tuple[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(flatten(value, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        out.extend((prefix, m) for m in messages)
+    elif isinstance(messages, list):
+        for k, value in enumerate(messages):
+            out.extend(flatten(value, f"{prefix}[{k}]"))
+    else:
+        out.append((prefix, str(messages)))
+    return out
+
+
+def _invalid_request(messages: Any) -> Problem:
+    pairs = [(f[len(loc):] if (loc := next((p for p in _LOCATIONS if f.startswith(p)), "")) else f, m) for f, m in flatten(messages)]
+    name, message = pairs[0]
+    text = message[0].lower() + message[1:] if message[:1].isupper() else message
+    if not text.startswith("must"):
+        text = "is invalid: " + text if name != "_schema" else text
+    detail = f"`{name}` {text}" if name and name != "_schema" else message
+    return Problem(400, "invalid-parameter", detail, {"field": name, "errors": dict(pairs)})
+
+
+def problem_response(p: Problem) -> Response:
+    """The problem as RFC 9457 JSON."""
+    body: dict[str, Any] = {"type": f"/problems/{p.slug}", "title": p.title, "status": p.status, "detail": p.detail}
+    try:
+        body["instance"] = request.path
+    except RuntimeError:  # outside a request
+        pass
+    body.update({k: v for k, v in p.extra.items() if v is not None})
+    response = Response(json.dumps(body, ensure_ascii=False), status=p.status, mimetype=PROBLEM_MEDIA_TYPE)
+    if p.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="gridops"'
+    return response
+
+
+def problem(status: int, slug: str, detail: str, **extra: Any) -> Response:
+    return problem_response(Problem(status, slug, detail, extra))
+
+
+def open311_status(p: Problem) -> int:
+    """Open311's own codes: 404 for what does not exist, 403 for the api_key, 400 for the rest of the caller's
+    mistakes; a fault of ours stays a 5xx."""
+    if p.status in (403, 404, 405, 413, 415) or p.status >= 500:
+        return p.status
+    return 403 if p.status == 401 else 400
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error of every route answers as problem details (Open311's blueprint renders its own)."""
+
+    def handle(err: Exception) -> Response:
+        return problem_response(describe(err))
+
+    for kind in (GridopsError, GeoError, HTTPException, StaleDataError, Exception):
+        app.register_error_handler(kind, handle)
