@@ -11,7 +11,7 @@ DEMO_SEED ?= 7
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test install system-deps bench clean
+.PHONY: demo test lint install system-deps bench clean
 
 demo: install
 	$(BIN)/gridops db upgrade
@@ -21,9 +21,15 @@ demo: install
 	$(BIN)/gridops demo-users --out instance/demo-users.txt
 	$(BIN)/gridops serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install lint
 	@bash scripts/install-system-deps --browser
 	$(BIN)/python -m pytest
+
+# the house rules: lint, the import contracts between the rooms, types
+lint: install
+	$(BIN)/ruff check gridops tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 install: system-deps $(STAMP)
 

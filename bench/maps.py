@@ -75,6 +75,7 @@ def add_incidents(url: str, n: int, seed: int) -> float:
     import shapely
 
     from gridops.geo.hexes import cells_of
+
     from gridops.web.app import create_app
 
     t0 = time.perf_counter()

@@ -51,8 +51,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gridops.geo.crs import distances_m
+
 from gridops.incidents.loop import LADDER
-from gridops.incidents.routing import last_positions, Ground, Route, WorkLoad, route
+from gridops.incidents.routing import Ground, Route, WorkLoad, last_positions, route
 
 OUT = ROOT / "bench" / "out"
 STEP = timedelta(minutes=5)
@@ -137,8 +138,8 @@ def prepare_database(seed: int) -> tuple[str, Path]:
     url = f"sqlite:///{tmp / 'sim.sqlite'}"
     from gridops.core.config import load_config
     from gridops.core.db import Database
-    from gridops.demo.loader import load_city
     from gridops.core.schema import upgrade
+    from gridops.demo.loader import load_city
 
     db = Database(url)
     upgrade(db)
@@ -293,8 +294,8 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
 
-    from gridops.web.app import create_app
     from gridops.demo.city import DEFAULT_END
+    from gridops.web.app import create_app
 
     log("preparing: the demo city in a fresh SpatiaLite database")
     url, tmp = prepare_database(args.seed)

@@ -250,8 +250,8 @@ TEST_POINT = (104.1003, 30.6203)
 def city(writable_demo_url, tmp_path, monkeypatch):
     from sqlalchemy import select
 
-    from gridops.core import clock
     from gridops.access.users import add_user
+    from gridops.core import clock
     from gridops.core.models import Assignment, Worker
 
     now = {"t": datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))}  # a Monday morning

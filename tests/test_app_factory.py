@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gridops.web.app import create_app
 from gridops.core.config import load_config
 from gridops.core.errors import ConfigError
+from gridops.web.app import create_app
 
 
 def test_each_app_has_its_own_database(tmp_path):

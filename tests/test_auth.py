@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from gridops.cli import cli
 from gridops.core.models import AppUser, UserArea
-
 from tests.conftest import TEST_POINT
 
 

@@ -15,8 +15,8 @@ from shapely.geometry import shape
 from sqlalchemy import func, select
 
 from gridops.geo.crs import local_projection
-from gridops.core.models import Area, BoundaryVersion
 
+from gridops.core.models import Area, BoundaryVersion
 from tests.conftest import make_app
 
 

@@ -165,6 +165,7 @@ def test_a_new_layer_with_its_own_level(writable_demo_url, tmp_path):
     converted.write_text(json.dumps(doc), encoding="utf-8")
     unknown = run("grids", "check", str(converted), "--layer", "census", url=url)
     assert unknown.returncode == 1 and "unknown_level" in unknown.stdout
+    assert "gridops grids add-level CODE" in unknown.stdout  # how to define a level of its own, said where it is needed
     added = run("grids", "add-level", "block_group", "--name", "Census block group", "--depth", "20", "--code-digits", "21", url=url)
     assert added.returncode == 0
     clash = run("grids", "add-level", "tract", "--name", "Tract", "--depth", "20", "--code-digits", "11", url=url)
@@ -187,8 +188,8 @@ def test_a_new_layer_with_its_own_level(writable_demo_url, tmp_path):
 def test_demo_users_are_made_once_with_working_tokens(writable_demo_url, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from gridops.web.app import create_app
     from gridops.cli import cli
+    from gridops.web.app import create_app
 
     monkeypatch.setenv("DATABASE_URL", writable_demo_url)
     out = tmp_path / "demo-users.txt"
@@ -204,3 +205,12 @@ def test_demo_users_are_made_once_with_working_tokens(writable_demo_url, tmp_pat
         assert tasks.status_code == 200 and tasks.json["worker"]["role"] == "grid_worker"
     finally:
         app.extensions["gridops.db"].dispose()
+
+
+def test_a_command_on_a_database_without_the_schema_says_to_upgrade(tmp_path):
+    """A fresh database file, no `gridops db upgrade` yet: one sentence that says what to run, not a traceback."""
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    said = one_sentence_no_traceback(run("grids", "levels", url=url))
+    assert "gridops db upgrade" in said
+    said = one_sentence_no_traceback(run("users", "list", url=url))
+    assert "gridops db upgrade" in said

@@ -10,7 +10,6 @@ import numpy as np
 from shapely.geometry import shape
 
 from gridops.boundaries.versions import publish
-
 from tests.conftest import make_app
 
 
@@ -25,7 +24,7 @@ def test_lookups_during_publishes_see_one_whole_version(writable_demo_url, tmp_p
     lon = np.array([p.x for p in points])
     lat = np.array([p.y for p in points])
 
-    def tagged(n: int) -> "object":
+    def tagged(n: int) -> object:
         path = tmp_path / f"v{n}.geojson"
         copy = json.loads(json.dumps(doc))
         for f in copy["features"]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from gridops.core.db import Database
 from gridops.core.schema import upgrade
-
 from tests.conftest import make_app
 
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gridops.geo.crs import wgs84_to_gcj02
-from gridops.core.models import Attachment, Incident, IncidentEvent, IncidentFollower, Task
 
+from gridops.core.models import Attachment, Incident, IncidentEvent, IncidentFollower, Task
 from tests.conftest import TEST_GRID, TEST_POINT
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 200
@@ -193,11 +193,10 @@ def test_outside_missing_location_wrong_type_oversized(city):
 def test_reports_that_arrive_together_are_stored_together_each_decided_as_if_alone(city):
     """The intake writer stores a batch in one transaction: a later report merges into an earlier one
     of the same batch, work handed out counts for the next, and every report has its first event."""
-    from gridops.web.context import use_case_context
-    from gridops.incidents.intake.submission import Submission
-    from gridops.incidents.intake.take import take_in
-    from gridops.incidents.intake.submission import NewReport
     from gridops.access.cache import Principals
+    from gridops.incidents.intake.submission import NewReport, Submission
+    from gridops.incidents.intake.take import take_in
+    from gridops.web.context import use_case_context
 
     ctx = use_case_context(city.app)
     with city.session() as s:

@@ -149,3 +149,22 @@ def test_a_hundred_thousand_points_in_one_request(client):
     assert res.status_code == 200
     lines = res.get_data(as_text=True).strip().split("\n")
     assert len(lines) == 100_001
+
+
+def test_a_door_code_is_located_while_the_registry_refreshes(demo_url, tmp_path, building):
+    """The registry re-reads the versions on this request (refresh 0 s): the door code's lookup must not hand it
+    a session that is already closed (it answered 500, ResourceClosedError)."""
+    from tests.conftest import make_app
+
+    app = make_app(demo_url, tmp_path, GEOCODER_REFRESH_SECONDS=0.0)
+    try:
+        client = app.test_client()
+        b, household = building
+        for _ in range(2):
+            res = client.get(f"/api/v1/locate?household={household['code']}")
+            assert res.status_code == 200, res.json
+            assert res.json["building"]["code"] == b["code"]
+        res = client.get(f"/api/v1/locate?building={b['code']}")
+        assert res.status_code == 200, res.json
+    finally:
+        app.extensions["gridops.db"].dispose()

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from gridops.core.models import Notification, Task, Worker
-
 from tests.conftest import TEST_GRID, TEST_POINT
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 64
@@ -87,9 +86,9 @@ def test_a_check_in_outside_the_grid_is_refused_even_when_near(city):
     iid = new_incident(city)
     walk(city, iid, ("grid_worker", "take", {}))
     with city.session() as s:
-        from gridops.core.models import Area
-
         from geoalchemy2.shape import to_shape
+
+        from gridops.core.models import Area
 
         grid = to_shape(s.scalar(select(Area.geom).where(Area.code == TEST_GRID).order_by(Area.id.desc())))
     # the nearest point over the grid's edge, 20 m out

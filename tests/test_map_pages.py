@@ -7,7 +7,6 @@ import time
 from tests.browser import browser, live_server, watch
 from tests.conftest import TEST_GRID, TEST_POINT
 
-
 LAYER_SIZES = """() => Object.keys(window).filter(k => /^geo_json_[0-9a-f]+$/.test(k) && typeof window[k].getLayers === "function")
     .map(k => window[k].getLayers().length)"""
 
@@ -157,8 +156,8 @@ def test_render_maps_writes_standalone_files_that_open_with_no_server(city, tmp_
 
 
 def test_a_configured_tile_server_is_the_only_one_the_maps_name(writable_demo_url, tmp_path):
-    from gridops.web.app import create_app
     from gridops.access.users import add_user
+    from gridops.web.app import create_app
 
     app = create_app({"DATABASE_URL": writable_demo_url, "INSTANCE_PATH": str(tmp_path), "TILE_URL": "http://tiles.intranet/{z}/{x}/{y}.png"})
     try:

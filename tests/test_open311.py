@@ -11,7 +11,6 @@ import pytest
 
 from gridops.access.users import add_user
 from gridops.core.db import Database
-
 from tests.test_stream import server
 
 DISTRICT = "510199"

@@ -6,9 +6,9 @@ import re
 
 import pytest
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
+from schemathesis.checks import positive_data_acceptance
 
 from tests.conftest import make_app
 

@@ -7,13 +7,12 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from gridops.web.context import use_case_context
+from gridops.access.masking import mask_id_number
 from gridops.cli import cli
 from gridops.core.models import Household, Notification, PatrolRegister, Task
-from gridops.access.masking import mask_id_number
 from gridops.field.patrols import schedule_visits
 from gridops.field.sweep import sweep
-
+from gridops.web.context import use_case_context
 from tests.conftest import TEST_GRID
 
 
@@ -24,8 +23,8 @@ def _a_household_in_the_test_grid(city) -> str:
         registered = set(s.scalars(select(PatrolRegister.household_id)))
         ids = dict(s.execute(select(Household.code, Household.id)).all())
     ctx = use_case_context(city.app)
-    from gridops.field.patrols import _grid_of
     from gridops.core.models import Household as H
+    from gridops.field.patrols import _grid_of
 
     with city.session() as s:
         for code in codes:

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from gridops.cli import cli
 from gridops.core.models import Assignment, BoundaryVersion, Building, Incident, IncidentEvent, Task, Worker
-
 from tests.conftest import TEST_GRID
 
 COMMUNITY = TEST_GRID[:12]

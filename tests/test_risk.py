@@ -8,6 +8,7 @@ import pytest
 from shapely.geometry import Point, shape
 
 from gridops.geo.hexes import cell_polygon
+
 from gridops.analytics.risk import HEAT_MAX_POINTS, RiskQuery, risk
 
 SINCE, UNTIL = datetime(2026, 9, 20, tzinfo=UTC), datetime(2026, 11, 16, tzinfo=UTC)

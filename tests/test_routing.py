@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 
 from gridops.core.models import Shift, Worker
-
 from tests.conftest import TEST_POINT
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -10,10 +10,8 @@ import subprocess
 import time
 from contextlib import contextmanager
 
-
 from gridops.access.users import add_user
 from gridops.core.db import Database
-
 from tests.conftest import TEST_POINT
 from tests.test_cli import GRIDOPS
 

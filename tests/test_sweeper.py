@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from gridops.web.context import use_case_context
-from gridops.incidents.context import Context
 from gridops.core.models import Incident, IncidentEvent, Notification
 from gridops.field.sweep import sweep
-
+from gridops.incidents.context import Context
+from gridops.web.context import use_case_context
 from tests.conftest import TEST_POINT
 
 

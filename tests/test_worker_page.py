@@ -7,7 +7,6 @@ import re
 from sqlalchemy import select
 
 from gridops.core.models import Attachment, Incident, Task
-
 from tests.browser import browser, live_server, watch
 from tests.conftest import TEST_POINT
 

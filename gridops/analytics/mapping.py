@@ -21,16 +21,16 @@ from sqlalchemy.orm import Session
 from gridops.geo.geojson import geometry_to_geojson
 
 from gridops.access.policy import ACT_ON_MAP, Principal
+from gridops.analytics.maps import _esc, live_map, risk_map, standalone
+from gridops.analytics.risk import RESOLUTIONS, RiskQuery, risk
+from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.db import Database
+from gridops.core.errors import GridopsError, InvalidParameter, NotFound
+from gridops.core.models import Area, Assignment, Category, Layer, Worker
 from gridops.core.timeparse import parse_optional_time
 from gridops.field.workers import worker_positions
 from gridops.incidents.listing import incidents_geojson
-from gridops.boundaries.areas import version_in_force
-from gridops.core.errors import GridopsError, InvalidParameter, NotFound
-from gridops.analytics.maps import live_map, risk_map, standalone, _esc
-from gridops.core.models import Area, Assignment, Category, Layer, Worker
-from gridops.analytics.risk import RESOLUTIONS, RiskQuery, risk
 
 DEFAULT_WEEKS = 8
 

@@ -22,13 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import folium
+import numpy as np
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import HeatMap
 from jinja2 import Template
+from shapely.geometry import shape
 
-from gridops.core.config import STATIC_DIR
 from gridops.analytics.risk import BIN_LABELS, cell_geometry
+from gridops.core.config import STATIC_DIR
 
 STATIC = STATIC_DIR
 LEAFLET_JS = ("leaflet", "/static/vendor/leaflet/leaflet.js")
@@ -79,8 +81,6 @@ def _quantile_breaks(values: list[float], k: int = len(SEQUENTIAL)) -> list[floa
     positive = sorted(v for v in values if v and v > 0)
     if not positive:
         return [1.0]
-    import numpy as np
-
     return sorted(set(float(b) for b in np.quantile(positive, [i / k for i in range(1, k)])))
 
 
@@ -98,8 +98,6 @@ def _colour(value: float | None, breaks: list[float]) -> str:
 
 def risk_map(data: dict[str, Any], tile_url: str | None, form_html: str = "") -> OfflineMap:
     """Cells and grids as choropleths, Gi* spots, emerging classes, recent heat, and a week slider."""
-    from shapely.geometry import shape
-
     study = shape(data["study_area"])
     m = base_map(study.bounds, tile_url, "Hidden risks · 隐患风险图 · gridops")
     cells = data["cells"]
@@ -232,8 +230,6 @@ def _risk_panel(data: dict[str, Any], breaks: list[float]) -> str:
 
 def live_map(boundaries: dict[str, Any], tile_url: str | None, config: dict[str, Any]) -> OfflineMap:
     """Grids and micro-grids (switchable, labelled), and the live layers livemap.js keeps current."""
-    from shapely.geometry import shape
-
     bounds = shape(boundaries["outline"]).bounds
     m = base_map(bounds, tile_url, "Live map · 指挥中心实时地图 · gridops")
     micro = folium.GeoJson(boundaries["micro_grids"], name="微网格 Micro-grids", show=False,

@@ -8,9 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gridops.boundaries.areas import version_in_force
-from gridops.incidents.loop import OPEN
 from gridops.core.models import Area, AreaLevel, Building, Household, Incident, Layer, Worker
-
+from gridops.incidents.loop import OPEN
 
 
 def overview(session: Session, primary_layer: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import h3
 import numpy as np
 import shapely
 from geoalchemy2.shape import to_shape
@@ -28,8 +29,8 @@ from gridops.geo.geojson import geometry_to_geojson
 from gridops.geo.hexes import STORED_RES, cell_polygon, cells_of, neighbours, to_parent
 from gridops.geo.hotspots import confidence_bins, emerging, gi_star
 
-from gridops.core import clock
 from gridops.boundaries.areas import version_in_force
+from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, Building, Category, Incident
 from gridops.core.stamps import HISTORY_STAMP, stamps
@@ -172,8 +173,6 @@ def _study_area(session: Session, version_id: int, code: str | None) -> dict[str
     grids = [(c, n, h, geometry_to_geojson(shapely.simplify(to_shape(g), 0.00001), 6)) for c, n, h, g in grid_rows]
 
     def cells(res: int) -> list[int]:
-        import h3
-
         return sorted(int(h3.str_to_int(c)) for c in h3.geo_to_cells(outline.__geo_interface__, res))
 
     return {"geometry": geometry_to_geojson(outline, 6), "grids": grids, "cells": cells}
@@ -296,8 +295,6 @@ def _cell_households(session: Session, res: int) -> dict[int, int]:
 
 def _heat(session: Session, filtered, q: RiskQuery, end_day: date) -> dict[str, Any]:
     """The recent incidents for a heat layer: the points themselves, or beyond the cap the stored cells' centres, weighted."""
-    import h3
-
     since = max(q.since.date(), end_day - timedelta(days=q.recent_days))
     rows = session.execute(filtered(select(Incident.location), since).limit(HEAT_MAX_POINTS + 1)).all()
     if len(rows) <= HEAT_MAX_POINTS:

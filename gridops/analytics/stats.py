@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from statistics import median
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import Float, and_, case, cast, distinct, func, select
@@ -21,9 +22,9 @@ from sqlalchemy.orm import Session, aliased
 
 from gridops.geo.geojson import geometry_to_geojson
 
-from gridops.core import clock
-from gridops.boundaries.areas import version_in_force
 from gridops.access.policy import GROUND, NONE, Forbidden, Principal
+from gridops.boundaries.areas import version_in_force
+from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Area, AreaLevel, Incident, IncidentEvent, Worker
 from gridops.incidents.loop import DONE, OPEN
@@ -60,8 +61,6 @@ class StatsQuery:
 
 def month_of(t: datetime, tz: str) -> tuple[datetime, datetime]:
     """The calendar month (city time) containing `t`, as UTC instants."""
-    from zoneinfo import ZoneInfo
-
     local = t.astimezone(ZoneInfo(tz))
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = start.replace(year=start.year + (start.month == 12), month=start.month % 12 + 1)

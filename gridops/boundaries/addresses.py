@@ -10,9 +10,9 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import literal, or_, select
 from sqlalchemy.orm import Session
 
+from gridops.boundaries.normalize import normalize_address
 from gridops.core.errors import GridopsError
 from gridops.core.models import Building, Household
-from gridops.boundaries.normalize import normalize_address
 
 # what follows the building in an address: unit and room (2单元503室), or a room alone
 _DOOR = re.compile(r"^(?P<building>.*?)(?:(?P<unit>\d+)单元)?(?:(?P<room>\d+)室)?$")

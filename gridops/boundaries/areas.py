@@ -10,10 +10,10 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from gridops.core import clock
 from gridops.geo.crs import local_projection
 from gridops.geo.geojson import bounds_of, geometry_to_geojson
 
+from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, AreaLevel, BoundaryVersion, Layer
 

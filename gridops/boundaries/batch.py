@@ -22,8 +22,8 @@ from gridops.geo.crs import crs_name, to_wgs84
 from gridops.geo.errors import UnknownCRS
 from gridops.geo.index import OUTSIDE, STATUS
 
-from gridops.core.errors import InvalidParameter
 from gridops.boundaries.geocoder import Geocoder
+from gridops.core.errors import InvalidParameter
 
 _LON = ("lon", "lng", "longitude", "x")
 _LAT = ("lat", "latitude", "y")

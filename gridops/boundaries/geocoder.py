@@ -18,8 +18,8 @@ from gridops.geo.geocode import LayerPlacement
 from gridops.geo.index import OUTSIDE, SNAPPED, STATUS
 
 from gridops.boundaries import addresses
-from gridops.core.errors import GridopsError, InvalidParameter
 from gridops.boundaries.registry import LoadedVersion, Registry
+from gridops.core.errors import GridopsError, InvalidParameter
 
 
 class OutsideServiceArea(GridopsError):
@@ -99,15 +99,15 @@ class Geocoder:
         original: dict[str, Any]
         place = None
         if q.household or q.building or q.address:
-            with open_session() as session:
+            with open_session() as lookup:  # its own name: `session` is the caller's, still open below
                 if q.household:
-                    place = addresses.by_household_code(session, q.household)
+                    place = addresses.by_household_code(lookup, q.household)
                     original = {"household": q.household}
                 elif q.building:
-                    place = addresses.by_building_code(session, q.building)
+                    place = addresses.by_building_code(lookup, q.building)
                     original = {"building": q.building}
                 else:
-                    place = addresses.by_address(session, q.address)
+                    place = addresses.by_address(lookup, q.address or "")
                     original = {"address": q.address}
             lon, lat = place.lon, place.lat
         elif q.x is not None and q.y is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,6 +9,7 @@ from gridops.geo.validate import LevelRule
 
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import AreaLevel
+
 
 def level_rules(session: Session) -> dict[str, LevelRule]:
     return {

@@ -18,6 +18,7 @@ from gridops.boundaries.areas import version_in_force
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, AreaLevel, Building
 
+
 def misfit(session: Session, layer_a: str, layer_b: str, *, level_a: str | None = None, level_b: str | None = None,
            at: datetime | None = None) -> list[dict[str, Any]]:
     """For each area of A, how B's boundaries split it: share of its ground and of its households.

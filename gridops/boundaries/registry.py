@@ -16,17 +16,17 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gridops.core import clock
 from gridops.geo.geocode import LayerIndex
 
+from gridops.core import clock
 from gridops.core.db import Database
 from gridops.core.models import Area, AreaLevel, BoundaryVersion, Layer
 

@@ -9,7 +9,7 @@ household-count warnings are accepted only when the planner says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,15 +20,16 @@ from shapely.geometry import MultiPolygon
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from gridops.core import clock
 from gridops.geo.crs import STORAGE_SRID
 from gridops.geo.validate import AreaRecord, Finding, validate_tree
 
 from gridops.boundaries.areas import version_in_force
-from gridops.core.errors import GridopsError, InvalidParameter
-from gridops.core.models import Area, BoundaryVersion, Layer
 from gridops.boundaries.files import read_areas
 from gridops.boundaries.levels import level_rules
+from gridops.core import clock
+from gridops.core.errors import GridopsError, InvalidParameter
+from gridops.core.models import Area, BoundaryVersion, Layer
+
 
 class ImportRefused(GridopsError):
     """The file has errors (or unaccepted warnings): nothing was stored."""
@@ -94,7 +95,7 @@ def check(session: Session, path: Path, layer: str, *, crs: str | None = None, e
     levels = {r.level for r in records}
     carried = _carried_over(session, layer, levels, effective or clock.now())
     tree = carried + records
-    findings = validate_tree(tree, level_rules(session), tolerance_m2)
+    findings = [_with_level_hint(f) for f in validate_tree(tree, level_rules(session), tolerance_m2)]
     report = Report(
         layer=layer,
         source=source or path.name,
@@ -103,6 +104,17 @@ def check(session: Session, path: Path, layer: str, *, crs: str | None = None, e
         findings=findings,
     )
     return report, tree
+
+
+LEVEL_HINT = ("A layer with a tree of its own (police beats, census tracts…) needs its levels defined first: "
+              "`gridops grids add-level CODE --name NAME --depth N --code-digits D`, then use CODE in the file's `level` column.")
+
+
+def _with_level_hint(f: Finding) -> Finding:
+    """A level the database does not know, or codes whose length does not fit a level's digits: say how to define one."""
+    if f.kind == "unknown_level" or (f.kind == "code_hierarchy" and "character" in f.message):
+        return replace(f, message=f"{f.message} {LEVEL_HINT}")
+    return f
 
 
 def _count_levels(records: list[AreaRecord]) -> dict[str, int]:

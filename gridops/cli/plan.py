@@ -12,7 +12,8 @@ from gridops.geo.plan import Ground, PlanError
 from gridops.geo.planfile import read_lines, read_units, write_plan
 
 from gridops.cli.base import Failure, app_db, cli, context, make_app, when
-from gridops.planning.drafts import create_draft, draft_geojson, list_drafts, publish_draft
+from gridops.planning.drafts import create_draft, draft_geojson, list_drafts
+from gridops.planning.publish import publish_draft
 
 
 @cli.group()

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gridops.core.errors import ConfigError
+
 # the installed package: its migrations, templates and static files live inside it
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = PACKAGE_DIR / "web" / "static"
@@ -75,8 +77,6 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     for key, default in DEFAULTS.items():
         raw = env.get(_ENV_PREFIX + key)
         if raw is not None and raw != "":
-            from gridops.core.errors import ConfigError
-
             try:
                 config[key] = _coerce(raw, default)
             except ValueError:

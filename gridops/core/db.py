@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from types import ModuleType
 import pyogrio  # noqa: F401  (imported for its side effect, see above)
 import pyproj  # noqa: F401
 import shapely  # noqa: F401
+from geoalchemy2.admin.dialects.sqlite import init_spatialite
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -74,8 +76,6 @@ def parse_database_url(raw: str) -> tuple[URL, str]:
 
 def sqlite_module() -> ModuleType:
     """The standard sqlite3 where it can load extensions, else pysqlite3 (its own SQLite)."""
-    import sqlite3
-
     if hasattr(sqlite3.Connection, "enable_load_extension"):
         return sqlite3
     try:
@@ -93,8 +93,6 @@ def _spatialite_library() -> str:
 
 
 def _on_sqlite_connect(dbapi_conn, _record) -> None:
-    from geoalchemy2.admin.dialects.sqlite import init_spatialite
-
     lib = _spatialite_library()
     try:
         dbapi_conn.enable_load_extension(True)

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 
 from gridops.core.db import POSTGIS, SPATIALITE, Database
-from gridops.core.schema import current_revision, head_revision
 from gridops.core.errors import SchemaOutdated
+from gridops.core.schema import current_revision, head_revision
 
 SPATIAL_LIBRARY = {POSTGIS: "PostGIS", SPATIALITE: "SpatiaLite"}
 

@@ -4,6 +4,9 @@ Areas are copied whole into each boundary version: a published version never
 changes, so "as of" lookups and the version an incident was placed with stay
 exact. Things that must outlive a redraw (worker assignments, patrol targets)
 refer to an area by its stable code, not its row.
+
+The whole schema is one module (~520 lines) on purpose: one metadata that the
+migrations compare against, and every foreign key readable where it points.
 """
 
 from __future__ import annotations
@@ -334,7 +337,7 @@ class IncidentEvent(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    action: Mapped[str] = mapped_column(String(32))  # report, accept, assess, dispatch, start, resolve, verify, close, follow_up, return, escalate, merge, reassign, comment
+    action: Mapped[str] = mapped_column(String(32))  # report, or a step of the loop (gridops.incidents.loop.STEPS)
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
@@ -417,7 +420,7 @@ class AppUser(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(32))  # resident, grid_worker, grid_leader, community_admin, department, command_centre, planner, admin
+    role: Mapped[str] = mapped_column(String(32))  # a role of gridops.access.policy.ROLES
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
     department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
     phone: Mapped[str | None] = mapped_column(String(32))

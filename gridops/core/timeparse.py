@@ -46,6 +46,15 @@ def parse_optional_time(raw: str | None, tz: str | None, field: str = "time") ->
     return parse_time(raw, tz, field)
 
 
+def parse_month(raw: str, tz: str, field: str = "month") -> datetime:
+    """A year and month (2026-11) as the first moment of that month in the city, in UTC."""
+    try:
+        first = datetime.strptime(raw.strip() + "-01", "%Y-%m-%d")
+    except ValueError:
+        raise BadValue(field, f"is a year and month like 2026-11; got {raw!r}.") from None
+    return first.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
 def parse_bbox(raw: str, field: str = "bbox") -> BBox:
     """minlon,minlat,maxlon,maxlat in WGS-84, min ≤ max."""
     try:

@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 
 from gridops.geo.crs import STORAGE_SRID, distances_m
 
-from gridops.core import clock
-from gridops.access.policy import KEEP_REGISTERS, READ_REGISTERS, SEE_ID_NUMBERS, Forbidden, Principal, role
 from gridops.access.masking import mask_id_number, mask_phone
+from gridops.access.policy import KEEP_REGISTERS, READ_REGISTERS, SEE_ID_NUMBERS, Forbidden, Principal, role
+from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
+from gridops.core.models import Building, Household, PatrolRegister, Task, Worker
 from gridops.incidents.context import Context
 from gridops.incidents.loop import TASK_ACTIVE
-from gridops.core.models import Building, Household, PatrolRegister, Task, Worker
 
 # kinds of people visited, with their name and the default interval in days
 KINDS: dict[str, tuple[str, int]] = {

@@ -10,13 +10,11 @@ from sqlalchemy.orm import Session
 
 from gridops.geo.crs import distances_m
 
-from gridops.core import clock
 from gridops.access.policy import Forbidden, Principal
-from gridops.incidents.loop import TASK_ACTIVE
+from gridops.core import clock
 from gridops.core.models import Area, Building, Category, Household, Incident, PatrolRegister, Task, Worker
 from gridops.field.patrols import KINDS
-from gridops.incidents.loop import allowed_steps
-
+from gridops.incidents.loop import TASK_ACTIVE, allowed_steps
 
 
 def tasks_of(session: Session, principal: Principal, lon: float | None, lat: float | None, everything: bool = False) -> dict[str, Any]:

@@ -8,11 +8,12 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gridops.core import clock
 from gridops.access.policy import SEE_WORKERS, Forbidden, Principal
+from gridops.core import clock
 from gridops.core.models import Assignment, Incident, Worker
-from gridops.reference.data import References
 from gridops.incidents.loop import OPEN
+from gridops.reference.data import References
+
 
 def worker_positions(session: Session, principal: Principal | None, tz: str, references: References | None = None) -> dict[str, Any]:
     """A FeatureCollection of active workers with a known position (leaders: those on their ground)."""

@@ -20,6 +20,8 @@ import shapely
 from numpy.typing import ArrayLike
 from shapely.geometry.base import BaseGeometry
 
+from gridops.geo.errors import UnknownCRS
+
 __all__ = [
     "STORAGE_SRID",
     "CGCS2000_SRID",
@@ -244,8 +246,6 @@ _CRS_ALIASES = {
 
 def crs_name(value: str | None) -> str:
     """The canonical name of an input CRS (default WGS-84), or UnknownCRS."""
-    from gridops.geo.errors import UnknownCRS
-
     if value is None or value == "":
         return "wgs84"
     name = _CRS_ALIASES.get(value.strip().lower())

@@ -15,6 +15,10 @@ Three steps, each cheap because the unit graph scores a set without geometry:
 
 `rebalance` starts instead from the grids in force and moves as few households
 as it can until every grid is within bounds.
+
+One module of ~580 lines on purpose: the steps and `rebalance` share the graph's
+running state (`_State`), the sweep and the contiguity tests; apart, each would
+import the others' internals.
 """
 
 from __future__ import annotations

@@ -9,12 +9,10 @@ from __future__ import annotations
 class GeoError(ValueError):
     """A geometry or coordinate problem the caller can act on.
 
-    `status` is the HTTP status the service answers with (400: the request is
-    malformed; 422: well-formed, but the place cannot be served).
+    `slug` names its kind; gridops.web.problems gives each kind its HTTP status.
     """
 
     slug = "invalid-geometry"
-    status = 422
 
     def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)
@@ -25,9 +23,7 @@ class CoordinateError(GeoError):
     """Coordinates that cannot be a place: out of range, not numbers."""
 
     slug = "invalid-coordinates"
-    status = 400
 
 
 class UnknownCRS(GeoError):
     slug = "unknown-crs"
-    status = 400

@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session, aliased
 
 from gridops.geo.crs import STORAGE_SRID
 
-from gridops.core import clock
 from gridops.access.policy import ALL, DEPARTMENT, GROUND, OWN, Principal
+from gridops.core import clock
 from gridops.core.errors import InvalidParameter
-from gridops.incidents.loop import CLOSED
 from gridops.core.models import Area, Category, Incident, Worker
-from gridops.incidents.loop import OPEN
+from gridops.incidents.loop import CLOSED, OPEN
 
 STATUSES = (*OPEN, *CLOSED)
 MAX_LIMIT = 50_000

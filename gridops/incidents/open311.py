@@ -16,12 +16,13 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gridops.core import clock
 from gridops.access.policy import Principal, Unauthorized
+from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
-from gridops.incidents.loop import CLOSED
-from gridops.incidents.intake.submission import NewReport
+from gridops.core.timeparse import parse_time
 from gridops.core.models import Area, Building, Category, Department, Incident, IncidentEvent
+from gridops.incidents.intake.submission import NewReport
+from gridops.incidents.loop import CLOSED
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 MAX_PAGE = 1000
@@ -197,7 +198,7 @@ def new_report(session: Session, form: dict[str, Any], principal: Principal | No
 
 def receipt(answer: dict[str, Any], form: dict[str, Any], tz: str) -> list[dict[str, Any]]:
     """The spec's answer to a POST, from the report's answer (so a retried POST gets the same one)."""
-    notice = f"{answer['category']['name']}: assigned to {answer['grid']['name']}; to be closed by {_w3(datetime.fromisoformat(answer['due_at']), tz)}."
+    notice = f"{answer['category']['name']}: assigned to {answer['grid']['name']}; to be closed by {_w3(parse_time(answer['due_at'], None, 'due_at'), tz)}."
     if answer["merged_into"]:
         notice = f"Already reported: merged into request {answer['merged_into']}."
     return [{"service_request_id": str(answer["id"]), "service_notice": notice, "account_id": form.get("account_id")}]

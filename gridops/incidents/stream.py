@@ -14,15 +14,16 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gridops.access.policy import Principal
+from gridops.access.policy import Principal, can_see
 from gridops.core.db import POSTGIS, Database
-from gridops.access.policy import can_see
 from gridops.core.models import Area, Incident, StreamEvent
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,6 @@ class Wakeup:
         self._lock = threading.Lock()
 
     def _listen(self) -> None:
-        import psycopg
-
         url = self.db.url
         while not getattr(self.db, "disposed", False):
             try:
@@ -108,8 +107,6 @@ def sse(event: dict[str, Any]) -> str:
 def stream(db: Database, wakeup: Wakeup, principal: Principal, after: int | None, heartbeat: float = 15.0,
            stop_after: float | None = None) -> Iterator[str]:
     """Server-Sent Events from `after` (default: from now), with keep-alive comments."""
-    import time
-
     started = time.monotonic()
     if after is None:
         with db.session() as session:

@@ -22,8 +22,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from gridops.core import clock
 from gridops.core.db import Database
 from gridops.core.errors import GridopsError
-from gridops.incidents.context import Context
 from gridops.core.models import Category, Incident, IncidentEvent
+from gridops.incidents.context import Context
 from gridops.incidents.loop import HANDLING, OPEN, next_tier
 from gridops.incidents.steps import Act, act
 

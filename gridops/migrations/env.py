@@ -7,6 +7,8 @@ from __future__ import annotations
 from alembic import context
 from geoalchemy2 import alembic_helpers
 
+from gridops.core.config import load_config
+from gridops.core.db import Database
 from gridops.core.models import Base
 
 config = context.config
@@ -48,9 +50,6 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from gridops.core.config import load_config
-    from gridops.core.db import Database
-
     db = config.attributes.get("database") or Database(load_config()["DATABASE_URL"])
     with db.connect() as connection:
         _configure(connection)

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from gridops.geo.network import StreetNetwork
 
+from gridops.core.models import Assignment, CalendarDay, Category, Layer, Road, Shift, Worker
 from gridops.core.stamps import read_stamp
 from gridops.reference.calendar import WorkCalendar
-from gridops.core.models import Assignment, CalendarDay, Category, Layer, Road, Shift, Worker
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ from flask import current_app, g, request, session
 
 from gridops.access.policy import Forbidden, Principal, Unauthorized, require_permission
 from gridops.access.tokens import hash_token
-from gridops.core.db import Database
 from gridops.boundaries.geocoder import Geocoder
-
+from gridops.core.db import Database
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PAGE_HEADER = "gridops"  # sent by gridops pages' scripts; other sites cannot send it without CORS

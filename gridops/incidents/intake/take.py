@@ -15,9 +15,8 @@ from gridops.core.errors import GridopsError
 from gridops.core.models import IdempotencyRecord
 from gridops.core.stamps import ROUTING_STAMP, USERS_STAMP, stamps
 from gridops.incidents.context import Context
-from gridops.incidents.intake.duplicates import Wanted
 from gridops.incidents.intake.decide import Placed, confirm_signed_in, decide, likely_assignees, place
-from gridops.incidents.intake.duplicates import stored_nearby
+from gridops.incidents.intake.duplicates import Wanted, stored_nearby
 from gridops.incidents.intake.store import store
 from gridops.incidents.intake.submission import NewReport, Outcome, Submission, echo, replayed
 from gridops.incidents.photos import discard

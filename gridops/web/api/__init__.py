@@ -10,18 +10,21 @@ from __future__ import annotations
 import http
 from pathlib import Path
 
+import swagger_ui_bundle
 from flask import Blueprint, Flask, send_from_directory
 from flask_smorest import Api
-from flask_smorest import Blueprint as ApiBlueprint
-from marshmallow import Schema
-from webargs import core
-from werkzeug.exceptions import UnsupportedMediaType
 
+from gridops.web.api.areas import bp as areas_bp
+from gridops.web.api.boundaries import bp as boundaries_bp
+from gridops.web.api.health import bp as health_bp
+from gridops.web.api.incidents import bp as incidents_bp
+from gridops.web.api.locate import bp as locate_bp
+from gridops.web.api.open311 import bp as open311_bp
+from gridops.web.api.patrols import bp as patrols_bp
+from gridops.web.api.plans import bp as plans_bp
 from gridops.web.api.schemas.common import Problem
-
-parser = ApiBlueprint.ARGUMENTS_PARSER
-# a request that fails its schema is malformed: 400, answered as problem details (gridops.web.problems)
-parser.DEFAULT_VALIDATION_STATUS = 400
+from gridops.web.api.stats import bp as stats_bp
+from gridops.web.api.stream import bp as stream_bp
 
 _DESCRIPTION = """Grid mapping and dispatch for community grid governance (网格化治理).
 
@@ -31,34 +34,7 @@ Coordinates are lon/lat; times are ISO 8601 (a time without a zone is read in
 the city's time zone)."""
 
 
-@parser.location_loader("form_and_files")
-def _form_and_files(req, schema: Schema):
-    """A multipart body's fields and files together: one schema, one documented request body."""
-    data = req.form.copy()
-    data.update(req.files)
-    return core.MultiDictProxy(data, schema)
-
-
-@parser.location_loader("json_or_form")
-def _json_or_form(req, schema: Schema):
-    """A JSON body, or a form (multipart with files): the same fields either way."""
-    if req.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        return _form_and_files(req, schema)
-    if req.is_json:
-        return parser.load_json(req, schema)
-    raise UnsupportedMediaType(f"send application/json or multipart/form-data; got {req.mimetype or 'no content type'}.")
-
-
-# a multipart upload with fields is documented as one multipart/form-data body
-ApiBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
-    **ApiBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING, "form_and_files": "multipart/form-data",
-    "json_or_form": "application/json",
-}
-
-
 def _swagger_assets() -> Path:
-    import swagger_ui_bundle
-
     return Path(swagger_ui_bundle.swagger_ui_path)
 
 
@@ -91,17 +67,6 @@ def register_api(app: Flask) -> Api:
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",  # served below: no request leaves the service
     )
     api = GridopsApi(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
-
-    from gridops.web.api.areas import bp as areas_bp
-    from gridops.web.api.boundaries import bp as boundaries_bp
-    from gridops.web.api.health import bp as health_bp
-    from gridops.web.api.incidents import bp as incidents_bp
-    from gridops.web.api.locate import bp as locate_bp
-    from gridops.web.api.open311 import bp as open311_bp
-    from gridops.web.api.patrols import bp as patrols_bp
-    from gridops.web.api.plans import bp as plans_bp
-    from gridops.web.api.stats import bp as stats_bp
-    from gridops.web.api.stream import bp as stream_bp
 
     api.register_blueprint(health_bp)
     api.register_blueprint(areas_bp, url_prefix="/api/v1")

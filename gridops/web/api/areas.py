@@ -3,13 +3,13 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from gridops.boundaries.areas import AreaQuery, get_area, list_areas
 from gridops.core.errors import InvalidParameter
-from gridops.web.request import database
+from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.areas import AreaAtArgs, AreaCollection, AreaFeature, AreaQueryArgs
 from gridops.web.api.schemas.common import problem_response
+from gridops.web.request import database
 
 bp = Blueprint("areas", __name__, description="Areas (district … micro-grid) as GeoJSON, as of a time")
 

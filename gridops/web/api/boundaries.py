@@ -4,15 +4,14 @@ import shutil
 from pathlib import Path
 
 from flask import after_this_request, current_app, request, send_file
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import fields
 
 from gridops.boundaries.files import READABLE, export, scratch_dir, zip_shapefile
-from gridops.boundaries.versions import check, list_versions, publish
 from gridops.boundaries.misfit import misfit
+from gridops.boundaries.versions import check, list_versions, publish
 from gridops.core.errors import InvalidParameter
-from gridops.web.request import database, geocoder
+from gridops.web.api.parsing import FORM_AND_FILES, Blueprint
 from gridops.web.api.schemas.boundaries import (
     BoundaryForm,
     ExportArgs,
@@ -23,6 +22,7 @@ from gridops.web.api.schemas.boundaries import (
     VersionList,
 )
 from gridops.web.api.schemas.common import problem_response
+from gridops.web.request import database, geocoder
 
 bp = Blueprint("boundaries", __name__, description="Boundary files in and out; versions; misfit between layers")
 
@@ -55,7 +55,7 @@ def _layer(form: dict) -> str:
 
 
 @bp.post("/boundaries/check")
-@bp.arguments(BoundaryUpload(), location="form_and_files")
+@bp.arguments(BoundaryUpload(), location=FORM_AND_FILES)
 @bp.response(200, Report)
 @problem_response(bp, 400, "no file, an unreadable file, a file without a CRS")
 @problem_response(bp, 413, "the upload exceeds the size limit")
@@ -72,7 +72,7 @@ def check_upload(form):
 
 
 @bp.post("/boundaries")
-@bp.arguments(BoundaryUpload(), location="form_and_files")
+@bp.arguments(BoundaryUpload(), location=FORM_AND_FILES)
 @bp.response(201, Published)
 @problem_response(bp, 400, "no file, an unreadable file, a file without a CRS")
 @problem_response(bp, 413, "the upload exceeds the size limit")

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from gridops.core.health import health
-from gridops.web.request import database
-from gridops.web.api.schemas.health import Health
+from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
+from gridops.web.api.schemas.health import Health
+from gridops.web.request import database
 
 bp = Blueprint("health", __name__, description="Is the service able to work")
 

@@ -1,36 +1,35 @@
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
-from gridops.web.context import use_case_context
-from gridops.incidents.idempotency import check_key, fingerprint
-from gridops.incidents.context import Context
-from gridops.incidents.intake.submission import NewReport
-from gridops.incidents.views import history, load, view
-from gridops.incidents.listing import incidents_geojson
-from gridops.field.workers import worker_positions
-from gridops.incidents.intake.writer import IntakeQueue
-from gridops.incidents.intake.submission import Submission
 from gridops.field.tasks import tasks_of
-from gridops.incidents.steps import Act, act
+from gridops.field.workers import worker_positions
+from gridops.incidents.context import Context
+from gridops.incidents.idempotency import check_key, fingerprint
+from gridops.incidents.intake.submission import NewReport, Submission
+from gridops.incidents.intake.writer import IntakeQueue
+from gridops.incidents.listing import incidents_geojson
 from gridops.incidents.photos import check_photos, discard
-from gridops.web.request import database, require, token_hash
+from gridops.incidents.steps import Act, act
+from gridops.incidents.views import history, load, view
+from gridops.web.api.parsing import JSON_OR_FORM, Blueprint
+from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.incidents import (
     History,
-    IncidentCollection,
-    IncidentListArgs,
-    WorkerCollection,
     IdempotencyHeader,
+    IncidentCollection,
     IncidentCreate,
     IncidentCreated,
+    IncidentListArgs,
     IncidentView,
     StepBody,
     StepDone,
     TaskArgs,
     TaskList,
+    WorkerCollection,
 )
-from gridops.web.api.schemas.common import problem_response
+from gridops.web.context import use_case_context
+from gridops.web.request import database, require, token_hash
 
 bp = Blueprint("incidents", __name__, description="Reports in, and the closed loop (上报 → 受理 → … → 回访)")
 
@@ -54,7 +53,7 @@ def intake_queue() -> IntakeQueue:
 
 
 @bp.post("/incidents")
-@bp.arguments(IncidentCreate(), location="json_or_form")
+@bp.arguments(IncidentCreate(), location=JSON_OR_FORM)
 @bp.arguments(IdempotencyHeader(), location="headers")
 @bp.doc(**_MULTIPART)
 @bp.response(201, IncidentCreated)
@@ -137,7 +136,7 @@ _STEP_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": "Step
 
 
 @bp.post("/incidents/<int:incident_id>/<any(accept, assess, dispatch, take, reassign, reject, check_in, resolve, verify, return, close, rate, escalate, supervise, merge, split, comment):action>")
-@bp.arguments(StepBody(), location="json_or_form")
+@bp.arguments(StepBody(), location=JSON_OR_FORM)
 @bp.doc(**_STEP_DOC)
 @bp.response(200, StepDone)
 @problem_response(bp, 400, "a field is missing or malformed (a note where one is needed, a rating outside 1–5, …)")

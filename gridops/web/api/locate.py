@@ -3,17 +3,17 @@ from __future__ import annotations
 import io
 
 from flask import Response, current_app, request, stream_with_context
-from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
 from gridops.geo.crs import crs_name
 
 from gridops.boundaries.batch import csv_chunks, geojson_chunks, locate_batch, parse_csv, parse_geojson
-from gridops.core.errors import InvalidParameter
 from gridops.boundaries.geocoder import LocationQuery
-from gridops.web.request import database, geocoder
-from gridops.web.api.schemas.locate import BatchArgs, LocateAnswer, LocateArgs
+from gridops.core.errors import InvalidParameter
+from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
+from gridops.web.api.schemas.locate import BatchArgs, LocateAnswer, LocateArgs
+from gridops.web.request import database, geocoder
 
 bp = Blueprint("locate", __name__, description="Where is it, and whose ground is it")
 

@@ -6,20 +6,20 @@ from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from flask import Response, current_app, json, request
-from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
 from gridops.geo.errors import GeoError
 
-from gridops.incidents import open311
 from gridops.core.errors import GridopsError
-from gridops.web.problems import describe, open311_status
+from gridops.incidents import open311
 from gridops.incidents.idempotency import check_key, fingerprint
 from gridops.incidents.intake.submission import Submission
-from gridops.web.request import database, principal, token_hash
 from gridops.web.api.incidents import intake_queue
+from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import AwareDateTime
+from gridops.web.problems import describe, open311_status
+from gridops.web.request import database, principal, token_hash
 
 bp = Blueprint("open311", __name__, description="Open311 GeoReport v2: categories are services, incidents are requests")
 FORMAT = "<any(xml, json):fmt>"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
-from gridops.web.context import use_case_context
 from gridops.access.policy import KEEP_REGISTERS
 from gridops.field.patrols import add_register, record_visit, registers
-from gridops.web.request import database, require
-from gridops.web.api.schemas.patrols import PatrolArgs, PatrolCreate, PatrolList, PatrolView, VisitBody, VisitDone
+from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
+from gridops.web.api.schemas.patrols import PatrolArgs, PatrolCreate, PatrolList, PatrolView, VisitBody, VisitDone
+from gridops.web.context import use_case_context
+from gridops.web.request import database, require
 
 bp = Blueprint("patrols", __name__, description="Patrol visits (走访): registers of people who need visits, and visits recorded")
 

@@ -5,22 +5,16 @@ from __future__ import annotations
 import json
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
-from gridops.web.context import use_case_context
 from gridops.access.policy import PLAN, READ_PLANS
-from gridops.planning.drafts import (
-    create_draft,
-    discard_draft,
-    draft_geojson,
-    edit_draft,
-    get_draft,
-    list_drafts,
-    publish_draft,
-)
-from gridops.web.request import database, require
-from gridops.web.api.schemas.plans import PlanArgs, PlanCreate, PlanEdit, PlanGeoArgs, PlanList, PlanPublish, PlanView
+from gridops.planning.drafts import create_draft, discard_draft, draft_geojson, get_draft, list_drafts
+from gridops.planning.edits import edit_draft
+from gridops.planning.publish import publish_draft
+from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
+from gridops.web.api.schemas.plans import PlanArgs, PlanCreate, PlanEdit, PlanGeoArgs, PlanList, PlanPublish, PlanView
+from gridops.web.context import use_case_context
+from gridops.web.request import database, require
 
 bp = Blueprint("plans", __name__, description="Planners: regenerate, edit, check and publish grid boundaries")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
 from gridops.analytics.stats import StatsQuery, as_csv, as_geojson, stats
-from gridops.web.request import database, require
-from gridops.web.api.schemas.stats import Stats, StatsArgs
+from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
+from gridops.web.api.schemas.stats import Stats, StatsArgs
+from gridops.web.request import database, require
 
 bp = Blueprint("stats", __name__, description="The measures the users count, per area and period")
 

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from flask import Response, current_app, request, stream_with_context
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from gridops.core.errors import InvalidParameter
 from gridops.incidents.stream import stream
-from gridops.web.request import database, require
+from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import Query, problem_response
+from gridops.web.request import database, require
 
 bp = Blueprint("stream", __name__, description="The live feed of state changes (Server-Sent Events)")
 

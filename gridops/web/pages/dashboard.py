@@ -8,12 +8,13 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from gridops.core import clock
 from gridops.access.policy import ALL, Principal
-from gridops.core.db import Database
-from gridops.web.problems import describe
-from gridops.core.errors import GridopsError, InvalidParameter
 from gridops.analytics.stats import LEVELS, StatsQuery, month_of, stats
+from gridops.core import clock
+from gridops.core.db import Database
+from gridops.core.errors import GridopsError
+from gridops.core.timeparse import parse_month
+from gridops.web.problems import describe
 
 
 def _month(raw: str | None, tz: str) -> tuple[datetime, datetime, str]:
@@ -21,11 +22,7 @@ def _month(raw: str | None, tz: str) -> tuple[datetime, datetime, str]:
     if not raw:
         since, until = month_of(clock.now(), tz)
     else:
-        try:
-            first = datetime.strptime(raw.strip() + "-01", "%Y-%m-%d").replace(tzinfo=zone)
-        except ValueError:
-            raise InvalidParameter("month", f"`month` is a year and month like 2026-11; got {raw!r}.") from None
-        since, until = month_of(first, tz)
+        since, until = month_of(parse_month(raw, tz), tz)
     return since, until, since.astimezone(zone).strftime("%Y-%m")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 
 from gridops.access.policy import PLAN
-from gridops.planning.drafts import communities
+from gridops.planning.community import communities
 from gridops.web.pages.base import PageAnswer, pages, signed_in
 from gridops.web.request import PAGE_HEADER, database
 

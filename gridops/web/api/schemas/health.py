@@ -5,7 +5,6 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 
-
 class DatabaseHealth(Schema):
     url = fields.String()
     server_version = fields.String()

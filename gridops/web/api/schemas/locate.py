@@ -6,7 +6,6 @@ from marshmallow import Schema, fields, validate
 
 from gridops.web.api.schemas.common import AreaRef, AwareDateTime, Query, VersionMeta
 
-
 CRS_NAMES = "wgs84 (default), cgcs2000, gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu)"
 
 

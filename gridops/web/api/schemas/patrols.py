@@ -6,7 +6,6 @@ from marshmallow import Schema, fields, validate
 
 from gridops.web.api.schemas.common import Query
 
-
 PATROL_KINDS = ["elderly_alone", "left_behind_child", "disabled", "special_care"]
 
 

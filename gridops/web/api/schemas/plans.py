@@ -5,7 +5,6 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 
-
 class PlanArgs(Schema):
     community = fields.String(metadata={"description": "only the drafts of this community"})
 

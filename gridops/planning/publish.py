@@ -1,0 +1,116 @@
+"""Publishing a draft: it becomes the next boundary version of its layer, effective at the
+planner's chosen time, with every other community carried over. Open incidents stay with
+their assignee until closed (their history says so); patrol visits due from the effective
+time go to their door's new grid and its worker; workers of retired grids stop answering
+for them at that time; the geocoder switches to the new version then
+(gridops.boundaries.registry)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridops.geo.plan import as_multipolygon
+from gridops.geo.validate import AreaRecord, validate_tree
+
+from gridops.access.policy import Principal
+from gridops.boundaries.areas import version_in_force
+from gridops.boundaries.levels import level_rules
+from gridops.boundaries.versions import ImportRefused, store_version, version_records
+from gridops.core import clock
+from gridops.core.errors import Conflict
+from gridops.core.models import Assignment, Incident, Layer, Task
+from gridops.incidents.context import Context
+from gridops.incidents.events import record
+from gridops.planning.drafts import answer, checks_of, current, draft_row, layer_code
+from gridops.planning.impact import impact
+
+
+def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Principal | None, effective: datetime | None = None,
+                  accept_warnings: bool = False) -> dict[str, Any]:
+    """The draft becomes the next version of its layer from `effective` (default now); all or nothing.
+
+    A draft whose checks find anything (a grid out of bounds, in pieces,
+    ragged; a tower no plan can fit) is published only when the planner says
+    so, as with a boundary file's warnings.
+    """
+    draft = draft_row(session, draft_id, editable=True)
+    effective = effective or clock.now()
+    layer = layer_code(session, draft)
+    com, plan, settings = current(session, draft)
+    checks = checks_of(com, plan, settings)
+    if checks and not accept_warnings:
+        raise ImportRefused(
+            f"plan draft {draft_id} has {len(checks)} finding(s) and accept_warnings was not given; nothing was published. "
+            f"First: {checks[0]['message']}", report={"warnings": checks[:50]})
+    base = version_in_force(session, layer, effective)
+    if base is None or base.id != com.version_id:
+        raise Conflict(f"the version in force at {effective.isoformat()} is not the one this draft was checked against; "
+                       "make a new draft from it.")
+    records = [r for r in version_records(session, base.id)
+               if not (r.code.startswith(com.code) and r.level in ("grid", "micro_grid"))]
+    records += [AreaRecord(a.code, a.code, a.level, a.parent_code, a.households, as_multipolygon(a.geometry))
+                for a in plan.grids + plan.micro_grids]
+    for r in records:
+        if r.code == com.code:
+            r.households = sum(a.households for a in plan.grids)
+    findings = [f for f in validate_tree(records, level_rules(session), 1.0) if f.severity == "error"]
+    if findings:
+        raise ImportRefused(f"plan draft {draft_id}: {len(findings)} error(s); nothing was published. First: {findings[0].message}",
+                            report={"errors": [f.as_json() for f in findings[:50]]})
+    effect = impact(session, com, plan, settings.digits[0])
+    version = store_version(session, records, layer, effective=effective, source=f"plan draft {draft_id}",
+                            note=f"community {com.code} redrawn: {len(plan.grids)} grids, {len(plan.micro_grids)} micro-grids",
+                            created_by=principal.name if principal else "cli")
+    at = clock.now()
+    number = version.number
+    # open incidents stay with their assignee until closed; their history says what changed
+    for item in effect["open_incidents"]:
+        incident = session.get(Incident, int(item["id"]))
+        holder = item["assignee"] or "its current handler"
+        record(session, incident, "comment", None, principal, at=at,
+               note=f"boundaries {layer} v{number} from {effective.isoformat()}: this place is now in grid {item['to']}; "
+                    f"the incident stays with {holder} until closed.",
+               data={"regrid": {"from": item["from"], "to": item["to"], "version": number}})
+    # patrol visits from the effective time go to their door's new grid and its visitor
+    moved_visits = 0
+    for item in effect["patrol_visits"]:
+        task = session.get(Task, item["task"])
+        if task.scheduled_for is not None and task.scheduled_for < effective:
+            continue
+        task.area_code = item["to"]
+        visitor = _visitor_of(session, layer, item["to"], effective)
+        if visitor is not None:
+            task.worker_id = visitor
+        moved_visits += 1
+    # the workers of retired grids stop answering for them at the effective time
+    ended = 0
+    for w in effect["workers"]:
+        if w["change"] == "retired":
+            for a in session.scalars(select(Assignment).where(Assignment.layer_id == com.layer_id, Assignment.area_code == w["area"],
+                                                              Assignment.valid_to.is_(None))):
+                a.valid_to = effective
+                ended += 1
+    draft.status = "published"
+    draft.published_version_id = version.id
+    draft.updated_at = at
+    session.flush()
+    out = answer(session, draft, com, plan, settings, checks, effect)  # what was checked and moved, as it stood
+    out["published"] = {"layer": layer, "version": number, "effective_from": effective.isoformat(),
+                        "incidents_noted": len(effect["open_incidents"]), "patrol_visits_moved": moved_visits,
+                        "assignments_ended": ended}
+    return out
+
+
+def _visitor_of(session: Session, layer: str, grid: str, at: datetime) -> int | None:
+    for duty in ("primary", "backup", "leader"):
+        found = session.scalar(
+            select(Assignment.worker_id).join(Layer, Layer.id == Assignment.layer_id)
+            .where(Layer.code == layer, Assignment.area_code == grid, Assignment.duty == duty, Assignment.valid_from <= at,
+                   (Assignment.valid_to.is_(None)) | (Assignment.valid_to > at)).limit(1))
+        if found is not None:
+            return found
+    return None
