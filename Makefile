@@ -15,8 +15,10 @@ PORT ?= 5000
 
 demo: install
 	$(BIN)/gridops db upgrade
-	@test -f $(DEMO_DIR)/city.json || $(BIN)/gridops demo-city --seed $(DEMO_SEED) --out $(DEMO_DIR) \
-		--end "$$(TZ=Asia/Shanghai date +%Y-%m-%dT%H:%M)"
+	@# made once; again when the files are of a format this gridops no longer reads
+	@$(BIN)/python -c "import json, sys; from gridops.demo.loader import SUPPORTED_FORMAT; \
+		sys.exit(json.load(open('$(DEMO_DIR)/city.json')).get('format') != SUPPORTED_FORMAT)" 2>/dev/null \
+		|| $(BIN)/gridops demo-city --seed $(DEMO_SEED) --out $(DEMO_DIR) --end "$$(TZ=Asia/Shanghai date +%Y-%m-%dT%H:%M)"
 	$(BIN)/gridops load $(DEMO_DIR) --if-empty
 	$(BIN)/gridops demo-users --out instance/demo-users.txt
 	$(BIN)/gridops serve --host $(HOST) --port $(PORT)

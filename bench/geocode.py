@@ -34,13 +34,11 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from gridops.geo.crs import LocalProjection
 from gridops.geo.geocode import LayerIndex
 from gridops.geo.synth import CityLayout, synthesize
 
+ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 CENTER = (104.0998, 30.6242)
 LAYOUT = CityLayout(communities_x=17, communities_y=10, blocks_x=4, blocks_y=4)
@@ -83,7 +81,7 @@ def big_city(seed: int) -> dict:
     rows: dict[int, list] = {}
     for cm in synth.communities:
         rows.setdefault(cm.cy, []).append(cm)
-    for s, (cy, members) in enumerate(sorted(rows.items()), start=1):
+    for s, (_, members) in enumerate(sorted(rows.items()), start=1):
         street = f"{district}{s:03d}"
         add(street, "street", district, sum(hh_of(cm.buildings) for cm in members),
             shapely.coverage_union_all([cm.polygon for cm in members]))

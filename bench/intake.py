@@ -247,7 +247,8 @@ async def client(k: int, port: int, tokens: list[str], points: np.ndarray, cats:
         await conn.close()
 
 
-async def drive(port: int, tokens: list[str], clients: int, seconds: float, warmup: float, retry_share: float, run: str) -> tuple[Tally, float]:
+async def drive(port: int, tokens: list[str], clients: int, seconds: float, warmup: float, retry_share: float,
+                run: str) -> tuple[Tally, float]:
     points, cats = building_points(), categories()
     tally = Tally()
     start = time.perf_counter()
@@ -286,7 +287,8 @@ def audit(url: str, run: str, tally: Tally) -> dict[str, int]:
     lost = sum(1 for key, iid in tally.acked.items() if stored.get(key) != [iid])
     doubled = sum(len(ids) - 1 for ids in stored.values() if len(ids) > 1)
     return {"acknowledged": len(tally.acked), "stored": len(rows), "first_events": first_events or 0,
-            "lost": lost, "doubled": doubled, "transactions": transactions or 0, "unacknowledged_stored": len(set(stored) - set(tally.acked))}
+            "lost": lost, "doubled": doubled, "transactions": transactions or 0,
+            "unacknowledged_stored": len(set(stored) - set(tally.acked))}
 
 
 def run_backend(name: str, url: str, args, cleanup) -> dict:

@@ -108,7 +108,8 @@ def add_incidents(url: str, n: int, seed: int) -> float:
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         with cur.copy("COPY incident (category_code, status, urgency, channel, location, location_status, boundary_version_id, "
-                      "grid_id, micro_grid_id, reported_at, reported_day, due_at, closed_at, updated_at, tier, lock_version, h3_cell) FROM STDIN") as copy:
+                      "grid_id, micro_grid_id, reported_at, reported_day, due_at, closed_at, updated_at, tier, lock_version, h3_cell) "
+                      "FROM STDIN") as copy:
             for k in range(n):
                 g = placed.areas[k, grid_col]
                 if g < 0:
@@ -157,7 +158,8 @@ def fetch(base: str, path: str, token: str) -> tuple[float, int, int]:
 
 def _signed_in(p, base: str, token: str, login_path: str):
     """Debian's Chromium (nothing downloaded), signed in through the login page."""
-    b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    b = p.chromium.launch(executable_path=shutil.which("chromium"),
+                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
     page = b.new_page(viewport={"width": 1400, "height": 900})
     page.goto(base + login_path)
     page.fill("#token", token)
@@ -209,7 +211,8 @@ def live_latency(base: str, token: str, resident: str, repeats: int = 5) -> list
         b, page = _signed_in(p, base, token, "/login?next=/map")
         page.wait_for_function("document.body.dataset.loaded === '1'", timeout=120_000)
         for k in range(repeats):
-            body = json.dumps({"category": "care.elderly", "lon": 104.1003 + 0.0003 * k, "lat": 30.6203, "description": f"bench {k}"}).encode()
+            body = json.dumps({"category": "care.elderly", "lon": 104.1003 + 0.0003 * k, "lat": 30.6203,
+                               "description": f"bench {k}"}).encode()
             req = urllib.request.Request(base + "/api/v1/incidents", data=body, method="POST",
                                          headers={"Authorization": f"Bearer {resident}", "Content-Type": "application/json"})
             t0 = time.perf_counter()
@@ -264,8 +267,10 @@ def main() -> None:
                         f" ({peer_s / server_s:.1f}x our time, {peer_b / max(size_b, 1):.1f}x our size)")
                 if size == max(args.sizes):
                     lat = live_latency(base, token, resident)
-                    row["live_map_s"] = {"median": round(statistics.median(lat), 3), "max": round(max(lat), 3), "all": [round(x, 3) for x in lat]}
-                    log(f"   a posted report on an open live map: median {statistics.median(lat):.2f} s, max {max(lat):.2f} s (target < 2 s)")
+                    row["live_map_s"] = {"median": round(statistics.median(lat), 3), "max": round(max(lat), 3),
+                                         "all": [round(x, 3) for x in lat]}
+                    log(f"   a posted report on an open live map: median {statistics.median(lat):.2f} s, max {max(lat):.2f} s"
+                        " (target < 2 s)")
                 results.append(row)
             finally:
                 proc.terminate()

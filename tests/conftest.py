@@ -147,6 +147,10 @@ def migrate(url: str) -> None:
         db.dispose()
 
 
+# what each load of the demo city counted (its history made by the real loop: merged reports, skipped steps), by URL
+DEMO_LOADS: dict[str, dict[str, int]] = {}
+
+
 def load_demo(url: str, city_dir: Path) -> None:
     from gridops.core.config import load_config
     from gridops.core.db import Database
@@ -155,7 +159,8 @@ def load_demo(url: str, city_dir: Path) -> None:
     db = Database(url)
     try:
         with db.session() as session:
-            load_city(session, city_dir, config=load_config({"DATABASE_URL": url}))
+            counts = load_city(session, city_dir, config=load_config({"DATABASE_URL": url}))
+        DEMO_LOADS[url] = counts or {}
     finally:
         db.dispose()
 
@@ -174,6 +179,12 @@ def demo_template_url(backend: Backend, demo_city_dir: Path) -> str:
     migrate(url)
     load_demo(url, demo_city_dir)
     return url
+
+
+@pytest.fixture(scope="session")
+def demo_load_counts(demo_template_url: str) -> dict[str, int]:
+    """What loading the demo city counted (gridops.demo.loader.load_city's answer)."""
+    return DEMO_LOADS[demo_template_url]
 
 
 @pytest.fixture(scope="session")

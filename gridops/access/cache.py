@@ -55,7 +55,10 @@ class Principals:
         key = hash_token(token)
         with self._lock:
             found = self._known.get(key)
-            return (found, self._stamp) if found is not None else None
+            if found is None:
+                return None
+            assert self._stamp is not None  # by_hash sets the stamp before it remembers anyone
+            return found, self._stamp
 
     def confirm(self, session: Session, token_hashes: set[str], stamp: int | None = None) -> dict[str, Principal | None]:
         """Each token's principal as this transaction sees it (for checking remembered ones)."""

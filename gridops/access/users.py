@@ -64,10 +64,12 @@ def add_user(
         session.add(worker)
         session.flush()
         for code in areas:
+            assert layer_row is not None  # refused above when there are areas
             session.add(Assignment(worker_id=worker.id, layer_id=layer_row.id, area_code=code, duty=duty, valid_from=now))
     token = new_token()
     user = AppUser(
-        name=name, role=role, worker_id=worker.id if worker else None, department_code=department or (worker.department_code if worker else None),
+        name=name, role=role, worker_id=worker.id if worker else None,
+        department_code=department or (worker.department_code if worker else None),
         phone=phone, token_hash=hash_token(token), active=True, created_at=now,
     )
     session.add(user)

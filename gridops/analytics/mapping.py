@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import shapely
@@ -63,6 +63,7 @@ def risk_page_html(db: Database, cfg: Mapping[str, Any], args: Mapping[str, str]
             problem, q, data = err, None, None
     form = _risk_form(args, options, cfg["TIMEZONE"], q)
     if data is None:
+        assert problem is not None  # no data only when risk() refused the query
         body = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>Hidden risks · gridops</title>'
                 f'<link rel="stylesheet" href="/static/maps.css"></head><body><aside class="gridops-panel">'
                 f'<h1>隐患风险 Hidden risks</h1><p class="problem" role="alert">{_esc(problem.message)}</p>{form}</aside></body></html>')
@@ -119,14 +120,15 @@ def boundaries(session: Session, layer: str) -> dict[str, Any]:
         raise NotFound(f"layer {layer!r} has no published boundaries yet.")
     layer_id = session.scalar(select(Layer.id).where(Layer.code == layer))
     workers: dict[str, list[str]] = {}
-    for code, name, duty in session.execute(
+    for code, name, _ in session.execute(
         select(Assignment.area_code, Worker.name, Assignment.duty).join(Worker, Worker.id == Assignment.worker_id)
         .where(Assignment.layer_id == layer_id, Assignment.valid_to.is_(None), Assignment.duty == "primary")
     ):
         workers.setdefault(code, []).append(name)
     rows = session.execute(select(Area.code, Area.name, Area.level, Area.households, Area.geom)
                            .where(Area.version_id == version.id, Area.level.in_(["grid", "micro_grid"]))).all()
-    grids, micro = [], []
+    grids: list[dict[str, Any]] = []
+    micro: list[dict[str, Any]] = []
     for code, name, level, hh, geom in rows:
         shape = shapely.simplify(to_shape(geom), 0.000005)
         feature = {"type": "Feature", "geometry": geometry_to_geojson(shape, 6),
@@ -170,7 +172,8 @@ def render_maps(db: Database, cfg: Mapping[str, Any], out_dir: Path, queries: It
         for name, params in bar:
             if params is None:
                 with db.session() as session:
-                    snapshot = {"at": clock.now().isoformat(), "incidents": incidents_geojson(session, None, {"status": "open"}, limit=50_000),
+                    snapshot = {"at": clock.now().isoformat(),
+                                "incidents": incidents_geojson(session, None, {"status": "open"}, limit=50_000),
                                 "workers": worker_positions(session, None, cfg["TIMEZONE"])}
                 html = live_page_html(db, cfg, None, snapshot=snapshot)
             else:
@@ -184,13 +187,13 @@ def render_maps(db: Database, cfg: Mapping[str, Any], out_dir: Path, queries: It
 
 
 class _plain:
-    def __init__(self, items):
+    def __init__(self, items: Iterable[Any]) -> None:
         self.items = items
 
-    def __enter__(self):
+    def __enter__(self) -> Iterable[Any]:
         return self.items
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         return False
 
 

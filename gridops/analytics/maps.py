@@ -19,11 +19,11 @@ import base64
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import folium
 import numpy as np
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import HeatMap
 from jinja2 import Template
@@ -59,6 +59,11 @@ class OfflineMap(folium.Map):
     default_css = [LEAFLET_CSS, MAPS_CSS]
 
 
+def _figure(m: folium.Map) -> Figure:
+    """The page a map is drawn in: folium puts every Map in a Figure (branca types get_root() as any Element)."""
+    return cast(Figure, m.get_root())
+
+
 def base_map(bounds: tuple[float, float, float, float], tile_url: str | None, title: str) -> OfflineMap:
     minx, miny, maxx, maxy = bounds
     m = OfflineMap(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=14, control_scale=True,
@@ -67,9 +72,9 @@ def base_map(bounds: tuple[float, float, float, float], tile_url: str | None, ti
     if tile_url:
         folium.TileLayer(tile_url, attr="intranet tiles", name="basemap", max_zoom=20).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
-    m.get_root().header.add_child(Element(f"<title>{_esc(title)}</title>"
-                                          '<meta name="viewport" content="width=device-width, initial-scale=1">'
-                                          '<link rel="icon" href="data:,">'))
+    _figure(m).header.add_child(Element(f"<title>{_esc(title)}</title>"
+                                        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                                        '<link rel="icon" href="data:,">'))
     return m
 
 
@@ -145,7 +150,7 @@ def risk_map(data: dict[str, Any], tile_url: str | None, form_html: str = "") ->
                    style_function=lambda f: {"fill": False, "color": "#102a43", "weight": 2}).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.add_child(_WeekSlider(counts.get_name(), data["weeks"], breaks))
-    m.get_root().html.add_child(Element(_risk_panel(data, breaks) + form_html))
+    _figure(m).html.add_child(Element(_risk_panel(data, breaks) + form_html))
     return m
 
 

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import h3
 import numpy as np
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from gridops.geo.geojson import geometry_to_geojson
@@ -33,6 +34,7 @@ from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, Building, Category, Incident
+from gridops.core.shapes import to_point
 from gridops.core.stamps import HISTORY_STAMP, stamps
 
 HEAT_MAX_POINTS = 5_000
@@ -78,7 +80,7 @@ def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
     week_starts = [start_day + timedelta(weeks=k) for k in range(weeks)]
     grids_under = select(Area.id).where(Area.level == "grid", Area.code.like((q.area or "") + "%")).scalar_subquery()
 
-    def filtered(stmt, since_day: date, until_day: date = end_day):
+    def filtered(stmt: Select[*tuple[Any, ...]], since_day: date, until_day: date = end_day) -> Select[*tuple[Any, ...]]:
         """The incidents of the query between the days (the grid's code decides the area: stable across redraws)."""
         stmt = stmt.where(Incident.reported_day >= since_day, Incident.reported_day < until_day, Incident.status != "merged")
         if categories is not None:
@@ -195,11 +197,18 @@ class _Settled:
     grids: dict[date, dict[int, int]]
 
 
+class _Filter(Protocol):
+    """A query's incidents between two days (the `filtered` of risk(), handed to the pieces below)."""
+
+    def __call__(self, stmt: Select[*tuple[Any, ...]], since_day: date, until_day: date = ...) -> Select[*tuple[Any, ...]]: ...
+
+
 _SETTLED: OrderedDict[tuple, _Settled] = OrderedDict()
 _SETTLED_LOCK = threading.Lock()
 
 
-def _query_days(session: Session, filtered, since: date, until: date) -> tuple[dict[date, dict[int, int]], dict[date, dict[int, int]]]:
+def _query_days(session: Session, filtered: _Filter, since: date,
+                until: date) -> tuple[dict[date, dict[int, int]], dict[date, dict[int, int]]]:
     cells: dict[date, dict[int, int]] = {}
     grids: dict[date, dict[int, int]] = {}
     if since >= until:
@@ -213,7 +222,8 @@ def _query_days(session: Session, filtered, since: date, until: date) -> tuple[d
     return cells, grids
 
 
-def _day_counts(session: Session, filtered, key: tuple, first: date, end: date, today: date):
+def _day_counts(session: Session, filtered: _Filter, key: tuple, first: date, end: date,
+                today: date) -> tuple[dict[tuple[int, date], int], dict[tuple[int, date], int]]:
     """(cell, day) -> n and (grid id, day) -> n over [first, end): settled days from memory, the rest queried.
 
     The history stamp is read before any count, so a change committed meanwhile can only make the
@@ -259,7 +269,7 @@ def _day_counts(session: Session, filtered, key: tuple, first: date, end: date, 
     return cells, grids
 
 
-def _cube(rows, covering: list[int], res: int, weeks: int) -> tuple[list[int], np.ndarray]:
+def _cube(rows: Sequence[tuple[int | None, int, int]], covering: list[int], res: int, weeks: int) -> tuple[list[int], np.ndarray]:
     """Counts as cells × weeks at `res`, over the cells covering the study area and any cell with a count."""
     stored = sorted({r[0] for r in rows if r[0] is not None})
     parents = dict(zip(stored, to_parent(stored, res), strict=True)) if res < STORED_RES else {c: c for c in stored}
@@ -284,7 +294,7 @@ def _cell_households(session: Session, res: int) -> dict[int, int]:
         rows = session.execute(select(Building.location, Building.households).where(Building.households > 0)).all()
         out: dict[int, int] = {}
         if rows:
-            points = [to_shape(loc) for loc, _ in rows]
+            points = [to_point(loc) for loc, _ in rows]
             cells = cells_of([p.x for p in points], [p.y for p in points], res)
             for c, (_, hh) in zip(cells, rows, strict=True):
                 out[int(c)] = out.get(int(c), 0) + int(hh)
@@ -293,12 +303,12 @@ def _cell_households(session: Session, res: int) -> dict[int, int]:
     return _HOUSEHOLDS[key]
 
 
-def _heat(session: Session, filtered, q: RiskQuery, end_day: date) -> dict[str, Any]:
+def _heat(session: Session, filtered: _Filter, q: RiskQuery, end_day: date) -> dict[str, Any]:
     """The recent incidents for a heat layer: the points themselves, or beyond the cap the stored cells' centres, weighted."""
     since = max(q.since.date(), end_day - timedelta(days=q.recent_days))
     rows = session.execute(filtered(select(Incident.location), since).limit(HEAT_MAX_POINTS + 1)).all()
     if len(rows) <= HEAT_MAX_POINTS:
-        pts = [to_shape(r[0]) for r in rows]
+        pts = [to_point(r[0]) for r in rows]
         return {"since": since.isoformat(), "aggregated": False, "points": [[round(p.y, 6), round(p.x, 6), 1] for p in pts]}
     points = []
     for cell, n in session.execute(filtered(select(Incident.h3_cell, func.count()), since).group_by(Incident.h3_cell)).all():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from statistics import median
@@ -17,8 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import Float, and_, case, cast, distinct, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Float, Row, SQLColumnExpression, and_, case, cast, distinct, func, select
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from gridops.geo.geojson import geometry_to_geojson
 
@@ -31,6 +32,8 @@ from gridops.incidents.loop import DONE, OPEN
 
 LEVELS = ("grid", "community", "street", "district")
 IN_GRID_TIERS = ("grid", "grid_leader")
+
+_Key = ColumnElement[str] | QueryableAttribute[str]  # what incidents are grouped by: a grid's code, or a prefix of it
 
 
 DEFINITIONS = {
@@ -86,7 +89,8 @@ def stats(session: Session, q: StatsQuery, principal: Principal | None, tz: str)
     key = _group_key(session, q.level, grid.code)
     area_filter = [grid.code.like(q.area + "%")] if q.area else []
 
-    def grouped(*cols, where=(), joins=()):
+    def grouped(*cols: SQLColumnExpression[Any], where: Sequence[ColumnElement[bool]] = (),
+                joins: Sequence[tuple[type[Any], ColumnElement[bool]]] = ()) -> Sequence[Row[*tuple[Any, ...]]]:
         stmt = select(key.label("key"), *cols).select_from(Incident).join(grid, grid.id == Incident.grid_id)
         for target, on in joins:
             stmt = stmt.join(target, on)
@@ -153,7 +157,7 @@ def stats(session: Session, q: StatsQuery, principal: Principal | None, tz: str)
 # --- pieces ------------------------------------------------------------------------
 
 
-def _group_key(session: Session, level: str, code):
+def _group_key(session: Session, level: str, code: QueryableAttribute[str]) -> _Key:
     """The incident's grid code cut to the level: codes are hierarchical (district 6 digits, street +3, …)."""
     if level == "grid":
         return code
@@ -163,7 +167,8 @@ def _group_key(session: Session, level: str, code):
     return func.substr(code, 1, length)
 
 
-def _durations(session: Session, key, grid, area_filter, where) -> dict[str, list[float]]:
+def _durations(session: Session, key: _Key, grid: type[Area], area_filter: Sequence[ColumnElement[bool]],
+               where: Sequence[ColumnElement[bool]]) -> dict[str, list[float]]:
     """Hours from report to closure per group (the lists: percentiles on either backend)."""
     if session.get_bind().dialect.name == "postgresql":
         hours = func.extract("epoch", Incident.closed_at - Incident.reported_at) / 3600.0
@@ -176,14 +181,15 @@ def _durations(session: Session, key, grid, area_filter, where) -> dict[str, lis
     return out
 
 
-def _events(session: Session, key, grid, area_filter, action: str, since: datetime, until: datetime) -> dict[str, int]:
+def _events(session: Session, key: _Key, grid: type[Area], area_filter: Sequence[ColumnElement[bool]], action: str,
+            since: datetime, until: datetime) -> dict[str, int]:
     stmt = (select(key, func.count(distinct(IncidentEvent.incident_id))).select_from(IncidentEvent)
             .join(Incident, Incident.id == IncidentEvent.incident_id).join(grid, grid.id == Incident.grid_id)
             .where(*area_filter, IncidentEvent.action == action, IncidentEvent.at >= since, IncidentEvent.at < until).group_by(key))
     return dict(session.execute(stmt).all())
 
 
-def _names(session: Session, q: StatsQuery, key) -> dict[str, dict[str, Any]]:
+def _names(session: Session, q: StatsQuery, key: _Key) -> dict[str, dict[str, Any]]:
     version = version_in_force(session, q.layer)
     if version is None:
         return {}
@@ -227,7 +233,8 @@ def _rank_areas(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "satisfaction": r["satisfaction"], "closed": r["closed"]} for k, r in enumerate(scored)]
 
 
-def _rank_workers(session: Session, grid, area_filter, closed_where) -> list[dict[str, Any]]:
+def _rank_workers(session: Session, grid: type[Area], area_filter: Sequence[ColumnElement[bool]],
+                  closed_where: Sequence[ColumnElement[bool]]) -> list[dict[str, Any]]:
     on_time = func.sum(case((Incident.closed_at <= Incident.due_at, 1), else_=0))
     stmt = (select(Worker.code, Worker.name, Worker.role, func.count(), on_time,
                    func.sum(case((Incident.rating.is_not(None), 1), else_=0)), func.sum(case((Incident.rating >= 4, 1), else_=0)))

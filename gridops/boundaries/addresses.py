@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import literal, or_, select
 from sqlalchemy.orm import Session
 
 from gridops.boundaries.normalize import normalize_address
 from gridops.core.errors import GridopsError
 from gridops.core.models import Building, Household
+from gridops.core.shapes import to_point
 
 # what follows the building in an address: unit and room (2单元503室), or a room alone
 _DOOR = re.compile(r"^(?P<building>.*?)(?:(?P<unit>\d+)单元)?(?:(?P<room>\d+)室)?$")
@@ -42,7 +42,7 @@ def _building_json(b: Building) -> dict[str, Any]:
 
 
 def _place(b: Building, household: Household | None = None) -> Place:
-    point = to_shape(b.location)
+    point = to_point(b.location)
     hh = None
     if household is not None:
         hh = {"code": household.code, "unit": household.unit, "floor": household.floor, "room": household.room}

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2.shape import to_shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -58,7 +59,7 @@ def _require_layer(session: Session, layer: str) -> None:
         raise InvalidParameter("layer", f"no layer {layer!r}; layers: {', '.join(known) or 'none loaded yet'}.", allowed=known)
 
 
-def _feature(area: Area, parent_code: str | None, shape, area_m2: float, layer: str) -> dict[str, Any]:
+def _feature(area: Area, parent_code: str | None, shape: BaseGeometry, area_m2: float, layer: str) -> dict[str, Any]:
     return {
         "type": "Feature",
         "id": area.code,
@@ -118,11 +119,14 @@ def list_areas(session: Session, q: AreaQuery) -> dict[str, Any]:
     ).all()
     shapes = [to_shape(area.geom) for area, _ in rows]
     bbox = bounds_of(shapes)
-    proj = local_projection(tuple(bbox)) if bbox else None
-    features = [
-        _feature(area, parent_code, shape, proj.area_m2(shape), q.layer)
-        for (area, parent_code), shape in zip(rows, shapes, strict=True)
-    ]
+    features: list[dict[str, Any]] = []
+    if bbox is not None:  # None when the page has no areas
+        minx, miny, maxx, maxy = bbox
+        proj = local_projection((minx, miny, maxx, maxy))
+        features = [
+            _feature(area, parent_code, shape, proj.area_m2(shape), q.layer)
+            for (area, parent_code), shape in zip(rows, shapes, strict=True)
+        ]
     return {**empty, "bbox": bbox, "features": features, "numberMatched": matched, "numberReturned": len(features)}
 
 
@@ -140,3 +144,21 @@ def get_area(session: Session, layer: str, code: str, at: datetime | None = None
     feature["bbox"] = bounds_of([shape])
     feature["properties"]["boundaryVersion"] = _version_meta(version, layer)
     return feature
+
+
+# (database, area id) -> code: a stored area never changes (a redraw is a new version's rows)
+_CODES: dict[tuple[str, int], str] = {}
+_CODES_MAX = 200_000
+
+
+def code_of(session: Session, area_id: int) -> str | None:
+    """An area's code by its row id, remembered per process (every step of the loop asks it)."""
+    key = (str(session.get_bind().engine.url), area_id)
+    found = _CODES.get(key)
+    if found is None:
+        found = session.scalar(select(Area.code).where(Area.id == area_id))
+        if found is not None:
+            if len(_CODES) >= _CODES_MAX:
+                _CODES.clear()
+            _CODES[key] = found
+    return found

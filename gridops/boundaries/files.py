@@ -47,7 +47,8 @@ def read_areas(path: Path, crs: str | None = None) -> list[AreaRecord]:
     frame.columns = [_COLUMN_ALIASES.get(str(c).lower(), str(c).lower()) for c in frame.columns]
     missing = [c for c in ("code", "level") if c not in frame.columns]
     if missing:
-        raise InvalidParameter("file", f"{path.name} lacks the column(s) {', '.join(missing)}; it needs code, name, level, households (and optionally parent_code).")
+        raise InvalidParameter("file", f"{path.name} lacks the column(s) {', '.join(missing)}; "
+                                       "it needs code, name, level, households (and optionally parent_code).")
     special = crs_name(crs) if crs and crs.lower() in ("gcj02", "gcj-02", "bd09", "bd-09", "amap", "baidu") else None
     if special:
         frame = frame.set_crs(STORAGE_SRID, allow_override=True)
@@ -83,7 +84,10 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # numeric codes read from a shapefile
-    return str(value).strip()
+    text = str(value).strip()
+    if "\x00" in text:
+        raise InvalidParameter("file", f"a code or name in the file contains a NUL character (\\0): {text!r}.")
+    return text
 
 
 def _count(value: Any) -> int | None:

@@ -30,6 +30,7 @@ def misfit(session: Session, layer_a: str, layer_b: str, *, level_a: str | None 
     for name, v in ((layer_a, va), (layer_b, vb)):
         if v is None:
             raise NotFound(f"no boundary version of layer {name!r} is in force at that time.")
+    assert va is not None and vb is not None  # refused just above
     a_codes, a_geoms, la = _finest(session, va.id, level_a)
     b_codes, b_geoms, lb = _finest(session, vb.id, level_b)
     buildings = session.execute(select(Building.households, Building.location.ST_AsBinary())).all()
@@ -76,4 +77,5 @@ def _finest(session: Session, version_id: int, level: str | None) -> tuple[list[
     ).all()
     if not rows:
         raise InvalidParameter("level", f"no areas of level {level!r} in that layer.")
+    assert level is not None  # a level of None matches no area (the column is NOT NULL): refused above
     return [r[0] for r in rows], list(shapely.from_wkb([bytes(r[1]) for r in rows])), level

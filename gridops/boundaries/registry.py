@@ -106,6 +106,7 @@ class Registry:
         current = self._snapshot
         if current is None or time.monotonic() - self._checked_at >= self.refresh_seconds:
             if not self._refresh_lock.acquire(blocking=current is None):
+                assert current is not None  # with no snapshot yet the acquire blocks, so it never fails
                 return current
             try:
                 current = self._refresh(session)

@@ -17,7 +17,7 @@ from typing import Any
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session
 
 from gridops.geo.crs import STORAGE_SRID
@@ -72,7 +72,7 @@ def _carried_over(session: Session, layer: str, levels_in_file: set[str], at: da
     return version_records(session, version.id, Area.level.not_in(levels_in_file))
 
 
-def version_records(session: Session, version_id: int, *where) -> list[AreaRecord]:
+def version_records(session: Session, version_id: int, *where: ColumnElement[bool]) -> list[AreaRecord]:
     """A stored version's areas (those matching `where`) as records, to be carried into a new version."""
     parent = Area.__table__.alias("parent")
     rows = session.execute(

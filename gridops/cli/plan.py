@@ -15,6 +15,8 @@ from gridops.cli.base import Failure, app_db, cli, context, make_app, when
 from gridops.planning.drafts import create_draft, draft_geojson, list_drafts
 from gridops.planning.publish import publish_draft
 
+_Bounds = tuple[int | None, int | None]  # --grid-households / --micro-households: min and max, each may be left out
+
 
 @cli.group()
 def plan() -> None:
@@ -24,7 +26,8 @@ def plan() -> None:
 def _bounds_text(metrics: dict) -> str:
     text = (f"{metrics['grids']} grids ({100 * metrics['grids_within_bounds']:.0f}% within bounds, "
             f"{100 * metrics['grids_contiguous']:.0f}% contiguous, mean Polsby-Popper {metrics['mean_polsby_popper']:.2f}"
-            + (f", {100 * metrics['boundary_along_streets']:.0f}% of boundaries along streets" if "boundary_along_streets" in metrics else "")
+            + (f", {100 * metrics['boundary_along_streets']:.0f}% of boundaries along streets"
+               if "boundary_along_streets" in metrics else "")
             + f"), {metrics['micro_grids']} micro-grids")
     if "households_keep_grid" in metrics:
         text += f"; {100 * metrics['households_keep_grid']:.1f}% of households keep their grid"
@@ -52,8 +55,9 @@ def _echo_problems(problems: list[dict]) -> None:
 @click.option("--micro-households", nargs=2, type=int, default=(None, None), help="Bounds of a micro-grid (default 50 80).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the plan as GeoJSON (.gpkg / .shp by suffix).")
-def plan_generate(community, source, households_column, code_column, prefix, streets, barriers, crs, grid_households,
-                  micro_households, out_path) -> None:
+def plan_generate(community: str | None, source: Path | None, households_column: str | None, code_column: str | None,
+                  prefix: str | None, streets: Path | None, barriers: Path | None, crs: str | None, grid_households: _Bounds,
+                  micro_households: _Bounds, out_path: Path | None) -> None:
     """Propose grids of 300-500 households and their micro-grids: compact, contiguous, along streets."""
     if (community is None) == (source is None):
         raise click.UsageError("give --community CODE (from the database) or --from FILE (a vector file).")
@@ -61,11 +65,13 @@ def plan_generate(community, source, households_column, code_column, prefix, str
         _plan_file(source, households_column, code_column, prefix, streets, barriers, crs, grid_households,
                    micro_households, out_path)
         return
+    assert community is not None  # one of --community and --from (checked above)
     _plan_draft(community, "generate", grid_households, micro_households, out_path)
 
 
-def _plan_file(source, households_column, code_column, prefix, streets, barriers, crs, grid_households, micro_households,
-               out_path) -> None:
+def _plan_file(source: Path, households_column: str | None, code_column: str | None, prefix: str | None, streets: Path | None,
+               barriers: Path | None, crs: str | None, grid_households: _Bounds, micro_households: _Bounds,
+               out_path: Path | None) -> None:
     if not households_column or out_path is None:
         raise click.UsageError("with --from, give --households-column NAME and --out PLAN.geojson.")
     lo, hi = (grid_households[0] or 300, grid_households[1] or 500)
@@ -86,11 +92,11 @@ def _plan_file(source, households_column, code_column, prefix, streets, barriers
     click.echo(f"wrote {out_path}: {_bounds_text(result.metrics)}")
 
 
-def _plan_draft(community: str, method: str, grid_households, micro_households, out_path) -> None:
+def _plan_draft(community: str, method: str, grid_households: _Bounds, micro_households: _Bounds, out_path: Path | None) -> None:
     app = make_app()
     with app_db(app).session() as session:
         draft = create_draft(session, None, app.config["PRIMARY_LAYER"], community, method,
-                             grid=tuple(grid_households), micro=tuple(micro_households))
+                             grid=grid_households, micro=micro_households)
         doc = draft_geojson(session, draft["id"]) if out_path else None
     if out_path:
         out_path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
@@ -109,7 +115,7 @@ def _plan_draft(community: str, method: str, grid_households, micro_households, 
 @click.option("--grid-households", nargs=2, type=int, default=(None, None))
 @click.option("--micro-households", nargs=2, type=int, default=(None, None))
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def plan_rebalance(community, grid_households, micro_households, out_path) -> None:
+def plan_rebalance(community: str, grid_households: _Bounds, micro_households: _Bounds, out_path: Path | None) -> None:
     """Move as few households as bring every published grid of a community back within bounds (a draft)."""
     _plan_draft(community, "rebalance", grid_households, micro_households, out_path)
 

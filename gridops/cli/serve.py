@@ -47,7 +47,7 @@ def _gunicorn(host: str, port: int, workers: int, sweep_interval: float) -> None
         if sweep_interval > 0:
             _start_sweeper(make_app(), sweep_interval)
 
-    class _App(BaseApplication):  # type: ignore[misc]
+    class _App(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import shapely
 from geoalchemy2 import Geometry
@@ -31,6 +31,11 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from gridops.geo.crs import STORAGE_SRID
+
+if TYPE_CHECKING:
+    from psycopg import Cursor
+    from sqlalchemy.sql.schema import ScalarElementColumnDefault
+    from sqlalchemy.types import TypeEngine
 
 __all__ = ["bulk_cursor", "insert_rows", "insert_tables"]
 
@@ -83,10 +88,12 @@ def _sa_insert(session: Session, table: Table, rows: Rows, ids: bool) -> list[in
     return []
 
 
-def bulk_cursor(session: Session):
+def bulk_cursor(session: Session) -> Cursor[Any]:
     """The psycopg cursor of the session's own connection (same transaction), without SQLAlchemy's
     per-statement result machinery, which these statements do not need (PostgreSQL only)."""
-    return session.connection().connection.driver_connection.cursor()
+    driver = session.connection().connection.driver_connection
+    assert driver is not None  # None only once the pooled connection is closed, and the session's is open
+    return cast("Cursor[Any]", driver.cursor())
 
 
 def _arrays(table: Table, rows: Rows, prefix: str) -> tuple[tuple[str, ...], dict[str, list[Any]]]:
@@ -99,17 +106,20 @@ def _arrays(table: Table, rows: Rows, prefix: str) -> tuple[tuple[str, ...], dic
 
 
 def _defaults(table: Table, names: tuple[str, ...]) -> dict[str, Any]:
-    return {c.name: c.default.arg for c in table.columns
+    # is_scalar: a ScalarElementColumnDefault, whose `arg` is the value itself
+    return {c.name: cast("ScalarElementColumnDefault", c.default).arg for c in table.columns
             if c.name not in names and c.name != "id" and c.default is not None and c.default.is_scalar}
 
 
 _SEQUENCES: dict[str, str] = {}  # table -> its id sequence (the same in every gridops database)
 
 
-def _sequence(cursor, table_name: str) -> str:
+def _sequence(cursor: Cursor[Any], table_name: str) -> str:
     if table_name not in _SEQUENCES:
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table_name,))
-        _SEQUENCES[table_name] = cursor.fetchone()[0]
+        row = cursor.fetchone()
+        assert row is not None  # a SELECT without FROM answers one row
+        _SEQUENCES[table_name] = row[0]
     return _SEQUENCES[table_name]
 
 
@@ -150,7 +160,7 @@ def _together(shapes: tuple[tuple[Table, tuple[str, ...]], ...]) -> str:
     return "WITH " + ", ".join(parts) + " SELECT 1"
 
 
-def _pg_array_type(coltype) -> str:
+def _pg_array_type(coltype: TypeEngine[Any]) -> str:
     if isinstance(coltype, Geometry):
         return "bytea[]"  # EWKB
     if _is_json(coltype):
@@ -161,7 +171,7 @@ def _pg_array_type(coltype) -> str:
     return impl.compile(dialect=_PG) + "[]"
 
 
-def _pg_value(ref: str, coltype) -> str:
+def _pg_value(ref: str, coltype: TypeEngine[Any]) -> str:
     if isinstance(coltype, Geometry):
         return f"ST_GeomFromEWKB({ref})"  # the column's type then checks the geometry type and SRID
     if _is_json(coltype):
@@ -169,12 +179,12 @@ def _pg_value(ref: str, coltype) -> str:
     return ref
 
 
-def _is_json(coltype) -> bool:
+def _is_json(coltype: TypeEngine[Any]) -> bool:
     impl = coltype.dialect_impl(_PG)
     return isinstance(impl, JSON) or isinstance(getattr(impl, "impl", None), JSON)
 
 
-def _column_values(coltype, values: list[Any]) -> list[Any]:
+def _column_values(coltype: TypeEngine[Any], values: list[Any]) -> list[Any]:
     """One column as the array PostgreSQL reads: geometries as EWKB, documents as JSON text."""
     if isinstance(coltype, Geometry):
         return _ewkb(values)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 # Load the native libraries that pyproj, shapely and pyogrio bundle (PROJ,
 # GEOS, GDAL with its own SQLite) before any SpatiaLite connection exists.
@@ -27,7 +28,7 @@ import pyogrio  # noqa: F401  (imported for its side effect, see above)
 import pyproj  # noqa: F401
 import shapely  # noqa: F401
 from geoalchemy2.admin.dialects.sqlite import init_spatialite
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session
@@ -92,7 +93,7 @@ def _spatialite_library() -> str:
     return os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
 
 
-def _on_sqlite_connect(dbapi_conn, _record) -> None:
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     lib = _spatialite_library()
     try:
         dbapi_conn.enable_load_extension(True)
@@ -140,6 +141,7 @@ class Database:
 
     def _make_engine(self, echo: bool) -> Engine:
         if self.backend == SPATIALITE:
+            assert self.url.database is not None  # parse_database_url refuses a SQLite URL without a file
             path = Path(self.url.database).expanduser()
             if not path.parent.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +165,7 @@ class Database:
         return self.url.render_as_string(hide_password=True)
 
     @contextmanager
-    def connect(self) -> Iterator:
+    def connect(self) -> Iterator[Connection]:
         """A connection whose failures read as one sentence."""
         try:
             conn = self.engine.connect()
@@ -190,7 +192,7 @@ class Database:
             finally:
                 session.close()
 
-    def spatial_version(self, conn) -> str | None:
+    def spatial_version(self, conn: Connection) -> str | None:
         """The spatial library's version; None when PostGIS is installed but not yet
         created in this database (`gridops db upgrade` creates it)."""
         if self.backend == SPATIALITE:

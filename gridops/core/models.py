@@ -15,6 +15,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from geoalchemy2 import Geometry
+from geoalchemy2.elements import WKBElement
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -125,7 +126,7 @@ class Area(Base):
     households: Mapped[int] = mapped_column(Integer, default=0)
     population: Mapped[int | None] = mapped_column(Integer)
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
-    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+    geom: Mapped[WKBElement] = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
 
     version: Mapped[BoundaryVersion] = relationship()
     parent: Mapped[Area | None] = relationship(remote_side=[id])
@@ -148,8 +149,8 @@ class Building(Base):
     floors: Mapped[int | None] = mapped_column(SmallInteger)
     households: Mapped[int] = mapped_column(Integer, default=0)
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
-    location = mapped_column(_geom("POINT"), nullable=False)  # entrance / address point
-    footprint = mapped_column(_geom("MULTIPOLYGON"), nullable=True)
+    location: Mapped[WKBElement] = mapped_column(_geom("POINT"), nullable=False)  # entrance / address point
+    footprint: Mapped[WKBElement | None] = mapped_column(_geom("MULTIPOLYGON"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -177,7 +178,7 @@ class Road(Base):
     name: Mapped[str | None] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))  # arterial, local, lane
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
-    geom = mapped_column(_geom("LINESTRING"), nullable=False)
+    geom: Mapped[WKBElement] = mapped_column(_geom("LINESTRING"), nullable=False)
 
 
 class Department(Base):
@@ -225,7 +226,7 @@ class Worker(Base):
     role: Mapped[str] = mapped_column(String(32))  # grid_worker, grid_leader, community_staff, department_staff, supervisor
     department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_position = mapped_column(_geom("POINT"), nullable=True)
+    last_position: Mapped[WKBElement | None] = mapped_column(_geom("POINT"), nullable=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -292,7 +293,7 @@ class Incident(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(64))
     reporter_contact: Mapped[str | None] = mapped_column(String(64))
     # where: WGS-84 for the map, and the coordinates exactly as reported
-    location = mapped_column(_geom("POINT"), nullable=False)
+    location: Mapped[WKBElement] = mapped_column(_geom("POINT"), nullable=False)
     original_x: Mapped[float | None] = mapped_column(Float)
     original_y: Mapped[float | None] = mapped_column(Float)
     original_crs: Mapped[str | None] = mapped_column(String(16))
@@ -343,7 +344,7 @@ class IncidentEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
     actor_label: Mapped[str] = mapped_column(String(64))  # worker code, "resident", "system"
     note: Mapped[str | None] = mapped_column(Text)
-    location = mapped_column(_geom("POINT"), nullable=True)
+    location: Mapped[WKBElement | None] = mapped_column(_geom("POINT"), nullable=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
 
 
@@ -404,7 +405,7 @@ class Task(Base):
     area_code: Mapped[str | None] = mapped_column(String(32))  # the grid the work lies in
     building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
-    location = mapped_column(_geom("POINT"), nullable=True)
+    location: Mapped[WKBElement | None] = mapped_column(_geom("POINT"), nullable=True)
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -20,4 +20,4 @@ def read_stamp(session: Session, row: int = ROUTING_STAMP) -> int:
 
 def stamps(session: Session) -> dict[int, int]:
     """Every stamp in one query (the intake writer reads them once per batch)."""
-    return dict(session.connection().exec_driver_sql("SELECT id, stamp FROM reference_stamp").all())  # type: ignore[arg-type]
+    return dict(session.connection().exec_driver_sql("SELECT id, stamp FROM reference_stamp").all())

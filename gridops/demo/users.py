@@ -45,7 +45,7 @@ def make_demo_users(session: Session, layer: str) -> tuple[str, list[tuple[str, 
         ("demo-planner", "planner", {}),
         ("demo-admin", "admin", {}),
     ):
-        _, token = add_user(session, name, role, layer=layer, **kw)  # type: ignore[arg-type]
+        _, token = add_user(session, name, role, layer=layer, **kw)
         made.append((role, name, token))
     return grid, made
 

@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from geoalchemy2.shape import from_shape, to_shape
+from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,8 +30,10 @@ from gridops.access.policy import KEEP_REGISTERS, READ_REGISTERS, SEE_ID_NUMBERS
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
 from gridops.core.models import Building, Household, PatrolRegister, Task, Worker
+from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
 from gridops.incidents.loop import TASK_ACTIVE
+from gridops.reference.data import Reference
 
 # kinds of people visited, with their name and the default interval in days
 KINDS: dict[str, tuple[str, int]] = {
@@ -59,6 +61,7 @@ def add_register(session: Session, ctx: Context, principal: Principal | None, *,
     if not 1 <= interval <= 366:
         raise InvalidParameter("interval_days", f"a visit interval is 1 to 366 days; got {interval}.")
     hh = None
+    bid: int | None
     if household:
         hh = session.scalar(select(Household).where(Household.code == household))
         if hh is None:
@@ -98,7 +101,7 @@ def schedule_visits(session: Session, ctx: Context, now: datetime | None = None,
         if due_from > now + timedelta(days=horizon_days):
             continue
         day = max(due_from, now).astimezone(tz).date()
-        point = to_shape(b_loc)
+        point = to_point(b_loc)
         grid = _grid_at(session, ctx, point.x, point.y)
         worker = _visitor(ref, ctx, grid, now)
         if worker is None:
@@ -127,15 +130,17 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
         raise Conflict(f"visit {task_id} is {task.status}; only an open visit can be recorded.", status_now=task.status)
     if not (note or "").strip():
         raise InvalidParameter("note", "say how the visit went (a note), e.g. 身体状况良好.")
+    assert note is not None  # refused just above
     if (lon is None) != (lat is None):
         raise InvalidParameter("lat" if lat is None else "lon", "send both lon and lat, or neither.")
     now = clock.now()
     distance = None
-    if lon is not None:
-        here = to_shape(task.location) if task.location is not None else None
+    if lon is not None and lat is not None:  # both or neither (refused above)
+        here = to_point(task.location) if task.location is not None else None
         distance = round(float(distances_m(lon, lat, here.x, here.y)[0]), 1) if here is not None else None
         if principal.worker_id is not None:
             worker = session.get(Worker, principal.worker_id)
+            assert worker is not None  # a user's worker_id is a foreign key to the worker
             worker.last_position, worker.last_seen_at = from_shape(Point(lon, lat), srid=STORAGE_SRID), now
     task.status, task.completed_at = "done", now
     task.note = note.strip() + (f" (recorded {distance:,.0f} m from the door)" if distance is not None else "")
@@ -153,7 +158,8 @@ def registers(session: Session, ctx: Context, principal: Principal, area: str | 
     if not principal.can(READ_REGISTERS):
         raise Forbidden(f"a {principal.role} does not keep patrol registers.")
     visits = {pid: (tid, due) for pid, tid, due in session.execute(
-        select(Task.patrol_id, Task.id, Task.due_at).where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.patrol_id.is_not(None)))}
+        select(Task.patrol_id, Task.id, Task.due_at)
+        .where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.patrol_id.is_not(None)))}
     out = []
     for reg, b_code, address, location, h_code in session.execute(
         select(PatrolRegister, Building.code, Building.address, Building.location, Household.code)
@@ -161,7 +167,7 @@ def registers(session: Session, ctx: Context, principal: Principal, area: str | 
         .outerjoin(Household, Household.id == PatrolRegister.household_id)
         .where(PatrolRegister.active.is_(True)).order_by(PatrolRegister.id)
     ):
-        point = to_shape(location)
+        point = to_point(location)
         grid = _grid_at(session, ctx, point.x, point.y)
         if (principal.is_staff or principal.covers(grid)) and (area is None or (grid or "").startswith(area)):
             out.append(_shown(reg, principal, b_code, address, h_code, grid, visits.get(reg.id)))
@@ -170,11 +176,12 @@ def registers(session: Session, ctx: Context, principal: Principal, area: str | 
 
 def view(session: Session, ctx: Context, reg: PatrolRegister, principal: Principal | None) -> dict[str, Any]:
     building = session.get(Building, reg.building_id)
+    assert building is not None  # reg.building_id is a NOT NULL foreign key
     household = session.get(Household, reg.household_id) if reg.household_id else None
-    point = to_shape(building.location)
+    point = to_point(building.location)
     visit = session.execute(select(Task.id, Task.due_at).where(Task.patrol_id == reg.id, Task.status.in_(TASK_ACTIVE)).limit(1)).first()
     return _shown(reg, principal, building.code, building.address, household.code if household else None,
-                  _grid_at(session, ctx, point.x, point.y), tuple(visit) if visit else None)
+                  _grid_at(session, ctx, point.x, point.y), (visit[0], visit[1]) if visit else None)
 
 
 def _shown(reg: PatrolRegister, principal: Principal | None, building: str, address: str | None, household: str | None,
@@ -193,7 +200,9 @@ def _shown(reg: PatrolRegister, principal: Principal | None, building: str, addr
 
 
 def _grid_of(session: Session, ctx: Context, building_id: int) -> str | None:
-    point = to_shape(session.scalar(select(Building.location).where(Building.id == building_id)))
+    location = session.scalar(select(Building.location).where(Building.id == building_id))
+    assert location is not None  # the callers found the building
+    point = to_point(location)
     return _grid_at(session, ctx, point.x, point.y)
 
 
@@ -205,7 +214,7 @@ def _grid_at(session: Session, ctx: Context, lon: float, lat: float) -> str | No
     return index.codes[areas[col]] if areas[col] >= 0 else None
 
 
-def _visitor(ref, ctx: Context, grid: str | None, now: datetime) -> int | None:
+def _visitor(ref: Reference, ctx: Context, grid: str | None, now: datetime) -> int | None:
     if grid is None:
         return None
     layer = ctx.geocoder.primary_layer

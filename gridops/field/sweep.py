@@ -42,7 +42,8 @@ def sweep(db: Database, ctx: Context, now: datetime | None = None) -> SweepRepor
         report.visits_scheduled = schedule_visits(session, ctx, now).created
     with db.session() as session:
         for task in session.scalars(select(Task).where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.due_at < now)):
-            told = session.scalar(select(Notification.id).where(Notification.worker_id == task.worker_id, Notification.kind == "visit_overdue",
+            told = session.scalar(select(Notification.id).where(Notification.worker_id == task.worker_id,
+                                                                Notification.kind == "visit_overdue",
                                                                 Notification.message.contains(f"task {task.id}:")))
             if told is None:
                 assert task.due_at is not None

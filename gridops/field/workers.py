@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gridops.access.policy import SEE_WORKERS, Forbidden, Principal
 from gridops.core import clock
 from gridops.core.models import Assignment, Incident, Worker
+from gridops.core.shapes import to_point
 from gridops.incidents.loop import OPEN
 from gridops.reference.data import References
 
@@ -33,7 +33,8 @@ def worker_positions(session: Session, principal: Principal | None, tz: str, ref
         mine = areas.get(w.id, [])
         if principal is not None and not principal.is_staff and not any(principal.covers(a) for a in mine):
             continue
-        p = to_shape(w.last_position)
+        assert w.last_position is not None  # the query above asks for workers with a position
+        p = to_point(w.last_position)
         features.append({"type": "Feature", "id": w.code, "geometry": {"type": "Point", "coordinates": [round(p.x, 7), round(p.y, 7)]},
                          "properties": {"code": w.code, "name": w.name, "role": w.role, "areas": sorted(mine),
                                         "on_shift": w.id in on, "open_work": int(open_work.get(w.id, 0)),

@@ -251,7 +251,8 @@ def crs_name(value: str | None) -> str:
     name = _CRS_ALIASES.get(value.strip().lower())
     if name is None:
         raise UnknownCRS(
-            f"crs {value!r} is not one gridops converts: use wgs84 (GPS), cgcs2000 (EPSG:4490), gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu).",
+            f"crs {value!r} is not one gridops converts: use wgs84 (GPS), cgcs2000 (EPSG:4490), "
+            "gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu).",
             field="crs",
             allowed=list(SUPPORTED_INPUT_CRS),
         )

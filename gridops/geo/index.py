@@ -133,7 +133,8 @@ class _Index(ABC):
         Far from the data a local projection stretches distances (by a tenth at
         8,000 km), so far points are measured on the WGS-84 ellipsoid instead.
         """
-        _, ends = shapely.get_coordinates(shapely.shortest_line(shapely.points(lon, lat), self.polygons[areas])).reshape(-1, 2, 2).transpose(1, 0, 2)
+        lines = shapely.shortest_line(shapely.points(lon, lat), self.polygons[areas])
+        _, ends = shapely.get_coordinates(lines).reshape(-1, 2, 2).transpose(1, 0, 2)
         _, _, dist = _GEOD.inv(lon, lat, ends[:, 0], ends[:, 1])
         return np.asarray(dist, dtype=float)
 

@@ -138,7 +138,11 @@ def validate_tree(records: list[AreaRecord], rules: dict[str, LevelRule], tolera
     seen: dict[str, AreaRecord] = {}
     for r in records:
         if r.level not in rules:
-            findings.append(Finding("error", "unknown_level", f"area {r.code} has level {r.level!r}; levels are {', '.join(sorted(rules))}.", (r.code,)))
+            findings.append(Finding(
+                "error", "unknown_level",
+                f"area {r.code} has level {r.level!r}; levels are {', '.join(sorted(rules))}.",
+                (r.code,),
+            ))
             continue
         if r.code in seen:
             findings.append(Finding("error", "duplicate_code", f"code {r.code} is used more than once.", (r.code,)))
@@ -158,21 +162,41 @@ def validate_tree(records: list[AreaRecord], rules: dict[str, LevelRule], tolera
         above = [d for d in depths if d < depth]
         if not above:
             if r.parent_code:
-                findings.append(Finding("error", "missing_parent", f"area {r.code} names parent {r.parent_code}, which is not in the tree.", (r.code,)))
+                findings.append(Finding(
+                    "error", "missing_parent",
+                    f"area {r.code} names parent {r.parent_code}, which is not in the tree.",
+                    (r.code,),
+                ))
             elif len(r.code) != rules[r.level].code_digits:
-                findings.append(Finding("error", "code_hierarchy", f"top-level {r.level} {r.code} should have a {rules[r.level].code_digits}-character code.", (r.code,)))
+                findings.append(Finding(
+                    "error", "code_hierarchy",
+                    f"top-level {r.level} {r.code} should have a {rules[r.level].code_digits}-character code.",
+                    (r.code,),
+                ))
             continue
         if not r.parent_code:
             r.parent_code = _parent_by_containment(r, [p for p in usable if rules[p.level].depth == above[-1]])
             if r.parent_code is None:
-                findings.append(Finding("error", "missing_parent", f"no {_level_name(usable, rules, above[-1])} contains {r.level} {r.code}; give its parent_code.", (r.code,), _inside(r.geometry)))
+                findings.append(Finding(
+                    "error", "missing_parent",
+                    f"no {_level_name(usable, rules, above[-1])} contains {r.level} {r.code}; give its parent_code.",
+                    (r.code,), _inside(r.geometry),
+                ))
                 continue
         parent = by_code.get(r.parent_code)
         if parent is None:
-            findings.append(Finding("error", "missing_parent", f"area {r.code} names parent {r.parent_code}, which is not in the tree.", (r.code,)))
+            findings.append(Finding(
+                "error", "missing_parent",
+                f"area {r.code} names parent {r.parent_code}, which is not in the tree.",
+                (r.code,),
+            ))
             continue
         if rules[parent.level].depth >= depth:
-            findings.append(Finding("error", "code_hierarchy", f"{r.level} {r.code} has parent {parent.code}, a {parent.level}, which is not above it.", (r.code, parent.code)))
+            findings.append(Finding(
+                "error", "code_hierarchy",
+                f"{r.level} {r.code} has parent {parent.code}, a {parent.level}, which is not above it.",
+                (r.code, parent.code),
+            ))
             continue
         digits = rules[r.level].code_digits
         if not r.code.startswith(parent.code) or len(r.code) != len(parent.code) + digits:
@@ -205,7 +229,11 @@ def validate_tree(records: list[AreaRecord], rules: dict[str, LevelRule], tolera
             parent = by_code[parent_code]
             total = sum(k.households or 0 for k in kids if rules[k.level].depth == min(rules[x.level].depth for x in kids))
             if parent.households is not None and any(k.households is not None for k in kids) and total != parent.households:
-                findings.append(Finding("warning", "household_sum", f"{parent.level} {parent.code} says {parent.households} households but its {kids[0].level}s add up to {total}.", (parent.code,)))
+                findings.append(Finding(
+                    "warning", "household_sum",
+                    f"{parent.level} {parent.code} says {parent.households} households but its {kids[0].level}s add up to {total}.",
+                    (parent.code,),
+                ))
 
     for r in usable:
         rule = rules[r.level]
@@ -247,7 +275,8 @@ def _geometry_problem(r: AreaRecord) -> Finding | None:
     return Finding(
         "error", "invalid_geometry",
         f"area {r.code} is not a valid polygon: {reason}."
-        + (" make_valid would repair it; fix the source and import again." if repairable else " make_valid cannot repair it into polygons."),
+        + (" make_valid would repair it; fix the source and import again." if repairable
+           else " make_valid cannot repair it into polygons."),
         (r.code,), location, None, repairable,
     )
 

@@ -3,6 +3,7 @@ and the notifications that go with it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from gridops.access.policy import Principal
 from gridops.core.models import Attachment, Incident, IncidentEvent, Notification
 from gridops.incidents.photos import Photo
 
+_NEXT_SEQ = "gridops.next_event_seq"  # session.info: incident id -> the seq its next event takes
+
 
 def record(
     session: Session,
@@ -29,15 +32,20 @@ def record(
     note: str | None = None,
     location: tuple[float, float] | None = None,
     data: dict[str, Any] | None = None,
-    photos: list[tuple[Photo, str]] = (),
+    photos: Sequence[tuple[Photo, str]] = (),
     seq: int | None = None,
 ) -> IncidentEvent:
     """One step of the history (and so of the live stream), in the caller's transaction.
 
-    `seq` may be given when the caller knows it (a new incident's first steps), saving a query.
+    `seq` may be given when the caller knows it (a new incident's first steps), saving a query. Within
+    one session the next number is remembered, so a step that writes several events (`take`, the demo
+    city's eight weeks in one transaction) asks the database once per incident.
     """
+    known: dict[int, int] = session.info.setdefault(_NEXT_SEQ, {})
     if seq is None:
-        seq = (session.scalar(select(func.max(IncidentEvent.seq)).where(IncidentEvent.incident_id == incident.id)) or 0) + 1
+        seq = known.get(incident.id) or (
+            session.scalar(select(func.max(IncidentEvent.seq)).where(IncidentEvent.incident_id == incident.id)) or 0) + 1
+    known[incident.id] = seq + 1
     from_status = incident.status if seq > 1 else None
     event = IncidentEvent(
         incident_id=incident.id, seq=seq, at=at, action=action, from_status=from_status, to_status=to_status or incident.status,

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from geoalchemy2.shape import to_shape
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from gridops.geo.crs import STORAGE_SRID
@@ -20,13 +19,14 @@ from gridops.access.policy import ALL, DEPARTMENT, GROUND, OWN, Principal
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Area, Category, Incident, Worker
+from gridops.core.shapes import to_point
 from gridops.incidents.loop import CLOSED, OPEN
 
 STATUSES = (*OPEN, *CLOSED)
 MAX_LIMIT = 50_000
 
 
-def _scope(stmt, principal: Principal | None, grid):
+def _scope(stmt: Select[*tuple[Any, ...]], principal: Principal | None, grid: type[Area]) -> Select[*tuple[Any, ...]]:
     """gridops.access.policy.can_see, as a WHERE clause (no principal: the system, which sees all)."""
     if principal is None:
         return stmt
@@ -60,7 +60,7 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
     now = clock.now()
     features = []
     for inc, grid_code, micro_code, cat_name, w_code, w_name in rows:
-        p = to_shape(inc.location)
+        p = to_point(inc.location)
         features.append({"type": "Feature", "id": inc.id,
                          "geometry": {"type": "Point", "coordinates": [round(p.x, 7), round(p.y, 7)]},
                          "properties": {
@@ -74,7 +74,7 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
     return {"type": "FeatureCollection", "features": features, "total": total, "limit": limit, "offset": offset}
 
 
-def _filtered(session: Session, stmt, f: Mapping[str, Any], grid):
+def _filtered(session: Session, stmt: Select[*tuple[Any, ...]], f: Mapping[str, Any], grid: type[Area]) -> Select[*tuple[Any, ...]]:
     status = f.get("status") or "open"
     if status == "open":
         stmt = stmt.where(Incident.status.in_(OPEN))
@@ -89,7 +89,8 @@ def _filtered(session: Session, stmt, f: Mapping[str, Any], grid):
         cat = str(f["category"])
         codes = list(session.scalars(select(Category.code).where(or_(Category.code == cat, Category.group_code == cat))))
         if not codes:
-            known = sorted(set(session.scalars(select(Category.code))) | set(session.scalars(select(Category.group_code))) - {None})
+            groups = {g for g in session.scalars(select(Category.group_code)) if g is not None}
+            known = sorted(set(session.scalars(select(Category.code))) | groups)
             raise InvalidParameter("category", f"no category or group {cat!r}; known: {', '.join(known)}.", allowed=known)
         stmt = stmt.where(Incident.category_code.in_(codes))
     if f.get("area"):

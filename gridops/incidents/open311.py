@@ -12,15 +12,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridops.access.policy import Principal, Unauthorized
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
-from gridops.core.timeparse import parse_time
 from gridops.core.models import Area, Building, Category, Department, Incident, IncidentEvent
+from gridops.core.shapes import to_point
+from gridops.core.timeparse import parse_time
 from gridops.incidents.intake.submission import NewReport
 from gridops.incidents.loop import CLOSED
 
@@ -80,8 +80,9 @@ def _status(incident: Incident) -> str:
 
 def _request(session: Session, incident: Incident, tz: str) -> dict[str, Any]:
     category = session.get(Category, incident.category_code)
-    point = to_shape(incident.location)
+    point = to_point(incident.location)
     grid = session.get(Area, incident.grid_id)
+    assert category is not None and grid is not None  # NOT NULL foreign keys of the incident
     building = session.get(Building, incident.building_id) if incident.building_id else None
     if incident.department_code:
         agency = session.scalar(select(Department.name).where(Department.code == incident.department_code))
@@ -198,7 +199,8 @@ def new_report(session: Session, form: dict[str, Any], principal: Principal | No
 
 def receipt(answer: dict[str, Any], form: dict[str, Any], tz: str) -> list[dict[str, Any]]:
     """The spec's answer to a POST, from the report's answer (so a retried POST gets the same one)."""
-    notice = f"{answer['category']['name']}: assigned to {answer['grid']['name']}; to be closed by {_w3(parse_time(answer['due_at'], None, 'due_at'), tz)}."
+    due = _w3(parse_time(answer["due_at"], None, "due_at"), tz)
+    notice = f"{answer['category']['name']}: assigned to {answer['grid']['name']}; to be closed by {due}."
     if answer["merged_into"]:
         notice = f"Already reported: merged into request {answer['merged_into']}."
     return [{"service_request_id": str(answer["id"]), "service_notice": notice, "account_id": form.get("account_id")}]

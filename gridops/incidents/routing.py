@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gridops.geo.crs import distances_m
 
 from gridops.core.models import Incident, Worker
+from gridops.core.shapes import to_point
 from gridops.incidents.loop import OPEN
 from gridops.reference.data import CategoryRef, Reference
 
@@ -59,7 +59,7 @@ def open_work(session: Session, worker_ids: list[int]) -> dict[int, int]:
         .group_by(Incident.assignee_id)
     ).all()
     counts = dict.fromkeys(worker_ids, 0)
-    counts.update({wid: n for wid, n in rows})
+    counts.update({wid: n for wid, n in rows if wid is not None})  # `is not None` for the type: the IN above leaves no None
     return counts
 
 
@@ -69,7 +69,8 @@ def last_positions(session: Session) -> Positions:
     def positions(worker_ids: list[int]) -> list[tuple[int, float, float]]:
         rows = session.execute(select(Worker.id, Worker.last_position)
                                .where(Worker.id.in_(worker_ids), Worker.last_position.is_not(None))).all()
-        return [(wid, p.x, p.y) for wid, p in ((wid, to_shape(pos)) for wid, pos in rows)]
+        # `pos is not None` for the type: the WHERE above leaves no None
+        return [(wid, p.x, p.y) for wid, p in ((wid, to_point(pos)) for wid, pos in rows if pos is not None)]
 
     return positions
 
@@ -145,7 +146,8 @@ def route(
         dept = category.department_code
         staff = ref.staff("department_staff", dept) if dept else []
         if staff:
-            found = pick(staff, f"department {dept}: staff on shift") or pick(staff, f"department {dept}: nobody on shift, least loaded", False)
+            found = (pick(staff, f"department {dept}: staff on shift")
+                     or pick(staff, f"department {dept}: nobody on shift, least loaded", False))
             if found:
                 return Route(found.worker_id, found.reason, "district", dept)
         supervisors = ref.staff("supervisor")
@@ -174,10 +176,14 @@ def route(
             duty = pick(ref.staff("supervisor"), "critical and nobody on shift in the community: the command centre on duty")
             if duty:
                 return Route(duty.worker_id, duty.reason, "district")
-        found = pick(primary, "nobody on shift: the grid's own worker", False)
+        leaders = ref.assigned(layer, [ground.grid], ("leader",), at)
+        found = (pick(primary, "nobody on shift: the grid's own worker", False)
+                 or pick(backup, f"nobody on shift: the grid's backup (primary {why(primary)})", False)
+                 or pick(leaders, f"nobody on shift: the grid leader (grid workers {why(primary + backup)})", False))
         return found or Route(None, "nobody answers for this grid", tier)
 
-    codes = {"grid_leader": [ground.grid], "community": [ground.community], "street": [ground.street]}[tier]
+    by_tier: dict[str, list[str | None]] = {"grid_leader": [ground.grid], "community": [ground.community], "street": [ground.street]}
+    codes = by_tier[tier]
     duties = ("leader",) if tier == "grid_leader" else ("primary",)
     ids = ref.assigned(layer, [c for c in codes if c], duties, at)
     label = {"grid_leader": "grid leader", "community": "community staff", "street": "street staff"}[tier]

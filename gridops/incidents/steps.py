@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from geoalchemy2.shape import from_shape, to_shape
+from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 from gridops.geo.crs import STORAGE_SRID, distances_m
 
 from gridops.access.policy import Forbidden, Principal, can_see
+from gridops.boundaries.areas import code_of
 from gridops.core import clock
 from gridops.core.errors import Conflict, GridopsError, InvalidParameter, NotFound
 from gridops.core.models import Area, Category, Incident, IncidentEvent, Task, Worker
+from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
 from gridops.incidents.events import notify, record
 from gridops.incidents.loop import LADDER, OPEN, STEPS, TAKE_PATH, Step, allowed_steps, may_take, next_tier, who_may
@@ -80,7 +82,7 @@ def act(session: Session, ctx: Context, incident_id: int, action: str, a: Act, p
     if step is None:
         raise InvalidParameter("action", f"no step {action!r}; steps: {', '.join(STEPS)}.", allowed=list(STEPS))
     incident = session.get(Incident, incident_id, with_for_update=True)
-    grid_code = session.scalar(select(Area.code).where(Area.id == incident.grid_id)) if incident else None
+    grid_code = code_of(session, incident.grid_id) if incident else None
     if incident is None or grid_code is None or (
             principal is not None and not (can_see(principal, incident, grid_code) or may_take(step, incident, principal, grid_code))):
         raise NotFound(f"no incident {incident_id} that you may see.")
@@ -168,7 +170,7 @@ def _ground(c: StepCall) -> Ground:
 
 
 def _reroute(c: StepCall, tier: str, exclude: Iterable[int] = ()) -> None:
-    point = to_shape(c.incident.location)
+    point = to_point(c.incident.location)
     ref = c.ctx.references.current(c.session)
     category = ref.category(c.incident.category_code)
     assert category is not None
@@ -216,7 +218,7 @@ def _reject(c: StepCall) -> None:
 def _check_in(c: StepCall) -> None:
     if c.where is None:
         raise InvalidParameter("lon", "a check-in needs the worker's position: lon and lat.")
-    point = to_shape(c.incident.location)
+    point = to_point(c.incident.location)
     distance = float(distances_m(point.x, point.y, c.where[0], c.where[1])[0])
     index = c.ctx.geocoder.versions(None, c.session)[c.ctx.geocoder.primary_layer].index
     areas, _, _ = index.locate_one(c.where[0], c.where[1])

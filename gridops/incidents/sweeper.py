@@ -75,5 +75,7 @@ def _due_again(session: Session, incident: Incident, now: datetime) -> bool:
     )
     if last is None:
         return True
-    limit = session.get(Category, incident.category_code).time_limit_minutes
+    category = session.get(Category, incident.category_code)
+    assert category is not None  # incident.category_code is a NOT NULL foreign key
+    limit = category.time_limit_minutes
     return now - last >= max(timedelta(hours=1), timedelta(minutes=limit))

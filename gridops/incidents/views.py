@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridops.access.masking import mask_phone
 from gridops.access.policy import Principal, can_see, sees_contacts
+from gridops.boundaries.areas import code_of
 from gridops.core import clock
 from gridops.core.errors import NotFound
 from gridops.core.models import Area, Attachment, BoundaryVersion, Category, Incident, IncidentEvent, Worker
+from gridops.core.shapes import to_point
 from gridops.incidents.loop import OPEN
 from gridops.reference.data import Reference
 
@@ -28,21 +29,23 @@ def _worker_ref(source: Reference | Session, worker_id: int | None) -> dict[str,
 
 def load(session: Session, incident_id: int, principal: Principal | None) -> tuple[Incident, str]:
     incident = session.get(Incident, incident_id)
-    grid_code = session.scalar(select(Area.code).where(Area.id == incident.grid_id)) if incident else None
+    grid_code = code_of(session, incident.grid_id) if incident else None
     if incident is None or not can_see(principal, incident, grid_code):
         # the same answer whether it does not exist or is not yours: ids do not leak
         raise NotFound(f"no incident {incident_id} that you may see.")
+    assert grid_code is not None  # incident.grid_id is a NOT NULL foreign key
     return incident, grid_code
 
 
 def view(session: Session, incident: Incident, grid_code: str, principal: Principal) -> dict[str, Any]:
-    point = to_shape(incident.location)
+    point = to_point(incident.location)
     micro = session.scalar(select(Area.code).where(Area.id == incident.micro_grid_id)) if incident.micro_grid_id else None
     grid_name = session.scalar(select(Area.name).where(Area.id == incident.grid_id))
     category = session.get(Category, incident.category_code)
     contacts = sees_contacts(principal, incident, grid_code)
     now = clock.now()
     version = session.get(BoundaryVersion, incident.boundary_version_id)
+    assert category is not None and version is not None  # NOT NULL foreign keys of the incident
     return {
         "id": incident.id,
         "status": incident.status,
@@ -77,12 +80,12 @@ def history(session: Session, incident: Incident) -> list[dict[str, Any]]:
         select(IncidentEvent, Worker.code).outerjoin(Worker, Worker.id == IncidentEvent.actor_id)
         .where(IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.seq)
     ).all()
-    photos: dict[int, list[dict[str, Any]]] = {}
+    photos: dict[int | None, list[dict[str, Any]]] = {}  # by event (None: attached to no event)
     for a in session.scalars(select(Attachment).where(Attachment.incident_id == incident.id)):
         photos.setdefault(a.event_id, []).append({"sha256": a.sha256, "content_type": a.content_type, "size": a.size_bytes})
     out = []
     for event, worker_code in rows:
-        where = to_shape(event.location) if event.location is not None else None
+        where = to_point(event.location) if event.location is not None else None
         out.append({
             "seq": event.seq, "at": event.at.isoformat(), "action": event.action,
             "from_status": event.from_status, "to_status": event.to_status,

@@ -48,8 +48,8 @@ class Settings:
 
         g = pick("grid", grid, (300, 500))
         m = pick("micro_grid", micro, (50, 80))
-        digits = tuple(levels[lv].code_digits if lv in levels else 3 for lv in ("grid", "micro_grid"))
-        return cls(Bounds(*g), Bounds(*m, exempt_single=True), digits)
+        grid_digits, micro_digits = (levels[lv].code_digits if lv in levels else 3 for lv in ("grid", "micro_grid"))
+        return cls(Bounds(*g), Bounds(*m, exempt_single=True), (grid_digits, micro_digits))
 
     def as_json(self) -> dict[str, Any]:
         return {"grid_households": [self.grid.lo, self.grid.hi], "micro_households": [self.micro.lo, self.micro.hi],
@@ -57,7 +57,8 @@ class Settings:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Settings:
-        return cls(Bounds(*doc["grid_households"]), Bounds(*doc["micro_households"], exempt_single=True),
+        micro_lo, micro_hi = doc["micro_households"]
+        return cls(Bounds(*doc["grid_households"]), Bounds(micro_lo, micro_hi, exempt_single=True),
                    tuple(doc.get("code_digits", (3, 3))))
 
 

@@ -11,7 +11,7 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gridops.geo.plan import Plan, adopt_unplaced
+from gridops.geo.plan import Plan, PlanArea, adopt_unplaced
 from gridops.geo.planchecks import plan_checks
 from gridops.geo.planedits import fresh_code
 
@@ -91,7 +91,9 @@ def draft_row(session: Session, draft_id: int, *, editable: bool = False) -> Pla
 
 
 def layer_code(session: Session, draft: PlanDraft) -> str:
-    return session.scalar(select(Layer.code).where(Layer.id == draft.layer_id))
+    code = session.scalar(select(Layer.code).where(Layer.id == draft.layer_id))
+    assert code is not None  # draft.layer_id is a NOT NULL foreign key
+    return code
 
 
 def current(session: Session, draft: PlanDraft) -> tuple[Community, Plan, Settings]:
@@ -109,7 +111,7 @@ def micro_of(draft: PlanDraft) -> dict[str, tuple[str, str]]:
     return {u: (v[0], v[1]) for u, v in draft.assignment.items()}
 
 
-def _status_against(area, published: dict[str, tuple[str, str]]) -> str:
+def _status_against(area: PlanArea, published: dict[str, tuple[str, str]]) -> str:
     before = {u for u, (g, _) in published.items() if g == area.code}
     if not before:
         return "new"

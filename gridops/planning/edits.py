@@ -21,7 +21,8 @@ def edit_draft(session: Session, draft_id: int, edit: dict[str, Any], principal:
     """Apply one edit and answer the draft as it now stands, checked, with its impact."""
     draft = draft_row(session, draft_id, editable=True)
     if edit.get("revision") is not None and int(edit["revision"]) != draft.revision:
-        raise Conflict(f"plan draft {draft_id} is at revision {draft.revision}, not {edit['revision']}: someone edited it meanwhile; reload it.")
+        raise Conflict(f"plan draft {draft_id} is at revision {draft.revision}, not {edit['revision']}: "
+                       "someone edited it meanwhile; reload it.")
     com = load_community(session, layer_code(session, draft), draft.community_code)
     settings = Settings.from_json(draft.settings)
     grid_of = complete(com, grids_of(draft), settings)

@@ -70,6 +70,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     # open incidents stay with their assignee until closed; their history says what changed
     for item in effect["open_incidents"]:
         incident = session.get(Incident, int(item["id"]))
+        assert incident is not None  # impact() found it in this transaction
         holder = item["assignee"] or "its current handler"
         record(session, incident, "comment", None, principal, at=at,
                note=f"boundaries {layer} v{number} from {effective.isoformat()}: this place is now in grid {item['to']}; "
@@ -79,6 +80,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     moved_visits = 0
     for item in effect["patrol_visits"]:
         task = session.get(Task, item["task"])
+        assert task is not None  # impact() found it in this transaction
         if task.scheduled_for is not None and task.scheduled_for < effective:
             continue
         task.area_code = item["to"]

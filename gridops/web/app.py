@@ -25,6 +25,7 @@ from gridops.web.api import register_api
 from gridops.web.context import use_case_context
 from gridops.web.pages import pages
 from gridops.web.problems import register_error_handlers
+from gridops.web.request import refuse_nul_characters
 
 __all__ = ["create_app"]
 
@@ -59,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["gridops.intake"] = IntakeQueue(db, lambda: use_case_context(app))
     app.extensions["gridops.wakeup"] = Wakeup(db, settings["STREAM_POLL_SECONDS"])
     register_api(app)
+    app.before_request(refuse_nul_characters)
     register_error_handlers(app)  # after the API's own, which it replaces
     app.register_blueprint(pages)
     return app

@@ -12,6 +12,7 @@ from gridops.access.policy import Forbidden, Principal, Unauthorized, require_pe
 from gridops.access.tokens import hash_token
 from gridops.boundaries.geocoder import Geocoder
 from gridops.core.db import Database
+from gridops.core.errors import InvalidParameter
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PAGE_HEADER = "gridops"  # sent by gridops pages' scripts; other sites cannot send it without CORS
@@ -25,6 +26,17 @@ def database() -> Database:
 def geocoder() -> Geocoder:
     found: Geocoder = current_app.extensions["gridops.geocoder"]
     return found
+
+
+def refuse_nul_characters() -> None:
+    """No field may hold a NUL character (\\0): PostgreSQL's text cannot store one, and no name, code or
+    note needs it. Refused up front, naming the field, instead of failing deep in a query."""
+    for source in (request.args, request.form):
+        for name, value in source.items(multi=True):
+            if "\x00" in value or "\x00" in name:
+                raise InvalidParameter(name, f"`{name}` contains a NUL character (\\0), which no field may hold.")
+    if request.is_json and b"\\u0000" in request.get_data(cache=True):
+        raise InvalidParameter("body", "the JSON body contains a NUL character (\\u0000), which no field may hold.")
 
 
 def principal(remembered_ok: bool = False) -> Principal | None:

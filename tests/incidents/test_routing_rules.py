@@ -79,6 +79,16 @@ def test_nobody_on_shift_keeps_it_with_the_grids_worker_unless_it_cannot_wait():
     assert critical.worker_id == 8 and critical.tier == "district" and "command centre on duty" in critical.reason
 
 
+def test_a_worker_who_declines_at_night_hands_it_to_the_rest_of_the_grids_team():
+    """The grid's worker declines while nobody is on shift: it stays with the grid's team (its backup), never
+    with nobody (it used to be left unassigned, "nobody answers for this grid")."""
+    night = ref({1, 2, 3})
+    chosen = go(night, DISPUTE, MONDAY_NIGHT, exclude=[1])
+    assert (chosen.worker_id, chosen.reason) == (2, "nobody on shift: the grid's backup (primary declined)")
+    chosen = go(night, DISPUTE, MONDAY_NIGHT, exclude=[1, 2])
+    assert (chosen.worker_id, chosen.reason) == (3, "nobody on shift: the grid leader (grid workers declined)")
+
+
 def test_a_department_category_goes_to_its_staff_least_loaded():
     chosen = go(ref({6, 7}), FIRE, open_work={6: 4, 7: 2})
     assert (chosen.worker_id, chosen.department_code, chosen.tier) == (7, "fire", "district")

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from gridops.geo.crs import STORAGE_SRID, distances_m
 
 from gridops.core.models import Incident
+from gridops.core.shapes import to_point
 from gridops.incidents.loop import OPEN
 from gridops.reference.data import CategoryRef
 
@@ -57,7 +57,8 @@ def searches(category: CategoryRef) -> bool:
 
 def _box(lon: float, lat: float, radius_m: float) -> str:
     pad = radius_m / 90_000.0  # degrees, generously: a prefilter, the metres come next
-    return f"POLYGON(({lon - pad} {lat - pad},{lon + pad} {lat - pad},{lon + pad} {lat + pad},{lon - pad} {lat + pad},{lon - pad} {lat - pad}))"
+    return (f"POLYGON(({lon - pad} {lat - pad},{lon + pad} {lat - pad},{lon + pad} {lat + pad},"
+            f"{lon - pad} {lat + pad},{lon - pad} {lat - pad}))")
 
 
 def stored_nearby(session: Session, wanted: list[Wanted], now: datetime) -> list[Candidate]:
@@ -79,7 +80,7 @@ def stored_nearby(session: Session, wanted: list[Wanted], now: datetime) -> list
     ).all()
     found = []
     for iid, cat, reported, location, assignee, tier, dept, due in rows:
-        point = to_shape(location)
+        point = to_point(location)
         found.append(Candidate(iid, cat, reported, point.x, point.y, assignee, tier, dept, due))
     return found
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from gridops.geo.hexes import cell_of
 
 from gridops.access.policy import OWN
 from gridops.core.bulk import insert_rows, insert_tables
-from gridops.core.models import Attachment, IdempotencyRecord, Incident, IncidentEvent, IncidentFollower, Notification, Task
+from gridops.core.models import Attachment, Base, IdempotencyRecord, Incident, IncidentEvent, IncidentFollower, Notification, Task
 from gridops.incidents.context import Context
 from gridops.incidents.events import actor_label
 from gridops.incidents.intake.decide import Placed
@@ -56,6 +57,7 @@ def _reason(p: Placed) -> str:
 def _candidates(p: Placed, now: datetime) -> list[dict[str, Any]]:
     found = list(p.dupes)
     if p.target_new is not None:
+        assert p.merge_distance_m is not None  # decided together with target_new
         found.insert(0, {"id": p.target_new.incident_id, "distance_m": round(p.merge_distance_m, 1), "reported_at": now.isoformat()})
     return found
 
@@ -88,8 +90,13 @@ def _answer(p: Placed, ref: Reference, now: datetime, photos: list[dict[str, Any
     }
 
 
-def _insert_returning_ids(session: Session, model, rows: list[dict[str, Any]]) -> list[int]:
-    return insert_rows(session, model.__table__, rows, ids=True)
+def _table(model: type[Base]) -> Table:
+    """A model's table: each model names a __tablename__, so it is a Table (the stubs allow any FromClause)."""
+    return cast(Table, model.__table__)
+
+
+def _insert_returning_ids(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> list[int]:
+    return insert_rows(session, _table(model), rows, ids=True)
 
 
 def store(session: Session, ctx: Context, ref: Reference, placed: list[Placed], now: datetime) -> None:
@@ -100,7 +107,8 @@ def store(session: Session, ctx: Context, ref: Reference, placed: list[Placed], 
     first = [p for p in placed if p.target_new is None]
     second = [p for p in placed if p.target_new is not None]
     for group in (first, second):
-        for p, iid in zip(group, _insert_returning_ids(session, Incident, [_incident_row(p, now, ctx.timezone) for p in group]), strict=True):
+        ids = _insert_returning_ids(session, Incident, [_incident_row(p, now, ctx.timezone) for p in group])
+        for p, iid in zip(group, ids, strict=True):
             p.incident_id = iid
 
     events: list[dict[str, Any]] = []
@@ -133,6 +141,7 @@ def store(session: Session, ctx: Context, ref: Reference, placed: list[Placed], 
 
     attachments = []
     for p in placed:
+        assert p.outcome is not None  # take() gives each placed report its outcome before storing
         photos = []
         for photo in p.sub.new.photos:
             path, wrote = store_photo(photo, ctx.instance_path)
@@ -143,9 +152,11 @@ def store(session: Session, ctx: Context, ref: Reference, placed: list[Placed], 
             photos.append({"sha256": photo.sha256, "content_type": photo.content_type, "size": photo.size})
         p.outcome.answer = _answer(p, ref, now, photos)
 
+    # the keyed reports' answers, to replay (`is not None` filters nothing: every placed report has its outcome, asserted above)
+    outcomes = [(p, p.outcome) for p in placed if p.sub.key is not None and p.outcome is not None]
     keys = [{"key": p.sub.key, "method": p.sub.method, "path": p.sub.path, "request_hash": p.sub.fingerprint,
-             "status_code": p.outcome.status, "response_body": json.dumps(p.outcome.answer, ensure_ascii=False, default=str),
-             "created_at": now} for p in placed if p.sub.key is not None]
-    insert_tables(session, [(IncidentEvent.__table__, events), (IncidentFollower.__table__, followers), (Task.__table__, tasks),
-                            (Notification.__table__, notifications), (Attachment.__table__, attachments),
-                            (IdempotencyRecord.__table__, keys)])
+             "status_code": outcome.status, "response_body": json.dumps(outcome.answer, ensure_ascii=False, default=str),
+             "created_at": now} for p, outcome in outcomes]
+    insert_tables(session, [(_table(IncidentEvent), events), (_table(IncidentFollower), followers), (_table(Task), tasks),
+                            (_table(Notification), notifications), (_table(Attachment), attachments),
+                            (_table(IdempotencyRecord), keys)])

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import http
 from pathlib import Path
+from typing import Any
 
 import swagger_ui_bundle
-from flask import Blueprint, Flask, send_from_directory
+from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest import Api
 
 from gridops.web.api.areas import bp as areas_bp
@@ -45,7 +46,7 @@ class GridopsApi(Api):
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:
-            response = {"description": status.phrase}
+            response: dict[str, Any] = {"description": status.phrase}
             if not (100 <= status < 200) and status not in (204, 304):
                 response["content"] = {"application/problem+json": {"schema": self.ERROR_SCHEMA}}
             self.spec.components.response(status.name, response, lazy=True)
@@ -82,7 +83,7 @@ def register_api(app: Flask) -> Api:
     assets = Blueprint("swagger_assets", __name__)
 
     @assets.get("/api/docs/assets/<path:filename>")
-    def swagger_asset(filename: str):
+    def swagger_asset(filename: str) -> Response:
         return send_from_directory(_swagger_assets(), filename, max_age=86400)
 
     app.register_blueprint(assets)

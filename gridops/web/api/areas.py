@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
 from gridops.boundaries.areas import AreaQuery, get_area, list_areas
 from gridops.core.errors import InvalidParameter
@@ -15,7 +16,7 @@ bp = Blueprint("areas", __name__, description="Areas (district … micro-grid) a
 
 
 @bp.after_request
-def _geojson(response):
+def _geojson(response: Response) -> Response:
     """Answers here are GeoJSON (RFC 7946 names its own media type)."""
     if response.status_code == 200 and response.mimetype == "application/json":
         response.mimetype = "application/geo+json"
@@ -32,7 +33,7 @@ def _page_link(rel: str, offset: int, limit: int) -> dict[str, str]:
 @bp.arguments(AreaQueryArgs(), location="query", as_kwargs=True)
 @bp.response(200, AreaCollection, content_type="application/geo+json")
 @problem_response(bp, 400, "a parameter is invalid")
-def areas(**args):
+def areas(**args: Any) -> dict[str, Any]:
     """A page of areas as a GeoJSON FeatureCollection, with `bbox`, counts and next/prev links."""
     cfg = current_app.config
     limit = args.get("limit") or cfg["API_PAGE_SIZE"]
@@ -58,7 +59,7 @@ def areas(**args):
 @bp.response(200, AreaFeature, content_type="application/geo+json")
 @problem_response(bp, 400, "a parameter is invalid")
 @problem_response(bp, 404, "no such area in the version in force")
-def area(code: str, **args):
+def area(code: str, **args: Any) -> dict[str, Any]:
     """One area by its code, in the version in force at `at`."""
     layer = args.get("layer") or current_app.config["PRIMARY_LAYER"]
     with database().session() as session:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
-from flask import after_this_request, current_app, request, send_file
+from flask import Response, after_this_request, current_app, request, send_file
 from flask_smorest.fields import Upload
 from marshmallow import fields
 
@@ -35,10 +36,12 @@ def _saved_upload() -> tuple[Path, Path]:
     """Save the uploaded file(s) (a shapefile may come as its parts) and pick the one to read."""
     uploads = [f for f in request.files.getlist("file") if f and f.filename]
     if not uploads:
-        raise InvalidParameter("file", "send the boundaries as a multipart field `file` (.geojson, .gpkg, .zip of a shapefile, or .shp with its parts).")
+        raise InvalidParameter("file", "send the boundaries as a multipart field `file` "
+                                       "(.geojson, .gpkg, .zip of a shapefile, or .shp with its parts).")
     folder = scratch_dir(current_app.config["INSTANCE_PATH"])
     main = None
     for upload in uploads:
+        assert upload.filename is not None  # uploads without a file name are left out above
         name = Path(upload.filename.replace("\\", "/")).name or "upload"
         target = folder / name
         upload.save(target)
@@ -59,7 +62,7 @@ def _layer(form: dict) -> str:
 @bp.response(200, Report)
 @problem_response(bp, 400, "no file, an unreadable file, a file without a CRS")
 @problem_response(bp, 413, "the upload exceeds the size limit")
-def check_upload(form):
+def check_upload(form: dict[str, Any]) -> dict[str, Any]:
     """Validate a boundary file as it would be published; nothing is stored."""
     folder, path = _saved_upload()
     try:
@@ -77,7 +80,7 @@ def check_upload(form):
 @problem_response(bp, 400, "no file, an unreadable file, a file without a CRS")
 @problem_response(bp, 413, "the upload exceeds the size limit")
 @problem_response(bp, 422, "refused: `report` lists every error and warning; nothing was stored")
-def publish_upload(form):
+def publish_upload(form: dict[str, Any]) -> dict[str, Any]:
     """Check a boundary file and publish it as a new version of the layer (all or nothing)."""
     folder, path = _saved_upload()
     try:
@@ -96,7 +99,7 @@ def publish_upload(form):
 
 @bp.get("/boundaries")
 @bp.response(200, VersionList)
-def versions():
+def versions() -> dict[str, Any]:
     """Every boundary version of every layer."""
     with database().session() as session:
         return {"versions": list_versions(session)}
@@ -108,7 +111,7 @@ def versions():
     "application/geo+json": {}, "application/geopackage+sqlite3": {}, "application/zip": {}}}})
 @problem_response(bp, 400, "a parameter is invalid")
 @problem_response(bp, 404, "no version in force")
-def export_file(**args):
+def export_file(**args: Any) -> Response:
     """The version in force (or at `at`) as GeoJSON, GeoPackage or a zipped Shapefile."""
     fmt = args["format"]
     layer = _layer(args)
@@ -124,7 +127,7 @@ def export_file(**args):
         out = zip_shapefile(out)
 
     @after_this_request
-    def _cleanup(response):
+    def _cleanup(response: Response) -> Response:
         shutil.rmtree(folder, ignore_errors=True)
         return response
 
@@ -137,7 +140,7 @@ def export_file(**args):
 @bp.response(200, Misfit)
 @problem_response(bp, 400, "a layer or level is missing or unknown")
 @problem_response(bp, 404, "a layer has no version in force")
-def layer_misfit(**args):
+def layer_misfit(**args: Any) -> dict[str, Any]:
     """For each area of layer `a`, how `b`'s boundaries split it (share of ground and of households)."""
     with database().session() as session:
         rows = misfit(session, args["a"], args["b"], level_a=args.get("level_a"), level_b=args.get("level_b"), at=args.get("at"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, request
 
 from gridops.field.tasks import tasks_of
@@ -64,7 +66,7 @@ def intake_queue() -> IntakeQueue:
 @problem_response(bp, 413, "the body, or a photo, is too large")
 @problem_response(bp, 415, "neither JSON nor a form")
 @problem_response(bp, 422, "outside the service area (with `distance_m`), swapped lon/lat, or an ambiguous address")
-def create(body, headers):
+def create(body: dict[str, Any], headers: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Report an incident: placed, routed, stored with its first event before the answer is sent."""
     who = require()
     cfg = current_app.config
@@ -89,7 +91,7 @@ def create(body, headers):
 @bp.response(200, IncidentCollection, content_type="application/geo+json")
 @problem_response(bp, 400, "a parameter is invalid (an unknown status or category, a bad time or bbox)")
 @problem_response(bp, 401, "no valid token")
-def list_incidents(**args):
+def list_incidents(**args: Any) -> dict[str, Any]:
     """Incidents you may see, newest first, as GeoJSON: open ones by default (the live map's layer)."""
     who = require()
     limit, offset = args.pop("limit"), args.pop("offset")
@@ -101,7 +103,7 @@ def list_incidents(**args):
 @bp.response(200, WorkerCollection, content_type="application/geo+json")
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "your role does not see where workers are")
-def workers(**args):
+def workers(**args: Any) -> dict[str, Any]:
     """Workers at their last known position, with whether they are on shift and their open work."""
     who = require()
     with database().session() as session:
@@ -112,7 +114,7 @@ def workers(**args):
 @bp.response(200, IncidentView)
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 404, "no such incident that you may see")
-def get_one(incident_id: int):
+def get_one(incident_id: int) -> dict[str, Any]:
     """One incident, as your role may see it (contacts masked unless you must call back)."""
     who = require()
     with database().session() as session:
@@ -124,7 +126,7 @@ def get_one(incident_id: int):
 @bp.response(200, History)
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 404, "no such incident that you may see")
-def get_history(incident_id: int):
+def get_history(incident_id: int) -> dict[str, Any]:
     """Every step, in order: who, when, what, where, with which photos. Append-only."""
     who = require()
     with database().session() as session:
@@ -135,7 +137,8 @@ def get_history(incident_id: int):
 _STEP_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": "StepBody"}}}}
 
 
-@bp.post("/incidents/<int:incident_id>/<any(accept, assess, dispatch, take, reassign, reject, check_in, resolve, verify, return, close, rate, escalate, supervise, merge, split, comment):action>")
+@bp.post("/incidents/<int:incident_id>/<any(accept, assess, dispatch, take, reassign, reject, check_in, resolve, verify, "
+         "return, close, rate, escalate, supervise, merge, split, comment):action>")
 @bp.arguments(StepBody(), location=JSON_OR_FORM)
 @bp.doc(**_STEP_DOC)
 @bp.response(200, StepDone)
@@ -147,7 +150,7 @@ _STEP_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": "Step
 @problem_response(bp, 413, "a photo is too large")
 @problem_response(bp, 415, "neither JSON nor a form")
 @problem_response(bp, 422, "check-in refused: too far from the incident or outside its grid (`distance_m`)")
-def step(body, incident_id: int, action: str):
+def step(body: dict[str, Any], incident_id: int, action: str) -> dict[str, Any]:
     """Take one step of the closed loop. Steps: accept, assess, dispatch, take (a worker takes the task),
     reassign, reject (with a reason: back to routing), check_in (near the incident, inside its grid),
     resolve (note and photos), verify, return (for rework), close, rate (1–5), escalate (one tier up),
@@ -173,7 +176,7 @@ def step(body, incident_id: int, action: str):
 @problem_response(bp, 400, "a parameter is invalid")
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "not a worker")
-def my_tasks(**args):
+def my_tasks(**args: Any) -> dict[str, Any]:
     """A worker's tasks, by due time and then by distance from the position sent: incidents and patrol visits."""
     who = require()
     with database().session() as session:

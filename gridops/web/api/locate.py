@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
 from werkzeug.exceptions import UnsupportedMediaType
@@ -39,7 +40,7 @@ _BATCH_ANSWER = {
 @problem_response(bp, 400, "malformed or missing location, unknown crs")
 @problem_response(bp, 404, "unknown building, household or address; no boundaries at `at`")
 @problem_response(bp, 422, "outside the service area (with `distance_m`), swapped lon/lat, ambiguous address (with `candidates`)")
-def locate_one(**args):
+def locate_one(**args: Any) -> dict[str, Any]:
     """One location → grid, micro-grid and every area above them, in every layer."""
     q = LocationQuery(
         x=args.get("lon"), y=args.get("lat"), crs=args.get("crs"), building=args.get("building") or None,
@@ -57,7 +58,7 @@ def locate_one(**args):
 @problem_response(bp, 400, "the body cannot be read, or holds too many points")
 @problem_response(bp, 413, "the body exceeds the size limit")
 @problem_response(bp, 415, "neither CSV nor GeoJSON")
-def locate_many(**args):
+def locate_many(**args: Any) -> Response:
     """Up to 100,000 points (CSV lon,lat[,crs][,id] or GeoJSON Points); rows come back streamed, each with its areas or its error."""
     limit = current_app.config["BATCH_MAX_POINTS"]
     default_crs = crs_name(args.get("crs"))

@@ -134,7 +134,7 @@ def _answers(description: str, one: bool = False) -> dict[str, Any]:
 
 @bp.get(f"/discovery.{FORMAT}")
 @bp.doc(**_answers("service discovery", one=True))
-def discovery(fmt: str):
+def discovery(fmt: str) -> Response:
     """Service discovery: the GeoReport v2 endpoint and its formats."""
     with database().session() as session:
         district = open311.check_jurisdiction(session, None)
@@ -145,7 +145,7 @@ def discovery(fmt: str):
 @bp.get(f"/services.{FORMAT}")
 @bp.arguments(Jurisdiction(), location="query", as_kwargs=True)
 @bp.doc(**_answers("the services (incident categories)"))
-def service_list(fmt: str, **args):
+def service_list(fmt: str, **args: Any) -> Response:
     """The services: one per incident category."""
     with database().session() as session:
         open311.check_jurisdiction(session, args.get("jurisdiction_id"))
@@ -155,7 +155,7 @@ def service_list(fmt: str, **args):
 @bp.get(f"/services/<service_code>.{FORMAT}")
 @bp.arguments(Jurisdiction(), location="query", as_kwargs=True)
 @bp.doc(**_answers("the service definition", one=True))
-def service_definition(service_code: str, fmt: str, **args):
+def service_definition(service_code: str, fmt: str, **args: Any) -> Response:
     """A service's definition (no extra attributes: metadata is false for every service)."""
     with database().session() as session:
         open311.check_jurisdiction(session, args.get("jurisdiction_id"))
@@ -165,7 +165,7 @@ def service_definition(service_code: str, fmt: str, **args):
 @bp.get(f"/requests.{FORMAT}")
 @bp.arguments(RequestsArgs(), location="query", as_kwargs=True)
 @bp.doc(**_answers("service requests, newest first"))
-def request_list(fmt: str, **args):
+def request_list(fmt: str, **args: Any) -> Response:
     """Service requests with the spec's filters (default: the last 90 days), paged by page and page_size."""
     with database().session() as session:
         open311.check_jurisdiction(session, args.get("jurisdiction_id"))
@@ -175,12 +175,13 @@ def request_list(fmt: str, **args):
 @bp.post(f"/requests.{FORMAT}")
 @bp.arguments(NewRequest(), location="form")
 @bp.doc(**_answers("the new request's id and notice"))
-def request_create(form: dict, fmt: str):
+def request_create(form: dict[str, Any], fmt: str) -> Response:
     """Report an incident (api_key required); the id comes back at once (type realtime)."""
     who = principal() if form.get("api_key") else None
     with database().session() as session:
         open311.check_jurisdiction(session, form.get("jurisdiction_id"))
         new = open311.new_report(session, form, who)
+    assert who is not None  # new_report refuses a request without a valid api_key
     sub = Submission(new, who, check_key(request.headers.get("Idempotency-Key")),
                      fingerprint("POST", request.path, who.user_id, request.get_data(cache=True)), "POST", request.path,
                      token_hash())
@@ -191,7 +192,7 @@ def request_create(form: dict, fmt: str):
 @bp.get(f"/requests/<request_id>.{FORMAT}")
 @bp.arguments(Jurisdiction(), location="query", as_kwargs=True)
 @bp.doc(**_answers("one service request"))
-def request_one(request_id: str, fmt: str, **args):
+def request_one(request_id: str, fmt: str, **args: Any) -> Response:
     """One service request by its id."""
     with database().session() as session:
         open311.check_jurisdiction(session, args.get("jurisdiction_id"))
@@ -201,7 +202,7 @@ def request_one(request_id: str, fmt: str, **args):
 @bp.get(f"/tokens/<token_id>.{FORMAT}")
 @bp.arguments(Jurisdiction(), location="query", as_kwargs=True)
 @bp.doc(**_answers("the request id a token stands for"))
-def token(token_id: str, fmt: str, **args):
+def token(token_id: str, fmt: str, **args: Any) -> Response:
     """The service request id for a token."""
     with database().session() as session:
         open311.check_jurisdiction(session, args.get("jurisdiction_id"))

@@ -13,6 +13,7 @@ from flask import Request
 from flask_smorest import Blueprint
 from marshmallow import Schema
 from webargs import core
+from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import UnsupportedMediaType
 
 FORM_AND_FILES = "form_and_files"
@@ -26,7 +27,7 @@ parser.DEFAULT_VALIDATION_STATUS = 400
 @parser.location_loader(FORM_AND_FILES)
 def _form_and_files(req: Request, schema: Schema) -> Any:
     """A multipart body's fields and files together: one schema, one documented request body."""
-    data = req.form.copy()
+    data: MultiDict[str, str | FileStorage] = MultiDict(req.form)  # a mutable copy
     data.update(req.files)
     return core.MultiDictProxy(data, schema)
 

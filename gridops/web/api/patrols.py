@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 
 from gridops.access.policy import KEEP_REGISTERS
@@ -20,7 +22,7 @@ bp = Blueprint("patrols", __name__, description="Patrol visits (走访): registe
 @bp.response(200, PatrolList)
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "your role keeps no registers")
-def list_registers(**args):
+def list_registers(**args: Any) -> dict[str, Any]:
     """The people who need visits on the ground you answer for, with their next visit; ID numbers masked
     unless you are community staff or the command centre."""
     who = require()
@@ -35,7 +37,7 @@ def list_registers(**args):
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "your role may not keep registers, or the door is not on your ground")
 @problem_response(bp, 404, "no such household or building")
-def create_register(body):
+def create_register(body: dict[str, Any]) -> dict[str, Any]:
     """Register someone who needs regular visits; the next sweep schedules their first visit."""
     who = require(KEEP_REGISTERS)
     with database().session() as session:
@@ -49,7 +51,7 @@ def create_register(body):
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 404, "no such patrol visit that is yours")
 @problem_response(bp, 409, "the visit is already recorded or cancelled")
-def visit(body, task_id: int):
+def visit(body: dict[str, Any], task_id: int) -> dict[str, Any]:
     """Record a patrol visit: the task is done and the next visit is counted from now."""
     who = require()
     with database().session() as session:

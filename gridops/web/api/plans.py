@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Response, current_app
 
@@ -24,7 +25,7 @@ bp = Blueprint("plans", __name__, description="Planners: regenerate, edit, check
 @bp.response(200, PlanList)
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "your role does not see plans")
-def drafts(**args):
+def drafts(**args: Any) -> dict[str, Any]:
     """The drafts, newest first."""
     require(READ_PLANS)
     with database().session() as session:
@@ -38,7 +39,7 @@ def drafts(**args):
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "only planners draw plans")
 @problem_response(bp, 404, "no such community in the version in force")
-def create(body):
+def create(body: dict[str, Any]) -> dict[str, Any]:
     """A new draft for a community, generated, rebalanced or copied from the grids in force; checked, with its impact."""
     who = require(PLAN)
     with database().session() as session:
@@ -52,7 +53,7 @@ def create(body):
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "your role does not see plans")
 @problem_response(bp, 404, "no such draft")
-def show(draft_id: int):
+def show(draft_id: int) -> dict[str, Any]:
     """One draft: its grids and metrics, the checks and the impact against the version in force."""
     require(READ_PLANS)
     with database().session() as session:
@@ -65,7 +66,7 @@ def show(draft_id: int):
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "your role does not see plans")
 @problem_response(bp, 404, "no such draft")
-def geojson(draft_id: int, which: str):
+def geojson(draft_id: int, which: str) -> Response:
     """The draft's grids and micro-grids (which=draft), the version in force over the same community (which=published),
     or the buildings with the grid the draft gives them (which=buildings)."""
     require(READ_PLANS)
@@ -82,7 +83,7 @@ def geojson(draft_id: int, which: str):
 @problem_response(bp, 403, "only planners edit plans")
 @problem_response(bp, 404, "no such draft")
 @problem_response(bp, 409, "the draft is published or discarded, or moved on since `revision`")
-def edit(body, draft_id: int):
+def edit(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
     """Move buildings, split, merge or redraw by hand; the answer is the draft re-checked, with its impact."""
     who = require(PLAN)
     with database().session() as session:
@@ -97,7 +98,7 @@ def edit(body, draft_id: int):
 @problem_response(bp, 404, "no such draft")
 @problem_response(bp, 409, "the draft is not a draft any more, or the version in force changed under it")
 @problem_response(bp, 422, "the boundaries have errors, or findings without accept_warnings; nothing was published")
-def publish(body, draft_id: int):
+def publish(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
     """The draft becomes the next boundary version from `effective_from`: open incidents stay with their assignee,
     patrol visits move with their doors, workers of retired grids stop answering for them."""
     who = require(PLAN)
@@ -112,7 +113,7 @@ def publish(body, draft_id: int):
 @problem_response(bp, 403, "only planners discard plans")
 @problem_response(bp, 404, "no such draft")
 @problem_response(bp, 409, "the draft is published")
-def discard(draft_id: int):
+def discard(draft_id: int) -> dict[str, Any]:
     """Discard a draft (it stays listed, as discarded)."""
     require(PLAN)
     with database().session() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Response, current_app
 
@@ -22,7 +23,7 @@ bp = Blueprint("stats", __name__, description="The measures the users count, per
 @problem_response(bp, 400, "a parameter is invalid")
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "your role does not see the measures, or not of this area")
-def measures(**args):
+def measures(**args: Any) -> Response | dict[str, Any]:
     """Per area for a period (default this month): incidents by category, closure, on-time closure, in-grid
     resolution, time to close, overdue, rework, satisfaction, and the rankings; the definitions come with them."""
     who = require()

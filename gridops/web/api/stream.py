@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, current_app, request, stream_with_context
 from marshmallow import fields
 
@@ -22,7 +24,7 @@ class StreamArgs(Query):
                            "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 @problem_response(bp, 400, "Last-Event-ID is not an event id")
 @problem_response(bp, 401, "no valid token")
-def live(**args):
+def live(**args: Any) -> Response:
     """Every state change you may see, as it happens; reconnect with Last-Event-ID to miss nothing."""
     who = require()
     after = args.get("after")

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
+from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields
 
 from gridops.core.timeparse import EXAMPLE, BadValue, parse_bbox, parse_time
 
 
-class AwareDateTime(fields.String):
+class AwareDateTime(fields.Field):
     """ISO 8601; a time without a zone is read in the city's time zone. Always UTC inside."""
 
-    def __init__(self, **kwargs) -> None:
-        metadata = {"format": "date-time", **kwargs.pop("metadata", {})}
+    def __init__(self, **kwargs: Any) -> None:
+        # text on the wire, a datetime once read: the document's type is said here (apispec gives a plain Field none)
+        metadata = {"type": "string", "format": "date-time", **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
@@ -26,18 +29,20 @@ class AwareDateTime(fields.String):
         except BadValue as err:
             raise ValidationError(err.reason) from None
 
-    def _serialize(self, value, attr, obj, **kwargs):
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else value.isoformat()
 
 
+_View = TypeVar("_View", bound=Callable[..., Any])
 _NUMBER = r"-?\d+(\.\d+)?"
 
 
-class BBox(fields.String):
+class BBox(fields.Field):
     """minlon,minlat,maxlon,maxlat in WGS-84."""
 
-    def __init__(self, **kwargs) -> None:
-        metadata = {"pattern": f"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$", **kwargs.pop("metadata", {})}
+    def __init__(self, **kwargs: Any) -> None:
+        # text on the wire, four numbers once read (see AwareDateTime)
+        metadata = {"type": "string", "pattern": f"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$", **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[float, float, float, float]:
@@ -91,6 +96,6 @@ class Link(Schema):
     href = fields.String()
 
 
-def problem_response(bp, status: int, description: str):
+def problem_response(bp: Blueprint, status: int, description: str) -> Callable[[_View], _View]:
     """Document an error answer as it is sent: RFC 9457 problem details."""
     return bp.alt_response(status, schema=Problem, description=description, content_type="application/problem+json")

@@ -14,8 +14,10 @@ class PlanCreate(Schema):
     method = fields.String(load_default="generate", validate=validate.OneOf(["generate", "rebalance", "copy"]), metadata={
         "description": "generate: new boundaries from the buildings; rebalance: the grids in force with as few households "
                        "moved as bring every grid within bounds; copy: the grids in force, to edit by hand"})
-    grid_households_min = fields.Integer(validate=validate.Range(1, 100000), metadata={"description": "default: the grid level's bound (300)"})
-    grid_households_max = fields.Integer(validate=validate.Range(1, 100000), metadata={"description": "default: the grid level's bound (500)"})
+    grid_households_min = fields.Integer(validate=validate.Range(1, 100000),
+                                         metadata={"description": "default: the grid level's bound (300)"})
+    grid_households_max = fields.Integer(validate=validate.Range(1, 100000),
+                                         metadata={"description": "default: the grid level's bound (500)"})
     micro_households_min = fields.Integer(validate=validate.Range(1, 100000), metadata={"description": "default 50"})
     micro_households_max = fields.Integer(validate=validate.Range(1, 100000), metadata={"description": "default 80"})
 
@@ -34,7 +36,8 @@ class PlanEdit(Schema):
 
 
 class PlanPublish(Schema):
-    effective_from = fields.AwareDateTime(metadata={"description": "when the new boundaries take effect (ISO time with offset; default now)"})
+    effective_from = fields.AwareDateTime(
+        metadata={"description": "when the new boundaries take effect (ISO time with offset; default now)"})
     accept_warnings = fields.Boolean(load_default=False, metadata={
         "description": "publish although the checks found something (a grid out of bounds, in pieces, ragged)"})
 

@@ -16,7 +16,7 @@ from shapely.geometry import shape
 from gridops.geo.geocode import LayerIndex
 from gridops.geo.index import INSIDE, ON_BOUNDARY, OUTSIDE, SNAPPED, AreaIndex, RasterIndex
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sf_crime_2012"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "sf_crime_2012"
 COLUMN = {"sf_cartheft": "CarTheft", "sf_drugs": "Drugs", "sf_robbery": "Robbery", "sf_vandalism": "Vandalism"}
 # block groups whose upstream count the points reproduce, per PROVENANCE.txt (with 'within')
 DOCUMENTED = {"CarTheft": 557, "Drugs": 578, "Robbery": 577, "Vandalism": 578}

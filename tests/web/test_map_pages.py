@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from tests.browser import browser, live_server, watch
 from tests.conftest import TEST_GRID, TEST_POINT
+from tests.web.browser import browser, live_server, watch
 
 LAYER_SIZES = """() => Object.keys(window).filter(k => /^geo_json_[0-9a-f]+$/.test(k) && typeof window[k].getLayers === "function")
     .map(k => window[k].getLayers().length)"""

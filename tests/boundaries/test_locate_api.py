@@ -79,7 +79,8 @@ def test_outside_snapped_swapped_and_malformed(client, building):
     swapped = client.get(f"/api/v1/locate?lon={b['entrance_lat']}&lat={b['entrance_lon']}")
     assert swapped.status_code == 422 and swapped.json["type"] == "/problems/swapped-coordinates"
     assert "swapped" in swapped.json["detail"]
-    for query, field in (("lon=abc&lat=30", "lon"), ("lon=104.1", "lat"), ("lon=200&lat=30", "lon"), ("lon=104&lat=30&crs=utm", "crs"), ("", "location")):
+    for query, field in (("lon=abc&lat=30", "lon"), ("lon=104.1", "lat"), ("lon=200&lat=30", "lon"), ("lon=104&lat=30&crs=utm", "crs"),
+                         ("", "location")):
         res = client.get(f"/api/v1/locate?{query}")
         assert res.status_code == 400 and res.json["field"] == field, (query, res.json)
 
@@ -115,7 +116,8 @@ def test_batch_csv_streams_rows_back_with_errors_per_row(client, building):
 def test_batch_geojson_in_and_out(client, building):
     b, _ = building
     doc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": "x1", "properties": {}, "geometry": {"type": "Point", "coordinates": [b["entrance_lon"], b["entrance_lat"]]}},
+        {"type": "Feature", "id": "x1", "properties": {},
+         "geometry": {"type": "Point", "coordinates": [b["entrance_lon"], b["entrance_lat"]]}},
         {"type": "Feature", "properties": {"id": "x2"}, "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}},
     ]}
     res = client.post("/api/v1/locate", json=doc)
@@ -144,7 +146,8 @@ def test_batch_limits_and_wrong_bodies(demo_url, tmp_path):
 
 def test_a_hundred_thousand_points_in_one_request(client):
     rng = np.random.default_rng(5)
-    body = "lon,lat\n" + "\n".join(f"{x:.7f},{y:.7f}" for x, y in zip(rng.uniform(104.08, 104.12, 100_000), rng.uniform(30.61, 30.64, 100_000)))
+    lons, lats = rng.uniform(104.08, 104.12, 100_000), rng.uniform(30.61, 30.64, 100_000)
+    body = "lon,lat\n" + "\n".join(f"{x:.7f},{y:.7f}" for x, y in zip(lons, lats, strict=True))
     res = client.post("/api/v1/locate", data=body, content_type="text/csv")
     assert res.status_code == 200
     lines = res.get_data(as_text=True).strip().split("\n")

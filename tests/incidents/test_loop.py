@@ -40,12 +40,13 @@ def test_the_whole_loop_from_report_to_rating(city):
     res = city.client.post(f"/api/v1/incidents/{iid}/resolve", data={"note": "已调解", "photo": [(io.BytesIO(JPEG), "fix.jpg")]},
                            headers=city.h("grid_worker"), content_type="multipart/form-data")
     assert res.status_code == 200 and res.json["status"] == "resolved"
-    done = walk(city, iid, ("grid_leader", "verify", {}), ("command_centre", "close", {}), ("resident", "rate", {"rating": 5, "note": "满意"}))
+    done = walk(city, iid, ("grid_leader", "verify", {}), ("command_centre", "close", {}),
+                ("resident", "rate", {"rating": 5, "note": "满意"}))
     assert done["status"] == "followed_up" and done["allowed"] == ["comment"]
     history = city.client.get(f"/api/v1/incidents/{iid}/history", headers=city.h("command_centre")).json["events"]
     assert [e["action"] for e in history] == ["report", "accept", "assess", "dispatch", "check_in", "resolve", "verify", "close", "rate"]
     assert [e["seq"] for e in history] == list(range(1, 10))
-    assert all(a["to_status"] == b["from_status"] for a, b in zip(history, history[1:]))
+    assert all(a["to_status"] == b["from_status"] for a, b in zip(history, history[1:], strict=False))
     check_in = history[4]
     assert check_in["actor"]["worker"] == city.workers["grid_worker"] and check_in["location"]["lon"] == NEAR["lon"]
     assert history[5]["photos"][0]["content_type"] == "image/jpeg" and history[5]["note"] == "已调解"
@@ -130,7 +131,8 @@ def test_reassignment_tells_both_sides(city):
     res = step(city, "command_centre", iid, "reassign", worker=city.workers["backup"], note="换人")
     assert res.json["assignee"]["code"] == city.workers["backup"]
     with city.session() as s:
-        ids = dict(s.execute(select(Worker.code, Worker.id).where(Worker.code.in_([city.workers["grid_worker"], city.workers["backup"]]))).all())
+        wanted = [city.workers["grid_worker"], city.workers["backup"]]
+        ids = dict(s.execute(select(Worker.code, Worker.id).where(Worker.code.in_(wanted))).all())
         kinds = {code: set(s.scalars(select(Notification.kind).where(Notification.incident_id == iid, Notification.worker_id == wid)))
                  for code, wid in ids.items()}
         tasks = dict(s.execute(select(Task.worker_id, Task.status).where(Task.incident_id == iid)).all())

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 from gridops.access.users import add_user
 from gridops.core.db import Database
+from tests.cli.test_cli import GRIDOPS
 from tests.conftest import TEST_POINT
-from tests.test_cli import GRIDOPS
 
 
 def _port() -> int:

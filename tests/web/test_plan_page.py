@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from shapely.geometry import shape
 
-from tests.browser import browser, live_server, watch
 from tests.conftest import TEST_GRID
+from tests.web.browser import browser, live_server, watch
 
 COMMUNITY = TEST_GRID[:12]
 

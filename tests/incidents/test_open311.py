@@ -11,7 +11,7 @@ import pytest
 
 from gridops.access.users import add_user
 from gridops.core.db import Database
-from tests.test_stream import server
+from tests.incidents.test_stream import server
 
 DISTRICT = "510199"
 
@@ -129,7 +129,8 @@ def test_errors_come_in_the_specs_format(open311):
     assert status == 403 and root.tag == "errors" and root.find("error").findtext("code") == "403"
     status, errors = open311.json("POST", "requests", {"api_key": open311.api_key, "lat": "30.62", "long": "104.1"})
     assert status == 400 and "service_code" in errors[0]["description"]
-    status, errors = open311.json("POST", "requests", {"api_key": open311.api_key, "service_code": "order.noise", "lat": "30.62", "long": "110"})
+    far_away = {"api_key": open311.api_key, "service_code": "order.noise", "lat": "30.62", "long": "110"}
+    status, errors = open311.json("POST", "requests", far_away)
     assert status == 400 and "outside the service area" in errors[0]["description"]
     status, errors = open311.json("GET", "requests/999999999")
     assert status == 404 and errors[0]["code"] == 404

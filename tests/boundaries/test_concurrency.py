@@ -52,7 +52,7 @@ def test_lookups_during_publishes_see_one_whole_version(writable_demo_url, tmp_p
     for t in readers:
         t.start()
     try:
-        for n, path in files.items():
+        for path in files.values():
             with db.session() as session:
                 publish(session, path, "grid", effective=datetime.now(UTC), accept_warnings=True, source=path.name)
             geocoder.registry.refresh()

@@ -16,7 +16,9 @@ from shapely.geometry import shape
 
 from gridops.geo.crs import local_projection
 from gridops.geo.validate import coverage_problems
-from gridops.demo.city import DEFAULT_END, generate_city, write_city
+
+from gridops.demo.city import ACTORS, DEFAULT_END, INCIDENT_FIELDS, generate_city, write_city
+from gridops.incidents.loop import STEPS
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -91,7 +93,9 @@ def test_codes_follow_the_hierarchy(areas):
             assert len(p["code"]) == len(p["parent_code"]) + digits[p["level"]]
 
 
-@pytest.mark.parametrize(("child", "parent"), [("street", "district"), ("community", "street"), ("grid", "community"), ("micro_grid", "grid")])
+@pytest.mark.parametrize(("child", "parent"), [
+    ("street", "district"), ("community", "street"), ("grid", "community"), ("micro_grid", "grid"),
+])
 def test_children_tile_their_parent_without_gap_or_overlap_over_a_square_metre(areas, child, parent):
     kids = defaultdict(list)
     for p, g in by_level(areas, child):
@@ -119,27 +123,40 @@ def test_grids_follow_streets_where_they_can(areas, demo_city_dir):
     assert edges.intersection(street).length / edges.length > 0.75
 
 
-def test_incident_history_is_a_consistent_closed_loop(demo_city_dir):
+def test_the_city_writes_reports_and_their_scripts_not_a_history(demo_city_dir):
+    """incidents.geojson holds the reports as they come in; incident_steps.csv what an office does with each and
+    when — steps of the loop by kinds of actor, in time order after the report and never after the snapshot.
+    What became of a report (status, assignee, merges) is left to the real loop when the city is loaded."""
+    manifest = json.loads((demo_city_dir / "city.json").read_text(encoding="utf-8"))
     incidents = json.loads((demo_city_dir / "incidents.geojson").read_text(encoding="utf-8"))["features"]
-    with (demo_city_dir / "incident_events.csv").open(encoding="utf-8") as fh:
-        events = list(csv.DictReader(fh))
+    with (demo_city_dir / "incident_steps.csv").open(encoding="utf-8") as fh:
+        steps = list(csv.DictReader(fh))
+    assert not (demo_city_dir / "incident_events.csv").exists()
+    assert manifest["counts"]["incidents"] == len(incidents) and manifest["counts"]["steps"] == len(steps)
+    assert list(incidents[0]["properties"]) == [f for f in INCIDENT_FIELDS if f not in ("lon", "lat")]  # those are the point
+    assert not {"status", "assignee", "due_at", "closed_at", "merged_into", "rating"} & set(incidents[0]["properties"])
+    reported = {f["properties"]["ref"]: f["properties"]["reported_at"] for f in incidents}
     by_ref = defaultdict(list)
-    for e in events:
-        by_ref[e["incident_ref"]].append(e)
-    statuses = Counter()
-    for f in incidents:
-        p = f["properties"]
-        evs = by_ref[p["ref"]]
-        assert evs[0]["action"] == "report" and evs[0]["to_status"] == "reported"
-        for before, after in zip(evs, evs[1:]):
-            assert after["from_status"] == before["to_status"]
-            assert after["at"] >= before["at"]
-        assert evs[-1]["to_status"] == p["status"]
-        assert (p["closed_at"] is not None) == (p["status"] in {"closed", "followed_up"})
-        assert p["due_at"] and p["due_at"] > p["reported_at"]
-        statuses[p["status"]] += 1
-    assert statuses["followed_up"] > 0 and statuses["merged"] > 0
-    assert sum(statuses[s] for s in ("reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "returned", "verified", "escalated")) > 0
+    for st in steps:
+        by_ref[st["incident_ref"]].append(st)
+    assert set(by_ref) <= set(reported)
+    for ref, script in by_ref.items():
+        assert [int(st["step"]) for st in script] == list(range(1, len(script) + 1)), ref
+        times = [reported[ref]] + [st["at"] for st in script]
+        assert times == sorted(times) and len(set(times)) == len(times), ref
+        assert script[-1]["at"] <= manifest["snapshot_at"]
+        for st in script:
+            step = STEPS[st["action"]]  # a step of the loop
+            assert st["actor"] in ACTORS
+            assert not step.needs_note or st["note"], (ref, st)
+            assert (st["action"] == "rate") == bool(st["rating"]) and (not st["rating"] or 1 <= int(st["rating"]) <= 5)
+            assert st["action"] not in ("check_in", "resolve") or (st["lon"] and st["lat"]), (ref, st)
+    actions = Counter(st["action"] for st in steps)
+    assert {"accept", "assess", "dispatch", "take", "check_in", "resolve", "verify", "return", "close", "rate",
+            "escalate", "supervise", "reject"} <= set(actions)
+    # some scripts end before the loop is closed: the snapshot moment came first
+    assert sum(1 for script in by_ref.values() if script[-1]["action"] not in ("close", "rate")) > 0
+    assert "incident_steps.csv" in (demo_city_dir / "README.txt").read_text(encoding="utf-8")
 
 
 def test_the_city_has_real_hot_spots(demo_city_dir, areas):

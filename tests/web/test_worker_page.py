@@ -7,8 +7,8 @@ import re
 from sqlalchemy import select
 
 from gridops.core.models import Attachment, Incident, Task
-from tests.browser import browser, live_server, watch
 from tests.conftest import TEST_POINT
+from tests.web.browser import browser, live_server, watch
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 64
 NEAR = {"longitude": TEST_POINT[0] + 0.0001, "latitude": TEST_POINT[1]}
@@ -67,7 +67,7 @@ def test_a_worker_takes_checks_in_and_resolves_with_a_photo_and_records_a_visit(
         page.wait_for_selector("#status.error")
         assert re.search(r"\d[\d,]* m from incident", page.inner_text("#status")), page.inner_text("#status")
         context.set_geolocation(NEAR)
-        page.wait_for_function("document.getElementById('where').textContent.includes('%.5f')" % NEAR["longitude"])
+        page.wait_for_function(f"document.getElementById('where').textContent.includes('{NEAR['longitude']:.5f}')")
         card.locator("button[data-step=check_in]").click()
         page.wait_for_function("document.getElementById('status').textContent.includes('Checked in')")
         card.locator("button[data-step=resolve]").click()
@@ -91,7 +91,8 @@ def test_a_worker_takes_checks_in_and_resolves_with_a_photo_and_records_a_visit(
         page.screenshot(path=str(artifacts_dir / f"worker-after-{backend.name}.png"), full_page=True)
         assert seen.outside() == [], seen.outside()
         # the one refused check-in is the browser's only complaint (the page showed it to the worker)
-        assert seen.errors == ["console error: Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"], seen.errors
+        refused = "console error: Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"
+        assert seen.errors == [refused], seen.errors
         context.close()
 
     with city.session() as s:

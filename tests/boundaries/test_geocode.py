@@ -156,7 +156,9 @@ def test_the_single_point_path_answers_as_the_batch_path(demo_micro_grids):
         assert areas == placed.areas[0].tolist() and status == placed.status[0]
 
 
-@pytest.mark.parametrize(("lon", "lat", "km"), [(2.35, 48.85, 8_294), (151.2, -33.87, 8_684), (-122.4, 37.77, 11_028), (-75.3, -30.6, 19_970)])
+@pytest.mark.parametrize(("lon", "lat", "km"), [
+    (2.35, 48.85, 8_294), (151.2, -33.87, 8_684), (-122.4, 37.77, 11_028), (-75.3, -30.6, 19_970),
+])
 def test_far_away_points_are_outside_at_their_distance_on_the_ellipsoid(demo_micro_grids, lon, lat, km):
     """Paris, Sydney, San Francisco and the antipode: a local projection would be off by a tenth or more."""
     codes, polys = demo_micro_grids

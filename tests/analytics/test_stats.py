@@ -63,7 +63,8 @@ def _period(day: dict) -> dict:
 
 
 def test_the_measures_of_a_week_in_one_grid(city, day):
-    res = city.client.get("/api/v1/stats", query_string={**_period(day), "level": "grid", "area": TEST_GRID}, headers=city.h("command_centre"))
+    res = city.client.get("/api/v1/stats", query_string={**_period(day), "level": "grid", "area": TEST_GRID},
+                          headers=city.h("command_centre"))
     assert res.status_code == 200, res.json
     row = next(r for r in res.json["rows"] if r["code"] == TEST_GRID)
     assert row["reported"] == 5 and row["by_category"] == {"dispute.neighbour": 5}
@@ -95,12 +96,14 @@ def test_levels_roll_up_and_exports_carry_the_same_figures(city, day):
     for name in ("reported", "closed", "due", "closed_on_time", "overdue", "rework", "rated"):
         assert up["rows"][0][name] == sum(g[name] for g in grids), name  # the community is the sum of its grids
     assert up["totals"]["on_time_rate"] == round(sum(g["closed_on_time"] for g in grids) / sum(g["due"] for g in grids), 4)
-    csv_res = city.client.get("/api/v1/stats", query_string={**_period(day), "area": TEST_GRID, "format": "csv"}, headers=city.h("command_centre"))
+    csv_res = city.client.get("/api/v1/stats", query_string={**_period(day), "area": TEST_GRID, "format": "csv"},
+                              headers=city.h("command_centre"))
     assert csv_res.status_code == 200 and csv_res.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(csv_res.get_data(as_text=True))))
     mine = next(r for r in rows if r["code"] == TEST_GRID)
     assert mine["on_time_rate"] == "0.6" and mine["category:dispute.neighbour"] == "5"
-    geo = city.client.get("/api/v1/stats", query_string={**_period(day), "area": TEST_GRID, "format": "geojson"}, headers=city.h("command_centre"))
+    geo = city.client.get("/api/v1/stats", query_string={**_period(day), "area": TEST_GRID, "format": "geojson"},
+                          headers=city.h("command_centre"))
     feature = next(f for f in geo.json["features"] if f["id"] == TEST_GRID)
     assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon") and feature["properties"]["satisfaction"] == row_sat(mine)
 

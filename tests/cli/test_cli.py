@@ -118,7 +118,7 @@ def test_serve_refuses_to_start_on_an_outdated_schema(empty_url):
     assert "gridops db upgrade" in line
 
 
-SF_BLOCKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "sf_crime_2012" / "SFCrime_blocks.geojson"
+SF_BLOCKS = Path(__file__).resolve().parents[3] / "shared" / "data" / "sf_crime_2012" / "SFCrime_blocks.geojson"
 
 
 def test_grids_levels_check_import_export_misfit_and_locate(writable_demo_url, tmp_path):

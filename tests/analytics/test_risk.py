@@ -115,7 +115,8 @@ def test_settled_days_come_from_memory_until_their_history_changes(city):
     assert again["cells"] == first["cells"] and again["grids"] == first["grids"]
     assert len(counted) == 1  # the window is settled (the clock is a week after it): counted once
     with city.session() as s:
-        old = s.scalar(select(Incident).where(Incident.status == "closed", Incident.reported_at >= datetime(2026, 10, 1, tzinfo=UTC)).limit(1))
+        old = s.scalar(select(Incident).where(Incident.status == "closed", Incident.reported_at >= datetime(2026, 10, 1, tzinfo=UTC))
+                       .limit(1))
         old_cell = format(old.h3_cell, "x")
         old.status = "merged"  # staff merged it into another, long after
     with city.session() as s:

@@ -228,7 +228,7 @@ def test_rebalance_brings_grids_back_within_bounds_moving_few_households(city):
 
 
 def test_the_cli_drafts_and_publishes_a_community(writable_demo_url, tmp_path):
-    from tests.test_cli import run
+    from tests.cli.test_cli import run
 
     out = tmp_path / "draft.geojson"
     made = run("plan", "generate", "--community", COMMUNITY, "--out", str(out), url=writable_demo_url)

@@ -47,14 +47,16 @@ def test_overdue_work_is_supervised_told_and_escalated_once_per_time_limit(city)
     with city.session() as s:
         assert s.get(Incident, iid).tier == "community"
         steps = s.scalars(select(IncidentEvent.action).where(IncidentEvent.incident_id == iid).order_by(IncidentEvent.seq)).all()
-        labels = s.scalars(select(IncidentEvent.actor_label).where(IncidentEvent.incident_id == iid, IncidentEvent.action != "report")).all()
+        labels = s.scalars(select(IncidentEvent.actor_label)
+                           .where(IncidentEvent.incident_id == iid, IncidentEvent.action != "report")).all()
     assert steps == ["report", "supervise", "escalate", "escalate"] and set(labels) == {"system"}
 
 
 def test_work_waiting_for_verification_is_supervised_not_escalated(city):
     iid = report(city)
     near = {"lon": round(TEST_POINT[0] + 0.0001, 7), "lat": TEST_POINT[1]}
-    for who, action, body in (("grid_worker", "take", {}), ("grid_worker", "check_in", near), ("grid_worker", "resolve", {"note": "已送医"})):
+    steps = (("grid_worker", "take", {}), ("grid_worker", "check_in", near), ("grid_worker", "resolve", {"note": "已送医"}))
+    for who, action, body in steps:
         assert city.client.post(f"/api/v1/incidents/{iid}/{action}", json=body, headers=city.h(who)).status_code == 200
     city.clock["t"] += timedelta(hours=3)
     done = sweep(city.app.extensions["gridops.db"], context(city))
@@ -66,7 +68,7 @@ def test_work_waiting_for_verification_is_supervised_not_escalated(city):
 def test_the_command_line_sweeps(city):
     import subprocess
 
-    from tests.test_cli import GRIDOPS
+    from tests.cli.test_cli import GRIDOPS
 
     out = subprocess.run([GRIDOPS, "sweep"], capture_output=True, text=True,
                          env={**__import__("os").environ, "DATABASE_URL": city.app.config["DATABASE_URL"]}, timeout=120)
