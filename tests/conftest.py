@@ -217,6 +217,17 @@ def make_app(url: str, tmp_path: Path, **extra):
     return create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True, **extra})
 
 
+def sign_in(app, role: str = "admin", **kw):
+    """A test client that sends a new user's token (of `role`) with every request."""
+    from gridops.access.users import add_user
+
+    with app.extensions["gridops.db"].session() as s:
+        _, token = add_user(s, f"test {role}", role, **kw)
+    c = app.test_client()
+    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return c
+
+
 @pytest.fixture(scope="session")
 def demo_app(demo_url: str, tmp_path_factory):
     app = make_app(demo_url, tmp_path_factory.mktemp("app"))
@@ -227,6 +238,12 @@ def demo_app(demo_url: str, tmp_path_factory):
 @pytest.fixture
 def client(demo_app):
     return demo_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def admin_client(demo_app):
+    """A client signed in as an admin (who may call every route) on the shared demo city."""
+    return sign_in(demo_app, "admin")
 
 
 @pytest.fixture

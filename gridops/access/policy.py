@@ -179,3 +179,113 @@ def sees_contacts(principal: Principal, incident: IncidentFacts, grid_code: str 
 
 def covers_any(principal: Principal, codes: Iterable[str]) -> bool:
     return any(principal.covers(c) for c in codes)
+
+
+# --- who may call each route -----------------------------------------------------------------------------
+# Besides the permissions above, a route may be open to:
+ANYONE = "anyone"  # no sign-in (the public ground: areas, Open311's public view, signing in)
+SIGNED_IN = "signed_in"  # any user; what they get is scoped by their role's `sees`
+MEASURES = "measures"  # a role whose `measures` is not NONE
+WORKS = "works"  # a role that takes work (its users stand for a worker)
+
+
+@dataclass(frozen=True)
+class RouteAccess:
+    """Who may call a route, and what they then get. `confirmed_later`: the route may go on a token this
+    process remembers, because its use case confirms the user again in its own transaction (intake)."""
+
+    who: str
+    gets: str
+    confirmed_later: bool = False
+
+    def admits(self, role_code: str | None) -> bool:
+        if self.who == ANYONE:
+            return True
+        if role_code is None:
+            return False
+        r = role(role_code)
+        if self.who == SIGNED_IN:
+            return True
+        if self.who == MEASURES:
+            return r.measures != NONE
+        if self.who == WORKS:
+            return r.worker is not None
+        return r.can(self.who)
+
+    def roles(self) -> tuple[str, ...]:
+        return tuple(code for code in ROLES if self.admits(code))
+
+
+def _a(who: str, gets: str, confirmed_later: bool = False) -> RouteAccess:
+    if who not in (ANYONE, SIGNED_IN, MEASURES, WORKS) and who not in PERMISSIONS:
+        raise ValueError(f"no permission {who!r}")
+    return RouteAccess(who, gets, confirmed_later)
+
+
+# endpoint (blueprint.function) -> access. The app refuses to start with a route missing here
+# (gridops.web.guard), and tests/web/test_route_policy.py calls every route as every role.
+ROUTES: dict[str, RouteAccess] = {
+    # pages
+    "pages.index": _a(ANYONE, "the landing page: what each page is for"),
+    "pages.login": _a(ANYONE, "the sign-in form"),
+    "pages.logout": _a(ANYONE, "ends the page session"),
+    "pages.problem_type": _a(ANYONE, "what an error kind means"),
+    "pages.worker": _a(WORKS, "the phone page: one's own tasks"),
+    "pages.live_map_page": _a(WATCH, "the live map of the ground one sees"),
+    "pages.risk_page": _a(WATCH, "the hidden-risk maps of the ground one sees"),
+    "pages.dashboard": _a(WATCH, "the measures of the ground one sees"),
+    "pages.plan_page": _a(PLAN, "the planning page"),
+    "static": _a(ANYONE, "scripts, styles, icons"),
+    "swagger_assets.swagger_asset": _a(ANYONE, "Swagger UI's files"),
+    "api-docs.openapi_json": _a(ANYONE, "the OpenAPI document"),
+    "api-docs.openapi_swagger_ui": _a(ANYONE, "the API's documentation page"),
+    "health.healthz": _a(ANYONE, "whether the service can work (details for admins)"),
+    # the public map
+    "areas.areas": _a(ANYONE, "areas and their boundaries (no people)"),
+    "areas.area": _a(ANYONE, "one area and its boundary"),
+    "locate.locate_one": _a(ANYONE, "the areas a place lies in"),
+    "locate.locate_many": _a(SIGNED_IN, "the areas of up to 100,000 places"),
+    # boundaries: planners publish; staff read
+    "boundaries.publish_upload": _a(PLAN, "publishes a boundary version"),
+    "boundaries.check_upload": _a(PLAN, "checks a boundary file; nothing stored"),
+    "boundaries.versions": _a(READ_PLANS, "every boundary version"),
+    "boundaries.export_file": _a(READ_PLANS, "a version as a file"),
+    "boundaries.layer_misfit": _a(READ_PLANS, "how two layers' boundaries split each other"),
+    # incidents and the loop
+    "incidents.create": _a(SIGNED_IN, "reports an incident", confirmed_later=True),
+    "incidents.list_incidents": _a(SIGNED_IN, "the incidents one's role sees (a resident: their own)"),
+    "incidents.get_one": _a(SIGNED_IN, "one incident one sees, contacts masked unless one must call back"),
+    "incidents.get_history": _a(SIGNED_IN, "the steps of an incident one sees"),
+    "incidents.step": _a(SIGNED_IN, "a step the loop gives one's role on an incident one sees"),
+    "incidents.workers": _a(SEE_WORKERS, "workers on the ground one sees"),
+    "incidents.my_tasks": _a(WORKS, "one's own tasks"),
+    # patrols (走访)
+    "patrols.list_registers": _a(READ_REGISTERS, "the registers of one's ground, ID numbers masked unless allowed"),
+    "patrols.create_register": _a(KEEP_REGISTERS, "registers someone on one's ground"),
+    "patrols.visit": _a(WORKS, "records one's own patrol visit"),
+    # plans
+    "plans.drafts": _a(READ_PLANS, "the drafts"),
+    "plans.show": _a(READ_PLANS, "a draft and its checks"),
+    "plans.geojson": _a(READ_PLANS, "a draft's areas"),
+    "plans.create": _a(PLAN, "starts a draft"),
+    "plans.edit": _a(PLAN, "edits a draft"),
+    "plans.publish": _a(PLAN, "publishes a draft as a boundary version"),
+    "plans.discard": _a(PLAN, "discards a draft"),
+    # measures and the live feed
+    "stats.measures": _a(MEASURES, "the measures of the areas one answers for"),
+    "stream.live": _a(SIGNED_IN, "live changes to what one sees"),
+    # Open311 (GeoReport v2): the public view, or with an api_key what the key's role sees
+    "open311.discovery": _a(ANYONE, "the endpoint and its formats"),
+    "open311.service_list": _a(ANYONE, "the services (categories)"),
+    "open311.service_definition": _a(ANYONE, "a service's definition"),
+    "open311.request_list": _a(ANYONE, "anonymous: public categories, places rounded, no text of sensitive ones; "
+                                       "with api_key: what its role sees"),
+    "open311.request_one": _a(ANYONE, "as request_list, one request"),
+    "open311.token": _a(ANYONE, "the request id of a token"),
+    "open311.request_create": _a(SIGNED_IN, "reports an incident (api_key)", confirmed_later=True),
+}
+
+
+def refuse_route(who: Principal, access: RouteAccess) -> Forbidden:
+    """The refusal for a user whose role a route does not admit, naming the roles it does."""
+    return Forbidden(f"a {who.role} may not do this; it is for: {', '.join(access.roles())}.")

@@ -122,7 +122,8 @@ def risk_map(data: dict[str, Any], tile_url: str | None, form_html: str = "") ->
     ).add_to(m)
     rate_breaks = _quantile_breaks([g["rate_per_1000_households"] or 0 for g in data["grids"]])
     grids_fc = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": g["geometry"], "properties": {
-        "code": g["code"], "name": g["name"], "count": g["count"], "households": g["households"],
+        # folium's tooltip writes values as HTML: names come from a planner's file, so they go in escaped
+        "code": _esc(g["code"]), "name": _esc(g["name"]), "count": g["count"], "households": g["households"],
         "rate": g["rate_per_1000_households"], "fill": _colour(g["rate_per_1000_households"], rate_breaks)}} for g in data["grids"]]}
     folium.GeoJson(
         grids_fc, name="网格千户发生率 Rate per 1,000 households (grids)", show=False,

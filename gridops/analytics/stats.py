@@ -28,6 +28,7 @@ from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Area, AreaLevel, Incident, IncidentEvent, Worker
+from gridops.core.spreadsheet import cell
 from gridops.incidents.loop import DONE, OPEN
 
 LEVELS = ("grid", "community", "street", "district")
@@ -262,7 +263,7 @@ def as_csv(result: dict[str, Any]) -> str:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS + [f"category:{c}" for c in cats])
     for r in result["rows"]:
-        w.writerow([("" if r[c] is None else r[c]) for c in CSV_COLUMNS] + [r["by_category"].get(c, 0) for c in cats])
+        w.writerow([cell(r[c]) for c in CSV_COLUMNS] + [r["by_category"].get(c, 0) for c in cats])
     return out.getvalue()
 
 

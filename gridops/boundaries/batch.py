@@ -24,6 +24,7 @@ from gridops.geo.index import OUTSIDE, STATUS
 
 from gridops.boundaries.geocoder import Geocoder
 from gridops.core.errors import InvalidParameter
+from gridops.core.spreadsheet import cell
 
 _LON = ("lon", "lng", "longitude", "x")
 _LAT = ("lat", "latitude", "y")
@@ -218,7 +219,7 @@ def csv_chunks(result: BatchResult, header: bool = True) -> Iterator[str]:
     if header:
         writer.writeheader()
     for start in range(0, len(result.rows), CHUNK_ROWS):
-        writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in result.rows[start : start + CHUNK_ROWS])
+        writer.writerows({k: cell(v) for k, v in r.items()} for r in result.rows[start : start + CHUNK_ROWS])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -16,6 +16,7 @@ from gridops.boundaries.misfit import misfit
 from gridops.boundaries.versions import ImportRefused, check, publish
 from gridops.cli.base import app_db, cli, make_app, when
 from gridops.core.errors import InvalidParameter
+from gridops.core.spreadsheet import cell
 
 
 @cli.group()
@@ -145,7 +146,7 @@ def grids_misfit(layer_a: str, layer_b: str, level_a: str | None, level_b: str |
             writer.writerow([f"{layer_a}_code", f"{layer_b}_code", "area_share", "household_share"])
             for row in rows:
                 for part in row["parts"]:
-                    writer.writerow([row["code"], part["code"], part["area_share"], part["household_share"]])
+                    writer.writerow([cell(row["code"]), cell(part["code"]), part["area_share"], part["household_share"]])
     for row in sorted(rows, key=lambda r: r["largest_share"])[:20]:
         parts = ", ".join(f"{p['code']} {p['area_share']:.0%}/{p['household_share']:.0%}" for p in row["parts"][:4])
         click.echo(f"{row['code']}: split into {row['split_into']} ({parts})")

@@ -51,6 +51,8 @@ DEFAULTS: dict[str, Any] = {
     "CHECKIN_MAX_DISTANCE_M": 200.0,
     # signs the page session cookie (unset: one is made once and kept in the instance folder, secret_key)
     "SECRET_KEY": "",
+    # served over HTTPS (behind a proxy that terminates it): the session cookie is Secure, HSTS is sent
+    "HTTPS": False,
     "SQL_ECHO": False,
 }
 

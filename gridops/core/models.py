@@ -212,6 +212,8 @@ class Category(Base):
     dedupe_window_hours: Mapped[float | None] = mapped_column(Float)
     keywords: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)  # anonymous Open311 clients list its reports
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)  # its free text is never shown publicly
 
 
 class Worker(Base):
@@ -440,6 +442,18 @@ class UserArea(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     area_code: Mapped[str] = mapped_column(String(32))
+
+
+class PageSession(Base):
+    """A signed-in page: the cookie holds the random id (only its hash is here), never the API token."""
+
+    __tablename__ = "page_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # signed out
 
 
 class Notification(Base):

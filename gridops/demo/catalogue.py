@@ -118,7 +118,15 @@ def category_row(c: CategorySpec) -> dict[str, Any]:
         "time_limit_minutes": c.limit, "working_time": c.working, "handler": c.handler, "department_code": c.department,
         "dedupe_radius_m": c.radius, "dedupe_window_hours": c.window, "keywords": c.keywords,
         "description": f"{c.name} ({c.name_en})", "weekly_rate_per_1000_households": c.rate,
+        **visibility(c.group, c.department),
     }
+
+
+def visibility(group: str | None, department: str | None) -> dict[str, bool]:
+    """Care and police matters stay off the public view; their words, and disputes', are never public
+    (the rule migration 0013 applied to the categories it found)."""
+    return {"public": group != "care" and department != "police",
+            "sensitive": group in ("care", "dispute") or department == "police"}
 
 
 # The 2026 public holidays and make-up working days (调休) as announced by the State Council.

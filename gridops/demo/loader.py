@@ -52,7 +52,7 @@ from gridops.core.models import (
     Worker,
 )
 from gridops.demo import reading
-from gridops.demo.catalogue import FORMAT_VERSION
+from gridops.demo.catalogue import FORMAT_VERSION, visibility
 from gridops.demo.reading import Feature, Progress
 from gridops.demo.replay import play_history
 
@@ -158,7 +158,8 @@ def _reference_data(session: Session, manifest: dict[str, Any]) -> None:
         session.merge(Department(**d))
     session.flush()
     for c in manifest.get("categories", []):
-        fields = {k: v for k, v in c.items() if k in Category.__table__.columns}
+        fields = {**visibility(c.get("group_code"), c.get("department_code")),  # files older than the flags
+                  **{k: v for k, v in c.items() if k in Category.__table__.columns}}
         session.merge(Category(**fields, active=True))
     for day in manifest.get("calendar", []):
         session.merge(CalendarDay(day=date.fromisoformat(day["day"]), kind=day["kind"], name=day.get("name")))

@@ -16,6 +16,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from gridops.core.errors import InvalidParameter
+from gridops.core.timeparse import parse_optional_time
 
 # how a load shows its progress: wraps a step's items (the CLI gives a progress bar; the default, nothing)
 Progress = Callable[[Iterable[Any], str], AbstractContextManager[Iterable[Any]]]
@@ -32,12 +33,7 @@ def no_progress(items: Iterable[Any], label: str) -> AbstractContextManager[Iter
 
 def ts(value: str | None) -> datetime | None:
     """A time of the files (ISO 8601 in UTC, ending in Z), None when the cell is empty."""
-    if value is None or value == "":
-        return None
-    t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if t.tzinfo is None:
-        raise InvalidParameter("time", f"time {value!r} has no zone; city files carry UTC times ending in Z.")
-    return t
+    return parse_optional_time(value, None, "time")  # no zone to assume: the files carry their own
 
 
 def when(value: str | None) -> datetime:

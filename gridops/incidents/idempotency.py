@@ -25,13 +25,15 @@ def fingerprint(method: str, path: str, user: int | None, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def check_key(key: str | None) -> str | None:
+def check_key(key: str | None, user: int) -> str | None:
+    """The key as stored: each user's keys are their own (one user's key never replays, or blocks,
+    another's), kept as a hash of user and key."""
     if key is None:
         return None
     key = key.strip()
     if not key or len(key) > MAX_KEY:
         raise InvalidParameter("Idempotency-Key", f"an Idempotency-Key is 1 to {MAX_KEY} characters.")
-    return key
+    return hashlib.sha256(f"{user}\0{key}".encode()).hexdigest()
 
 
 def replay(stored_fingerprint: str, status: int, body: str, request_fingerprint: str) -> tuple[int, Any]:

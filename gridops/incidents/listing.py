@@ -26,7 +26,7 @@ STATUSES = (*OPEN, *CLOSED)
 MAX_LIMIT = 50_000
 
 
-def _scope(stmt: Select[*tuple[Any, ...]], principal: Principal | None, grid: type[Area]) -> Select[*tuple[Any, ...]]:
+def visible(stmt: Select[*tuple[Any, ...]], principal: Principal | None, grid: type[Area]) -> Select[*tuple[Any, ...]]:
     """gridops.access.policy.can_see, as a WHERE clause (no principal: the system, which sees all)."""
     if principal is None:
         return stmt
@@ -54,7 +54,7 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
             .join(grid, grid.id == Incident.grid_id).outerjoin(micro, micro.id == Incident.micro_grid_id)
             .join(Category, Category.code == Incident.category_code).outerjoin(Worker, Worker.id == Incident.assignee_id))
     stmt = _filtered(session, stmt, filters, grid)
-    stmt = _scope(stmt, principal, grid)
+    stmt = visible(stmt, principal, grid)
     total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(Incident.id).subquery()))
     rows = session.execute(stmt.order_by(Incident.reported_at.desc(), Incident.id.desc()).limit(limit).offset(offset)).all()
     now = clock.now()

@@ -1,8 +1,12 @@
 """Open311 GeoReport v2 over the same incidents: categories are the services,
 incidents the service requests, the district code the jurisdiction.
 
-What a public GET shows is what the spec lists and nothing personal: no
-reporter, no phone numbers. Ids are strings. Times carry the city's offset.
+A GET never shows a reporter or a phone number. Without an api_key it is the
+public view: only categories marked `public`, each place moved to its micro-grid's
+centroid (its grid's, without one) with the micro-grid's name for an address, and
+no words at all for categories marked `sensitive` (care, disputes, police). With an
+api_key a client reads what its user's role sees (gridops.access.policy), as
+exactly as the API gives it. Ids are strings. Times carry the city's offset.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from geoalchemy2.shape import to_shape
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, aliased
 
 from gridops.access.policy import Principal, Unauthorized
 from gridops.core import clock
@@ -22,6 +27,7 @@ from gridops.core.models import Area, Building, Category, Department, Incident, 
 from gridops.core.shapes import to_point
 from gridops.core.timeparse import parse_time
 from gridops.incidents.intake.submission import NewReport
+from gridops.incidents.listing import visible
 from gridops.incidents.loop import CLOSED
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -78,11 +84,27 @@ def _status(incident: Incident) -> str:
     return "closed" if incident.status in CLOSED else "open"
 
 
-def _request(session: Session, incident: Incident, tz: str) -> dict[str, Any]:
+def _centroid(session: Session, area_id: int) -> tuple[float, float]:
+    """Where the public view places an incident: its area's centroid (areas of a version never change)."""
+    found = _CENTROIDS.get(area_id)
+    if found is None:
+        area = session.get(Area, area_id)
+        assert area is not None
+        c = to_shape(area.geom).centroid
+        found = _CENTROIDS[area_id] = (c.x, c.y)
+    return found
+
+
+_CENTROIDS: dict[int, tuple[float, float]] = {}
+
+
+def _request(session: Session, incident: Incident, tz: str, public: bool) -> dict[str, Any]:
     category = session.get(Category, incident.category_code)
     point = to_point(incident.location)
     grid = session.get(Area, incident.grid_id)
     assert category is not None and grid is not None  # NOT NULL foreign keys of the incident
+    if public:
+        return _public_request(session, incident, category, grid, tz)
     building = session.get(Building, incident.building_id) if incident.building_id else None
     if incident.department_code:
         agency = session.scalar(select(Department.name).where(Department.code == incident.department_code))
@@ -116,13 +138,48 @@ def _request(session: Session, incident: Incident, tz: str) -> dict[str, Any]:
     }
 
 
+def _public_request(session: Session, incident: Incident, category: Category, grid: Area, tz: str) -> dict[str, Any]:
+    """The public view of a request: the place of its micro-grid, no notes, no words of a sensitive category."""
+    micro = session.get(Area, incident.micro_grid_id) if incident.micro_grid_id else None
+    x, y = _centroid(session, (micro or grid).id)
+    agency = grid.name if not incident.department_code else session.scalar(
+        select(Department.name).where(Department.code == incident.department_code))
+    return {
+        "service_request_id": str(incident.id),
+        "status": _status(incident),
+        "status_notes": f"Duplicate of request {incident.merged_into_id}." if incident.status == "merged" else incident.status,
+        "service_name": category.name,
+        "service_code": category.code,
+        "description": None if category.sensitive else incident.description,
+        "agency_responsible": agency,
+        "service_notice": f"{category.name}: to be closed within the time limit, by {_w3(incident.due_at, tz)}.",
+        "requested_datetime": _w3(incident.reported_at, tz),
+        "updated_datetime": _w3(incident.closed_at if incident.status in CLOSED and incident.closed_at else incident.updated_at, tz),
+        "expected_datetime": _w3(incident.due_at, tz),
+        "address": (micro or grid).name,
+        "address_id": None,
+        "zipcode": None,
+        "lat": round(y, 5),
+        "long": round(x, 5),
+        "media_url": None,
+    }
+
+
+def _seen(stmt: Select[*tuple[Any, ...]], who: Principal | None) -> Select[*tuple[Any, ...]]:
+    """What a client may list: the public categories, or what the api_key's role sees."""
+    if who is None:
+        return stmt.join(Category, Category.code == Incident.category_code).where(Category.public.is_(True))
+    grid = aliased(Area)
+    return visible(stmt.join(grid, grid.id == Incident.grid_id), who, grid)
+
+
 def _codes(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def requests(session: Session, args: dict[str, Any], tz: str) -> list[dict[str, Any]]:
-    """GET requests with the spec's filters, newest first, paged (page, page_size)."""
-    stmt = select(Incident)
+def requests(session: Session, args: dict[str, Any], tz: str, who: Principal | None) -> list[dict[str, Any]]:
+    """GET requests with the spec's filters, newest first, paged (page, page_size); `who`: the api_key's user."""
+    stmt = _seen(select(Incident), who)
     ids = _codes(args.get("service_request_id"))
     if ids:  # overrides every other argument
         numbers = []
@@ -154,14 +211,17 @@ def requests(session: Session, args: dict[str, Any], tz: str) -> list[dict[str, 
             stmt = stmt.where(Incident.status.in_(CLOSED))
     page, size = args.get("page") or 1, args.get("page_size") or MAX_PAGE
     rows = session.scalars(stmt.order_by(Incident.reported_at.desc(), Incident.id.desc()).limit(size).offset((page - 1) * size))
-    return [_request(session, r, tz) for r in rows]
+    return [_request(session, r, tz, public=who is None) for r in rows]
 
 
-def one_request(session: Session, request_id: str, tz: str) -> list[dict[str, Any]]:
-    incident = session.get(Incident, int(request_id)) if request_id.isdigit() else None
+def one_request(session: Session, request_id: str, tz: str, who: Principal | None) -> list[dict[str, Any]]:
+    """One request, if the client may read it; one it may not is as not found as one that does not exist."""
+    incident = None
+    if request_id.isdigit() and len(request_id) < 19:  # a bigint
+        incident = session.scalar(_seen(select(Incident), who).where(Incident.id == int(request_id)))
     if incident is None:
         raise NotFound(f"service_request_id {request_id!r} not found.")
-    return [_request(session, incident, tz)]
+    return [_request(session, incident, tz, public=who is None)]
 
 
 def token(session: Session, value: str) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from gridops.core.db import Database
 from gridops.incidents.intake.writer import IntakeQueue
 from gridops.incidents.stream import Wakeup
 from gridops.reference.data import References
+from gridops.web import guard, headers
 from gridops.web.api import register_api
 from gridops.web.context import use_case_context
 from gridops.web.pages import pages
@@ -42,8 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(settings["INSTANCE_PATH"])
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"  # the page session never rides a cross-site POST
     app.session_interface = _PageSession()
+    headers.install(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable in JSON
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])
@@ -63,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(refuse_nul_characters)
     register_error_handlers(app)  # after the API's own, which it replaces
     app.register_blueprint(pages)
+    guard.install(app)  # last: every route is registered, and each must be in the policy table
     return app
 
 

@@ -1,21 +1,26 @@
 """What a request needs of the app: its database and geocoder, and who is signing in.
 
-Every route says who may call it with `require(permission)`; the permissions and
-the roles that hold them are the one table in gridops.access.policy.
+Who may call each route is its line in gridops.access.policy.ROUTES, checked by
+gridops.web.guard before the view runs; a view takes the signed-in user with `caller()`.
 """
 
 from __future__ import annotations
 
 from flask import current_app, g, request, session
 
-from gridops.access.policy import Forbidden, Principal, Unauthorized, require_permission
+from gridops.access import sessions
+from gridops.access.cache import Principals
+from gridops.access.policy import Forbidden, Principal, Unauthorized
 from gridops.access.tokens import hash_token
 from gridops.boundaries.geocoder import Geocoder
 from gridops.core.db import Database
 from gridops.core.errors import InvalidParameter
+from gridops.core.stamps import USERS_STAMP, read_stamp
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+OPEN311 = "open311"  # the blueprint whose clients send `api_key`, as GeoReport v2 has them do
 PAGE_HEADER = "gridops"  # sent by gridops pages' scripts; other sites cannot send it without CORS
+SESSION_KEY = "sid"  # the page session's id in the signed cookie (gridops.access.sessions)
 
 
 def database() -> Database:
@@ -40,27 +45,29 @@ def refuse_nul_characters() -> None:
 
 
 def principal(remembered_ok: bool = False) -> Principal | None:
-    """The user behind this request: `Authorization: Bearer TOKEN`, Open311's `api_key`, or the page session.
+    """The user behind this request: `Authorization: Bearer TOKEN`, Open311's `api_key` (on Open311's
+    routes only), or the page session (gridops.access.sessions).
 
     `remembered_ok`: a token this process already knows is taken without asking the
     database — only for use cases that confirm it again in their own transaction
     (report intake: see Principals).
     """
     if "principal" not in g:
-        token = None
+        token, sid = None, None
         header = request.headers.get("Authorization", "")
         if header.lower().startswith("bearer "):
             token = header[7:].strip()
-        elif request.values.get("api_key"):
-            token = request.values.get("api_key")
-        elif session.get("token"):
-            token = session["token"]
+        elif request.blueprint == OPEN311 and request.values.get("api_key"):
+            token = request.values.get("api_key")  # the spec's way; nowhere else, since URLs land in logs
+        elif session.get(SESSION_KEY):
+            sid = str(session[SESSION_KEY])
             if request.method not in SAFE_METHODS and request.headers.get("X-Requested-With") != PAGE_HEADER:
                 # a signed-in page's cookie alone never changes anything: another site could send it (CSRF)
                 raise Forbidden(f"a change made with the page session must come from a gridops page "
                                 f"(header X-Requested-With: {PAGE_HEADER}), or send Authorization: Bearer TOKEN.")
+        principals: Principals = current_app.extensions["gridops.principals"]
+        g.principal = None
         if token:
-            principals = current_app.extensions["gridops.principals"]
             known = principals.remembered(token) if remembered_ok else None
             if known is not None:
                 g.principal = known[0]
@@ -70,18 +77,21 @@ def principal(remembered_ok: bool = False) -> Principal | None:
             g.token_hash = hash_token(token)
             if g.principal is None:
                 raise Unauthorized("the token is not valid (unknown, or the user was deactivated).")
-        else:
-            g.principal = None
+        elif sid:
+            with database().session() as s:
+                key = sessions.token_hash_of(s, sid)
+                g.principal = principals.by_hash(s, key, read_stamp(s, USERS_STAMP)) if key else None
+            g.token_hash = key
+            if g.principal is None:
+                raise Unauthorized("the page session has ended (signed out, expired, or the user was deactivated): sign in again.")
     return g.principal
 
 
-def require(permission: str | None = None, *, remembered_ok: bool = False) -> Principal:
-    """The signed-in user, if their role holds `permission` (gridops.access.policy; any user when none is named)."""
-    who = principal(remembered_ok)
-    if who is None:
+def caller() -> Principal:
+    """The signed-in user of a route that needs one (the guard has admitted them already)."""
+    who = principal()
+    if who is None:  # only a route declared ANYONE gets here without a user
         raise Unauthorized("sign in: send `Authorization: Bearer TOKEN` (a token from `gridops users add`).")
-    if permission is not None:
-        require_permission(who, permission)
     return who
 
 

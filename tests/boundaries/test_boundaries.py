@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from gridops.geo.crs import local_projection
 
 from gridops.core.models import Area, BoundaryVersion
-from tests.conftest import make_app
+from tests.conftest import make_app, sign_in
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def app(writable_demo_url, tmp_path):
 
 @pytest.fixture
 def http(app):
-    return app.test_client()
+    return sign_in(app, "planner")
 
 
 def export_geojson(http) -> dict:

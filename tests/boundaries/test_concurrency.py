@@ -10,14 +10,14 @@ import numpy as np
 from shapely.geometry import shape
 
 from gridops.boundaries.versions import publish
-from tests.conftest import make_app
+from tests.conftest import make_app, sign_in
 
 
 def test_lookups_during_publishes_see_one_whole_version(writable_demo_url, tmp_path):
     app = make_app(writable_demo_url, tmp_path, GEOCODER_REFRESH_SECONDS=0.0)
     geocoder = app.extensions["gridops.geocoder"]
     db = app.extensions["gridops.db"]
-    doc = json.loads(app.test_client().get("/api/v1/boundaries/export?format=geojson").data)
+    doc = json.loads(sign_in(app).get("/api/v1/boundaries/export?format=geojson").data)
     # pick a few points spread over the city
     grids = [f for f in doc["features"] if f["properties"]["level"] == "grid"]
     points = [shape(f["geometry"]).representative_point() for f in grids[::8]]

@@ -99,12 +99,12 @@ def test_as_of_a_time_before_any_boundaries(client, building):
     assert res.status_code == 404 and res.json["type"] == "/problems/no-boundaries"
 
 
-def test_batch_csv_streams_rows_back_with_errors_per_row(client, building):
+def test_batch_csv_streams_rows_back_with_errors_per_row(client, building, admin_client):
     b, _ = building
     lon, lat = b["entrance_lon"], b["entrance_lat"]
     gx, gy = wgs84_to_gcj02(lon, lat)
     body = f"id,lon,lat,crs,note\na,{lon},{lat},,first\nb,{float(gx)},{float(gy)},gcj02,\nc,abc,30,,\nd,{lat},{lon},,\ne,104.3,30.62,,\n"
-    res = client.post("/api/v1/locate", data=body, content_type="text/csv")
+    res = admin_client.post("/api/v1/locate", data=body, content_type="text/csv")
     assert res.status_code == 200 and res.mimetype == "text/csv" and res.is_streamed
     rows = list(csv.DictReader(io.StringIO(res.get_data(as_text=True))))
     assert [r["status"] for r in rows] == ["inside", "inside", "invalid", "invalid", "outside"]
@@ -113,14 +113,14 @@ def test_batch_csv_streams_rows_back_with_errors_per_row(client, building):
     assert "swapped" in rows[3]["error"] and float(rows[4]["distance_m"]) > 15_000
 
 
-def test_batch_geojson_in_and_out(client, building):
+def test_batch_geojson_in_and_out(client, building, admin_client):
     b, _ = building
     doc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": "x1", "properties": {},
          "geometry": {"type": "Point", "coordinates": [b["entrance_lon"], b["entrance_lat"]]}},
         {"type": "Feature", "properties": {"id": "x2"}, "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}},
     ]}
-    res = client.post("/api/v1/locate", json=doc)
+    res = admin_client.post("/api/v1/locate", json=doc)
     assert res.status_code == 200 and res.mimetype == "application/geo+json"
     out = json.loads(res.get_data(as_text=True))
     assert [f["id"] for f in out["features"]] == ["x1", "x2"]
@@ -129,26 +129,26 @@ def test_batch_geojson_in_and_out(client, building):
 
 
 def test_batch_limits_and_wrong_bodies(demo_url, tmp_path):
-    from tests.conftest import make_app
+    from tests.conftest import make_app, sign_in
 
     app = make_app(demo_url, tmp_path, BATCH_MAX_POINTS=3)
-    client = app.test_client()
+    client = sign_in(app)
     too_many = "lon,lat\n" + "104.1,30.62\n" * 4
     res = client.post("/api/v1/locate", data=too_many, content_type="text/csv")
     assert res.status_code == 400 and "at most 3" in res.json["detail"]
     assert client.post("/api/v1/locate", data="lon;lat\n1;2\n", content_type="text/csv").status_code == 400
     assert client.post("/api/v1/locate", data="{not json", content_type="application/json").status_code == 400
     assert client.post("/api/v1/locate", data="x", content_type="application/xml").status_code == 415
-    big = make_app(demo_url, tmp_path, MAX_CONTENT_LENGTH=1000).test_client()
+    big = sign_in(make_app(demo_url, tmp_path, MAX_CONTENT_LENGTH=1000))
     assert big.post("/api/v1/locate", data="lon,lat\n" + "104.1,30.62\n" * 200, content_type="text/csv").status_code == 413
     app.extensions["gridops.db"].dispose()
 
 
-def test_a_hundred_thousand_points_in_one_request(client):
+def test_a_hundred_thousand_points_in_one_request(client, admin_client):
     rng = np.random.default_rng(5)
     lons, lats = rng.uniform(104.08, 104.12, 100_000), rng.uniform(30.61, 30.64, 100_000)
     body = "lon,lat\n" + "\n".join(f"{x:.7f},{y:.7f}" for x, y in zip(lons, lats, strict=True))
-    res = client.post("/api/v1/locate", data=body, content_type="text/csv")
+    res = admin_client.post("/api/v1/locate", data=body, content_type="text/csv")
     assert res.status_code == 200
     lines = res.get_data(as_text=True).strip().split("\n")
     assert len(lines) == 100_001

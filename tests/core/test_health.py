@@ -47,13 +47,14 @@ def test_healthz_fails_loudly_when_spatialite_is_missing(tmp_path, monkeypatch):
     app.extensions["gridops.db"].dispose()
 
 
-def test_landing_page_links_to_what_exists_and_counts_what_is_loaded(client):
+def test_landing_page_links_to_what_exists_and_counts_what_is_loaded(client, admin_client):
     res = client.get("/")
     assert res.status_code == 200
     html = res.get_data(as_text=True)
     for href in ("/healthz", "/api/v1/areas?level=grid", "/api/v1/boundaries"):
         assert f'href="{href}' in html
-        assert client.get(href).status_code == 200
+        assert admin_client.get(href).status_code == 200
+    assert client.get("/api/v1/boundaries").status_code == 401  # the versions are for staff
     assert "网格" in html and ">64<" in html and "26089" in html
 
 

@@ -87,6 +87,15 @@ def test_retrying_with_the_same_key_returns_the_first_answer_and_stores_one_inci
     assert counts(city)[0] == before[0] + 1
 
 
+def test_idempotency_keys_are_each_users_own(city):
+    """Another user's same key is a new report of theirs: neither replays nor blocks it."""
+    mine = post(city, headers={"Idempotency-Key": "shared-key"}, description="楼道堆物")
+    theirs = city.client.post("/api/v1/incidents", json={"category": "dispute.neighbour", "lon": TEST_POINT[0], "lat": TEST_POINT[1],
+                                                         "description": "另一件事"},
+                              headers={**city.h("other_resident"), "Idempotency-Key": "shared-key"})
+    assert mine.status_code == theirs.status_code == 201 and mine.json["id"] != theirs.json["id"]
+
+
 def test_concurrent_retries_with_one_key_store_one_incident(city):
     before = counts(city)[0]
     answers = []
@@ -194,6 +203,7 @@ def test_reports_that_arrive_together_are_stored_together_each_decided_as_if_alo
     """The intake writer stores a batch in one transaction: a later report merges into an earlier one
     of the same batch, work handed out counts for the next, and every report has its first event."""
     from gridops.access.cache import Principals
+    from gridops.incidents.idempotency import check_key
     from gridops.incidents.intake.submission import NewReport, Submission
     from gridops.incidents.intake.take import take_in
     from gridops.web.context import use_case_context
@@ -202,8 +212,8 @@ def test_reports_that_arrive_together_are_stored_together_each_decided_as_if_alo
     with city.session() as s:
         who = Principals().principal(s, city.tokens["resident"])
     near = (TEST_POINT[0] + 0.0002, TEST_POINT[1])  # ~20 m away: a duplicate of the first
-    subs = [Submission(NewReport("dispute.neighbour", "app", "漏水", *TEST_POINT), who, key="batch-1"),
-            Submission(NewReport("dispute.neighbour", "app", "又漏水", *near), who, key="batch-2"),
+    subs = [Submission(NewReport("dispute.neighbour", "app", "漏水", *TEST_POINT), who, key=check_key("batch-1", who.user_id)),
+            Submission(NewReport("dispute.neighbour", "app", "又漏水", *near), who, key=check_key("batch-2", who.user_id)),
             Submission(NewReport("hazard.ebike_charging", "qr", "楼道充电", *TEST_POINT, photos=[]), who),
             Submission(NewReport("no.such.category", "app", None, *TEST_POINT), who)]
     with city.session() as s:

@@ -53,10 +53,11 @@ def open311(backend, demo_template_url, tmp_path_factory):
     db = Database(url)
     with db.session() as s:
         _, key = add_user(s, "第三方应用", "resident")
+        _, staff_key = add_user(s, "指挥中心大屏", "command_centre")
     db.dispose()
     with server(url) as port:
         client = Client(port, key)
-        client.url = url
+        client.url, client.staff_key = url, staff_key
         yield client
 
 
@@ -92,11 +93,20 @@ def test_post_a_request_as_the_spec_shows_and_read_it_back(open311):
     assert status == 200 and len(created) == 1
     rid = created[0]["service_request_id"]
     assert isinstance(rid, str) and rid.isdigit() and created[0]["account_id"] == "123456" and created[0]["service_notice"]
-    _, [request] = open311.json("GET", f"requests/{rid}")
+    _, [request] = open311.json("GET", f"requests/{rid}", {"api_key": open311.api_key})  # the reporter's own
     assert request["service_request_id"] == rid and request["status"] == "open" and request["service_code"] == "environment.garbage"
     assert abs(request["lat"] - 30.6203) < 1e-6 and abs(request["long"] - 104.1003) < 1e-6
+    assert request["description"].startswith("垃圾桶满溢")
     assert request["requested_datetime"].endswith("+08:00") and request["expected_datetime"]
     assert "13911112222" not in json.dumps(request, ensure_ascii=False) and "john" not in json.dumps(request)  # nothing personal
+    _, [public] = open311.json("GET", f"requests/{rid}")  # anonymous: the place is its micro-grid's
+    assert public["service_code"] == "environment.garbage" and public["description"].startswith("垃圾桶满溢")
+    assert (public["lat"], public["long"]) != (request["lat"], request["long"])
+    assert abs(public["lat"] - 30.6203) < 0.01 and abs(public["long"] - 104.1003) < 0.01
+    _, [public] = open311.json("GET", f"requests/{rid}")  # anonymous: the place is its micro-grid's
+    assert public["service_code"] == "environment.garbage" and public["description"].startswith("垃圾桶满溢")
+    assert (public["lat"], public["long"]) != (request["lat"], request["long"])
+    assert abs(public["lat"] - 30.6203) < 0.01 and abs(public["long"] - 104.1003) < 0.01
     _, root = open311.xml("GET", f"requests/{rid}")
     assert root.tag == "service_requests" and root.find("request").findtext("service_request_id") == rid
     status, root = open311.xml("POST", "requests", {**params, "lat": "30.6303"})
@@ -104,7 +114,7 @@ def test_post_a_request_as_the_spec_shows_and_read_it_back(open311):
 
 
 def test_filters_paging_and_the_90_day_window(open311):
-    window = {"start_date": "2026-09-16T00:00:00+08:00", "end_date": "2026-11-15T23:59:59+08:00"}
+    window = {"start_date": "2026-09-16T00:00:00+08:00", "end_date": "2026-11-15T23:59:59+08:00", "api_key": open311.staff_key}
     _, everything = open311.json("GET", "requests", window)
     assert 500 < len(everything) <= 1000
     pages = []
@@ -155,3 +165,37 @@ def test_tokens_lead_to_their_request(open311, backend):
     db.dispose()
     status, [row] = open311.json("GET", f"tokens/{token}")
     assert status == 200 and row == {"service_request_id": created["service_request_id"], "token": token}
+
+
+def test_the_public_view_hides_care_police_and_the_words_of_disputes(open311):
+    """Anonymous clients see public categories only, each at its micro-grid's centroid, and no words of a
+    sensitive category; a command-centre key sees everything, exactly."""
+    from geoalchemy2.shape import to_shape
+    from sqlalchemy import select
+
+    from gridops.core.models import Area, Category
+
+    window = {"start_date": "2026-09-16T00:00:00+08:00", "end_date": "2026-11-15T23:59:59+08:00"}
+    _, public = open311.json("GET", "requests", window)
+    _, everything = open311.json("GET", "requests", {**window, "api_key": open311.staff_key})
+    db = Database(open311.url)
+    with db.session() as s:
+        flags = {c.code: (c.public, c.sensitive) for c in s.scalars(select(Category))}
+        centroids = {a.name: to_shape(a.geom).centroid for a in s.scalars(select(Area).where(Area.level.in_(("grid", "micro_grid"))))}
+    db.dispose()
+    hidden = {code for code, (pub, _) in flags.items() if not pub}
+    assert hidden >= {"care.elderly", "security.suspicious"}
+    staff_codes = {r["service_code"] for r in everything}
+    assert hidden & staff_codes  # the command centre sees care and police matters ...
+    assert not hidden & {r["service_code"] for r in public} and public  # ... the public does not
+    disputes = [r for r in public if flags[r["service_code"]][1]]
+    assert disputes and all(r["description"] is None for r in disputes)
+    assert any(r["description"] for r in everything if flags[r["service_code"]][1])
+    for r in public[:50]:
+        c = centroids[r["address"]]  # the address is the micro-grid's (or grid's) name, the place its centroid
+        assert abs(c.y - r["lat"]) < 1e-5 and abs(c.x - r["long"]) < 1e-5 and r["address_id"] is None
+    some_care = next(r["service_request_id"] for r in everything if r["service_code"] == "care.elderly")
+    status, errors = open311.json("GET", f"requests/{some_care}")
+    assert status == 404 and errors[0]["code"] == 404  # the same answer as for an id that does not exist
+    status, _ = open311.json("GET", f"requests/{some_care}", {"api_key": open311.staff_key})
+    assert status == 200

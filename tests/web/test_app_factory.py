@@ -37,11 +37,12 @@ def test_a_malformed_setting_is_a_clear_error(monkeypatch):
         load_config()
 
 
-def test_a_nul_character_in_any_field_is_a_clear_400_on_both_backends(client):
+def test_a_nul_character_in_any_field_is_a_clear_400_on_both_backends(admin_client):
     """PostgreSQL cannot store \\0 in text: refused up front, naming the field, never a 500."""
-    res = client.get("/api/v1/layers/misfit?a=grid%00&b=police")
+    res = admin_client.get("/api/v1/layers/misfit?a=grid%00&b=police")
     assert res.status_code == 400 and res.json["field"] == "a" and "NUL" in res.json["detail"]
-    res = client.get("/api/v1/areas?layer=gr%00id")
+    res = admin_client.get("/api/v1/areas?layer=gr%00id")
     assert res.status_code == 400 and res.json["field"] == "layer"
-    res = client.post("/api/v1/incidents", json={"category": "dispute.neighbour", "description": "a\u0000b", "lon": 104.1, "lat": 30.62})
+    res = admin_client.post("/api/v1/incidents",
+                            json={"category": "dispute.neighbour", "description": "a\u0000b", "lon": 104.1, "lat": 30.62})
     assert res.status_code == 400 and res.json["field"] == "body"

@@ -28,12 +28,12 @@ def test_the_live_map_shows_boundaries_incidents_workers_and_a_new_report_within
         context, page = _desk(p, b, base)
         seen = watch(page, base)
         _sign_in(page, city, "/map")
-        page.wait_for_function("document.body.dataset.loaded === '1'")
+        page.wait_for_function("() => document.body.dataset.loaded === '1'")
         shown = int(page.evaluate("document.body.dataset.incidents"))
         open_now = city.client.get("/api/v1/incidents?limit=50000", headers=city.h("command_centre")).json["total"]
         assert shown == open_now > 0
         assert sorted(page.evaluate(LAYER_SIZES)) == [64, 424]  # the demo city's grids and micro-grids
-        page.wait_for_function("document.querySelectorAll('.marker-cluster').length > 0")
+        page.wait_for_function("() => document.querySelectorAll('.marker-cluster').length > 0")
         # what the map shows at this zoom (clusters and single markers) adds up to every incident loaded,
         # once the cluster animation has settled
         page.wait_for_function(f"""() => {{ let n = 0, clusters = 0;
@@ -47,7 +47,7 @@ def test_the_live_map_shows_boundaries_incidents_workers_and_a_new_report_within
                                                           "description": "<img src=x onerror=window.pwned=1>独居老人摔倒"},
                                headers=city.h("resident"))
         iid = res.json["id"]
-        page.wait_for_function(f"window.gridopsLiveState.markers.has({iid})", timeout=5000)
+        page.wait_for_function(f"() => window.gridopsLiveState.markers.has({iid})", timeout=5000)
         arrived = time.monotonic() - posted_at
         assert arrived < 2.0, arrived
         assert page.evaluate("document.body.dataset.incidents") == str(shown + 1)
@@ -55,14 +55,14 @@ def test_the_live_map_shows_boundaries_incidents_workers_and_a_new_report_within
 
         take = city.client.post(f"/api/v1/incidents/{iid}/take", json={}, headers=city.h("grid_worker"))
         assert take.status_code == 200
-        page.wait_for_function(f"window.gridopsLiveState.props.get({iid}).status === 'dispatched'", timeout=5000)  # recoloured
+        page.wait_for_function(f"() => window.gridopsLiveState.props.get({iid}).status === 'dispatched'", timeout=5000)  # recoloured
         page.evaluate(f"() => {{ window.gridopsLiveState.markers.get({iid}).fire('click'); }}")
         popup = page.locator(".incident-popup")
         popup.locator("ol li").first.wait_for()
         assert "<img src=x" in popup.inner_text() and page.evaluate("window.pwned") is None  # shown as text
         page.once("dialog", lambda d: d.accept("小区物业不配合，升级到社区"))
         popup.get_by_text("升级 Escalate").click()
-        page.wait_for_function(f"window.gridopsLiveState.props.get({iid}).status === 'escalated'", timeout=5000)
+        page.wait_for_function(f"() => window.gridopsLiveState.props.get({iid}).status === 'escalated'", timeout=5000)
         assert seen.outside() == [], seen.outside()
         assert seen.errors == [], seen.errors
         context.close()
@@ -72,14 +72,14 @@ def test_the_live_map_filters_by_category_and_area(city):
     with live_server(city.app) as base, browser() as (p, b):
         context, page = _desk(p, b, base)
         _sign_in(page, city, "/map")
-        page.wait_for_function("document.body.dataset.loaded === '1'")
+        page.wait_for_function("() => document.body.dataset.loaded === '1'")
         page.select_option("select[name=status]", "all")
         page.select_option("select[name=category]", "hazard.ebike_charging")
         page.fill("input[name=area]", TEST_GRID[:12])
         page.click("#live-filters button[type=submit]")
         expected = city.client.get(f"/api/v1/incidents?status=all&category=hazard.ebike_charging&area={TEST_GRID[:12]}&limit=50000",
                                    headers=city.h("command_centre")).json["total"]
-        page.wait_for_function(f"document.body.dataset.incidents === '{expected}'")
+        page.wait_for_function(f"() => document.body.dataset.incidents === '{expected}'")
         cats = page.evaluate("Array.from(window.gridopsLiveState.props.values()).map(p => p.category)")
         assert set(cats) <= {"hazard.ebike_charging"}
         context.close()
@@ -150,7 +150,7 @@ def test_render_maps_writes_standalone_files_that_open_with_no_server(city, tmp_
         seen = watch(page, "file://")
         page.goto(files[0].as_uri())
         page.goto((tmp_path / "live.html").as_uri())
-        page.wait_for_function("document.body.dataset.loaded === '1'")
+        page.wait_for_function("() => document.body.dataset.loaded === '1'")
         assert int(page.evaluate("document.body.dataset.incidents")) > 0
         assert seen.outside() == [] and seen.errors == [], (seen.outside(), seen.errors)
 

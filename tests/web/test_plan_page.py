@@ -19,10 +19,10 @@ def test_a_planner_generates_edits_and_publishes_on_the_page(city, artifacts_dir
         page.fill("#token", city.tokens["planner"])
         page.click("button[type=submit]")
         page.wait_for_url("**/plan*")
-        page.wait_for_function("document.body.dataset.loaded === '1'")
+        page.wait_for_function("() => document.body.dataset.loaded === '1'")
 
         page.click("#do-generate")
-        page.wait_for_function("document.body.dataset.draft && document.body.dataset.busy === '0'", timeout=20000)
+        page.wait_for_function("() => document.body.dataset.draft && document.body.dataset.busy === '0'", timeout=20000)
         draft_id = int(page.evaluate("document.body.dataset.draft"))
         assert page.locator("path.draft-grid").count() == page.evaluate("window.gridopsPlanState.grids.size") > 5
         assert "Polsby-Popper" in page.locator("#metrics").inner_text()
@@ -37,7 +37,7 @@ def test_a_planner_generates_edits_and_publishes_on_the_page(city, artifacts_dir
         page.click("button[data-tool=merge]")
         page.evaluate(f"window.gridopsPlanState.grids.get('{a}').fire('click')")
         page.evaluate(f"window.gridopsPlanState.grids.get('{c}').fire('click')")
-        page.wait_for_function("document.body.dataset.revision === '2' && document.body.dataset.busy === '0'", timeout=20000)
+        page.wait_for_function("() => document.body.dataset.revision === '2' && document.body.dataset.busy === '0'", timeout=20000)
         assert f"grid {a} holds" in page.locator("#checks").inner_text() and "over the" in page.locator("#checks").inner_text()
         assert "retired" in page.locator("#impact").inner_text()
         assert not page.evaluate(f"window.gridopsPlanState.grids.has('{c}')")
@@ -45,7 +45,7 @@ def test_a_planner_generates_edits_and_publishes_on_the_page(city, artifacts_dir
         # split it again: every check passes
         page.click("button[data-tool=split]")
         page.evaluate(f"window.gridopsPlanState.grids.get('{a}').fire('click')")
-        page.wait_for_function("document.body.dataset.revision === '3' && document.body.dataset.busy === '0'", timeout=20000)
+        page.wait_for_function("() => document.body.dataset.revision === '3' && document.body.dataset.busy === '0'", timeout=20000)
         assert "(0" in page.locator("#checks-count").inner_text(), page.locator("#checks").inner_text()
         page.screenshot(path=str(artifacts_dir / f"plan-edited-{backend.name}.png"))
 
@@ -62,7 +62,7 @@ def test_a_planner_generates_edits_and_publishes_on_the_page(city, artifacts_dir
         page.evaluate(f"window.gridopsPlanState.buildings.get('{building}').fire('click')")
         assert "1 " in page.locator("#tool-help").inner_text()
         page.evaluate(f"window.gridopsPlanState.grids.get('{to}').fire('click')")
-        page.wait_for_function("document.body.dataset.revision === '4' && document.body.dataset.busy === '0'", timeout=20000)
+        page.wait_for_function("() => document.body.dataset.revision === '4' && document.body.dataset.busy === '0'", timeout=20000)
         after = {g["code"]: g["households"] for g in city.client.get(f"/api/v1/plans/{draft_id}", headers=city.h("planner")).json["grids"]}
         assert after[to] > before[to] and after[home] < before[home]
 
@@ -76,8 +76,8 @@ def test_a_planner_generates_edits_and_publishes_on_the_page(city, artifacts_dir
         for x, y in ring:
             page.evaluate(f"window.gridopsPlanState.map.fire('click', {{latlng: L.latLng({y}, {x})}})")
         page.click("#tool-apply")
-        page.wait_for_function("document.body.dataset.revision === '5' || document.getElementById('status').className.includes('error')",
-                               timeout=20000)
+        page.wait_for_function("() => document.body.dataset.revision === '5' "
+                               "|| document.getElementById('status').className.includes('error')", timeout=20000)
         assert page.evaluate("document.body.dataset.revision") == "5", page.locator("#status").inner_text()
         page.screenshot(path=str(artifacts_dir / f"plan-redrawn-{backend.name}.png"))
         # the redraw left a grid in pieces and under its bounds: the page says so
@@ -89,7 +89,7 @@ def test_a_planner_generates_edits_and_publishes_on_the_page(city, artifacts_dir
         asked = []
         page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
         page.click("#do-publish")
-        page.wait_for_function("document.getElementById('status').textContent.includes('Published')", timeout=20000)
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('Published')", timeout=20000)
         assert city.client.get(f"/api/v1/plans/{draft_id}", headers=city.h("planner")).json["status"] == "published"
         assert len(asked) == 2 and "publish anyway" in asked[1]
         assert page.locator("#do-publish").is_disabled()

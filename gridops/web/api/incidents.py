@@ -31,18 +31,11 @@ from gridops.web.api.schemas.incidents import (
     WorkerCollection,
 )
 from gridops.web.context import use_case_context
-from gridops.web.request import database, require, token_hash
+from gridops.web.request import caller, database, token_hash
 
 bp = Blueprint("incidents", __name__, description="Reports in, and the closed loop (上报 → 受理 → … → 回访)")
 
 _MULTIPART = {"requestBody": {"content": {"multipart/form-data": {"schema": "IncidentCreate"}}}}
-
-
-@bp.before_request
-def _signed_in() -> None:
-    """Everything here needs a user: refuse an unknown caller before reading the body.
-    (A report may go on a remembered token: the intake confirms it when it stores the report.)"""
-    require(remembered_ok=request.endpoint == "incidents.create")
 
 
 def context() -> Context:
@@ -68,7 +61,7 @@ def intake_queue() -> IntakeQueue:
 @problem_response(bp, 422, "outside the service area (with `distance_m`), swapped lon/lat, or an ambiguous address")
 def create(body: dict[str, Any], headers: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Report an incident: placed, routed, stored with its first event before the answer is sent."""
-    who = require()
+    who = caller()
     cfg = current_app.config
     files = [(f.filename or "photo", f.read()) for f in body.pop("photo", []) or []]
     photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
@@ -79,7 +72,7 @@ def create(body: dict[str, Any], headers: dict[str, Any]) -> tuple[dict[str, Any
         reporter_name=body.get("reporter_name") or (who.name if who.role == "resident" else None),
         reporter_contact=body.get("reporter_contact"), photos=photos,
     )
-    sub = Submission(new, who, check_key(headers.get("idempotency_key")),
+    sub = Submission(new, who, check_key(headers.get("idempotency_key"), who.user_id),
                      fingerprint("POST", request.path, who.user_id, request.get_data(cache=True)), "POST", request.path,
                      token_hash())
     out = intake_queue().submit(sub)
@@ -93,7 +86,7 @@ def create(body: dict[str, Any], headers: dict[str, Any]) -> tuple[dict[str, Any
 @problem_response(bp, 401, "no valid token")
 def list_incidents(**args: Any) -> dict[str, Any]:
     """Incidents you may see, newest first, as GeoJSON: open ones by default (the live map's layer)."""
-    who = require()
+    who = caller()
     limit, offset = args.pop("limit"), args.pop("offset")
     with database().session() as session:
         return incidents_geojson(session, who, args, limit=limit, offset=offset)
@@ -105,7 +98,7 @@ def list_incidents(**args: Any) -> dict[str, Any]:
 @problem_response(bp, 403, "your role does not see where workers are")
 def workers(**args: Any) -> dict[str, Any]:
     """Workers at their last known position, with whether they are on shift and their open work."""
-    who = require()
+    who = caller()
     with database().session() as session:
         return worker_positions(session, who, current_app.config["TIMEZONE"], current_app.extensions["gridops.references"])
 
@@ -116,7 +109,7 @@ def workers(**args: Any) -> dict[str, Any]:
 @problem_response(bp, 404, "no such incident that you may see")
 def get_one(incident_id: int) -> dict[str, Any]:
     """One incident, as your role may see it (contacts masked unless you must call back)."""
-    who = require()
+    who = caller()
     with database().session() as session:
         incident, grid = load(session, incident_id, who)
         return view(session, incident, grid, who)
@@ -128,7 +121,7 @@ def get_one(incident_id: int) -> dict[str, Any]:
 @problem_response(bp, 404, "no such incident that you may see")
 def get_history(incident_id: int) -> dict[str, Any]:
     """Every step, in order: who, when, what, where, with which photos. Append-only."""
-    who = require()
+    who = caller()
     with database().session() as session:
         incident, _ = load(session, incident_id, who)
         return {"id": incident.id, "events": history(session, incident)}
@@ -155,7 +148,7 @@ def step(body: dict[str, Any], incident_id: int, action: str) -> dict[str, Any]:
     reassign, reject (with a reason: back to routing), check_in (near the incident, inside its grid),
     resolve (note and photos), verify, return (for rework), close, rate (1–5), escalate (one tier up),
     supervise (督办), merge, split, comment."""
-    who = require()
+    who = caller()
     cfg = current_app.config
     files = [(f.filename or "photo", f.read()) for f in body.pop("photo", []) or []]
     photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
@@ -178,6 +171,6 @@ def step(body: dict[str, Any], incident_id: int, action: str) -> dict[str, Any]:
 @problem_response(bp, 403, "not a worker")
 def my_tasks(**args: Any) -> dict[str, Any]:
     """A worker's tasks, by due time and then by distance from the position sent: incidents and patrol visits."""
-    who = require()
+    who = caller()
     with database().session() as session:
         return tasks_of(session, who, args.get("lon"), args.get("lat"), args["status"] == "all")

@@ -19,7 +19,7 @@ from gridops.web.api.incidents import intake_queue
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import AwareDateTime
 from gridops.web.problems import describe, open311_status
-from gridops.web.request import database, principal, token_hash
+from gridops.web.request import caller, database, principal, token_hash
 
 bp = Blueprint("open311", __name__, description="Open311 GeoReport v2: categories are services, incidents are requests")
 FORMAT = "<any(xml, json):fmt>"
@@ -86,6 +86,8 @@ class Jurisdiction(Schema):
         unknown = EXCLUDE
 
     jurisdiction_id = fields.String(metadata={"description": "the district code (optional: this endpoint serves one)"})
+    api_key = fields.String(metadata={"description": "a gridops user token: requests as its role sees them "
+                                                     "(without one: the public view)"})
 
 
 class RequestsArgs(Jurisdiction):
@@ -99,7 +101,6 @@ class RequestsArgs(Jurisdiction):
 
 
 class NewRequest(Jurisdiction):
-    api_key = fields.String(metadata={"description": "a gridops user token"})
     service_code = fields.String()
     lat = fields.Float(allow_nan=False)
     long = fields.Float(allow_nan=False)
@@ -169,7 +170,8 @@ def request_list(fmt: str, **args: Any) -> Response:
     """Service requests with the spec's filters (default: the last 90 days), paged by page and page_size."""
     with database().session() as session:
         open311.check_jurisdiction(session, args.get("jurisdiction_id"))
-        return render(fmt, "service_requests", "request", open311.requests(session, args, current_app.config["TIMEZONE"]))
+        return render(fmt, "service_requests", "request", open311.requests(session, args, current_app.config["TIMEZONE"],
+                                                                                  principal()))
 
 
 @bp.post(f"/requests.{FORMAT}")
@@ -177,12 +179,11 @@ def request_list(fmt: str, **args: Any) -> Response:
 @bp.doc(**_answers("the new request's id and notice"))
 def request_create(form: dict[str, Any], fmt: str) -> Response:
     """Report an incident (api_key required); the id comes back at once (type realtime)."""
-    who = principal() if form.get("api_key") else None
+    who = caller()  # the api_key's user: the guard refused a request without one
     with database().session() as session:
         open311.check_jurisdiction(session, form.get("jurisdiction_id"))
         new = open311.new_report(session, form, who)
-    assert who is not None  # new_report refuses a request without a valid api_key
-    sub = Submission(new, who, check_key(request.headers.get("Idempotency-Key")),
+    sub = Submission(new, who, check_key(request.headers.get("Idempotency-Key"), who.user_id),
                      fingerprint("POST", request.path, who.user_id, request.get_data(cache=True)), "POST", request.path,
                      token_hash())
     answer = intake_queue().submit(sub).result()
@@ -196,7 +197,8 @@ def request_one(request_id: str, fmt: str, **args: Any) -> Response:
     """One service request by its id."""
     with database().session() as session:
         open311.check_jurisdiction(session, args.get("jurisdiction_id"))
-        return render(fmt, "service_requests", "request", open311.one_request(session, request_id, current_app.config["TIMEZONE"]))
+        return render(fmt, "service_requests", "request", open311.one_request(session, request_id, current_app.config["TIMEZONE"],
+                                                                                     principal()))
 
 
 @bp.get(f"/tokens/<token_id>.{FORMAT}")

@@ -6,13 +6,12 @@ from typing import Any
 
 from flask import current_app
 
-from gridops.access.policy import KEEP_REGISTERS
 from gridops.field.patrols import add_register, record_visit, registers
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.patrols import PatrolArgs, PatrolCreate, PatrolList, PatrolView, VisitBody, VisitDone
 from gridops.web.context import use_case_context
-from gridops.web.request import database, require
+from gridops.web.request import caller, database
 
 bp = Blueprint("patrols", __name__, description="Patrol visits (走访): registers of people who need visits, and visits recorded")
 
@@ -25,7 +24,7 @@ bp = Blueprint("patrols", __name__, description="Patrol visits (走访): registe
 def list_registers(**args: Any) -> dict[str, Any]:
     """The people who need visits on the ground you answer for, with their next visit; ID numbers masked
     unless you are community staff or the command centre."""
-    who = require()
+    who = caller()
     with database().session() as session:
         return {"registers": registers(session, use_case_context(current_app), who, args.get("area"))}
 
@@ -39,7 +38,7 @@ def list_registers(**args: Any) -> dict[str, Any]:
 @problem_response(bp, 404, "no such household or building")
 def create_register(body: dict[str, Any]) -> dict[str, Any]:
     """Register someone who needs regular visits; the next sweep schedules their first visit."""
-    who = require(KEEP_REGISTERS)
+    who = caller()
     with database().session() as session:
         return add_register(session, use_case_context(current_app), who, **body)
 
@@ -53,7 +52,7 @@ def create_register(body: dict[str, Any]) -> dict[str, Any]:
 @problem_response(bp, 409, "the visit is already recorded or cancelled")
 def visit(body: dict[str, Any], task_id: int) -> dict[str, Any]:
     """Record a patrol visit: the task is done and the next visit is counted from now."""
-    who = require()
+    who = caller()
     with database().session() as session:
         return record_visit(session, use_case_context(current_app), task_id, who, note=body["note"],
                             lon=body.get("lon"), lat=body.get("lat"))

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Response, current_app
 
-from gridops.access.policy import PLAN, READ_PLANS
 from gridops.planning.drafts import create_draft, discard_draft, draft_geojson, get_draft, list_drafts
 from gridops.planning.edits import edit_draft
 from gridops.planning.publish import publish_draft
@@ -15,7 +14,7 @@ from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.plans import PlanArgs, PlanCreate, PlanEdit, PlanGeoArgs, PlanList, PlanPublish, PlanView
 from gridops.web.context import use_case_context
-from gridops.web.request import database, require
+from gridops.web.request import caller, database
 
 bp = Blueprint("plans", __name__, description="Planners: regenerate, edit, check and publish grid boundaries")
 
@@ -27,7 +26,7 @@ bp = Blueprint("plans", __name__, description="Planners: regenerate, edit, check
 @problem_response(bp, 403, "your role does not see plans")
 def drafts(**args: Any) -> dict[str, Any]:
     """The drafts, newest first."""
-    require(READ_PLANS)
+    caller()
     with database().session() as session:
         return {"drafts": list_drafts(session, args.get("community"))}
 
@@ -41,7 +40,7 @@ def drafts(**args: Any) -> dict[str, Any]:
 @problem_response(bp, 404, "no such community in the version in force")
 def create(body: dict[str, Any]) -> dict[str, Any]:
     """A new draft for a community, generated, rebalanced or copied from the grids in force; checked, with its impact."""
-    who = require(PLAN)
+    who = caller()
     with database().session() as session:
         return create_draft(session, who, current_app.config["PRIMARY_LAYER"], body["community"], body["method"],
                             grid=(body.get("grid_households_min"), body.get("grid_households_max")),
@@ -55,7 +54,7 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
 @problem_response(bp, 404, "no such draft")
 def show(draft_id: int) -> dict[str, Any]:
     """One draft: its grids and metrics, the checks and the impact against the version in force."""
-    require(READ_PLANS)
+    caller()
     with database().session() as session:
         return get_draft(session, draft_id)
 
@@ -69,7 +68,7 @@ def show(draft_id: int) -> dict[str, Any]:
 def geojson(draft_id: int, which: str) -> Response:
     """The draft's grids and micro-grids (which=draft), the version in force over the same community (which=published),
     or the buildings with the grid the draft gives them (which=buildings)."""
-    require(READ_PLANS)
+    caller()
     with database().session() as session:
         doc = draft_geojson(session, draft_id, which)
     return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/geo+json")
@@ -85,7 +84,7 @@ def geojson(draft_id: int, which: str) -> Response:
 @problem_response(bp, 409, "the draft is published or discarded, or moved on since `revision`")
 def edit(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
     """Move buildings, split, merge or redraw by hand; the answer is the draft re-checked, with its impact."""
-    who = require(PLAN)
+    who = caller()
     with database().session() as session:
         return edit_draft(session, draft_id, body, who)
 
@@ -101,7 +100,7 @@ def edit(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
 def publish(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
     """The draft becomes the next boundary version from `effective_from`: open incidents stay with their assignee,
     patrol visits move with their doors, workers of retired grids stop answering for them."""
-    who = require(PLAN)
+    who = caller()
     with database().session() as session:
         return publish_draft(session, use_case_context(current_app), draft_id, who, body.get("effective_from"),
                              body["accept_warnings"])
@@ -115,6 +114,6 @@ def publish(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
 @problem_response(bp, 409, "the draft is published")
 def discard(draft_id: int) -> dict[str, Any]:
     """Discard a draft (it stays listed, as discarded)."""
-    require(PLAN)
+    caller()
     with database().session() as session:
         return {"drafts": [discard_draft(session, draft_id)]}

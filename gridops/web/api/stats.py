@@ -11,7 +11,7 @@ from gridops.analytics.stats import StatsQuery, as_csv, as_geojson, stats
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.stats import Stats, StatsArgs
-from gridops.web.request import database, require
+from gridops.web.request import caller, database
 
 bp = Blueprint("stats", __name__, description="The measures the users count, per area and period")
 
@@ -26,7 +26,7 @@ bp = Blueprint("stats", __name__, description="The measures the users count, per
 def measures(**args: Any) -> Response | dict[str, Any]:
     """Per area for a period (default this month): incidents by category, closure, on-time closure, in-grid
     resolution, time to close, overdue, rework, satisfaction, and the rankings; the definitions come with them."""
-    who = require()
+    who = caller()
     cfg = current_app.config
     q = StatsQuery(level=args["level"], area=args.get("area"), since=args.get("since"), until=args.get("until"),
                    layer=cfg["PRIMARY_LAYER"])

@@ -9,7 +9,7 @@ from gridops.core.errors import InvalidParameter
 from gridops.incidents.stream import stream
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import Query, problem_response
-from gridops.web.request import database, require
+from gridops.web.request import caller, database
 
 bp = Blueprint("stream", __name__, description="The live feed of state changes (Server-Sent Events)")
 
@@ -26,7 +26,7 @@ class StreamArgs(Query):
 @problem_response(bp, 401, "no valid token")
 def live(**args: Any) -> Response:
     """Every state change you may see, as it happens; reconnect with Last-Event-ID to miss nothing."""
-    who = require()
+    who = caller()
     after = args.get("after")
     header = request.headers.get("Last-Event-ID")
     if header:

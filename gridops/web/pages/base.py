@@ -1,16 +1,14 @@
-"""What every page shares: the blueprint, local times, and signing a page's user in."""
+"""What every page shares: the blueprint, local times, and the page's user."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app
 from werkzeug.wrappers import Response
 
-from gridops.access.policy import Principal, Unauthorized, require_permission
-from gridops.core.errors import GridopsError
-from gridops.web.problems import describe
+from gridops.access.policy import Principal
 from gridops.web.request import principal
 
 pages = Blueprint("pages", __name__)
@@ -24,19 +22,8 @@ def localtime(value: datetime) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M ") + current_app.config["TIMEZONE"]
 
 
-def signed_in(permission: str | None = None) -> tuple[Principal | None, PageAnswer | None]:
-    """The signed-in user for a page (holding `permission`, when named), or where to send them instead."""
-    try:
-        who = principal()
-    except Unauthorized:
-        session.clear()
-        who = None
-    if who is None:
-        return None, redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
-    if permission is not None:
-        try:
-            require_permission(who, permission)
-        except GridopsError as err:
-            p = describe(err)
-            return None, (render_template("problem.html", slug=p.slug, title="Not for your role", description=p.detail), p.status)
-    return who, None
+def signed_in() -> Principal:
+    """The page's user: the guard (gridops.web.guard) has signed them in and admitted their role."""
+    who = principal()
+    assert who is not None  # pages other than the public ones are declared for signed-in roles
+    return who

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 
-from gridops.access.policy import WATCH
+from gridops.web.headers import with_nonce
 from gridops.web.pages.base import PageAnswer, pages, signed_in
 from gridops.web.pages.dashboard import dashboard_context
 from gridops.web.problems import describe
@@ -14,32 +14,24 @@ from gridops.web.request import database
 @pages.get("/maps/risk")
 def risk_page() -> PageAnswer | str:
     """Hidden risks for a category, an area and a window: choropleths, Gi* spots, emerging classes, heat, weeks."""
-    who, answer = signed_in(WATCH)
-    if answer is not None:
-        return answer
     from gridops.analytics.mapping import risk_page_html  # folium: ~1 s to import, needed only by the map pages
 
     html, problem = risk_page_html(database(), current_app.config, request.args)
-    return (html, describe(problem).status) if problem is not None else html
+    return (with_nonce(html), describe(problem).status) if problem is not None else with_nonce(html)
 
 
 @pages.get("/map")
 def live_map_page() -> PageAnswer | str:
     """The live map: boundaries, open incidents (clustered, coloured by status and urgency), workers; live."""
-    who, answer = signed_in(WATCH)
-    if answer is not None:
-        return answer
+    who = signed_in()
     from gridops.analytics.mapping import live_page_html  # folium: ~1 s to import, needed only by the map pages
 
-    return live_page_html(database(), current_app.config, who)
+    return with_nonce(live_page_html(database(), current_app.config, who))
 
 
 @pages.get("/dashboard")
 def dashboard() -> PageAnswer:
     """The measures per grid, community or street for a month (or any period), with the definitions and exports."""
-    who, answer = signed_in(WATCH)
-    if answer is not None:
-        return answer
-    assert who is not None
+    who = signed_in()
     context, status = dashboard_context(database(), current_app.config, who, request.args)
     return render_template("dashboard.html", **context), status

@@ -5,18 +5,34 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
+from gridops.access import sessions
+from gridops.access.policy import PLAN, ROUTES, SEE_WORKERS, Principal
 from gridops.web.pages.base import pages
-from gridops.web.request import database
+from gridops.web.request import SESSION_KEY, database
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site (never //other.site or a full URL): no open redirect."""
-    return target if target and target.startswith("/") and not target.startswith("//") else url_for("pages.worker")
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site (never //other.site, /\\other.site or a full URL): no open redirect."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return None
+
+
+def _home(who: Principal) -> str:
+    """Where a user starts when no page sent them: their own work, the plans (a planner), or the maps."""
+    if ROUTES["pages.worker"].admits(who.role):
+        return url_for("pages.worker")
+    if who.can(PLAN) and not who.can(SEE_WORKERS):
+        return url_for("pages.plan_page")
+    if ROUTES["pages.live_map_page"].admits(who.role):
+        return url_for("pages.live_map_page")
+    return url_for("pages.index")
 
 
 @pages.route("/login", methods=["GET", "POST"])
 def login() -> Response | tuple[str, int]:
-    """Sign in with the token from `gridops users add`; the page session then carries it."""
+    """Sign in with the token from `gridops users add`: a page session starts, kept on the server; the
+    cookie carries only its id."""
     error = None
     nxt = _safe_next(request.values.get("next"))
     if request.method == "POST":
@@ -25,17 +41,23 @@ def login() -> Response | tuple[str, int]:
         if token:
             with database().session() as s:
                 who = current_app.extensions["gridops.principals"].principal(s, token)
-        if who is None:
+                sid = sessions.start(s, who.user_id) if who is not None else None
+        if who is None or sid is None:
             error = "That token is not valid (unknown, or the user was deactivated). Ask your grid office for a new one."
         else:
             session.clear()
-            session["token"] = token
+            session[SESSION_KEY] = sid
             session.permanent = True
-            return redirect(nxt)
-    return render_template("login.html", error=error, next=nxt), (401 if error else 200)
+            return redirect(nxt or _home(who))
+    return render_template("login.html", error=error, next=nxt or ""), (401 if error else 200)
 
 
 @pages.post("/logout")
 def logout() -> Response:
+    """Ends the session on the server too: the same cookie, copied or replayed, no longer signs in."""
+    sid = session.get(SESSION_KEY)
+    if sid:
+        with database().session() as s:
+            sessions.end(s, sid)
     session.clear()
     return redirect(url_for("pages.login"))

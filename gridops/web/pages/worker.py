@@ -12,10 +12,7 @@ from gridops.web.request import PAGE_HEADER
 @pages.get("/worker")
 def worker() -> PageAnswer | str:
     """The grid worker's phone page: tasks with due times and distances, a small map, the steps, today's visits."""
-    who, answer = signed_in()
-    if answer is not None:
-        return answer
-    assert who is not None
+    who = signed_in()
     if who.worker_id is None:
         takers = sorted(code for code, r in ROLES.items() if r.worker is not None)
         return render_template("worker.html", who=who, not_worker=True, roles=takers), 403

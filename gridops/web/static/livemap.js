@@ -37,7 +37,8 @@
     // grid labels: code and worker, shown when zoomed in far enough to read them
     setup.grids.eachLayer((layer) => {
       const p = layer.feature.properties;
-      layer.bindTooltip(p.code + (p.worker ? " · " + p.worker : ""), { permanent: true, direction: "center", className: "grid-label" });
+      layer.bindTooltip(el("span", null, p.code + (p.worker ? " · " + p.worker : "")),
+        { permanent: true, direction: "center", className: "grid-label" });
     });
     function labels() {
       const show = map.getZoom() >= 17;

@@ -135,7 +135,9 @@
         style: { color: "#102a43", weight: 1.5, fillColor: COLOURS[band], fillOpacity: 0.35, className: "draft-grid" },
       }).getLayers()[0];
       layer.feature = f;
-      layer.bindTooltip(`${p.code.slice(-3)} · ${p.households}`, { permanent: true, direction: "center", className: "grid-label" });
+      const label = document.createElement("span"); // a code from a planner's file: text, never HTML
+      label.textContent = `${String(p.code).slice(-3)} · ${p.households}`;
+      layer.bindTooltip(label, { permanent: true, direction: "center", className: "grid-label" });
       layer.on("click", (e) => onGrid(p.code, layer, e));
       layer.addTo(gridLayer);
       state.grids.set(p.code, layer);

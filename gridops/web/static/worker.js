@@ -180,7 +180,7 @@
     const points = [];
     if (task && task.location) {
       const p = [task.location.lat, task.location.lon];
-      L.circleMarker(p, { radius: 9, color: "#c0392b", fillOpacity: 0.8 }).bindTooltip(task.title).addTo(layers);
+      L.circleMarker(p, { radius: 9, color: "#c0392b", fillOpacity: 0.8 }).bindTooltip(el("span", null, task.title)).addTo(layers); // a resident's words: text, never HTML
       points.push(p);
       if (task.area_code) drawGrid(task.area_code, task.id);
     }

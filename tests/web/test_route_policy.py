@@ -1,0 +1,161 @@
+"""Every route is declared in the one policy table, and every role gets what the table says.
+
+The role × route matrix is generated from the declarations (gridops.access.policy.ROUTES) and
+checked by real HTTP requests on both backends: each cell allowed or refused as declared. A request
+a role is allowed is shaped so that it changes nothing (a missing field, an id that does not exist):
+the guard answers before the view, and the view then refuses the request on its merits.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from gridops.access.policy import ANYONE, ROLE_CODES, ROUTES, can_see
+from gridops.core.models import Area, Incident
+from gridops.incidents.loop import OPEN
+from gridops.web.guard import undeclared
+from tests.conftest import TEST_GRID, make_app
+
+# the demo user who stands for each role (tests.conftest.city)
+USER_OF = {"resident": "resident", "grid_worker": "grid_worker", "grid_leader": "grid_leader",
+           "community_admin": "community_admin", "department": "fire", "command_centre": "command_centre",
+           "planner": "planner", "admin": "admin"}
+assert set(USER_OF) == set(ROLE_CODES)
+
+NO_INCIDENT = 999_999_999
+# endpoint -> (method, path, keyword arguments of the test client's request)
+SAMPLES: dict[str, tuple[str, str, dict]] = {
+    "pages.index": ("GET", "/", {}),
+    "pages.login": ("GET", "/login", {}),
+    "pages.logout": ("POST", "/logout", {}),
+    "pages.problem_type": ("GET", "/problems/forbidden", {}),
+    "pages.worker": ("GET", "/worker", {}),
+    "pages.live_map_page": ("GET", "/map", {}),
+    "pages.risk_page": ("GET", "/maps/risk", {}),
+    "pages.dashboard": ("GET", "/dashboard", {}),
+    "pages.plan_page": ("GET", "/plan", {}),
+    "static": ("GET", "/static/gridops.css", {}),
+    "swagger_assets.swagger_asset": ("GET", "/api/docs/assets/index.css", {}),
+    "api-docs.openapi_json": ("GET", "/api/v1/openapi.json", {}),
+    "api-docs.openapi_swagger_ui": ("GET", "/api/docs", {}),
+    "health.healthz": ("GET", "/healthz", {}),
+    "areas.areas": ("GET", "/api/v1/areas?limit=1", {}),
+    "areas.area": ("GET", f"/api/v1/areas/{TEST_GRID}", {}),
+    "locate.locate_one": ("GET", "/api/v1/locate?lon=104.1003&lat=30.6203", {}),
+    "locate.locate_many": ("POST", "/api/v1/locate", {"data": "lon,lat\n104.1003,30.6203\n", "content_type": "text/csv"}),
+    "boundaries.publish_upload": ("POST", "/api/v1/boundaries", {"data": {}}),
+    "boundaries.check_upload": ("POST", "/api/v1/boundaries/check", {"data": {}}),
+    "boundaries.versions": ("GET", "/api/v1/boundaries", {}),
+    "boundaries.export_file": ("GET", "/api/v1/boundaries/export?format=geojson", {}),
+    "boundaries.layer_misfit": ("GET", "/api/v1/layers/misfit?a=grid&b=police", {}),
+    "incidents.create": ("POST", "/api/v1/incidents", {"json": {}}),
+    "incidents.list_incidents": ("GET", "/api/v1/incidents?limit=5", {}),
+    "incidents.get_one": ("GET", f"/api/v1/incidents/{NO_INCIDENT}", {}),
+    "incidents.get_history": ("GET", f"/api/v1/incidents/{NO_INCIDENT}/history", {}),
+    "incidents.step": ("POST", f"/api/v1/incidents/{NO_INCIDENT}/comment", {"json": {"note": "看过了"}}),
+    "incidents.workers": ("GET", "/api/v1/workers", {}),
+    "incidents.my_tasks": ("GET", "/api/v1/me/tasks", {}),
+    "patrols.list_registers": ("GET", f"/api/v1/patrols?area={TEST_GRID}", {}),
+    "patrols.create_register": ("POST", "/api/v1/patrols", {"json": {}}),
+    "patrols.visit": ("POST", "/api/v1/tasks/999999999/visit", {"json": {"note": "在家"}}),
+    "plans.drafts": ("GET", "/api/v1/plans", {}),
+    "plans.show": ("GET", "/api/v1/plans/999999", {}),
+    "plans.geojson": ("GET", "/api/v1/plans/999999/geojson", {}),
+    "plans.create": ("POST", "/api/v1/plans", {"json": {}}),
+    "plans.edit": ("POST", "/api/v1/plans/999999/edits", {"json": {}}),
+    "plans.publish": ("POST", "/api/v1/plans/999999/publish", {"json": {}}),
+    "plans.discard": ("DELETE", "/api/v1/plans/999999", {}),
+    "stats.measures": ("GET", f"/api/v1/stats?level=grid&area={TEST_GRID}", {}),
+    "stream.live": ("GET", "/api/v1/stream?after=not-a-number", {}),  # refused before it would stream
+    "open311.discovery": ("GET", "/open311/v2/discovery.json", {}),
+    "open311.service_list": ("GET", "/open311/v2/services.json", {}),
+    "open311.service_definition": ("GET", "/open311/v2/services/order.noise.json", {}),
+    "open311.request_list": ("GET", "/open311/v2/requests.json?page_size=5", {}),
+    "open311.request_one": ("GET", f"/open311/v2/requests/{NO_INCIDENT}.json", {}),
+    "open311.token": ("GET", "/open311/v2/tokens/no-such-token.json", {}),
+    "open311.request_create": ("POST", "/open311/v2/requests.json", {"data": {"lat": "30.6203"}}),
+}
+
+
+def test_every_route_has_a_line_in_the_policy_table(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
+    assert undeclared(app) == []
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert set(ROUTES) <= endpoints, f"lines for routes that do not exist: {sorted(set(ROUTES) - endpoints)}"
+    assert set(SAMPLES) == endpoints  # the matrix below calls every route
+    app.add_url_rule("/undeclared", "undeclared.view", lambda: "")
+    assert undeclared(app) == ["undeclared.view"]
+
+
+def test_an_app_with_an_undeclared_route_refuses_to_start(tmp_path, monkeypatch):
+    from gridops.web import guard
+
+    monkeypatch.setattr(guard, "ROUTES", {k: v for k, v in ROUTES.items() if k != "boundaries.publish_upload"})
+    with pytest.raises(RuntimeError, match="boundaries.publish_upload"):
+        make_app(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
+
+
+def _refused(endpoint: str, role: str | None, status: int, location: str) -> bool:
+    page = endpoint.startswith("pages.")
+    if role is None:
+        if page:
+            return status == 302 and "/login?next=" in location
+        return status == (403 if endpoint.startswith("open311.") else 401)  # Open311's code for a missing api_key
+    return status == 403
+
+
+def test_each_role_may_call_exactly_the_routes_declared_for_it(city):
+    wrong = []
+    for endpoint, (method, path, kw) in sorted(SAMPLES.items()):
+        access = ROUTES[endpoint]
+        for role in (None, *ROLE_CODES):
+            headers = {"Authorization": f"Bearer {city.tokens[USER_OF[role]]}"} if role else {}
+            answer = city.client.open(path, method=method, headers=headers, **kw)
+            body = answer.get_data(as_text=True)  # a streamed answer is read to its end
+            answer.close()
+            refused = _refused(endpoint, role, answer.status_code, answer.headers.get("Location", ""))
+            if access.admits(role) == refused or answer.status_code >= 500:
+                wrong.append(f"{method} {path} as {role or 'anonymous'}: {answer.status_code} "
+                             f"(declared {access.who}) {body[:160]}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_route_open_to_anyone_takes_a_change(tmp_path):
+    """Routes open to anyone answer only reads, except signing in and out, which touch the page session
+    alone; every other route that takes a change refuses an anonymous caller (the matrix shows it)."""
+    app = make_app(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
+    changing = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods - {"GET", "HEAD", "OPTIONS"}}
+    assert {e for e in changing if ROUTES[e].who == ANYONE} == {"pages.login", "pages.logout"}
+
+
+def test_what_each_role_lists_is_the_ground_it_sees(city):
+    """The list's SQL scope agrees with the policy's rule for one incident, for every role."""
+    with city.session() as s:
+        grid = aliased(Area)
+        rows = s.execute(select(Incident, grid.code).join(grid, grid.id == Incident.grid_id)
+                         .where(Incident.status.in_(OPEN))).all()
+        principals = {role: city.app.extensions["gridops.principals"].principal(s, city.tokens[USER_OF[role]])
+                      for role in ROLE_CODES}
+        expected = {role: {inc.id for inc, code in rows if can_see(p, inc, code)} for role, p in principals.items()}
+    for role in ROLE_CODES:
+        answer = city.client.get("/api/v1/incidents?limit=50000", headers={"Authorization": f"Bearer {city.tokens[USER_OF[role]]}"})
+        assert answer.status_code == 200
+        assert {f["id"] for f in answer.json["features"]} == expected[role], role
+    assert expected["command_centre"] and not expected["planner"]
+    assert 0 < len(expected["grid_worker"]) < len(expected["community_admin"]) < len(expected["command_centre"])
+
+
+def test_the_table_says_what_the_street_office_expects():
+    """Spot checks of the table against what each user is for, independent of how the guard reads it."""
+    def roles(endpoint: str) -> set[str]:
+        return set(ROUTES[endpoint].roles())
+
+    assert roles("boundaries.publish_upload") == roles("boundaries.check_upload") == {"planner", "admin"}
+    for read in ("boundaries.versions", "boundaries.export_file", "boundaries.layer_misfit"):
+        assert {"planner", "admin", "command_centre"} <= roles(read) and not {"resident", "grid_worker"} & roles(read)
+    assert roles("plans.publish") == {"planner", "admin"}
+    assert "resident" not in roles("incidents.workers") and "resident" not in roles("patrols.list_registers")
+    assert roles("incidents.my_tasks") == {"grid_worker", "grid_leader", "community_admin", "department"}
+    assert ROUTES["open311.request_create"].who != ANYONE and ROUTES["incidents.create"].who != ANYONE
