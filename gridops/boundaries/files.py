@@ -20,13 +20,41 @@ from gridops.geo.crs import STORAGE_SRID, crs_name, to_wgs84
 from gridops.geo.validate import AreaRecord
 
 from gridops.boundaries.areas import version_in_force
-from gridops.core.errors import InvalidParameter, NotFound
+from gridops.core.errors import InvalidParameter, NotFound, TooLarge
 from gridops.core.models import Area
 
 READABLE = (".geojson", ".json", ".gpkg", ".shp", ".zip")
 EXPORT_FORMATS = {"geojson": ("GeoJSON", ".geojson"), "gpkg": ("GPKG", ".gpkg"), "shp": ("ESRI Shapefile", ".shp")}
 # a shapefile's field names stop at ten characters
 _COLUMN_ALIASES = {"parent_cod": "parent_code", "parent": "parent_code", "household": "households", "hh": "households"}
+
+
+def check_size(path: Path, max_bytes: int, max_features: int) -> None:
+    """Refuse, before parsing, a file that would unpack or parse into more than a city's boundaries:
+    a zip's members are summed from its directory (a 400 KB zip can hold 400 MB), and the features
+    are counted from the file's header where its format keeps one (GeoPackage, Shapefile)."""
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                unpacked = sum(i.file_size for i in zf.infolist())
+        except zipfile.BadZipFile:
+            raise InvalidParameter("file", f"{path.name} is not a zip file that can be read.") from None
+        if unpacked > max_bytes:
+            raise TooLarge(f"{path.name} unpacks to {unpacked / 1e6:,.0f} MB; boundary files may hold at most "
+                           f"{max_bytes / 1e6:,.0f} MB.", unpacked_bytes=unpacked, limit_bytes=max_bytes)
+    elif path.stat().st_size > max_bytes:
+        raise TooLarge(f"{path.name} is {path.stat().st_size / 1e6:,.0f} MB; boundary files may hold at most "
+                       f"{max_bytes / 1e6:,.0f} MB.", limit_bytes=max_bytes)
+    if path.suffix.lower() in (".gpkg", ".shp", ".zip"):
+        import pyogrio  # with geopandas, only reading files needs it
+
+        try:
+            count = int(pyogrio.read_info(path).get("features") or 0)
+        except Exception:  # not readable: read_areas says so in its own words
+            return
+        if count > max_features:
+            raise TooLarge(f"{path.name} holds {count:,} features; boundary files may hold at most {max_features:,}.",
+                           features=count, limit_features=max_features)
 
 
 def read_areas(path: Path, crs: str | None = None) -> list[AreaRecord]:

@@ -27,7 +27,7 @@ from gridops.boundaries.areas import version_in_force
 from gridops.boundaries.files import read_areas
 from gridops.boundaries.levels import level_rules
 from gridops.core import clock
-from gridops.core.errors import GridopsError, InvalidParameter
+from gridops.core.errors import Conflict, GridopsError, InvalidParameter
 from gridops.core.models import Area, BoundaryVersion, Layer
 
 
@@ -126,10 +126,11 @@ def _count_levels(records: list[AreaRecord]) -> dict[str, int]:
 
 def publish(session: Session, path: Path, layer: str, *, effective: datetime | None = None, accept_warnings: bool = False,
             crs: str | None = None, tolerance_m2: float = 1.0, source: str | None = None,
-            created_by: str | None = None) -> tuple[BoundaryVersion, Report]:
-    """Check, then store the file as a new published version of `layer`; all or nothing."""
-    effective = effective or clock.now()
-    report, tree = check(session, path, layer, crs=crs, effective=effective, tolerance_m2=tolerance_m2, source=source)
+            created_by: str | None = None, supersede: bool = False) -> tuple[BoundaryVersion, Report]:
+    """Check, then store the file as a new published version of `layer`; all or nothing. With no
+    `effective` time it takes effect when it is stored, not when the (long) check began."""
+    report, tree = check(session, path, layer, crs=crs, effective=effective or clock.now(), tolerance_m2=tolerance_m2,
+                         source=source)
     if report.errors:
         raise ImportRefused(
             f"{report.source}: {len(report.errors)} error(s); nothing was stored. First: {report.errors[0].message}",
@@ -143,21 +144,43 @@ def publish(session: Session, path: Path, layer: str, *, effective: datetime | N
         )
     note = f"{sum(report.areas.values())} areas from the file, {sum(report.carried.values())} carried over"
     return store_version(session, tree, layer, effective=effective, source=report.source, note=note,
-                         created_by=created_by), report
+                         created_by=created_by, supersede=supersede), report
 
 
-def store_version(session: Session, tree: list[AreaRecord], layer: str, *, effective: datetime, source: str,
-                  note: str, created_by: str | None) -> BoundaryVersion:
-    """Store a checked tree of areas as the next published version of `layer` (in the caller's transaction)."""
+def scheduled_after(session: Session, layer_id: int, at: datetime) -> list[BoundaryVersion]:
+    """Published versions of a layer that take effect after `at`: each would replace a version made
+    effective at `at` when its own time came."""
+    return list(session.scalars(select(BoundaryVersion).where(
+        BoundaryVersion.layer_id == layer_id, BoundaryVersion.status == "published", BoundaryVersion.effective_from > at)
+        .order_by(BoundaryVersion.effective_from)))
+
+
+def store_version(session: Session, tree: list[AreaRecord], layer: str, *, effective: datetime | None, source: str,
+                  note: str, created_by: str | None, supersede: bool = False) -> BoundaryVersion:
+    """Store a checked tree of areas as the next published version of `layer` (in the caller's transaction).
+
+    `effective` None: from the moment the areas are stored (the commit follows at once). A version
+    already scheduled for later would silently undo this one when its time came: refused (409),
+    naming it, unless `supersede` cancels it (its status becomes superseded)."""
     now = clock.now()
     layer_row = session.scalar(select(Layer).where(Layer.code == layer))
     if layer_row is None:
         layer_row = Layer(code=layer, name=layer, description=f"imported from {source}", created_at=now)
         session.add(layer_row)
         session.flush()
+    later = scheduled_after(session, layer_row.id, effective or now)
+    if later and not supersede:
+        first = later[0]
+        raise Conflict(
+            f"version {first.number} of {layer} is scheduled from {first.effective_from.isoformat()} and would undo this one "
+            f"then; publish with supersede to cancel it, or take effect after it.",
+            scheduled={"number": first.number, "effective_from": first.effective_from.isoformat()},
+            field="effective")
+    for v in later:
+        v.status = "superseded"
     number = (session.scalar(select(func.max(BoundaryVersion.number)).where(BoundaryVersion.layer_id == layer_row.id)) or 0) + 1
     version = BoundaryVersion(
-        layer_id=layer_row.id, number=number, status="published", effective_from=effective, published_at=now,
+        layer_id=layer_row.id, number=number, status="published", effective_from=effective or now, published_at=now,
         source=source, note=note, created_by=created_by, created_at=now,
     )
     session.add(version)
@@ -175,6 +198,9 @@ def store_version(session: Session, tree: list[AreaRecord], layer: str, *, effec
                 "geom": from_shape(geom, srid=STORAGE_SRID),
             },
         ).scalar_one()
+    if effective is None:  # in force from now, after the inserts: no lookup meanwhile saw half of it
+        version.effective_from = version.published_at = clock.now()
+        session.flush()
     return version
 
 

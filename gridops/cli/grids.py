@@ -64,7 +64,9 @@ def grids_check(path: Path, layer: str | None, crs: str | None, tolerance_m2: fl
 @click.option("--effective", default=None, help="When the new version takes effect (ISO time; default now).")
 @click.option("--accept-warnings", is_flag=True, help="Publish despite household-count warnings (never despite errors).")
 @click.option("--tolerance-m2", type=float, default=1.0, show_default=True)
-def grids_import(path: Path, layer: str | None, crs: str | None, effective: str | None, accept_warnings: bool, tolerance_m2: float) -> None:
+@click.option("--supersede", is_flag=True, help="Cancel versions already scheduled after this one's effective time.")
+def grids_import(path: Path, layer: str | None, crs: str | None, effective: str | None, accept_warnings: bool, tolerance_m2: float,
+                 supersede: bool) -> None:
     """Check a boundary file and publish it as a new version of the layer."""
     app = make_app()
     layer = layer or app.config["PRIMARY_LAYER"]
@@ -72,7 +74,8 @@ def grids_import(path: Path, layer: str | None, crs: str | None, effective: str 
     try:
         with app_db(app).session() as session:
             version, report = publish(session, path, layer, effective=starting, accept_warnings=accept_warnings, crs=crs,
-                                      tolerance_m2=tolerance_m2, source=path.name, created_by="gridops grids import")
+                                      tolerance_m2=tolerance_m2, source=path.name, created_by="gridops grids import",
+                                      supersede=supersede)
             number, starts = version.number, version.effective_from
     except ImportRefused as refused:
         _print_report(refused.details["report"], False)

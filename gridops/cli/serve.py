@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import click
@@ -30,7 +32,33 @@ def serve(host: str, port: int, workers: int | None) -> None:
     else:
         if interval > 0:
             _start_sweeper(app, interval)
+        _redact("werkzeug")
         app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+_SECRET = re.compile(r"(api_key=)[^&\s\"]*", re.IGNORECASE)
+
+
+class RedactTokens(logging.Filter):
+    """Access logs keep the path and query, never a token: Open311 clients send theirs as `api_key`
+    in the URL (every other route takes tokens only in the Authorization header, which is not logged)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        def clean(value: Any) -> Any:
+            return _SECRET.sub(r"\1[redacted]", value) if isinstance(value, str) else value
+
+        record.msg = clean(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {k: clean(v) for k, v in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(clean(a) for a in record.args)
+        return True
+
+
+def _redact(logger_name: str) -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, RedactTokens) for f in logger.filters):
+        logger.addFilter(RedactTokens())
 
 
 def _start_sweeper(app: Flask, interval: float) -> Sweeper:
@@ -60,6 +88,7 @@ def _gunicorn(host: str, port: int, workers: int, sweep_interval: float) -> None
             self.cfg.set("when_ready", when_ready)
 
         def load(self) -> Flask:
+            _redact("gunicorn.access")  # in each worker, where its access log is written
             return make_app()  # each worker builds its own app and engine after the fork
 
     _App().run()

@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     # how often a process looks for boundary versions published by another process
     "GEOCODER_REFRESH_SECONDS": 1.0,
     "BATCH_MAX_POINTS": 100_000,
+    # an uploaded boundary file, unpacked, and its features (a district's grids are a few thousand)
+    "BOUNDARY_MAX_BYTES": 256 * 1024 * 1024,
+    "BOUNDARY_MAX_FEATURES": 200_000,
     # photos with a report or a resolution
     "MAX_PHOTOS": 6,
     "MAX_PHOTO_BYTES": 8 * 1024 * 1024,
@@ -47,10 +50,16 @@ DEFAULTS: dict[str, Any] = {
     # the live feed: how often a SpatiaLite stream looks for new events (PostGIS is woken by NOTIFY)
     "STREAM_POLL_SECONDS": 0.5,
     "STREAM_HEARTBEAT_SECONDS": 15.0,
+    # how often an open stream asks whether its user is still signed in (a revoked user's ends this soon)
+    "STREAM_RECHECK_SECONDS": 5.0,
     # a check-in farther than this from the incident is refused
     "CHECKIN_MAX_DISTANCE_M": 200.0,
     # signs the page session cookie (unset: one is made once and kept in the instance folder, secret_key)
     "SECRET_KEY": "",
+    # Redis, for what must be shared across processes and machines (rate-limit counters), e.g. redis://127.0.0.1:6379/0
+    "REDIS_URL": "",
+    # sign-in and token lookups are rate limited (gridops.web.limits); off only for load tests
+    "RATE_LIMITS": True,
     # served over HTTPS (behind a proxy that terminates it): the session cookie is Secure, HSTS is sent
     "HTTPS": False,
     "SQL_ECHO": False,

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from gridops.geo.crs import STORAGE_SRID, distances_m
 
-from gridops.access.policy import Forbidden, Principal, can_see
+from gridops.access.policy import ALL, Forbidden, Principal, can_see, covers_any
 from gridops.boundaries.areas import code_of
 from gridops.core import clock
 from gridops.core.errors import Conflict, GridopsError, InvalidParameter, NotFound
-from gridops.core.models import Area, Category, Incident, IncidentEvent, Task, Worker
+from gridops.core.models import Area, Assignment, Category, Incident, IncidentEvent, Task, Worker
 from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
 from gridops.incidents.events import notify, record
@@ -193,14 +193,14 @@ def _by(c: StepCall) -> str:
 
 def _dispatch(c: StepCall) -> None:
     if c.act.worker:
-        _give(c, _worker_id(c.session, c.act.worker), f"dispatched by {_by(c)}")
+        _give(c, _worker_id(c, c.act.worker), f"dispatched by {_by(c)}")
     c.record("dispatch", "dispatched")
 
 
 def _reassign(c: StepCall) -> None:
     before = c.incident.assignee_id
     if c.act.worker:
-        _give(c, _worker_id(c.session, c.act.worker), f"reassigned by {_by(c)}")
+        _give(c, _worker_id(c, c.act.worker), f"reassigned by {_by(c)}")
     else:
         _reroute(c, _tier(c), exclude=[before] if before else [])
     c.record("reassign", data={"from": before, "to": c.incident.assignee_id, "reason": c.incident.routing_reason})
@@ -286,7 +286,12 @@ def _merge(c: StepCall) -> None:
     if not c.act.target or c.act.target == c.incident.id:
         raise InvalidParameter("target", "'merge' needs the id of another, open incident as `target`.")
     target = c.session.get(Incident, c.act.target)
-    if target is None or target.status not in OPEN:
+    target_grid = code_of(c.session, target.grid_id) if target is not None else None
+    if target is None or (c.principal is not None and not (
+            can_see(c.principal, target, target_grid) and may_take(c.step, target, c.principal, target_grid))):
+        # one the caller may not act on answers as one that does not exist: ids reveal nothing
+        raise NotFound(f"no incident {c.act.target} that you may merge into.", field="target")
+    if target.status not in OPEN:
         raise Conflict(f"incident {c.act.target} is not open; merge into an open incident.", field="target")
     c.incident.merged_into_id = target.id
     c.record("merge", "merged", located=False, data={"into": target.id})
@@ -300,11 +305,21 @@ def _split(c: StepCall) -> None:
     _reroute(c, "grid")
 
 
-def _worker_id(session: Session, code: str) -> int:
-    wid = session.scalar(select(Worker.id).where(Worker.code == code, Worker.active.is_(True)))
-    if wid is None:
-        raise InvalidParameter("worker", f"no active worker has the code {code!r}.")
-    return wid
+def _worker_id(c: StepCall, code: str) -> int:
+    """The worker to hand the incident to: for a caller who answers for some ground only, one who works
+    on it (or in the caller's department); any other is as unknown as a code nobody has."""
+    worker = c.session.scalar(select(Worker).where(Worker.code == code, Worker.active.is_(True)))
+    who = c.principal
+    if who is None or who.policy.sees == ALL:
+        if worker is None:
+            raise InvalidParameter("worker", f"no active worker has the code {code!r}.")
+        return worker.id
+    ours = worker is not None and (
+        (who.department_code is not None and worker.department_code == who.department_code)
+        or covers_any(who, c.session.scalars(select(Assignment.area_code).where(Assignment.worker_id == worker.id))))
+    if worker is None or not ours:
+        raise InvalidParameter("worker", f"no active worker {code!r} on the ground you answer for.")
+    return worker.id
 
 
 _HANDLERS: dict[str, Callable[[StepCall], None]] = {

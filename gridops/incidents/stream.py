@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -29,6 +29,7 @@ from gridops.core.models import Area, Incident, StreamEvent
 log = logging.getLogger(__name__)
 CHANNEL = "gridops_events"
 BATCH = 500
+RECHECK_SECONDS = 5.0  # how soon a revoked user's open stream ends
 
 
 class Wakeup:
@@ -105,9 +106,15 @@ def sse(event: dict[str, Any]) -> str:
 
 
 def stream(db: Database, wakeup: Wakeup, principal: Principal, after: int | None, heartbeat: float = 15.0,
-           stop_after: float | None = None) -> Iterator[str]:
-    """Server-Sent Events from `after` (default: from now), with keep-alive comments."""
+           stop_after: float | None = None, confirm: Callable[[Session], Principal | None] | None = None,
+           recheck: float = RECHECK_SECONDS) -> Iterator[str]:
+    """Server-Sent Events from `after` (default: from now), with keep-alive comments.
+
+    `confirm` asks again, every `recheck` seconds, who the caller is now: a user revoked (or signed
+    out) meanwhile gets an `ended` event and the stream closes; a changed role or ground applies at once.
+    """
     started = time.monotonic()
+    checked = started
     if after is None:
         with db.session() as session:
             after = last_id(session)
@@ -116,6 +123,13 @@ def stream(db: Database, wakeup: Wakeup, principal: Principal, after: int | None
     quiet_since = time.monotonic()
     while stop_after is None or time.monotonic() - started < stop_after:
         with db.session() as session:
+            if confirm is not None and time.monotonic() - checked >= recheck:
+                checked = time.monotonic()
+                now_who = confirm(session)
+                if now_who is None:
+                    yield 'event: ended\ndata: {"reason": "signed out or revoked"}\n\n'
+                    return
+                principal = now_who
             events, after = events_after(session, after, principal)
         for event in events:
             yield sse(event)
@@ -125,4 +139,4 @@ def stream(db: Database, wakeup: Wakeup, principal: Principal, after: int | None
         if time.monotonic() - quiet_since >= heartbeat:
             yield ": keep-alive\n\n"
             quiet_since = time.monotonic()
-        generation = wakeup.wait(generation, heartbeat)
+        generation = wakeup.wait(generation, min(heartbeat, recheck) if confirm is not None else heartbeat)

@@ -30,7 +30,7 @@ from gridops.planning.impact import impact
 
 
 def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Principal | None, effective: datetime | None = None,
-                  accept_warnings: bool = False) -> dict[str, Any]:
+                  accept_warnings: bool = False, supersede: bool = False) -> dict[str, Any]:
     """The draft becomes the next version of its layer from `effective` (default now); all or nothing.
 
     A draft whose checks find anything (a grid out of bounds, in pieces,
@@ -38,7 +38,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     so, as with a boundary file's warnings.
     """
     draft = draft_row(session, draft_id, editable=True)
-    effective = effective or clock.now()
+    given, effective = effective, effective or clock.now()
     layer = layer_code(session, draft)
     com, plan, settings = current(session, draft)
     checks = checks_of(com, plan, settings)
@@ -62,9 +62,10 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
         raise ImportRefused(f"plan draft {draft_id}: {len(findings)} error(s); nothing was published. First: {findings[0].message}",
                             report={"errors": [f.as_json() for f in findings[:50]]})
     effect = impact(session, com, plan, settings.digits[0])
-    version = store_version(session, records, layer, effective=effective, source=f"plan draft {draft_id}",
+    version = store_version(session, records, layer, effective=given, source=f"plan draft {draft_id}",
                             note=f"community {com.code} redrawn: {len(plan.grids)} grids, {len(plan.micro_grids)} micro-grids",
-                            created_by=principal.name if principal else "cli")
+                            created_by=principal.name if principal else "cli", supersede=supersede)
+    effective = version.effective_from
     at = clock.now()
     number = version.number
     # open incidents stay with their assignee until closed; their history says what changed

@@ -21,7 +21,7 @@ from gridops.core.db import Database
 from gridops.incidents.intake.writer import IntakeQueue
 from gridops.incidents.stream import Wakeup
 from gridops.reference.data import References
-from gridops.web import guard, headers
+from gridops.web import guard, headers, limits
 from gridops.web.api import register_api
 from gridops.web.context import use_case_context
 from gridops.web.pages import pages
@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)  # after the API's own, which it replaces
     app.register_blueprint(pages)
     guard.install(app)  # last: every route is registered, and each must be in the policy table
+    limits.install(app)
     return app
 
 

@@ -55,9 +55,11 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
                            "The incident is not in a state where this step can be taken; `allowed` lists what can be."),
     "too-far": (422, "Too far away",
                 "A check-in must be made near the incident and inside its grid; `distance_m` says how far you are."),
+    "too-many-requests": (429, "Too many requests", "Too many attempts from this address: wait a minute and try again."),
     "internal-error": (500, "Internal error", "An unexpected error; it has been logged."),
 }
-_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type"}
+_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type",
+               429: "too-many-requests"}
 _LOCATIONS = ("query.", "json.", "form.", "files.", "headers.", "path.", "json_or_form.", "form_and_files.")
 
 
@@ -147,7 +149,7 @@ def problem(status: int, slug: str, detail: str, **extra: Any) -> Response:
 def open311_status(p: Problem) -> int:
     """Open311's own codes: 404 for what does not exist, 403 for the api_key, 400 for the rest of the caller's
     mistakes; a fault of ours stays a 5xx."""
-    if p.status in (403, 404, 405, 413, 415) or p.status >= 500:
+    if p.status in (403, 404, 405, 413, 415, 429) or p.status >= 500:
         return p.status
     return 403 if p.status == 401 else 400
 

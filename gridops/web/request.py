@@ -6,7 +6,10 @@ gridops.web.guard before the view runs; a view takes the signed-in user with `ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, g, request, session
+from sqlalchemy.orm import Session
 
 from gridops.access import sessions
 from gridops.access.cache import Principals
@@ -78,6 +81,7 @@ def principal(remembered_ok: bool = False) -> Principal | None:
             if g.principal is None:
                 raise Unauthorized("the token is not valid (unknown, or the user was deactivated).")
         elif sid:
+            g.sid = sid
             with database().session() as s:
                 key = sessions.token_hash_of(s, sid)
                 g.principal = principals.by_hash(s, key, read_stamp(s, USERS_STAMP)) if key else None
@@ -98,3 +102,17 @@ def caller() -> Principal:
 def token_hash() -> str | None:
     """The hash of the token this request signed in with (after `principal()`)."""
     return g.get("token_hash")
+
+
+def confirmer() -> Callable[[Session], Principal | None]:
+    """How a long answer (the live feed) asks again, later, whether its caller is still signed in:
+    the same token, or the same page session, resolved afresh (None once revoked or signed out)."""
+    principals: Principals = current_app.extensions["gridops.principals"]
+    sid: str | None = g.get("sid")
+    key: str | None = g.get("token_hash")
+
+    def confirm(s: Session) -> Principal | None:
+        current = sessions.token_hash_of(s, sid) if sid else key
+        return principals.by_hash(s, current, read_stamp(s, USERS_STAMP)) if current else None
+
+    return confirm

@@ -58,3 +58,34 @@ def test_a_report_on_a_token_revoked_since_it_was_remembered_is_refused_and_not_
     assert again.status_code == 401 and again.headers["WWW-Authenticate"].startswith("Bearer")
     with city.session() as s:
         assert s.scalar(select(func.count(Incident.id))) == before
+
+
+def test_signing_in_is_rate_limited_per_address(city):
+    """Ten wrong tokens a minute from one address, then the page says to wait (a token cannot be guessed)."""
+    client = city.app.test_client()
+    answers = [client.post("/login", data={"token": f"gro_guess-{k}"}).status_code for k in range(10)]
+    assert answers == [401] * 10
+    blocked = client.post("/login", data={"token": city.tokens["grid_worker"]})  # even the right one, for now
+    assert blocked.status_code == 429 and "一分钟后再试" in blocked.get_data(as_text=True) and blocked.headers["Retry-After"]
+    other = city.app.test_client().post("/login", data={"token": city.tokens["grid_worker"]},
+                                        environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 302  # another address is not held back
+
+
+def test_a_page_session_is_kept_on_the_server_and_ended_by_signing_out(city):
+    from gridops.core.models import PageSession
+
+    client = city.app.test_client()
+    assert client.post("/login", data={"token": city.tokens["grid_worker"]}).status_code == 302
+    cookie = client.get_cookie("session")
+    assert cookie is not None and city.tokens["grid_worker"] not in cookie.value  # only a session id rides the cookie
+    assert client.get("/api/v1/me/tasks").status_code == 200
+    copied = city.app.test_client()
+    copied.set_cookie("session", cookie.value)
+    assert copied.get("/api/v1/me/tasks").status_code == 200
+    client.post("/logout")
+    with city.session() as s:
+        assert s.scalar(select(PageSession.ended_at).where(PageSession.user_id.is_not(None))) is not None
+    refused = copied.get("/api/v1/me/tasks")  # the copied cookie died with the session
+    assert refused.status_code == 401 and "sign in again" in refused.json["detail"]
+    assert copied.get("/worker").status_code == 302  # a page sends them to sign in

@@ -201,3 +201,84 @@ def test_misfit_between_the_community_grids_and_the_police_beats(http):
     assert len(grids) == 64
     assert http.get("/api/v1/layers/misfit?a=grid").status_code == 400
     assert http.get("/api/v1/layers/misfit?a=grid&b=fire").status_code == 404
+
+
+def test_boundaries_are_for_planners(app):
+    anonymous, worker = app.test_client(), sign_in(app, "grid_worker", areas=["510199001002005"])
+    doc = export_geojson(sign_in(app, "command_centre"))  # staff read the versions ...
+    before = stored(app)
+    assert upload(anonymous, doc).status_code == 401  # ... nobody publishes without signing in ...
+    assert upload(worker, doc).status_code == 403  # ... nor as a grid worker
+    assert upload(sign_in(app, "command_centre"), doc).status_code == 403
+    assert worker.get("/api/v1/boundaries/export?format=geojson").status_code == 403
+    assert stored(app) == before
+
+
+def test_a_zip_bomb_is_refused_at_once_and_leaves_nothing_behind(app, http, tmp_path):
+    """400 MB of GeoJSON in a zip of a few hundred KB: refused from the zip's directory, never unpacked."""
+    import time
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        with zf.open("grids.geojson", "w", force_zip64=True) as member:
+            chunk = b" " * (1 << 20)
+            member.write(b'{"type": "FeatureCollection", "features": [')
+            for _ in range(400):
+                member.write(chunk)
+            member.write(b"]}")
+    assert len(bomb.getvalue()) < 1_000_000
+    before = stored(app)
+    t0 = time.perf_counter()
+    res = upload(http, bomb.getvalue(), "bomb.zip")
+    took = time.perf_counter() - t0
+    assert res.status_code == 413 and "unpacks to 419 MB" in res.json["detail"] and took < 1.0
+    assert stored(app) == before
+    uploads = Path(app.config["INSTANCE_PATH"]) / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []  # the saved upload is gone
+    for bad in (b"not a zip at all", b"PK\x03\x04 broken"):
+        refused = upload(http, bad, "broken.zip")
+        assert refused.status_code == 400 and (not uploads.exists() or list(uploads.iterdir()) == [])
+
+
+def test_a_version_without_a_time_takes_effect_when_it_is_stored(app, http):
+    """Not when the import began: lookups meanwhile see the old version, and then the whole new one."""
+    from gridops.core import clock
+
+    start = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    ticks = {"n": 0}
+
+    def ticking() -> datetime:  # every reading of the clock is a second later: a slow import
+        ticks["n"] += 1
+        return start + timedelta(seconds=ticks["n"])
+
+    doc = export_geojson(http)
+    clock.set_source(ticking)
+    try:
+        res = upload(http, grids_and_micro(doc), accept_warnings="true")
+    finally:
+        clock.set_source(None)
+    assert res.status_code == 201, res.json
+    effective = datetime.fromisoformat(res.json["effective_from"])
+    with app.extensions["gridops.db"].session() as s:
+        version = s.scalar(select(BoundaryVersion).where(BoundaryVersion.number == res.json["number"]))
+        assert version.effective_from == version.published_at == effective  # one reading, after the areas went in
+        first = s.scalar(select(func.min(Area.id)).where(Area.version_id == version.id))
+    assert effective > start + timedelta(seconds=2) and first is not None
+
+
+def test_publishing_under_a_later_scheduled_version_needs_supersede(app, http):
+    doc = grids_and_micro(export_geojson(http))
+    later = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    scheduled = upload(http, doc, effective=later, accept_warnings="true")
+    assert scheduled.status_code == 201
+    number = scheduled.json["number"]
+    refused = upload(http, doc, accept_warnings="true")  # "now": version `number` would undo it in a week
+    assert refused.status_code == 409 and refused.json["scheduled"]["number"] == number
+    assert f"version {number}" in refused.json["detail"] and "supersede" in refused.json["detail"]
+    done = upload(http, doc, accept_warnings="true", supersede="true")
+    assert done.status_code == 201
+    versions = {v["number"]: v["status"] for v in http.get("/api/v1/boundaries").json["versions"] if v["layer"] == "grid"}
+    assert versions[number] == "superseded" and versions[done.json["number"]] == "published"
+    in_a_fortnight = (datetime.now(UTC) + timedelta(days=14)).isoformat()
+    area = http.get("/api/v1/areas/510199001002005", query_string={"at": in_a_fortnight}).json
+    assert area["properties"]["boundaryVersion"]["number"] == done.json["number"]

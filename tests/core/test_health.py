@@ -7,15 +7,18 @@ from gridops.core.schema import upgrade
 from tests.conftest import make_app
 
 
-def test_healthz_names_the_backend_and_spatial_library(client, backend):
-    res = client.get("/healthz")
+def test_healthz_names_the_backend_and_spatial_library(client, admin_client, backend):
+    res = admin_client.get("/healthz")
     assert res.status_code == 200
     body = res.json
     assert body["status"] == "ok" and body["backend"] == backend.name
     assert body["spatial_library"] == {"spatialite": "SpatiaLite", "postgis": "PostGIS"}[backend.name]
     assert body["spatial_version"][0].isdigit()
-    assert body["database"]["round_trip_ms"] >= 0
+    assert body["database"]["round_trip_ms"] >= 0 and body["database"]["url"] and body["database"]["server_version"]
     assert body["schema"]["current"] is True
+    anonymous = client.get("/healthz").json  # a load balancer's probe: working or not, and nothing to aim at
+    assert anonymous["status"] == "ok" and anonymous["schema"]["current"] is True
+    assert set(anonymous["database"]) == {"round_trip_ms"} and "spatial_version" not in anonymous
 
 
 def test_healthz_fails_loudly_when_the_schema_is_behind(empty_url, tmp_path):

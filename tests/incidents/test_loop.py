@@ -211,3 +211,40 @@ def test_a_department_sees_and_handles_its_own(city):
     view = city.client.get(f"/api/v1/incidents/{iid}", headers=city.h("fire"))
     assert view.status_code == 200 and view.json["department"] == "fire"
     assert city.client.get(f"/api/v1/incidents/{iid}", headers=city.h("stranger_worker")).status_code == 404
+
+
+def _elsewhere(city) -> tuple[int, str]:
+    """An open incident of another community, and a worker who works only there."""
+    from sqlalchemy.orm import aliased
+
+    from gridops.core.models import Area, Assignment, Incident
+    from gridops.incidents.loop import OPEN
+
+    community = TEST_GRID[:12]
+    with city.session() as s:
+        grid = aliased(Area)
+        iid = s.scalar(select(Incident.id).join(grid, grid.id == Incident.grid_id)
+                       .where(Incident.status.in_(OPEN), ~grid.code.like(community + "%")).limit(1))
+        code = s.scalar(select(Worker.code).join(Assignment, Assignment.worker_id == Worker.id)
+                        .where(~Assignment.area_code.like(community + "%"), Worker.active.is_(True)).limit(1))
+    assert iid and code
+    return iid, code
+
+
+def test_merging_or_handing_over_stays_on_ones_own_ground(city):
+    """A grid leader cannot merge into another community's incident (and learns nothing of whether it
+    exists), nor hand work to a worker of another community; the command centre can do both."""
+    mine = new_incident(city)
+    theirs, their_worker = _elsewhere(city)
+    assert step(city, "grid_leader", theirs, "comment", note="看看").status_code == 404  # not theirs to see
+    into_theirs = step(city, "grid_leader", mine, "merge", target=theirs)
+    into_nothing = step(city, "grid_leader", mine, "merge", target=999_999_999)
+    assert into_theirs.status_code == into_nothing.status_code == 404
+    assert into_theirs.json["detail"].replace(str(theirs), "N") == into_nothing.json["detail"].replace("999999999", "N")
+    away = step(city, "grid_leader", mine, "reassign", worker=their_worker, note="给别的社区")
+    unknown = step(city, "grid_leader", mine, "reassign", worker="W-NOBODY", note="给谁")
+    assert away.status_code == unknown.status_code == 400 and away.json["field"] == "worker"
+    assert "on the ground you answer for" in away.json["detail"] and "on the ground you answer for" in unknown.json["detail"]
+    assert step(city, "grid_leader", mine, "reassign", worker=city.workers["backup"], note="换人").status_code == 200
+    assert step(city, "command_centre", mine, "reassign", worker=their_worker, note="跨社区支援").status_code == 200
+    assert step(city, "command_centre", mine, "merge", target=theirs).status_code == 200

@@ -23,9 +23,10 @@ def _port() -> int:
 
 
 @contextmanager
-def server(url: str, workers: int | None = None):
+def server(url: str, workers: int | None = None, **settings: str):
     port = _port()
-    env = {**os.environ, "DATABASE_URL": url, "GRIDOPS_SWEEP_INTERVAL_SECONDS": "0", "GRIDOPS_STREAM_HEARTBEAT_SECONDS": "1"}
+    env = {**os.environ, "DATABASE_URL": url, "GRIDOPS_SWEEP_INTERVAL_SECONDS": "0", "GRIDOPS_STREAM_HEARTBEAT_SECONDS": "1",
+           **{f"GRIDOPS_{k}": v for k, v in settings.items()}}
     args = [GRIDOPS, "serve", "--port", str(port)] + (["--workers", str(workers)] if workers else [])
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -113,6 +114,31 @@ def test_a_report_made_through_one_process_reaches_a_client_of_another_within_tw
         assert ids >= {m["id"] for m in missed}
         for f in (feed, blind, again):
             f.close()
+
+
+def test_a_revoked_users_open_stream_ends_within_seconds(writable_demo_url):
+    from gridops.access.users import revoke
+
+    db = Database(writable_demo_url)
+    with db.session() as s:
+        _, token = add_user(s, "将离职的网格长", "grid_leader", areas=["510199001002"])
+    with server(writable_demo_url, STREAM_RECHECK_SECONDS="1") as port:
+        feed = Feed(port, token)
+        time.sleep(0.5)
+        with db.session() as s:
+            revoke(s, "将离职的网格长")
+        revoked = time.monotonic()
+        lines = []
+        while True:
+            line = feed.res.fp.readline()
+            if not line:  # the server closed the stream
+                break
+            lines.append(line.decode())
+            assert time.monotonic() - revoked < 10, "the stream is still open"
+        took = time.monotonic() - revoked
+        assert "event: ended\n" in lines and took < 3.0, took
+        feed.close()
+    db.dispose()
 
 
 def test_the_feed_needs_a_user_and_a_sane_last_event_id(city):

@@ -8,7 +8,7 @@ from flask import Response, after_this_request, current_app, request, send_file
 from flask_smorest.fields import Upload
 from marshmallow import fields
 
-from gridops.boundaries.files import READABLE, export, scratch_dir, zip_shapefile
+from gridops.boundaries.files import READABLE, check_size, export, scratch_dir, zip_shapefile
 from gridops.boundaries.misfit import misfit
 from gridops.boundaries.versions import check, list_versions, publish
 from gridops.core.errors import InvalidParameter
@@ -23,7 +23,7 @@ from gridops.web.api.schemas.boundaries import (
     VersionList,
 )
 from gridops.web.api.schemas.common import problem_response
-from gridops.web.request import database, geocoder
+from gridops.web.request import caller, database, geocoder
 
 bp = Blueprint("boundaries", __name__, description="Boundary files in and out; versions; misfit between layers")
 
@@ -33,23 +33,29 @@ class BoundaryUpload(BoundaryForm):
 
 
 def _saved_upload() -> tuple[Path, Path]:
-    """Save the uploaded file(s) (a shapefile may come as its parts) and pick the one to read."""
+    """Save the uploaded file(s) (a shapefile may come as its parts), pick the one to read, and refuse it
+    before parsing if it would unpack beyond the limits; the folder is removed on every refusal."""
     uploads = [f for f in request.files.getlist("file") if f and f.filename]
     if not uploads:
         raise InvalidParameter("file", "send the boundaries as a multipart field `file` "
                                        "(.geojson, .gpkg, .zip of a shapefile, or .shp with its parts).")
-    folder = scratch_dir(current_app.config["INSTANCE_PATH"])
-    main = None
-    for upload in uploads:
-        assert upload.filename is not None  # uploads without a file name are left out above
-        name = Path(upload.filename.replace("\\", "/")).name or "upload"
-        target = folder / name
-        upload.save(target)
-        if target.suffix.lower() in READABLE and main is None:
-            main = target
-    if main is None:
+    cfg = current_app.config
+    folder = scratch_dir(cfg["INSTANCE_PATH"])
+    try:
+        main = None
+        for upload in uploads:
+            assert upload.filename is not None  # uploads without a file name are left out above
+            name = Path(upload.filename.replace("\\", "/")).name or "upload"
+            target = folder / name
+            upload.save(target)
+            if target.suffix.lower() in READABLE and main is None:
+                main = target
+        if main is None:
+            raise InvalidParameter("file", f"none of the uploaded files is one gridops reads ({', '.join(READABLE)}).")
+        check_size(main, cfg["BOUNDARY_MAX_BYTES"], cfg["BOUNDARY_MAX_FEATURES"])
+    except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
-        raise InvalidParameter("file", f"none of the uploaded files is one gridops reads ({', '.join(READABLE)}).")
+        raise
     return folder, main
 
 
@@ -79,6 +85,7 @@ def check_upload(form: dict[str, Any]) -> dict[str, Any]:
 @bp.response(201, Published)
 @problem_response(bp, 400, "no file, an unreadable file, a file without a CRS")
 @problem_response(bp, 413, "the upload exceeds the size limit")
+@problem_response(bp, 409, "a version scheduled later would undo this one (`scheduled` names it): send supersede")
 @problem_response(bp, 422, "refused: `report` lists every error and warning; nothing was stored")
 def publish_upload(form: dict[str, Any]) -> dict[str, Any]:
     """Check a boundary file and publish it as a new version of the layer (all or nothing)."""
@@ -87,7 +94,8 @@ def publish_upload(form: dict[str, Any]) -> dict[str, Any]:
         with database().session() as session:
             version, report = publish(
                 session, path, _layer(form), effective=form.get("effective"), accept_warnings=form["accept_warnings"],
-                crs=form.get("crs"), tolerance_m2=form["tolerance_m2"], source=path.name, created_by=form.get("created_by") or "api",
+                crs=form.get("crs"), tolerance_m2=form["tolerance_m2"], source=path.name, created_by=caller().name,
+                supersede=form["supersede"],
             )
             body = {"layer": _layer(form), "number": version.number, "effective_from": version.effective_from.isoformat(),
                     "report": report.as_json()}

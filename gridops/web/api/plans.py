@@ -95,7 +95,8 @@ def edit(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "only planners publish plans")
 @problem_response(bp, 404, "no such draft")
-@problem_response(bp, 409, "the draft is not a draft any more, or the version in force changed under it")
+@problem_response(bp, 409, "the draft is not a draft any more, the version in force changed under it, or a version "
+                          "scheduled later would undo it (`scheduled` names it; send supersede)")
 @problem_response(bp, 422, "the boundaries have errors, or findings without accept_warnings; nothing was published")
 def publish(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
     """The draft becomes the next boundary version from `effective_from`: open incidents stay with their assignee,
@@ -103,7 +104,7 @@ def publish(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
     who = caller()
     with database().session() as session:
         return publish_draft(session, use_case_context(current_app), draft_id, who, body.get("effective_from"),
-                             body["accept_warnings"])
+                             body["accept_warnings"], body["supersede"])
 
 
 @bp.delete("/plans/<int:draft_id>")

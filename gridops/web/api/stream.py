@@ -9,7 +9,7 @@ from gridops.core.errors import InvalidParameter
 from gridops.incidents.stream import stream
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import Query, problem_response
-from gridops.web.request import caller, database
+from gridops.web.request import caller, confirmer, database
 
 bp = Blueprint("stream", __name__, description="The live feed of state changes (Server-Sent Events)")
 
@@ -35,7 +35,8 @@ def live(**args: Any) -> Response:
         except ValueError:
             raise InvalidParameter("Last-Event-ID", f"Last-Event-ID must be an event id (a whole number); got {header!r}.") from None
     cfg = current_app.config
-    body = stream(database(), current_app.extensions["gridops.wakeup"], who, after, heartbeat=cfg["STREAM_HEARTBEAT_SECONDS"])
+    body = stream(database(), current_app.extensions["gridops.wakeup"], who, after, heartbeat=cfg["STREAM_HEARTBEAT_SECONDS"],
+                  confirm=confirmer(), recheck=cfg["STREAM_RECHECK_SECONDS"])
     response = Response(stream_with_context(body), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # a proxy in front must not hold events back

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from gridops.access import sessions
@@ -50,6 +51,14 @@ def login() -> Response | tuple[str, int]:
             session.permanent = True
             return redirect(nxt or _home(who))
     return render_template("login.html", error=error, next=nxt or ""), (401 if error else 200)
+
+
+@pages.errorhandler(TooManyRequests)
+def too_many(err: TooManyRequests) -> tuple[str, int, dict[str, str]]:
+    """Over the sign-in limit (gridops.web.limits): the page again, saying why — a person reads it."""
+    error = "尝试次数过多，请一分钟后再试。Too many attempts from this address: wait a minute and try again."
+    retry = {"Retry-After": err.response.headers.get("Retry-After", "60")} if err.response else {"Retry-After": "60"}
+    return render_template("login.html", error=error, next=_safe_next(request.values.get("next")) or ""), 429, retry
 
 
 @pages.post("/logout")

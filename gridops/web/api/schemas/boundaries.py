@@ -11,9 +11,10 @@ class BoundaryForm(Schema):
     layer = fields.String(metadata={"description": "layer code (default: the primary layer)"})
     effective = AwareDateTime(metadata={"description": "when the version takes effect (default now)"})
     accept_warnings = fields.Boolean(load_default=False, metadata={"description": "publish despite household warnings"})
+    supersede = fields.Boolean(load_default=False, metadata={
+        "description": "cancel versions already scheduled after this one's effective time (otherwise 409)"})
     crs = fields.String(metadata={"description": "override the file's CRS: an EPSG code, or gcj02 / bd09"})
     tolerance_m2 = fields.Float(load_default=1.0, validate=validate.Range(0, 1e6))
-    created_by = fields.String()
 
 
 class Finding(Schema):

@@ -40,6 +40,8 @@ class PlanPublish(Schema):
         metadata={"description": "when the new boundaries take effect (ISO time with offset; default now)"})
     accept_warnings = fields.Boolean(load_default=False, metadata={
         "description": "publish although the checks found something (a grid out of bounds, in pieces, ragged)"})
+    supersede = fields.Boolean(load_default=False, metadata={
+        "description": "cancel versions already scheduled after this one's effective time (otherwise 409)"})
 
 
 class PlanGrid(Schema):
