@@ -1,27 +1,53 @@
 """Rate limits where guessing pays: signing in (a token guessed is a user taken) and Open311's token
 lookups. Counted per client address, in Redis when GRIDOPS_REDIS_URL is set (so every worker and
-machine counts together), else in each process's memory."""
+machine counts together), else in each process's memory.
+
+The counting is the `limits` library's (windows and storage back ends done right); it is asked
+only on the routes below, so the thousands of requests a second that have no limit pay nothing.
+"""
 
 from __future__ import annotations
 
-from typing import Any, cast
+import math
+import time
 
-from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import Flask, request
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
-# endpoint -> (limit, methods it applies to); a request over it is a 429 (the sign-in page says so on the page)
-LIMITS: dict[str, tuple[str, list[str]]] = {
-    "pages.login": ("10 per minute; 100 per day", ["POST"]),
-    "open311.token": ("60 per minute", ["GET"]),
+# endpoint -> (limits, the methods they count)
+LIMITS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pages.login": ("10/minute;100/day", ("POST",)),
+    "open311.token": ("60/minute", ("GET",)),
 }
 
 
-def install(app: Flask) -> Limiter:
-    storage = app.config["REDIS_URL"] or "memory://"
-    limiter = Limiter(get_remote_address, app=app, storage_uri=storage, key_prefix="gridops-limits",
-                      enabled=app.config["RATE_LIMITS"], headers_enabled=True)
-    for endpoint, (limit, methods) in LIMITS.items():
-        view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = cast(Any, limiter.limit(limit, methods=methods)(view))
-    return limiter
+class Limits:
+    """The counters of one app; `check` refuses a request over a limit of its route with a 429."""
+
+    def __init__(self, storage_uri: str, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
+        self.items: dict[str, tuple[list[RateLimitItem], tuple[str, ...]]] = {
+            endpoint: (parse_many(text), methods) for endpoint, (text, methods) in LIMITS.items()}
+
+    def check(self) -> None:
+        found = self.items.get(request.endpoint or "")
+        if not self.enabled or found is None or request.method not in found[1]:
+            return
+        who = request.remote_addr or "unknown"
+        for item in found[0]:
+            if not self.limiter.hit(item, "gridops", request.endpoint or "", who):
+                reset = self.limiter.get_window_stats(item, "gridops", request.endpoint or "", who).reset_time
+                retry = max(1, math.ceil(reset - time.time()))
+                raise TooManyRequests(f"more than {item} from this address; try again in {retry} s.",
+                                      retry_after=retry)
+
+
+def install(app: Flask) -> Limits:
+    limits = Limits(app.config["REDIS_URL"] or "memory://", enabled=app.config["RATE_LIMITS"])
+    app.extensions["gridops.limits"] = limits
+    app.before_request(limits.check)
+    return limits

@@ -158,7 +158,11 @@ def register_error_handlers(app: Flask) -> None:
     """Every error of every route answers as problem details (Open311's blueprint renders its own)."""
 
     def handle(err: Exception) -> Response:
-        return problem_response(describe(err))
+        response = problem_response(describe(err))
+        retry = getattr(err, "retry_after", None)  # a rate limit (gridops.web.limits) says when to come back
+        if retry:
+            response.headers["Retry-After"] = str(retry)
+        return response
 
     for kind in (GridopsError, GeoError, HTTPException, StaleDataError, Exception):
         app.register_error_handler(kind, handle)

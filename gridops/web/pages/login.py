@@ -57,7 +57,7 @@ def login() -> Response | tuple[str, int]:
 def too_many(err: TooManyRequests) -> tuple[str, int, dict[str, str]]:
     """Over the sign-in limit (gridops.web.limits): the page again, saying why — a person reads it."""
     error = "尝试次数过多，请一分钟后再试。Too many attempts from this address: wait a minute and try again."
-    retry = {"Retry-After": err.response.headers.get("Retry-After", "60")} if err.response else {"Retry-After": "60"}
+    retry = {"Retry-After": str(err.retry_after or 60)}
     return render_template("login.html", error=error, next=_safe_next(request.values.get("next")) or ""), 429, retry
 
 
