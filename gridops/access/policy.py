@@ -41,9 +41,10 @@ KEEP_REGISTERS = "keep_registers"  # add people to the registers, record visits 
 SEE_ID_NUMBERS = "see_id_numbers"  # 身份证号 unmasked
 PLAN = "plan"  # draw, edit, publish grid plans
 READ_PLANS = "read_plans"
+OVERRIDE = "override"  # verify or close one's own resolution, saying why (the event records the override)
 
 PERMISSIONS = (LEAD, SUPERVISE, RATE, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS,
-               SEE_ID_NUMBERS, PLAN, READ_PLANS)
+               SEE_ID_NUMBERS, PLAN, READ_PLANS, OVERRIDE)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Role:
         return permission in self.may
 
 
-_STAFF = frozenset(PERMISSIONS) - {PLAN}
+_STAFF = frozenset(PERMISSIONS) - {PLAN, OVERRIDE}
 ROLES: dict[str, Role] = {r.code: r for r in (
     Role("resident", "居民", "resident", OWN, OWN, NONE, frozenset({RATE, COMMENT})),
     Role("grid_worker", "网格员", "grid worker", GROUND, OWN, NONE, frozenset({COMMENT, READ_REGISTERS}),
@@ -150,16 +151,17 @@ def handles(principal: Principal, incident: IncidentFacts) -> bool:
     return principal.worker_id is not None and incident.assignee_id == principal.worker_id
 
 
-def can_see(principal: Principal | None, incident: IncidentFacts, grid_code: str | None) -> bool:
+def can_see(principal: Principal | None, incident: IncidentFacts, grid_code: str | None, *, joined: bool = False) -> bool:
     """Staff see everything; a worker the ground they answer for and their own work; a department its
-    incidents; a resident their own reports."""
+    incidents; a resident their own reports, and the incidents their reports were merged into
+    (`joined`: they follow it to the end and may rate it)."""
     if principal is None:
         return False
     sees = principal.policy.sees
     if sees == ALL:
         return True
     if sees == OWN:
-        return incident.reporter_user_id == principal.user_id
+        return incident.reporter_user_id == principal.user_id or joined
     if handles(principal, incident):
         return True
     if sees == DEPARTMENT:

@@ -31,6 +31,7 @@ from gridops.core.models import Area, Assignment, Category, Layer, Worker
 from gridops.core.timeparse import parse_optional_time
 from gridops.field.workers import worker_positions
 from gridops.incidents.listing import incidents_geojson
+from gridops.incidents.loop import OPEN, STATUS_NAMES
 
 DEFAULT_WEEKS = 8
 
@@ -147,6 +148,7 @@ def live_page_html(db: Database, cfg: Mapping[str, Any], who: Principal | None, 
         categories = [{"code": c, "name": n, "group": g} for c, n, g in session.execute(
             select(Category.code, Category.name, Category.group_code).order_by(Category.code))]
     config = {"pageHeader": "gridops", "timezone": cfg["TIMEZONE"], "categories": categories,
+              "open": list(OPEN), "statusNames": STATUS_NAMES,  # the loop's own lists (gridops.incidents.loop)
               "mayAct": bool(who and who.can(ACT_ON_MAP)),
               "role": who.role if who else None, "snapshot": snapshot}
     return live_map(bounds, cfg["TILE_URL"], config).get_root().render()

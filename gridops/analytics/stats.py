@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import ColumnElement, Float, Row, SQLColumnExpression, and_, case, cast, distinct, func, select
+from sqlalchemy import ColumnElement, Float, Row, SQLColumnExpression, and_, case, cast, distinct, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from gridops.geo.geojson import geometry_to_geojson
@@ -27,7 +27,7 @@ from gridops.access.policy import GROUND, NONE, Forbidden, Principal
 from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
-from gridops.core.models import Area, AreaLevel, Incident, IncidentEvent, Worker
+from gridops.core.models import Area, AreaLevel, Incident, IncidentEvent, Task, Worker
 from gridops.core.spreadsheet import cell
 from gridops.incidents.loop import DONE, OPEN
 
@@ -47,8 +47,11 @@ DEFINITIONS = {
                     "escalated above the grid leader and not handed to a department.",
     "median_hours / p90_hours": "time from report to closure of the incidents closed in the period: median and 90th percentile.",
     "overdue": "incidents still open at the end of the period (or now, if sooner) and past their due time.",
-    "rework_rate": "返工率: incidents returned for rework after a resolution in the period ÷ incidents resolved in the period.",
+    "rework_rate": "返工率: incidents returned for rework after a resolution, or reopened by their reporter (rated 1–2 or "
+                   "\"not fixed\"), in the period ÷ incidents resolved in the period.",
     "satisfaction": "满意率: of the incidents closed in the period that the resident rated, the share rated 4 or 5 stars.",
+    "visits": "走访: patrol visits recorded in the period; visits_away: those recorded away from the door, with the reason "
+              "given (电话回访, 住院探视 …), counted apart from the ones a position at the door proves.",
     "ranking": "grids ranked by on-time closure rate, then in-grid resolution rate, then satisfaction, then incidents closed; "
                "workers (the final assignee) by incidents closed on time, then satisfaction.",
 }
@@ -121,8 +124,12 @@ def stats(session: Session, q: StatsQuery, principal: Principal | None, tz: str)
     cutoff = min(until, now)
     overdue = {r.key: r.n for r in grouped(func.count().label("n"), where=[
         Incident.status.in_(OPEN), Incident.due_at < cutoff, Incident.merged_into_id.is_(None), Incident.reported_at < until])}
-    rework = _events(session, key, grid, area_filter, "return", since, until)
-    resolved = _events(session, key, grid, area_filter, "resolve", since, until)
+    # 返工: sent back by the verifier, or reopened by the resident (a rating of 1–2, or "not fixed")
+    rework = _events(session, key, grid, area_filter, or_(IncidentEvent.action == "return", IncidentEvent.to_status == "reopened"),
+                     since, until)
+    resolved = _events(session, key, grid, area_filter, IncidentEvent.action == "resolve", since, until)
+
+    visits = _visits(session, q, since, until)
 
     names = _names(session, q, key)
     keys = sorted(set(names) | set(reported) | set(closed) | set(due))
@@ -144,6 +151,7 @@ def stats(session: Session, q: StatsQuery, principal: Principal | None, tz: str)
             "overdue": overdue.get(k, 0),
             "resolved": resolved.get(k, 0), "rework": rework.get(k, 0), "rework_rate": _rate(rework.get(k, 0), resolved.get(k, 0)),
             "rated": int(c.rated or 0) if c else 0, "satisfaction": _rate(int(c.satisfied or 0), int(c.rated or 0)) if c else None,
+            "visits": visits.get(k, (0, 0))[0], "visits_away": visits.get(k, (0, 0))[1],
         })
     return {
         "level": q.level, "area": q.area, "since": since.isoformat(), "until": until.isoformat(),
@@ -182,12 +190,26 @@ def _durations(session: Session, key: _Key, grid: type[Area], area_filter: Seque
     return out
 
 
-def _events(session: Session, key: _Key, grid: type[Area], area_filter: Sequence[ColumnElement[bool]], action: str,
-            since: datetime, until: datetime) -> dict[str, int]:
+def _events(session: Session, key: _Key, grid: type[Area], area_filter: Sequence[ColumnElement[bool]],
+            which: ColumnElement[bool], since: datetime, until: datetime) -> dict[str, int]:
     stmt = (select(key, func.count(distinct(IncidentEvent.incident_id))).select_from(IncidentEvent)
             .join(Incident, Incident.id == IncidentEvent.incident_id).join(grid, grid.id == Incident.grid_id)
-            .where(*area_filter, IncidentEvent.action == action, IncidentEvent.at >= since, IncidentEvent.at < until).group_by(key))
+            .where(*area_filter, which, IncidentEvent.at >= since, IncidentEvent.at < until).group_by(key))
     return dict(session.execute(stmt).all())
+
+
+def cast_str(column: QueryableAttribute[str | None]) -> QueryableAttribute[str]:
+    return column  # type: ignore[return-value]  # a nullable column where the rows read are never null
+
+
+def _visits(session: Session, q: StatsQuery, since: datetime, until: datetime) -> dict[str, tuple[int, int]]:
+    """Patrol visits (走访) done in the period per area: all, and those recorded away from the door with a reason."""
+    key = _group_key(session, q.level, cast_str(Task.area_code))  # patrol tasks always carry their grid
+    stmt = (select(key, func.count(), func.sum(case((Task.away_reason.is_not(None), 1), else_=0))).select_from(Task)
+            .where(Task.kind == "patrol", Task.status == "done", Task.completed_at >= since, Task.completed_at < until,
+                   *([Task.area_code.like(q.area + "%")] if q.area else []))
+            .group_by(key))
+    return {k: (n, int(away or 0)) for k, n, away in session.execute(stmt) if k is not None}
 
 
 def _names(session: Session, q: StatsQuery, key: _Key) -> dict[str, dict[str, Any]]:
@@ -224,7 +246,7 @@ def _totals(rows: list[dict[str, Any]], durations: dict[str, list[float]]) -> di
             "in_grid_rate": _rate(in_grid, closed), "median_hours": round(median(allds), 2) if allds else None,
             "p90_hours": round(_p90(allds), 2) if allds else None, "overdue": total("overdue"), "resolved": total("resolved"),
             "rework": total("rework"), "rework_rate": _rate(total("rework"), total("resolved")), "rated": total("rated"),
-            "satisfaction": _rate(satisfied, total("rated"))}
+            "satisfaction": _rate(satisfied, total("rated")), "visits": total("visits"), "visits_away": total("visits_away")}
 
 
 def _rank_areas(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -254,7 +276,8 @@ def _rank_workers(session: Session, grid: type[Area], area_filter: Sequence[Colu
 # --- exports -------------------------------------------------------------------------
 
 CSV_COLUMNS = ["code", "name", "households", "reported", "closed", "closure_rate", "due", "closed_on_time", "on_time_rate",
-               "in_grid_rate", "median_hours", "p90_hours", "overdue", "resolved", "rework", "rework_rate", "rated", "satisfaction"]
+               "in_grid_rate", "median_hours", "p90_hours", "overdue", "resolved", "rework", "rework_rate", "rated", "satisfaction",
+               "visits", "visits_away"]
 
 
 def as_csv(result: dict[str, Any]) -> str:

@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_RECHECK_SECONDS": 5.0,
     # a check-in farther than this from the incident is refused
     "CHECKIN_MAX_DISTANCE_M": 200.0,
+    # a resident may say "not fixed" (reopen) this many days after the close
+    "REOPEN_DAYS": 7.0,
     # signs the page session cookie (unset: one is made once and kept in the instance folder, secret_key)
     "SECRET_KEY": "",
     # Redis, for what must be shared across processes and machines (rate-limit counters), e.g. redis://127.0.0.1:6379/0

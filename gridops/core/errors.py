@@ -43,6 +43,12 @@ class Conflict(GridopsError):
     slug = "conflict"
 
 
+class TooFar(GridopsError):
+    """A check-in or a visit recorded too far from where it happened (`distance_m` says how far)."""
+
+    slug = "too-far"
+
+
 class TooLarge(GridopsError):
     """A body, a file or a photo over its limit."""
 

@@ -214,6 +214,7 @@ class Category(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     public: Mapped[bool] = mapped_column(Boolean, default=True)  # anonymous Open311 clients list its reports
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)  # its free text is never shown publicly
+    separate_verifier: Mapped[bool] = mapped_column(Boolean, default=True)  # the resolver may not verify or close
 
 
 class Worker(Base):
@@ -414,6 +415,7 @@ class Task(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     patrol_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_register.id"))
+    away_reason: Mapped[str | None] = mapped_column(Text)  # a visit recorded away from the door: why (电话回访 …)
 
 
 class AppUser(Base):

@@ -274,7 +274,17 @@ def _script(city: DemoCity, incident: dict[str, Any], cat: dict[str, Any], repor
         return
     if rng.random() < 0.75:
         rating = int(rng.choice([5, 4, 3, 2, 1], p=[0.55, 0.28, 0.09, 0.05, 0.03]))
-        s.add(later(float(rng.uniform(6, 72)) * 60), "rate", "centre", f"回访：{RATINGS[rating]}", rating=rating)
+        if not s.add(later(float(rng.uniform(6, 72)) * 60), "rate", "centre", f"回访：{RATINGS[rating]}", rating=rating):
+            return
+        if rating <= 2:  # the loop reopens it to its handler (返工): done again, checked again, called again
+            for action, actor, note, hours in (("check_in", "assignee", "回访不满意，重新到场", (1, 24)),
+                                               ("resolve", "assignee", "按居民意见整改完成", (1, 24)),
+                                               ("verify", "leader", "复核通过", (0.5, 8)), ("close", "centre", "结案", (0.1, 1))):
+                if not s.add(later(float(rng.uniform(*hours)) * 60, True), action, actor, note,
+                             site if actor == "assignee" else None):
+                    return
+            again = int(rng.choice([5, 4, 3], p=[0.5, 0.35, 0.15]))
+            s.add(later(float(rng.uniform(6, 72)) * 60), "rate", "centre", f"再次回访：{RATINGS[again]}", rating=again)
 
 
 def add_patrol_visits(city: DemoCity, plan: Plan, rng: np.random.Generator, snapshot: datetime) -> None:

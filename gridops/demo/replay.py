@@ -34,7 +34,8 @@ from gridops.demo.reading import Progress, Row, features, optional_float, option
 from gridops.incidents.context import Context
 from gridops.incidents.intake.submission import NewReport
 from gridops.incidents.intake.take import report
-from gridops.incidents.loop import STEPS
+from gridops.incidents.loop import SEPARATE_FROM_RESOLVER, STEPS
+from gridops.incidents.seen import resolver
 from gridops.incidents.steps import Act, act
 from gridops.reference.data import Reference, References
 
@@ -69,7 +70,8 @@ def _context(session: Session, config: Mapping[str, Any]) -> Context:
         refresh_seconds=float("inf"),  # nothing else publishes boundaries inside this transaction
     )
     return Context(Geocoder(registry, setting["PRIMARY_LAYER"]), setting["TIMEZONE"], setting["INSTANCE_PATH"] or "instance",
-                   References(), checkin_max_m=setting["CHECKIN_MAX_DISTANCE_M"])
+                   References(), checkin_max_m=setting["CHECKIN_MAX_DISTANCE_M"],
+                   reopen_days=setting["REOPEN_DAYS"])
 
 
 class _Cast:
@@ -230,6 +232,8 @@ def _take_step(session: Session, ctx: Context, people: _Cast, incident: Incident
         who = people.centre(at)
     elif kind == "leader":
         who = people.leader(grid, at)
+        if who is not None and st.action in SEPARATE_FROM_RESOLVER and who.worker_id == resolver(session, incident):
+            who = people.centre(at)  # the leader resolved it themselves: the command centre checks it
     else:
         who = people.worker(incident.assignee_id)  # whoever holds it now: routing chose them
     if who is None:

@@ -28,7 +28,7 @@ from gridops.geo.crs import STORAGE_SRID, distances_m
 from gridops.access.masking import mask_id_number, mask_phone
 from gridops.access.policy import KEEP_REGISTERS, READ_REGISTERS, SEE_ID_NUMBERS, Forbidden, Principal, role
 from gridops.core import clock
-from gridops.core.errors import Conflict, InvalidParameter, NotFound
+from gridops.core.errors import Conflict, InvalidParameter, NotFound, TooFar
 from gridops.core.models import Building, Household, PatrolRegister, Task, Worker
 from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
@@ -120,8 +120,11 @@ def schedule_visits(session: Session, ctx: Context, now: datetime | None = None,
 
 
 def record_visit(session: Session, ctx: Context, task_id: int, principal: Principal, *, note: str | None,
-                 lon: float | None, lat: float | None) -> dict[str, Any]:
-    """The worker was there: the task is done, the register counts its next visit from now."""
+                 lon: float | None, lat: float | None, away_reason: str | None = None) -> dict[str, Any]:
+    """The worker was there: the task is done, the register counts its next visit from now.
+
+    A visit proves itself by the worker's position at the door (within the check-in radius). One
+    made otherwise (a phone call, the person in hospital) says why, and the measures count it apart."""
     task = session.get(Task, task_id, with_for_update=True)
     if task is None or task.kind != "patrol" or not (task.worker_id == principal.worker_id or principal.is_staff
                                                       or (principal.can(KEEP_REGISTERS) and principal.covers(task.area_code))):
@@ -133,16 +136,23 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
     assert note is not None  # refused just above
     if (lon is None) != (lat is None):
         raise InvalidParameter("lat" if lat is None else "lon", "send both lon and lat, or neither.")
+    away_reason = (away_reason or "").strip() or None
+    if lon is None and away_reason is None:
+        raise InvalidParameter("lon", "a visit is recorded at the door: send your position (lon, lat), or `away_reason` "
+                                      "saying why it was not made there (电话回访, 住院探视 …).")
     now = clock.now()
     distance = None
     if lon is not None and lat is not None:  # both or neither (refused above)
         here = to_point(task.location) if task.location is not None else None
         distance = round(float(distances_m(lon, lat, here.x, here.y)[0]), 1) if here is not None else None
+        if distance is not None and distance > ctx.checkin_max_m and away_reason is None:
+            raise TooFar(f"you are {distance:,.0f} m from the door of visit {task_id}; record it within {ctx.checkin_max_m:g} m, "
+                         "or give `away_reason`.", distance_m=distance)
         if principal.worker_id is not None:
             worker = session.get(Worker, principal.worker_id)
             assert worker is not None  # a user's worker_id is a foreign key to the worker
             worker.last_position, worker.last_seen_at = from_shape(Point(lon, lat), srid=STORAGE_SRID), now
-    task.status, task.completed_at = "done", now
+    task.status, task.completed_at, task.away_reason = "done", now, away_reason
     task.note = note.strip() + (f" (recorded {distance:,.0f} m from the door)" if distance is not None else "")
     register = session.get(PatrolRegister, task.patrol_id) if task.patrol_id else None
     if register is not None:
@@ -150,7 +160,7 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
     session.flush()
     next_at = (now + timedelta(days=register.interval_days)).isoformat() if register is not None else None
     return {"id": task.id, "status": task.status, "completed_at": now.isoformat(), "distance_m": distance,
-            "note": task.note, "next_visit_from": next_at}
+            "note": task.note, "away_reason": away_reason, "next_visit_from": next_at}
 
 
 def registers(session: Session, ctx: Context, principal: Principal, area: str | None = None) -> list[dict[str, Any]]:

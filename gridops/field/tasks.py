@@ -15,6 +15,7 @@ from gridops.core.models import Area, Building, Category, Household, Incident, P
 from gridops.core.shapes import to_point
 from gridops.field.patrols import KINDS
 from gridops.incidents.loop import TASK_ACTIVE, allowed_steps
+from gridops.incidents.seen import resolver
 
 _Row = TypeVar("_Row", Incident, PatrolRegister)
 
@@ -65,7 +66,8 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
                        "kind_name": KINDS.get(reg.kind, (reg.kind,))[0] if reg else None, "person": reg.person if reg else None,
                        "phone": reg.phone if reg else None, "household": households.get(task.household_id)}
             if task.kind == "patrol" else None,
-            "allowed": allowed_steps(incident, principal, grid) if incident else (["visit"] if task.status in TASK_ACTIVE else []),
+            "allowed": (allowed_steps(incident, principal, grid, resolved_by=resolver(session, incident)) if incident
+                        else (["visit"] if task.status in TASK_ACTIVE else [])),
             "_sort": (task.due_at or task.scheduled_for, distance if distance is not None else float("inf")),
         })
     far_future = now.replace(year=now.year + 100)

@@ -20,4 +20,5 @@ class Context:
     references: References = field(default_factory=References)  # the process's reference data (routing's inputs)
     principals: Principals | None = None  # the process's signed-in users, to confirm a report's author
     checkin_max_m: float = 200.0  # a check-in farther than this from the incident is refused
+    reopen_days: float = 7.0  # a resident may say "not fixed" this long after the close
     written: list[str] = field(default_factory=list)  # photo files this request wrote

@@ -33,8 +33,10 @@ def visible(stmt: Select[*tuple[Any, ...]], principal: Principal | None, grid: t
     sees = principal.policy.sees
     if sees == ALL:
         return stmt
-    if sees == OWN:
-        return stmt.where(Incident.reporter_user_id == principal.user_id)
+    if sees == OWN:  # their reports, and the incidents their reports were merged into
+        merged = aliased(Incident)
+        joined = select(merged.merged_into_id).where(merged.reporter_user_id == principal.user_id, merged.status == "merged")
+        return stmt.where(or_(Incident.reporter_user_id == principal.user_id, Incident.id.in_(joined)))
     mine = Incident.assignee_id == principal.worker_id if principal.worker_id is not None else false()
     if sees == DEPARTMENT:
         return stmt.where(or_(mine, and_(Incident.department_code.is_not(None), Incident.department_code == principal.department_code)))

@@ -2,8 +2,9 @@
 
 reported 上报 → accepted 受理 → assessed 研判 → dispatched 派遣 → in_progress 处置
 → resolved 反馈 → verified 核查 → closed 结案 → followed_up 回访, with returned
-(sent back for rework), escalated (one tier up the ladder) and merged (a
-duplicate) beside it. This module is the one home of those rules: plain data and
+(sent back for rework), reopened (the resident says it is not fixed: 返工),
+escalated (one tier up the ladder) and merged (a duplicate) beside it. Nobody
+verifies or closes what they resolved themselves (核查 is someone else's eyes). This module is the one home of those rules: plain data and
 pure functions, so the API, the pages, the sweeper, the demo city and the tests
 read the same table (gridops.incidents.steps carries a step out).
 """
@@ -20,23 +21,28 @@ from gridops.access.policy import COMMENT, LEAD, RATE, SUPERVISE, IncidentFacts,
 STATUS_NAMES: dict[str, str] = {
     "reported": "已上报", "accepted": "已受理", "assessed": "已研判", "dispatched": "已派遣", "in_progress": "处置中",
     "resolved": "已反馈", "verified": "已核查", "closed": "已结案", "followed_up": "已回访",
-    "returned": "已退回", "escalated": "已升级", "merged": "已合并",
+    "returned": "已退回", "reopened": "已重开", "escalated": "已升级", "merged": "已合并",
 }
 STATUSES = tuple(STATUS_NAMES)
 # someone's open work
-OPEN = ("reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "returned", "verified", "escalated")
+OPEN = ("reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "returned", "reopened", "verified",
+        "escalated")
 # the loop is over (a merged report lives on in the incident it joined)
 CLOSED = ("closed", "followed_up", "merged")
 # closed by the people who handled it (the measures count these)
 DONE = ("closed", "followed_up")
 # still being handled: the handling is not done (resolved and verified wait for the verifier and the close)
-HANDLING = ("reported", "accepted", "assessed", "dispatched", "in_progress", "returned", "escalated")
+HANDLING = ("reported", "accepted", "assessed", "dispatched", "in_progress", "returned", "reopened", "escalated")
 # the escalation ladder ("小事不出网格、大事不出社区、矛盾不上交")
 LADDER = ("grid", "grid_leader", "community", "street", "district")
 # a task (a unit of someone's work: an incident to handle, a visit) that is still to be done
 TASK_ACTIVE = ("open", "accepted")
 
 _BEFORE_WORK = ("reported", "accepted", "assessed", "dispatched", "escalated")
+# sent back to the one who handled it, to be done again
+_REWORK = ("returned", "reopened")
+# a rating of 1 or 2 reopens the incident instead of ending the loop (返工)
+REOPENING_RATINGS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -54,18 +60,20 @@ STEPS: dict[str, Step] = {s.action: s for s in (
     Step("accept", "受理", ("reported",), "accepted", LEAD, assignee=True),
     Step("assess", "研判", ("accepted",), "assessed", LEAD, assignee=True),
     Step("dispatch", "派遣", ("assessed", "escalated"), "dispatched", LEAD),
-    # a worker taking a task walks the steps to dispatched that are still open, each recorded
+    # a worker takes the task: one event saying so, with the steps nobody took named in it
     Step("take", "接单", ("reported", "accepted", "assessed", "escalated"), "dispatched", None, assignee=True),
-    Step("reassign", "改派", ("reported", "accepted", "assessed", "dispatched", "in_progress", "returned", "escalated"), None, LEAD),
+    Step("reassign", "改派", ("reported", "accepted", "assessed", "dispatched", "in_progress", *_REWORK, "escalated"), None, LEAD),
     Step("reject", "退单", _BEFORE_WORK, None, None, assignee=True, needs_note=True),
-    Step("check_in", "到场签到", ("dispatched", "returned"), "in_progress", None, assignee=True),
+    Step("check_in", "到场签到", ("dispatched", *_REWORK), "in_progress", None, assignee=True),
     Step("resolve", "处置反馈", ("in_progress",), "resolved", None, assignee=True, needs_note=True),
     Step("verify", "核查", ("resolved",), "verified", LEAD),
     Step("return", "退回重办", ("resolved",), "returned", LEAD, needs_note=True),
     Step("close", "结案", ("verified",), "closed", LEAD),
-    Step("rate", "回访评价", ("closed",), "followed_up", RATE),
+    Step("rate", "回访评价", ("closed",), "followed_up", RATE),  # 1 or 2: reopened instead
+    # the resident says it is not fixed, within days of the close (gridops.incidents.context.Context.reopen_days)
+    Step("not_fixed", "未解决", ("closed", "followed_up"), "reopened", RATE, needs_note=True),
     # also from reported (nobody took it in time) and escalated (nobody took it at this tier either)
-    Step("escalate", "上报升级", ("reported", "accepted", "assessed", "dispatched", "in_progress", "returned", "escalated"),
+    Step("escalate", "上报升级", ("reported", "accepted", "assessed", "dispatched", "in_progress", *_REWORK, "escalated"),
          "escalated", LEAD, assignee=True, needs_note=True),
     Step("supervise", "督办", OPEN, None, SUPERVISE),
     Step("merge", "合并", ("reported", "accepted", "assessed"), "merged", LEAD),
@@ -73,9 +81,11 @@ STEPS: dict[str, Step] = {s.action: s for s in (
     Step("comment", "备注", OPEN + CLOSED, None, COMMENT, assignee=True),
 )}
 ACTIONS = tuple(STEPS)
-# what `take` records on its way to dispatched, from each status
-TAKE_PATH = {"reported": ("accept", "accepted"), "accepted": ("assess", "assessed"), "assessed": ("dispatch", "dispatched"),
-             "escalated": ("dispatch", "dispatched")}
+# the steps `take` stands in for, from each status (its one event names them as skipped)
+TAKE_SKIPS = {"reported": ("accept", "assess", "dispatch"), "accepted": ("assess", "dispatch"), "assessed": ("dispatch",),
+              "escalated": ("dispatch",)}
+# the steps that need eyes other than the resolver's (configurable per category: Category.separate_verifier)
+SEPARATE_FROM_RESOLVER = ("verify", "close")
 # actions the history holds that no one takes by name: the report itself
 RECORDED_ONLY = ("report",)
 
@@ -86,21 +96,28 @@ class Facts(IncidentFacts, Protocol):
     status: str
 
 
-def may_take(step: Step, incident: Facts, principal: Principal | None, grid_code: str | None) -> bool:
+def may_take(step: Step, incident: Facts, principal: Principal | None, grid_code: str | None, *, joined: bool = False,
+             resolved_by: int | None = None) -> bool:
     """Whether `principal` may take `step` on this incident (status aside). None is the system: the sweeper,
-    duplicate detection, the demo city's own history."""
+    duplicate detection, the demo city's own history. `joined`: the principal's own report was merged
+    into this incident (they follow it). `resolved_by`: the worker who resolved it, when the category
+    wants other eyes to verify and close (gridops.incidents.steps finds both)."""
     if principal is None:
         return True
+    if step.action in SEPARATE_FROM_RESOLVER and resolved_by is not None and resolved_by == principal.worker_id:
+        return False
     if step.assignee and handles(principal, incident):
         return True
     if step.permission is None or not principal.can(step.permission):
         return False
-    return can_see(principal, incident, grid_code)
+    return can_see(principal, incident, grid_code, joined=joined)
 
 
-def allowed_steps(incident: Facts, principal: Principal | None, grid_code: str | None) -> list[str]:
+def allowed_steps(incident: Facts, principal: Principal | None, grid_code: str | None, *, joined: bool = False,
+                  resolved_by: int | None = None) -> list[str]:
     """The steps this principal may take now, in the loop's order."""
-    return [a for a, s in STEPS.items() if incident.status in s.sources and may_take(s, incident, principal, grid_code)]
+    return [a for a, s in STEPS.items() if incident.status in s.sources
+            and may_take(s, incident, principal, grid_code, joined=joined, resolved_by=resolved_by)]
 
 
 def who_may(step: Step) -> str:
@@ -119,12 +136,8 @@ def next_tier(tier: str) -> str | None:
 
 
 def transitions() -> Iterable[tuple[str, str | None, str]]:
-    """Every (from, to, action) the loop can write (to None: the status stays), with `take`'s path spelled out:
-    what a history may contain."""
+    """Every (from, to, action) the loop can write (to None: the status stays): what a history may contain."""
     for step in STEPS.values():
-        if step.action == "take":
-            continue
         for source in step.sources:
             yield source, step.target or source, step.action
-    for source, (action, target) in TAKE_PATH.items():
-        yield source, target, action
+    yield "closed", "reopened", "rate"  # a rating of 1 or 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from geoalchemy2.shape import from_shape
@@ -19,25 +19,33 @@ from sqlalchemy.orm import Session
 
 from gridops.geo.crs import STORAGE_SRID, distances_m
 
-from gridops.access.policy import ALL, Forbidden, Principal, can_see, covers_any
+from gridops.access.policy import ALL, OVERRIDE, Forbidden, Principal, can_see, covers_any
 from gridops.boundaries.areas import code_of
 from gridops.core import clock
-from gridops.core.errors import Conflict, GridopsError, InvalidParameter, NotFound
+from gridops.core.errors import Conflict, GridopsError, InvalidParameter, NotFound, TooFar
 from gridops.core.models import Area, Assignment, Category, Incident, IncidentEvent, Task, Worker
 from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
 from gridops.incidents.events import notify, record
-from gridops.incidents.loop import LADDER, OPEN, STEPS, TAKE_PATH, Step, allowed_steps, may_take, next_tier, who_may
+from gridops.incidents.loop import (
+    LADDER,
+    OPEN,
+    REOPENING_RATINGS,
+    STEPS,
+    TAKE_SKIPS,
+    Step,
+    allowed_steps,
+    may_take,
+    next_tier,
+    who_may,
+)
 from gridops.incidents.photos import Photo, store
 from gridops.incidents.routing import Ground, WorkLoad, last_positions, route
+from gridops.incidents.seen import joined, resolver
 
 
 class IllegalTransition(GridopsError):
     slug = "illegal-transition"
-
-
-class TooFar(GridopsError):
-    slug = "too-far"
 
 
 @dataclass
@@ -51,6 +59,7 @@ class Act:
     worker: str | None = None  # reassign / dispatch to this worker code
     target: int | None = None  # merge into this incident
     photos: list[Photo] = field(default_factory=list)
+    override: bool = False  # an admin verifies or closes what they resolved themselves (the event says so)
 
 
 @dataclass
@@ -67,6 +76,7 @@ class StepCall:
     where: tuple[float, float] | None
     photos: list[tuple[Photo, str]]
     grid_code: str
+    overridden: bool = False  # the resolver's own verification, by an admin's override
 
     def record(self, action: str | None = None, to_status: str | None = None, *, photos: bool = False, located: bool = True,
                **extra: Any) -> IncidentEvent:
@@ -83,28 +93,38 @@ def act(session: Session, ctx: Context, incident_id: int, action: str, a: Act, p
         raise InvalidParameter("action", f"no step {action!r}; steps: {', '.join(STEPS)}.", allowed=list(STEPS))
     incident = session.get(Incident, incident_id, with_for_update=True)
     grid_code = code_of(session, incident.grid_id) if incident else None
-    if incident is None or grid_code is None or (
-            principal is not None and not (can_see(principal, incident, grid_code) or may_take(step, incident, principal, grid_code))):
+    follows = joined(session, incident_id, principal) if incident else False
+    if incident is None or grid_code is None or (principal is not None and not (
+            can_see(principal, incident, grid_code, joined=follows) or may_take(step, incident, principal, grid_code))):
         raise NotFound(f"no incident {incident_id} that you may see.")
+    resolved_by = resolver(session, incident)
     if incident.status not in step.sources:
         raise IllegalTransition(
             f"incident {incident.id} is {incident.status}; '{action}' needs it {' or '.join(step.sources)}.",
-            status_now=incident.status, allowed=allowed_steps(incident, principal, grid_code),
+            status_now=incident.status, allowed=allowed_steps(incident, principal, grid_code, joined=follows, resolved_by=resolved_by),
         )
-    if not may_take(step, incident, principal, grid_code):
-        raise Forbidden(f"'{action}' on incident {incident.id} is for {who_may(step)}.",
-                        allowed=allowed_steps(incident, principal, grid_code))
+    overridden = False
+    if not may_take(step, incident, principal, grid_code, joined=follows, resolved_by=resolved_by):
+        own = principal is not None and may_take(step, incident, principal, grid_code, joined=follows)
+        if own and principal is not None and principal.can(OVERRIDE) and a.override and (a.note or "").strip():
+            overridden = True  # an admin may check their own resolution, saying why; the event records it
+        elif own:
+            raise Forbidden(f"incident {incident.id} was resolved by you: someone else must {action} it (核查 is other eyes).",
+                            allowed=allowed_steps(incident, principal, grid_code, joined=follows, resolved_by=resolved_by))
+        else:
+            raise Forbidden(f"'{action}' on incident {incident.id} is for {who_may(step)}.",
+                            allowed=allowed_steps(incident, principal, grid_code, joined=follows, resolved_by=resolved_by))
     if step.needs_note and not (a.note or "").strip():
         raise InvalidParameter("note", f"'{action}' needs a note saying why or what was done.")
     where = (a.lon, a.lat) if a.lon is not None and a.lat is not None else None
     call = StepCall(session, ctx, incident, step, a, principal, clock.now(), where, [(p, _stored(p, ctx)) for p in a.photos],
-                    grid_code)
+                    grid_code, overridden)
     _HANDLERS.get(action, _simple)(call)
     session.flush()
     return {"id": incident.id, "status": incident.status, "assignee": _ref(session, incident.assignee_id),
             "tier": incident.tier, "routing_reason": incident.routing_reason, "due_at": incident.due_at.isoformat(),
             "supervised_at": incident.supervised_at.isoformat() if incident.supervised_at else None,
-            "allowed": allowed_steps(incident, principal, grid_code)}
+            "allowed": allowed_steps(incident, principal, grid_code, joined=follows, resolved_by=resolver(session, incident))}
 
 
 def _stored(photo: Photo, ctx: Context) -> str:
@@ -123,14 +143,18 @@ def _ref(session: Session, worker_id: int | None) -> dict[str, Any] | None:
 
 
 def _simple(c: StepCall) -> None:
-    c.record(to_status=c.step.target, photos=True)
+    c.record(to_status=c.step.target, photos=True, data=_override(c))
+
+
+def _override(c: StepCall) -> dict[str, str] | None:
+    """What the event says when an admin checked their own resolution (their note says why)."""
+    return {"override": f"{c.step.action} by the one who resolved it (admin override)"} if c.overridden else None
 
 
 def _take(c: StepCall) -> None:
-    """A worker takes the task: the loop's remaining steps to dispatched, each recorded."""
-    while c.incident.status != "dispatched":
-        action, target = TAKE_PATH[c.incident.status]
-        c.record(action, target)
+    """A worker takes the task: one event saying so, naming the steps nobody took (no accept, assess
+    or dispatch is recorded that no one did)."""
+    c.record("take", "dispatched", data={"skipped": list(TAKE_SKIPS[c.incident.status])})
     _tasks(c.session, c.incident, {"open": "accepted"})
 
 
@@ -250,7 +274,7 @@ def _return(c: StepCall) -> None:
 
 
 def _close(c: StepCall) -> None:
-    c.record("close", "closed")
+    c.record("close", "closed", data=_override(c))
     c.incident.closed_at = c.now
     _tasks(c.session, c.incident, {"open": "cancelled", "accepted": "done"})
     for merged in c.session.scalars(select(Incident).where(Incident.merged_into_id == c.incident.id, Incident.status == "merged")):
@@ -261,7 +285,31 @@ def _rate(c: StepCall) -> None:
     if c.act.rating is None or not 1 <= c.act.rating <= 5:
         raise InvalidParameter("rating", "a rating is a whole number from 1 to 5.")
     c.incident.rating, c.incident.rating_comment = c.act.rating, c.act.note
+    if c.act.rating in REOPENING_RATINGS:  # not satisfied: back to the one who handled it, with their words (返工)
+        c.record("rate", "reopened", located=False, data={"rating": c.act.rating, "reopened": True})
+        _reopen(c)
+        return
     c.record("rate", "followed_up", located=False, data={"rating": c.act.rating})
+
+
+def _not_fixed(c: StepCall) -> None:
+    """The resident says it is not fixed, within `reopen_days` of the close."""
+    closed = c.incident.closed_at
+    if closed is None or c.now - closed > timedelta(days=c.ctx.reopen_days):
+        raise IllegalTransition(f"incident {c.incident.id} was closed more than {c.ctx.reopen_days:g} days ago; "
+                                "report it again as a new incident.", status_now=c.incident.status)
+    c.record("not_fixed", "reopened", located=False)
+    _reopen(c)
+
+
+def _reopen(c: StepCall) -> None:
+    """Back to whoever handled it, with a fresh time limit counted from now."""
+    category = c.session.get(Category, c.incident.category_code)
+    assert category is not None
+    c.incident.closed_at = None
+    c.incident.due_at = c.ctx.references.current(c.session).calendar(c.ctx.timezone).due(
+        c.now, category.time_limit_minutes, category.working_time)
+    _give(c, c.incident.assignee_id, f"reopened by the resident: {c.act.note or 'not satisfied'}")
 
 
 def _escalate(c: StepCall) -> None:
@@ -325,5 +373,5 @@ def _worker_id(c: StepCall, code: str) -> int:
 _HANDLERS: dict[str, Callable[[StepCall], None]] = {
     "take": _take, "dispatch": _dispatch, "reassign": _reassign, "reject": _reject, "check_in": _check_in,
     "resolve": _resolve, "return": _return, "close": _close, "rate": _rate, "escalate": _escalate,
-    "supervise": _supervise, "merge": _merge, "split": _split,
+    "supervise": _supervise, "merge": _merge, "split": _split, "not_fixed": _not_fixed,
 }

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from gridops.access.policy import Principal, can_see
 from gridops.core.db import POSTGIS, Database
 from gridops.core.models import Area, Incident, StreamEvent
+from gridops.incidents.seen import joined
 
 log = logging.getLogger(__name__)
 CHANNEL = "gridops_events"
@@ -95,7 +96,7 @@ def events_after(session: Session, after: int, principal: Principal) -> tuple[li
         if iid is not None and iid not in seen:
             incident = session.get(Incident, iid)
             grid = session.scalar(select(Area.code).where(Area.id == incident.grid_id)) if incident else None
-            seen[iid] = incident is not None and can_see(principal, incident, grid)
+            seen[iid] = incident is not None and can_see(principal, incident, grid, joined=joined(session, iid, principal))
         if iid is None or seen[iid]:
             out.append({"id": row.id, "event": row.kind, "data": {**(row.data or {}), "at": row.at.isoformat()}})
     return out, rows[-1].id

@@ -16,6 +16,7 @@ from gridops.core.errors import NotFound
 from gridops.core.models import Area, Attachment, BoundaryVersion, Category, Incident, IncidentEvent, Worker
 from gridops.core.shapes import to_point
 from gridops.incidents.loop import OPEN
+from gridops.incidents.seen import joined
 from gridops.reference.data import Reference
 
 
@@ -30,7 +31,7 @@ def _worker_ref(source: Reference | Session, worker_id: int | None) -> dict[str,
 def load(session: Session, incident_id: int, principal: Principal | None) -> tuple[Incident, str]:
     incident = session.get(Incident, incident_id)
     grid_code = code_of(session, incident.grid_id) if incident else None
-    if incident is None or not can_see(principal, incident, grid_code):
+    if incident is None or not can_see(principal, incident, grid_code, joined=joined(session, incident_id, principal)):
         # the same answer whether it does not exist or is not yours: ids do not leak
         raise NotFound(f"no incident {incident_id} that you may see.")
     assert grid_code is not None  # incident.grid_id is a NOT NULL foreign key

@@ -14,7 +14,8 @@ def use_case_context(app: Flask | None = None) -> Context:
     app = app or current_app
     cfg = app.config
     return Context(app.extensions["gridops.geocoder"], cfg["TIMEZONE"], cfg["INSTANCE_PATH"], app.extensions["gridops.references"],
-                   app.extensions["gridops.principals"], checkin_max_m=cfg["CHECKIN_MAX_DISTANCE_M"])
+                   app.extensions["gridops.principals"], checkin_max_m=cfg["CHECKIN_MAX_DISTANCE_M"],
+                   reopen_days=cfg["REOPEN_DAYS"])
 
 
 def app_database(app: Flask | None = None) -> Database:

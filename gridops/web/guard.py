@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Flask, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from gridops.access.policy import ANYONE, ROUTES, Unauthorized, refuse_route
+from gridops.access.policy import ANYONE, ROLES, ROUTES, Unauthorized, refuse_route
 from gridops.web.problems import describe
 from gridops.web.request import OPEN311, principal
 
@@ -53,8 +53,10 @@ def guard() -> Response | tuple[str, int] | None:
         if not page:
             raise refusal
         p = describe(refusal)
+        names = "、".join(ROLES[r].name for r in access.roles())
+        zh = f"此页面供{names}使用；您当前的角色是{who.policy.name}。"
         return render_template("problem.html", slug=p.slug, title="不是您的角色可用的页面 Not for your role",
-                               description=p.detail, who=who), p.status
+                               description=p.detail, zh=zh, home=url_for("pages.index")), p.status
     return None
 
 

@@ -49,7 +49,7 @@ def day(city):
     escalated = _report(city)
     city.clock["t"] = start + timedelta(hours=5)
     _close(city, on_time[0], rating=5)
-    _close(city, on_time[1], rating=2, rework=True)
+    _close(city, on_time[1], rating=3, rework=True)  # 1 or 2 would reopen it (test_loop)
     _close(city, on_time[2], rating=4)
     _steps(city, escalated, ("grid_worker", "escalate", {"note": "物业不配合"}))
     city.clock["t"] = start + timedelta(days=4)  # the dispute's three days are gone

@@ -153,3 +153,23 @@ def test_the_command_line_schedules_adds_and_lists(city, monkeypatch):
     assert runner.invoke(cli, ["patrols", "schedule", "--horizon-days", "2"]).output.startswith("scheduled 0 visits")
     listed = runner.invoke(cli, ["patrols", "list", "--area", TEST_GRID])
     assert listed.exit_code == 0 and "王大爷" in listed.output and listed.output.rstrip().endswith("registers")
+
+
+def test_a_visit_is_proved_at_the_door_or_says_why_not_and_is_counted_apart(city):
+    """1.2 km away, or with no position at all, a visit is not recorded — unless the worker says why it
+    was made elsewhere; the measures then count it apart from the visits made at the door."""
+    tasks = city.client.get("/api/v1/me/tasks", headers=city.h("grid_worker")).json["tasks"]
+    visit = next(t for t in tasks if t["kind"] == "patrol")
+    lon, lat = visit["location"]["lon"], visit["location"]["lat"]
+    url = f"/api/v1/tasks/{visit['id']}/visit"
+    far = city.client.post(url, json={"note": "在家", "lon": lon + 0.0125, "lat": lat}, headers=city.h("grid_worker"))
+    assert far.status_code == 422 and far.json["distance_m"] > 1000 and "away_reason" in far.json["detail"]
+    blind = city.client.post(url, json={"note": "在家"}, headers=city.h("grid_worker"))
+    assert blind.status_code == 400 and blind.json["field"] == "lon"
+    before = city.client.get(f"/api/v1/stats?level=grid&area={visit['area'] if 'area' in visit else TEST_GRID}",
+                             headers=city.h("command_centre")).json["totals"]
+    done = city.client.post(url, json={"note": "老人住院，电话问候", "away_reason": "住院，电话回访"}, headers=city.h("grid_worker"))
+    assert done.status_code == 200 and done.json["away_reason"] == "住院，电话回访" and done.json["distance_m"] is None
+    after = city.client.get(f"/api/v1/stats?level=grid&area={visit['area'] if 'area' in visit else TEST_GRID}",
+                            headers=city.h("command_centre")).json["totals"]
+    assert after["visits"] == before["visits"] + 1 and after["visits_away"] == before["visits_away"] + 1

@@ -42,7 +42,7 @@ def test_the_whole_loop_from_report_to_rating(city):
     assert res.status_code == 200 and res.json["status"] == "resolved"
     done = walk(city, iid, ("grid_leader", "verify", {}), ("command_centre", "close", {}),
                 ("resident", "rate", {"rating": 5, "note": "满意"}))
-    assert done["status"] == "followed_up" and done["allowed"] == ["comment"]
+    assert done["status"] == "followed_up" and done["allowed"] == ["not_fixed", "comment"]  # for a week: "not fixed"
     history = city.client.get(f"/api/v1/incidents/{iid}/history", headers=city.h("command_centre")).json["events"]
     assert [e["action"] for e in history] == ["report", "accept", "assess", "dispatch", "check_in", "resolve", "verify", "close", "rate"]
     assert [e["seq"] for e in history] == list(range(1, 10))
@@ -54,12 +54,15 @@ def test_the_whole_loop_from_report_to_rating(city):
         assert s.scalar(select(Task.status).where(Task.incident_id == iid)) == "done"
 
 
-def test_a_worker_takes_the_task_in_one_step_each_step_recorded(city):
+def test_a_worker_takes_the_task_in_one_step_recorded_as_what_it_was(city):
+    """Taking is one event that says so: no accept, assess or dispatch appears that nobody did."""
     iid = new_incident(city)
     res = step(city, "grid_worker", iid, "take")
     assert res.json["status"] == "dispatched" and "check_in" in res.json["allowed"]
-    actions = [e["action"] for e in city.client.get(f"/api/v1/incidents/{iid}/history", headers=city.h("grid_worker")).json["events"]]
-    assert actions == ["report", "accept", "assess", "dispatch"]
+    events = city.client.get(f"/api/v1/incidents/{iid}/history", headers=city.h("grid_worker")).json["events"]
+    assert [e["action"] for e in events] == ["report", "take"]
+    assert events[1]["from_status"] == "reported" and events[1]["to_status"] == "dispatched"
+    assert events[1]["data"]["skipped"] == ["accept", "assess", "dispatch"]
 
 
 def test_illegal_steps_are_refused_with_what_is_allowed(city):
@@ -248,3 +251,89 @@ def test_merging_or_handing_over_stays_on_ones_own_ground(city):
     assert step(city, "grid_leader", mine, "reassign", worker=city.workers["backup"], note="换人").status_code == 200
     assert step(city, "command_centre", mine, "reassign", worker=their_worker, note="跨社区支援").status_code == 200
     assert step(city, "command_centre", mine, "merge", target=theirs).status_code == 200
+
+
+def _resolved_by_the_leader(city) -> int:
+    """An incident the grid leader handled and resolved themselves."""
+    iid = new_incident(city)
+    walk(city, iid, ("command_centre", "reassign", {"worker": city.workers["grid_leader"], "note": "网格长亲自处理"}),
+         ("grid_leader", "take", {}), ("grid_leader", "check_in", NEAR), ("grid_leader", "resolve", {"note": "已调解"}))
+    return iid
+
+
+def test_nobody_verifies_or_closes_what_they_resolved(city):
+    iid = _resolved_by_the_leader(city)
+    own = step(city, "grid_leader", iid, "verify")
+    assert own.status_code == 403 and "resolved by you" in own.json["detail"] and "verify" not in own.json["allowed"]
+    walk(city, iid, ("command_centre", "verify", {}))
+    assert step(city, "grid_leader", iid, "close").status_code == 403
+    assert walk(city, iid, ("community_admin", "close", {}))["status"] == "closed"
+
+
+def test_an_admin_override_of_the_resolver_rule_is_an_event_that_says_so(city):
+    from sqlalchemy import update
+
+    from gridops.core.models import AppUser
+
+    iid = _resolved_by_the_leader(city)
+    with city.session() as s:  # the leader's worker record, signed in as an admin
+        leader = s.scalar(select(Worker.id).where(Worker.code == city.workers["grid_leader"]))
+        s.execute(update(AppUser).where(AppUser.name == "admin").values(worker_id=leader))
+    refused = step(city, "admin", iid, "verify")
+    assert refused.status_code == 403 and "resolved by you" in refused.json["detail"]
+    assert step(city, "admin", iid, "verify", override=True).status_code == 403  # an override needs a note saying why
+    done = step(city, "admin", iid, "verify", override=True, note="夜间无他人在岗，事后复核")
+    assert done.status_code == 200
+    last = city.client.get(f"/api/v1/incidents/{iid}/history", headers=city.h("command_centre")).json["events"][-1]
+    assert last["action"] == "verify" and "admin override" in last["data"]["override"] and last["note"].startswith("夜间")
+
+
+def _closed(city, category: str = "dispute.neighbour") -> int:
+    iid = new_incident(city, category)
+    walk(city, iid, ("grid_worker", "take", {}), ("grid_worker", "check_in", NEAR), ("grid_worker", "resolve", {"note": "已调解"}),
+         ("grid_leader", "verify", {}), ("grid_leader", "close", {}))
+    return iid
+
+
+def test_a_low_rating_reopens_the_incident_to_its_handler_and_counts_as_rework(city):
+    iid = _closed(city)
+    before = city.client.get(f"/api/v1/stats?level=grid&area={TEST_GRID}", headers=city.h("command_centre")).json
+    res = step(city, "resident", iid, "rate", rating=2, note="还是很吵")
+    assert res.status_code == 200 and res.json["status"] == "reopened"
+    assert res.json["assignee"]["code"] == city.workers["grid_worker"]
+    with city.session() as s:
+        worker = s.scalar(select(Worker.id).where(Worker.code == city.workers["grid_worker"]))
+        tasks = list(s.scalars(select(Task.status).where(Task.incident_id == iid, Task.worker_id == worker)))
+        told = list(s.scalars(select(Notification.message).where(Notification.incident_id == iid, Notification.worker_id == worker)))
+    assert "open" in tasks and any("还是很吵" in m for m in told)  # back on their list, with the resident's words
+    assert walk(city, iid, ("grid_worker", "check_in", NEAR))["status"] == "in_progress"
+    after = city.client.get(f"/api/v1/stats?level=grid&area={TEST_GRID}", headers=city.h("command_centre")).json
+    assert after["totals"]["rework"] == before["totals"]["rework"] + 1
+
+
+def test_not_fixed_reopens_within_seven_days_and_not_after(city):
+    from datetime import timedelta
+
+    iid = _closed(city)
+    late = _closed(city, "order.noise")  # closed the same Monday morning (nobody's shift changes meanwhile)
+    city.clock["t"] += timedelta(days=6)
+    assert step(city, "resident", iid, "not_fixed").status_code == 400  # the resident's words are needed
+    res = step(city, "resident", iid, "not_fixed", note="井盖又松了")
+    assert res.status_code == 200 and res.json["status"] == "reopened"
+    city.clock["t"] += timedelta(days=2)
+    refused = step(city, "resident", late, "not_fixed", note="还是没修好")
+    assert refused.status_code == 409 and "7 days" in refused.json["detail"]
+
+
+def test_a_reporter_whose_report_was_merged_follows_the_incident_and_may_rate_it(city):
+    first = new_incident(city)
+    dup = city.client.post("/api/v1/incidents", json={"category": "dispute.neighbour", "lon": TEST_POINT[0], "lat": TEST_POINT[1],
+                                                       "description": "楼上又吵"}, headers=city.h("other_resident")).json
+    assert dup["status"] == "merged" and dup["merged_into"] == first
+    seen = city.client.get(f"/api/v1/incidents/{first}", headers=city.h("other_resident"))
+    assert seen.status_code == 200 and "138" not in str(seen.json.get("reporter_contact"))  # the first reporter's phone stays hidden
+    listed = city.client.get("/api/v1/incidents?status=all", headers=city.h("other_resident")).json
+    assert first in {f["id"] for f in listed["features"]}
+    walk(city, first, ("grid_worker", "take", {}), ("grid_worker", "check_in", NEAR), ("grid_worker", "resolve", {"note": "已调解"}),
+         ("grid_leader", "verify", {}), ("grid_leader", "close", {}))
+    assert step(city, "other_resident", first, "rate", rating=4, note="好多了").json["status"] == "followed_up"

@@ -14,7 +14,7 @@ from gridops.incidents.loop import (
     OPEN,
     STATUSES,
     STEPS,
-    TAKE_PATH,
+    TAKE_SKIPS,
     allowed_steps,
     may_take,
     next_tier,
@@ -47,13 +47,11 @@ def test_every_status_is_open_or_closed_and_every_step_moves_between_known_statu
         assert source in STATUSES and target in STATUSES and (action in STEPS), (source, target, action)
 
 
-def test_take_walks_the_open_steps_to_dispatched():
-    status, seen = "reported", []
-    while status != "dispatched":
-        action, status = TAKE_PATH[status]
-        seen.append(action)
-    assert seen == ["accept", "assess", "dispatch"]
-    assert TAKE_PATH["escalated"] == ("dispatch", "dispatched")
+def test_take_is_one_step_to_dispatched_that_names_what_it_stands_for():
+    assert STEPS["take"].target == "dispatched" and set(TAKE_SKIPS) == set(STEPS["take"].sources)
+    assert TAKE_SKIPS["reported"] == ("accept", "assess", "dispatch") and TAKE_SKIPS["escalated"] == ("dispatch",)
+    assert ("reported", "dispatched", "take") in set(transitions())
+    assert ("reported", "accepted", "accept") in set(transitions())  # only when someone accepts it
 
 
 def test_the_ladder_climbs_one_tier_at_a_time_and_stops_at_the_district():
@@ -69,7 +67,7 @@ def test_the_ladder_climbs_one_tier_at_a_time_and_stops_at_the_district():
     ("closed", "grid_leader", {"comment"}),
     # the command centre also supervises (督办) and records the follow-up rating (回访)
     ("dispatched", "command_centre", {"reassign", "escalate", "supervise", "comment"}),
-    ("closed", "command_centre", {"rate", "comment"}),
+    ("closed", "command_centre", {"rate", "not_fixed", "comment"}),
     # a grid worker who does not hold it can only comment on their ground
     ("dispatched", "grid_worker", {"comment"}),
     # a planner takes no step of the loop at all
@@ -94,8 +92,23 @@ def test_the_assignee_works_it_whatever_their_role():
 
 def test_a_resident_rates_and_comments_on_their_own_report_only():
     own = Facts("closed", reporter_user_id=5)
-    assert set(allowed_steps(own, who("resident", user=5), GRID)) == {"rate", "comment"}
+    assert set(allowed_steps(own, who("resident", user=5), GRID)) == {"rate", "not_fixed", "comment"}
     assert allowed_steps(own, who("resident", user=6), GRID) == []
+    # a resident whose report was merged into it follows it like their own
+    assert set(allowed_steps(own, who("resident", user=6), GRID, joined=True)) == {"rate", "not_fixed", "comment"}
+
+
+def test_the_resolver_never_verifies_or_closes_their_own_resolution():
+    leader = who("grid_leader", worker=99, areas=(GRID,))
+    assert "verify" in allowed_steps(Facts("resolved", assignee_id=1), leader, GRID, resolved_by=1)
+    assert set(allowed_steps(Facts("resolved", assignee_id=99), leader, GRID, resolved_by=99)) == {"return", "comment"}
+    assert "close" not in allowed_steps(Facts("verified", assignee_id=99), leader, GRID, resolved_by=99)
+    assert "close" in allowed_steps(Facts("verified", assignee_id=99), leader, GRID, resolved_by=None)  # category allows it
+
+
+def test_reopened_work_goes_back_to_the_assignee_like_returned_work():
+    mine = Facts("reopened", assignee_id=7)
+    assert set(allowed_steps(mine, who("grid_worker", worker=7), GRID)) == {"check_in", "escalate", "comment"}
 
 
 def test_the_system_may_take_any_step_the_status_allows():

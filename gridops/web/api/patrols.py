@@ -46,13 +46,14 @@ def create_register(body: dict[str, Any]) -> dict[str, Any]:
 @bp.post("/tasks/<int:task_id>/visit")
 @bp.arguments(VisitBody(), location="json")
 @bp.response(200, VisitDone)
-@problem_response(bp, 400, "no note, or only one of lon and lat")
+@problem_response(bp, 400, "no note, only one of lon and lat, or neither a position nor away_reason")
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 404, "no such patrol visit that is yours")
 @problem_response(bp, 409, "the visit is already recorded or cancelled")
+@problem_response(bp, 422, "too far from the door (`distance_m`): record it there, or give away_reason")
 def visit(body: dict[str, Any], task_id: int) -> dict[str, Any]:
     """Record a patrol visit: the task is done and the next visit is counted from now."""
     who = caller()
     with database().session() as session:
         return record_visit(session, use_case_context(current_app), task_id, who, note=body["note"],
-                            lon=body.get("lon"), lat=body.get("lat"))
+                            lon=body.get("lon"), lat=body.get("lat"), away_reason=body.get("away_reason"))

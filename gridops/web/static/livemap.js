@@ -5,10 +5,9 @@
 
   const STATUS_COLOURS = {
     reported: "#e03131", accepted: "#e8590c", assessed: "#f08c00", dispatched: "#1971c2", in_progress: "#1098ad",
-    resolved: "#2f9e44", verified: "#5c940d", returned: "#9c36b5", escalated: "#862e9c",
+    resolved: "#2f9e44", verified: "#5c940d", returned: "#9c36b5", reopened: "#c2255c", escalated: "#862e9c",
     closed: "#868e96", followed_up: "#adb5bd", merged: "#ced4da",
   };
-  const OPEN = ["reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "returned", "verified", "escalated"];
   const RADIUS = { critical: 10, urgent: 8, normal: 6, low: 5 };
 
   function el(tag, cls, text) {
@@ -21,6 +20,7 @@
   window.gridopsLive = function (setup) {
     const map = setup.map;
     const cfg = setup.config;
+    const OPEN = cfg.open; // the loop's open statuses, from the server (gridops.incidents.loop)
     const snapshot = cfg.snapshot || null;
     const groupOf = Object.fromEntries(cfg.categories.map((c) => [c.code, c.group]));
     const state = { markers: new Map(), props: new Map(), workers: L.layerGroup(), filters: { status: "open" }, loaded: false };

@@ -142,6 +142,8 @@ class StepBody(Schema):
     rating = fields.Integer(validate=validate.Range(1, 5), metadata={"description": "rate: 1–5 stars (回访)"})
     worker = fields.String(metadata={"description": "dispatch / reassign: the worker's code"})
     target = fields.Integer(metadata={"description": "merge: the incident to merge into"})
+    override = fields.Boolean(load_default=False, metadata={
+        "description": "verify / close: an admin checks their own resolution, with a note saying why (recorded)"})
     photo = fields.List(Upload(), metadata={"description": "photos (multipart only)"})
 
 

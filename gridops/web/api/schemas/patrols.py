@@ -51,8 +51,10 @@ class PatrolList(Schema):
 
 class VisitBody(Schema):
     note = fields.String(required=True, validate=validate.Length(min=1, max=4000), metadata={"description": "how the visit went"})
-    lon = fields.Float(allow_nan=False, metadata={"description": "where the worker is (WGS-84)"})
+    lon = fields.Float(allow_nan=False, metadata={"description": "where the worker is (WGS-84): within the check-in radius of the door"})
     lat = fields.Float(allow_nan=False)
+    away_reason = fields.String(validate=validate.Length(max=500), metadata={
+        "description": "why the visit was not made at the door (电话回访, 住院探视 …): then no position is needed; counted apart"})
 
 
 class VisitDone(Schema):
@@ -60,5 +62,6 @@ class VisitDone(Schema):
     status = fields.String()
     completed_at = fields.String()
     distance_m = fields.Float(allow_none=True, metadata={"description": "from the door, when the position was sent"})
+    away_reason = fields.String(allow_none=True)
     note = fields.String()
     next_visit_from = fields.String(allow_none=True)

@@ -38,6 +38,8 @@ class StatsRow(Schema):
     rework_rate = fields.Float(allow_none=True)
     rated = fields.Integer()
     satisfaction = fields.Float(allow_none=True, metadata={"description": "满意率: share of 4–5 star ratings"})
+    visits = fields.Integer(metadata={"description": "走访 recorded in the period"})
+    visits_away = fields.Integer(metadata={"description": "of those, recorded away from the door with a reason"})
 
 
 class StatsTotals(Schema):
@@ -56,6 +58,8 @@ class StatsTotals(Schema):
     rework_rate = fields.Float(allow_none=True)
     rated = fields.Integer()
     satisfaction = fields.Float(allow_none=True)
+    visits = fields.Integer()
+    visits_away = fields.Integer()
 
 
 class GridRank(Schema):
