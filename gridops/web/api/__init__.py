@@ -67,7 +67,11 @@ def register_api(app: Flask) -> Api:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",  # served below: no request leaves the service
     )
-    api = GridopsApi(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
+    # a bearer token where a route needs one (gridops.access.policy.ROUTES says which), none where it does not:
+    # Swagger UI's "Authorize" then sends the token with "Try it out"
+    api = GridopsApi(app, spec_kwargs={"info": {"description": _DESCRIPTION}, "security": [{"bearer": []}, {}]})
+    api.spec.components.security_scheme("bearer", {
+        "type": "http", "scheme": "bearer", "description": "a user token: `gridops users add NAME --role ROLE`"})
 
     api.register_blueprint(health_bp)
     api.register_blueprint(areas_bp, url_prefix="/api/v1")
