@@ -14,6 +14,7 @@ from typing import Any
 import swagger_ui_bundle
 from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
 from gridops.web.api.areas import bp as areas_bp
 from gridops.web.api.boundaries import bp as boundaries_bp
@@ -37,6 +38,15 @@ the city's time zone)."""
 
 def _swagger_assets() -> Path:
     return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+class StoredId(IntegerConverter):
+    """A whole number that fits a stored id (a 64-bit integer): a longer one is no such resource (404),
+    never a database overflow."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 class GridopsApi(Api):
@@ -69,7 +79,9 @@ def register_api(app: Flask) -> Api:
     )
     # a bearer token where a route needs one (gridops.access.policy.ROUTES says which), none where it does not:
     # Swagger UI's "Authorize" then sends the token with "Try it out"
+    app.url_map.converters["int"] = StoredId  # before any route is added: every <int:…> is bounded
     api = GridopsApi(app, spec_kwargs={"info": {"description": _DESCRIPTION}, "security": [{"bearer": []}, {}]})
+    api.register_converter(StoredId, lambda c: {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1})
     api.spec.components.security_scheme("bearer", {
         "type": "http", "scheme": "bearer", "description": "a user token: `gridops users add NAME --role ROLE`"})
 

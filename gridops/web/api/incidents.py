@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
 from gridops.field.tasks import tasks_of
 from gridops.field.workers import worker_positions
@@ -14,7 +14,7 @@ from gridops.incidents.listing import incidents_geojson
 from gridops.incidents.photos import check_photos, discard
 from gridops.incidents.steps import Act, act
 from gridops.incidents.views import history, load, view
-from gridops.web.api.parsing import JSON_OR_FORM, Blueprint
+from gridops.web.api.parsing import JSON_OR_FORM, Blueprint, uploaded_files
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.incidents import (
     History,
@@ -34,6 +34,17 @@ from gridops.web.context import use_case_context
 from gridops.web.request import caller, database, token_hash
 
 bp = Blueprint("incidents", __name__, description="Reports in, and the closed loop (上报 → 受理 → … → 回访)")
+
+_GEOJSON_ANSWERS = ("incidents.list_incidents", "incidents.workers")
+
+
+@bp.after_request
+def _geojson(response: Response) -> Response:
+    """The lists of incidents and workers are GeoJSON, and say so (RFC 7946's media type), as documented."""
+    if request.endpoint in _GEOJSON_ANSWERS and response.status_code == 200 and response.mimetype == "application/json":
+        response.mimetype = "application/geo+json"
+    return response
+
 
 _MULTIPART = {"requestBody": {"content": {"multipart/form-data": {"schema": "IncidentCreate"}}}}
 
@@ -63,7 +74,7 @@ def create(body: dict[str, Any], headers: dict[str, Any]) -> tuple[dict[str, Any
     """Report an incident: placed, routed, stored with its first event before the answer is sent."""
     who = caller()
     cfg = current_app.config
-    files = [(f.filename or "photo", f.read()) for f in body.pop("photo", []) or []]
+    files = uploaded_files(body.pop("photo", None))
     photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
     new = NewReport(
         category=body["category"], channel=body["channel"], description=body.get("description"),
@@ -151,7 +162,7 @@ def step(body: dict[str, Any], incident_id: int, action: str) -> dict[str, Any]:
     supervise (督办), merge, split, comment."""
     who = caller()
     cfg = current_app.config
-    files = [(f.filename or "photo", f.read()) for f in body.pop("photo", []) or []]
+    files = uploaded_files(body.pop("photo", None))
     photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
     a = Act(note=body.get("note"), lon=body.get("lon"), lat=body.get("lat"), rating=body.get("rating"),
             worker=body.get("worker"), target=body.get("target"), photos=photos, override=body["override"])

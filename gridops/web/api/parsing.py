@@ -16,6 +16,8 @@ from webargs import core
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import UnsupportedMediaType
 
+from gridops.core.errors import InvalidParameter
+
 FORM_AND_FILES = "form_and_files"
 JSON_OR_FORM = "json_or_form"
 __all__ = ["Blueprint", "FORM_AND_FILES", "JSON_OR_FORM"]
@@ -47,3 +49,15 @@ Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
     **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING, FORM_AND_FILES: "multipart/form-data",
     JSON_OR_FORM: "application/json",
 }
+
+
+def uploaded_files(items: Any, field: str = "photo") -> list[tuple[str, bytes]]:
+    """The files of a multipart field as (name, bytes); anything else sent under its name (a string in
+    JSON, an empty part) is refused, naming the field — never read as if it were a file."""
+    out = []
+    for item in items or []:
+        if not isinstance(item, FileStorage):
+            raise InvalidParameter(field, f"`{field}` takes files, sent as parts of a multipart/form-data body "
+                                          "(a JSON body cannot carry them).")
+        out.append((item.filename or field, item.read()))
+    return out

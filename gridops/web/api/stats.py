@@ -19,7 +19,10 @@ bp = Blueprint("stats", __name__, description="The measures the users count, per
 @bp.get("/stats")
 @bp.arguments(StatsArgs(), location="query", as_kwargs=True)
 @bp.response(200, Stats)
-@bp.alt_response(200, content_type="text/csv", description="format=csv: one row per area")
+@bp.doc(responses={"200": {"description": "the measures; format=csv or format=geojson for the other forms", "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/Stats"}},
+    "text/csv": {"schema": {"type": "string"}},  # format=csv: one row per area
+    "application/geo+json": {"schema": {"type": "object"}}}}})  # format=geojson: the areas with their measures
 @problem_response(bp, 400, "a parameter is invalid")
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "your role does not see the measures, or not of this area")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from gridops.core.errors import InvalidParameter
 from gridops.incidents.stream import stream
@@ -15,7 +15,8 @@ bp = Blueprint("stream", __name__, description="The live feed of state changes (
 
 
 class StreamArgs(Query):
-    after = fields.Integer(metadata={"description": "resume after this event id (the Last-Event-ID header does the same)"})
+    after = fields.Integer(validate=validate.Range(0, 2**63 - 1), metadata={
+        "description": "resume after this event id (the Last-Event-ID header does the same)"})
 
 
 @bp.get("/stream")
@@ -32,6 +33,8 @@ def live(**args: Any) -> Response:
     if header:
         try:
             after = int(header)
+            if not 0 <= after < 2**63:
+                raise ValueError(header)
         except ValueError:
             raise InvalidParameter("Last-Event-ID", f"Last-Event-ID must be an event id (a whole number); got {header!r}.") from None
     cfg = current_app.config
