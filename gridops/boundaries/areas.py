@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from geoalchemy2.shape import to_shape
 from shapely.geometry.base import BaseGeometry
@@ -17,6 +18,8 @@ from gridops.geo.geojson import bounds_of, geometry_to_geojson
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, AreaLevel, BoundaryVersion, Layer
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -146,19 +149,29 @@ def get_area(session: Session, layer: str, code: str, at: datetime | None = None
     return feature
 
 
-# (database, area id) -> code: a stored area never changes (a redraw is a new version's rows)
-_CODES: dict[tuple[str, int], str] = {}
-_CODES_MAX = 200_000
+class StoredAreaFacts(Generic[T]):
+    """Something derived from a stored area, remembered per process and per database (keyed by the
+    engine's URL and the area's row id): a stored area never changes, a redraw is a new version's rows."""
+
+    def __init__(self, load: Callable[[Session, int], T | None], limit: int = 200_000) -> None:
+        self._load, self._limit = load, limit
+        self._known: dict[tuple[str, int], T] = {}
+
+    def get(self, session: Session, area_id: int) -> T | None:
+        key = (str(session.get_bind().engine.url), area_id)
+        found = self._known.get(key)
+        if found is None:
+            found = self._load(session, area_id)
+            if found is not None:
+                if len(self._known) >= self._limit:
+                    self._known.clear()
+                self._known[key] = found
+        return found
+
+
+_CODES: StoredAreaFacts[str] = StoredAreaFacts(lambda s, i: s.scalar(select(Area.code).where(Area.id == i)))
 
 
 def code_of(session: Session, area_id: int) -> str | None:
     """An area's code by its row id, remembered per process (every step of the loop asks it)."""
-    key = (str(session.get_bind().engine.url), area_id)
-    found = _CODES.get(key)
-    if found is None:
-        found = session.scalar(select(Area.code).where(Area.id == area_id))
-        if found is not None:
-            if len(_CODES) >= _CODES_MAX:
-                _CODES.clear()
-            _CODES[key] = found
-    return found
+    return _CODES.get(session, area_id)

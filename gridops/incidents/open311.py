@@ -21,6 +21,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from gridops.access.policy import Principal, Unauthorized
+from gridops.boundaries.areas import StoredAreaFacts
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, Building, Category, Department, Incident, IncidentEvent
@@ -84,83 +85,69 @@ def _status(incident: Incident) -> str:
     return "closed" if incident.status in CLOSED else "open"
 
 
-def _centroid(session: Session, area_id: int) -> tuple[float, float]:
-    """Where the public view places an incident: its area's centroid (areas of a version never change)."""
-    found = _CENTROIDS.get(area_id)
-    if found is None:
-        area = session.get(Area, area_id)
-        assert area is not None
-        c = to_shape(area.geom).centroid
-        found = _CENTROIDS[area_id] = (c.x, c.y)
-    return found
+def _load_centroid(session: Session, area_id: int) -> tuple[float, float] | None:
+    geom = session.scalar(select(Area.geom).where(Area.id == area_id))
+    if geom is None:
+        return None
+    c = to_shape(geom).centroid
+    return c.x, c.y
 
 
-_CENTROIDS: dict[int, tuple[float, float]] = {}
+# where the public view places an incident: its micro-grid's (or grid's) centroid
+_CENTROIDS: StoredAreaFacts[tuple[float, float]] = StoredAreaFacts(_load_centroid)
 
 
 def _request(session: Session, incident: Incident, tz: str, public: bool) -> dict[str, Any]:
+    """One service request. `public`: the anonymous view — placed at its micro-grid's centroid under the
+    micro-grid's name, no notes, and no words at all for a sensitive category."""
     category = session.get(Category, incident.category_code)
-    point = to_point(incident.location)
     grid = session.get(Area, incident.grid_id)
     assert category is not None and grid is not None  # NOT NULL foreign keys of the incident
-    if public:
-        return _public_request(session, incident, category, grid, tz)
-    building = session.get(Building, incident.building_id) if incident.building_id else None
     if incident.department_code:
         agency = session.scalar(select(Department.name).where(Department.code == incident.department_code))
     else:
-        agency = f"{grid.name} ({grid.code})"
-    last_note = session.scalar(
-        select(IncidentEvent.note).where(IncidentEvent.incident_id == incident.id, IncidentEvent.note.is_not(None))
-        .order_by(IncidentEvent.seq.desc()).limit(1)
-    )
-    notes = f"Duplicate of request {incident.merged_into_id}." if incident.status == "merged" else (
-        f"{incident.status}: {last_note}" if last_note and incident.status not in ("reported",) else incident.status
-    )
+        agency = grid.name if public else f"{grid.name} ({grid.code})"
+    merged = f"Duplicate of request {incident.merged_into_id}." if incident.status == "merged" else None
+    if public:
+        place = session.get(Area, incident.micro_grid_id) if incident.micro_grid_id else None
+        place = place or grid
+        found = _CENTROIDS.get(session, place.id)
+        assert found is not None  # the area row was just read
+        x, y = round(found[0], 5), round(found[1], 5)
+        notes = merged or incident.status
+        description: str | None = None if category.sensitive else incident.description
+        address: str | None = place.name
+        address_id: str | None = None
+    else:
+        point = to_point(incident.location)
+        x, y = round(point.x, 7), round(point.y, 7)
+        building = session.get(Building, incident.building_id) if incident.building_id else None
+        last_note = session.scalar(
+            select(IncidentEvent.note).where(IncidentEvent.incident_id == incident.id, IncidentEvent.note.is_not(None))
+            .order_by(IncidentEvent.seq.desc()).limit(1)
+        )
+        notes = merged or (f"{incident.status}: {last_note}" if last_note and incident.status not in ("reported",)
+                           else incident.status)
+        description = incident.description
+        address = incident.address_text or (building.address if building else grid.name)
+        address_id = building.code if building else None
     return {
         "service_request_id": str(incident.id),
         "status": _status(incident),
         "status_notes": notes,
         "service_name": category.name,
         "service_code": category.code,
-        "description": incident.description,
+        "description": description,
         "agency_responsible": agency,
         "service_notice": f"{category.name}: to be closed within the time limit, by {_w3(incident.due_at, tz)}.",
         "requested_datetime": _w3(incident.reported_at, tz),
         "updated_datetime": _w3(incident.closed_at if incident.status in CLOSED and incident.closed_at else incident.updated_at, tz),
         "expected_datetime": _w3(incident.due_at, tz),
-        "address": incident.address_text or (building.address if building else grid.name),
-        "address_id": building.code if building else None,
+        "address": address,
+        "address_id": address_id,
         "zipcode": None,
-        "lat": round(point.y, 7),
-        "long": round(point.x, 7),
-        "media_url": None,
-    }
-
-
-def _public_request(session: Session, incident: Incident, category: Category, grid: Area, tz: str) -> dict[str, Any]:
-    """The public view of a request: the place of its micro-grid, no notes, no words of a sensitive category."""
-    micro = session.get(Area, incident.micro_grid_id) if incident.micro_grid_id else None
-    x, y = _centroid(session, (micro or grid).id)
-    agency = grid.name if not incident.department_code else session.scalar(
-        select(Department.name).where(Department.code == incident.department_code))
-    return {
-        "service_request_id": str(incident.id),
-        "status": _status(incident),
-        "status_notes": f"Duplicate of request {incident.merged_into_id}." if incident.status == "merged" else incident.status,
-        "service_name": category.name,
-        "service_code": category.code,
-        "description": None if category.sensitive else incident.description,
-        "agency_responsible": agency,
-        "service_notice": f"{category.name}: to be closed within the time limit, by {_w3(incident.due_at, tz)}.",
-        "requested_datetime": _w3(incident.reported_at, tz),
-        "updated_datetime": _w3(incident.closed_at if incident.status in CLOSED and incident.closed_at else incident.updated_at, tz),
-        "expected_datetime": _w3(incident.due_at, tz),
-        "address": (micro or grid).name,
-        "address_id": None,
-        "zipcode": None,
-        "lat": round(y, 5),
-        "long": round(x, 5),
+        "lat": y,
+        "long": x,
         "media_url": None,
     }
 

@@ -13,7 +13,7 @@ from gridops.access.policy import ROLE_CODES, ROUTES
 from gridops.core.models import Worker
 from tests.conftest import TEST_POINT, sign_in
 from tests.web.browser import browser, live_server, watch
-from tests.web.test_route_policy import USER_OF
+from tests.web.test_route_policy import SAMPLES, USER_OF
 
 # each one, if it ran, would set window.pwned or open a dialog
 PAYLOADS = [
@@ -23,7 +23,8 @@ PAYLOADS = [
     "=HYPERLINK(\"http://evil.example\",\"点这里\")",
 ]
 
-PAGES = ["/", "/login", "/problems/forbidden", "/worker", "/map", "/maps/risk", "/dashboard", "/plan"]
+# every page (the matrix's own sample of each: tests.web.test_route_policy.SAMPLES)
+PAGES = {endpoint: path for endpoint, (method, path, _) in SAMPLES.items() if endpoint.startswith("pages.") and method == "GET"}
 
 # what the page does once loaded: open every tooltip and popup of every Leaflet layer, shown or not
 OPEN_EVERYTHING = """() => {
@@ -91,8 +92,7 @@ def test_no_page_runs_what_users_typed(city, artifacts_dir):
             page.fill("#token", city.tokens[USER_OF[role]])
             page.click("button[type=submit]")
             page.wait_for_load_state("load")
-            for path in PAGES:
-                endpoint = next(e for e, a in ROUTES.items() if e.startswith("pages.") and _path_of(e) == path)
+            for endpoint, path in PAGES.items():
                 if not ROUTES[endpoint].admits(role):
                     continue
                 page.goto(path)
@@ -117,12 +117,6 @@ def test_no_page_runs_what_users_typed(city, artifacts_dir):
             assert not scripts, (role, scripts)
             context.close()
     assert not ran, "\n".join(ran)
-
-
-def _path_of(endpoint: str) -> str:
-    return {"pages.index": "/", "pages.login": "/login", "pages.problem_type": "/problems/forbidden", "pages.worker": "/worker",
-            "pages.live_map_page": "/map", "pages.risk_page": "/maps/risk", "pages.dashboard": "/dashboard",
-            "pages.plan_page": "/plan"}.get(endpoint, "")
 
 
 def test_exports_neutralise_spreadsheet_formulas(city):
