@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from gridops.access import sessions
 from gridops.access.policy import Principal
 from gridops.access.tokens import hash_token
 from gridops.access.users import principal_for_hash
 from gridops.core.stamps import USERS_STAMP, read_stamp
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a long-lived answer (the live feed) keeps of how its caller signed in, to ask again later:
+    a page session's id, or an API token's hash. Never the token itself."""
+
+    sid: str | None = None
+    token_hash: str | None = None
 
 
 class Principals:
@@ -64,3 +76,14 @@ class Principals:
         """Each token's principal as this transaction sees it (for checking remembered ones)."""
         stamp = read_stamp(session, USERS_STAMP) if stamp is None else stamp
         return {key: self.by_hash(session, key, stamp) for key in token_hashes}
+
+    def recheck(self, session: Session, credentials: Sequence[Credential]) -> list[Principal | None]:
+        """Who each credential names now (None once revoked, deactivated or signed out): one stamp read
+        and one query for all the page sessions, however many streams are open."""
+        stamp = read_stamp(session, USERS_STAMP)
+        live = sessions.token_hashes_of(session, {c.sid for c in credentials if c.sid})
+        out: list[Principal | None] = []
+        for c in credentials:
+            key = live.get(c.sid) if c.sid else c.token_hash
+            out.append(self.by_hash(session, key, stamp) if key else None)
+        return out

@@ -36,6 +36,21 @@ def token_hash_of(session: Session, sid: str) -> str | None:
     return found
 
 
+def token_hashes_of(session: Session, sids: set[str]) -> dict[str, str]:
+    """`token_hash_of` for many sessions in one query (the live feed asks for all its clients at once);
+    a session that ended, expired or whose user was deactivated is missing from the answer."""
+    by_hash = {hash_token(sid): sid for sid in sids}
+    found: dict[str, str] = {}
+    keys = list(by_hash)
+    for start_at in range(0, len(keys), 500):  # bounded IN lists
+        rows = session.execute(
+            select(PageSession.id_hash, AppUser.token_hash).join(AppUser, PageSession.user_id == AppUser.id)
+            .where(PageSession.id_hash.in_(keys[start_at:start_at + 500]), PageSession.ended_at.is_(None),
+                   PageSession.expires_at > clock.now(), AppUser.active.is_(True)))
+        found.update({by_hash[id_hash]: token for id_hash, token in rows})
+    return found
+
+
 def end(session: Session, sid: str) -> None:
     session.execute(update(PageSession).where(PageSession.id_hash == hash_token(sid), PageSession.ended_at.is_(None))
                     .values(ended_at=clock.now()))

@@ -7,11 +7,12 @@ import re
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Config, Flask
 
 from gridops.cli.base import app_db, cli, context, make_app
 from gridops.core.health import health
 from gridops.field.sweep import Sweeper
+from gridops.web.asgi import Server
 
 
 @cli.command()
@@ -28,7 +29,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     )
     interval = app.config["SWEEP_INTERVAL_SECONDS"]
     if workers:
-        _gunicorn(host, port, workers, interval)
+        _gunicorn(host, port, workers, app.config)
     else:
         if interval > 0:
             _start_sweeper(app, interval)
@@ -61,14 +62,33 @@ def _redact(logger_name: str) -> None:
         logger.addFilter(RedactTokens())
 
 
+THREADS = 16  # per worker, for every request but the live feed's
+
+
+def _more_files() -> None:
+    """Every open stream is a socket: thousands of them need more than the usual 1,024 descriptors
+    (raised to the hard limit the system allows; the workers inherit it)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def _start_sweeper(app: Flask, interval: float) -> Sweeper:
     sweeper = Sweeper(lambda: context(app), app_db(app), interval)
     sweeper.start()
     return sweeper
 
 
-def _gunicorn(host: str, port: int, workers: int, sweep_interval: float) -> None:
+def _gunicorn(host: str, port: int, workers: int, app_cfg: Config) -> None:
     from gunicorn.app.base import BaseApplication  # the server of `--workers`, needed by nothing else
+
+    sweep_interval = app_cfg["SWEEP_INTERVAL_SECONDS"]
+    _more_files()
 
     def when_ready(_server: Any) -> None:
         # one sweeper for the whole server, in the master, however many workers there are
@@ -79,16 +99,17 @@ def _gunicorn(host: str, port: int, workers: int, sweep_interval: float) -> None
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            # threads: a live-feed client holds its connection open; sync workers would be pinned by it
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 16)
+            # an asyncio loop per worker (gridops.web.asgi): an open live feed holds no thread, every
+            # other request runs the Flask app on the worker's threads
+            self.cfg.set("worker_class", "asgi")
+            self.cfg.set("worker_connections", app_cfg["STREAM_MAX_CLIENTS"] + 1000)
             # open feeds would hold a graceful stop for its whole timeout; their clients resume with Last-Event-ID
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", "-")
             self.cfg.set("when_ready", when_ready)
 
-        def load(self) -> Flask:
+        def load(self) -> Server:
             _redact("gunicorn.access")  # in each worker, where its access log is written
-            return make_app()  # each worker builds its own app and engine after the fork
+            return Server(make_app(), threads=THREADS)  # each worker builds its own app and engine after the fork
 
     _App().run()

@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_HEARTBEAT_SECONDS": 15.0,
     # how often an open stream asks whether its user is still signed in (a revoked user's ends this soon)
     "STREAM_RECHECK_SECONDS": 5.0,
+    # open live streams one worker process of `gridops serve --workers N` holds; more are refused (503)
+    "STREAM_MAX_CLIENTS": 5000,
     # a check-in farther than this from the incident is refused
     "CHECKIN_MAX_DISTANCE_M": 200.0,
     # a resident may say "not fixed" (reopen) this many days after the close

@@ -61,5 +61,15 @@ class DatabaseUnavailable(GridopsError):
     slug = "database-unavailable"
 
 
+class Busy(GridopsError):
+    """The server holds as many of something as it will (open live streams): come back later."""
+
+    slug = "server-busy"
+
+    def __init__(self, message: str, retry_after: int = 10, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
 class SchemaOutdated(GridopsError):
     slug = "schema-outdated"

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -25,7 +26,6 @@ from sqlalchemy.orm import Session
 from gridops.access.policy import Principal, can_see
 from gridops.core.db import POSTGIS, Database
 from gridops.core.models import Area, Incident, StreamEvent
-from gridops.incidents.seen import joined
 
 log = logging.getLogger(__name__)
 CHANNEL = "gridops_events"
@@ -84,22 +84,67 @@ def last_id(session: Session) -> int:
     return session.scalar(select(StreamEvent.id).order_by(StreamEvent.id.desc()).limit(1)) or 0
 
 
+@dataclass(slots=True)
+class Facts:
+    """What deciding who may hear of an incident's event needs, read once per batch for every
+    listener (policy.IncidentFacts, the grid, and the residents whose reports were merged into it)."""
+
+    assignee_id: int | None
+    reporter_user_id: int | None
+    department_code: str | None
+    grid_code: str | None
+    followers: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The next stored events after some id, each with its incident's facts (None: not about an
+    incident, everyone may hear it), and the id to resume after."""
+
+    events: list[tuple[dict[str, Any], Facts | None]]
+    after: int
+    full: bool  # more may be waiting
+
+    def for_(self, principal: Principal) -> list[dict[str, Any]]:
+        return [event for event, facts in self.events if facts is None or visible(principal, facts)]
+
+
+def visible(principal: Principal, facts: Facts) -> bool:
+    return can_see(principal, facts, facts.grid_code, joined=principal.user_id in facts.followers)
+
+
+def read_batch(session: Session, after: int, limit: int = BATCH) -> Batch:
+    """Three queries whatever the batch holds: the events, their incidents with their grids, and who
+    follows the incidents through a merged report."""
+    rows = list(session.scalars(select(StreamEvent).where(StreamEvent.id > after).order_by(StreamEvent.id).limit(limit)))
+    if not rows:
+        return Batch([], after, False)
+    ids = {r.incident_id for r in rows if r.incident_id is not None}
+    followers: dict[int, set[int]] = {}
+    facts: dict[int, Facts] = {}
+    if ids:
+        merged = select(Incident.merged_into_id, Incident.reporter_user_id).where(
+            Incident.merged_into_id.in_(ids), Incident.status == "merged", Incident.reporter_user_id.is_not(None))
+        for into, reporter in session.execute(merged):
+            if into is not None and reporter is not None:
+                followers.setdefault(into, set()).add(reporter)
+        found = select(Incident.id, Incident.assignee_id, Incident.reporter_user_id, Incident.department_code, Area.code) \
+            .outerjoin(Area, Area.id == Incident.grid_id).where(Incident.id.in_(ids))
+        for iid, assignee, reporter, department, grid in session.execute(found):
+            facts[iid] = Facts(assignee, reporter, department, grid, frozenset(followers.get(iid, ())))
+    events: list[tuple[dict[str, Any], Facts | None]] = []
+    for row in rows:
+        if row.incident_id is not None and row.incident_id not in facts:
+            continue  # its incident is gone: nobody may hear of it
+        event = {"id": row.id, "event": row.kind, "data": {**(row.data or {}), "at": row.at.isoformat()}}
+        events.append((event, facts.get(row.incident_id) if row.incident_id is not None else None))
+    return Batch(events, rows[-1].id, len(rows) == limit)
+
+
 def events_after(session: Session, after: int, principal: Principal) -> tuple[list[dict[str, Any]], int]:
     """The next events the principal may see, and the id to resume after."""
-    rows = list(session.scalars(select(StreamEvent).where(StreamEvent.id > after).order_by(StreamEvent.id).limit(BATCH)))
-    if not rows:
-        return [], after
-    seen: dict[int, bool] = {}
-    out = []
-    for row in rows:
-        iid = row.incident_id
-        if iid is not None and iid not in seen:
-            incident = session.get(Incident, iid)
-            grid = session.scalar(select(Area.code).where(Area.id == incident.grid_id)) if incident else None
-            seen[iid] = incident is not None and can_see(principal, incident, grid, joined=joined(session, iid, principal))
-        if iid is None or seen[iid]:
-            out.append({"id": row.id, "event": row.kind, "data": {**(row.data or {}), "at": row.at.isoformat()}})
-    return out, rows[-1].id
+    batch = read_batch(session, after)
+    return batch.for_(principal), batch.after
 
 
 def sse(event: dict[str, Any]) -> str:

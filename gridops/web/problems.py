@@ -47,6 +47,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
                            "finding with its place."),
     "no-boundaries": (404, "No boundaries", "No boundary version is in force for the time asked: import or load boundaries first."),
     "database-unavailable": (503, "Database unavailable", "The database cannot be reached or lacks its spatial extension."),
+    "server-busy": (503, "Server busy", "The server holds as many open streams as it will; `Retry-After` says when to try again."),
     "schema-outdated": (503, "Schema outdated", "The database schema is behind the code: run `gridops db upgrade`."),
     "conflict": (409, "Conflict", "The request conflicts with the current state of the resource."),
     "unauthorized": (401, "Unauthorized", "Sign in: send `Authorization: Bearer TOKEN` (Open311: `api_key`)."),

@@ -12,7 +12,7 @@ from flask import current_app, g, request, session
 from sqlalchemy.orm import Session
 
 from gridops.access import sessions
-from gridops.access.cache import Principals
+from gridops.access.cache import Credential, Principals
 from gridops.access.policy import Forbidden, Principal, Unauthorized
 from gridops.access.tokens import hash_token
 from gridops.boundaries.geocoder import Geocoder
@@ -104,15 +104,15 @@ def token_hash() -> str | None:
     return g.get("token_hash")
 
 
-def confirmer() -> Callable[[Session], Principal | None]:
-    """How a long answer (the live feed) asks again, later, whether its caller is still signed in:
-    the same token, or the same page session, resolved afresh (None once revoked or signed out)."""
-    principals: Principals = current_app.extensions["gridops.principals"]
+def credential() -> Credential:
+    """How this request signed in, kept by a long answer (the live feed) to ask again later whether
+    its caller still may: the page session, or the token's hash."""
     sid: str | None = g.get("sid")
-    key: str | None = g.get("token_hash")
+    return Credential(sid=sid) if sid else Credential(token_hash=g.get("token_hash"))
 
-    def confirm(s: Session) -> Principal | None:
-        current = sessions.token_hash_of(s, sid) if sid else key
-        return principals.by_hash(s, current, read_stamp(s, USERS_STAMP)) if current else None
 
-    return confirm
+def confirmer() -> Callable[[Session], Principal | None]:
+    """`credential()` resolved afresh on demand (None once revoked or signed out)."""
+    principals: Principals = current_app.extensions["gridops.principals"]
+    held = credential()
+    return lambda s: principals.recheck(s, [held])[0]

@@ -10,6 +10,8 @@ import subprocess
 import time
 from contextlib import contextmanager
 
+import pytest
+
 from gridops.access.users import add_user
 from gridops.core.db import Database
 from tests.cli.test_cli import GRIDOPS
@@ -116,13 +118,14 @@ def test_a_report_made_through_one_process_reaches_a_client_of_another_within_tw
             f.close()
 
 
-def test_a_revoked_users_open_stream_ends_within_seconds(writable_demo_url):
+@pytest.mark.parametrize("workers", [None, 1], ids=["threaded", "workers"])
+def test_a_revoked_users_open_stream_ends_within_seconds(writable_demo_url, workers):
     from gridops.access.users import revoke
 
     db = Database(writable_demo_url)
     with db.session() as s:
         _, token = add_user(s, "将离职的网格长", "grid_leader", areas=["510199001002"])
-    with server(writable_demo_url, STREAM_RECHECK_SECONDS="1") as port:
+    with server(writable_demo_url, workers, STREAM_RECHECK_SECONDS="1") as port:
         feed = Feed(port, token)
         time.sleep(0.5)
         with db.session() as s:
@@ -139,6 +142,95 @@ def test_a_revoked_users_open_stream_ends_within_seconds(writable_demo_url):
         assert "event: ended\n" in lines and took < 3.0, took
         feed.close()
     db.dispose()
+
+
+def _open_streams(port: int, token: str, count: int) -> list[socket.socket]:
+    """Open pages, in miniature: a socket each, the request sent, the answer's head read."""
+    socks = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(f"GET /api/v1/stream HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+        socks.append(sock)
+    for sock in socks:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            assert chunk, "the server closed a stream"
+            head += chunk
+        assert head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in head, head[:200]
+    return socks
+
+
+def test_open_pages_hold_no_thread_the_api_answers_beside_hundreds_of_streams(writable_demo_url):
+    """One worker's threads (16) used to be one per open page: the 17th page, and every request
+    after it, waited. Under `--workers` the streams live on the worker's loop."""
+    db = Database(writable_demo_url)
+    with db.session() as s:
+        _, staff = add_user(s, "值班员", "command_centre")
+        _, resident = add_user(s, "居民", "resident")
+    db.dispose()
+    with server(writable_demo_url, 1) as port:
+        socks = _open_streams(port, staff, 300)
+        try:
+            started = time.monotonic()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/healthz")
+            assert conn.getresponse().status == 200
+            made = post(port, resident, "order.noise")
+            assert time.monotonic() - started < 5.0  # in practice milliseconds; the old server never answered
+            # and every one of the open streams hears the report
+            heard = 0
+            deadline = time.monotonic() + 20
+            for sock in socks:
+                sock.settimeout(max(0.1, deadline - time.monotonic()))
+                seen = b""
+                while f'"id": {made["id"]}'.encode() not in seen:
+                    chunk = sock.recv(65536)
+                    assert chunk, "a stream closed"
+                    seen += chunk
+                heard += 1
+            assert heard == 300
+        finally:
+            for sock in socks:
+                sock.close()
+
+
+def test_a_server_full_of_streams_says_so_and_when_to_come_back(writable_demo_url):
+    db = Database(writable_demo_url)
+    with db.session() as s:
+        _, staff = add_user(s, "值班员", "command_centre")
+    db.dispose()
+    with server(writable_demo_url, 1, STREAM_MAX_CLIENTS="3") as port:
+        socks = _open_streams(port, staff, 3)
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/api/v1/stream", headers={"Authorization": f"Bearer {staff}"})
+            res = conn.getresponse()
+            body = json.loads(res.read())
+            assert res.status == 503 and res.getheader("Retry-After") == "10" and body["type"].endswith("server-busy")
+            assert "实时推送" in body["detail"]
+            conn.request("GET", "/healthz")  # everything else is served as before
+            assert conn.getresponse().status == 200
+        finally:
+            for sock in socks:
+                sock.close()
+
+
+@pytest.mark.parametrize("workers", [None, 1], ids=["threaded", "workers"])
+def test_a_resident_hears_of_their_own_report_and_nothing_else(writable_demo_url, workers):
+    db = Database(writable_demo_url)
+    with db.session() as s:
+        _, mine = add_user(s, "居民甲", "resident")
+        _, other = add_user(s, "居民乙", "resident")
+    db.dispose()
+    with server(writable_demo_url, workers) as port:
+        feed = Feed(port, mine)
+        time.sleep(0.5)
+        theirs = post(port, other, "order.noise", 0.0003)
+        own = post(port, mine, "hazard.fire_lane", -0.0003)
+        event = feed.next_event(time.monotonic() + 5)
+        assert event is not None and event["data"]["id"] == own["id"] != theirs["id"]
+        feed.close()
 
 
 def test_the_feed_needs_a_user_and_a_sane_last_event_id(city):

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
 from marshmallow import fields, validate
 
-from gridops.core.errors import InvalidParameter
+from gridops.core.errors import Busy, InvalidParameter
 from gridops.incidents.stream import stream
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import Query, problem_response
-from gridops.web.request import caller, confirmer, database
+from gridops.web.asgi import Handoff, hand_off, hub_of
+from gridops.web.request import caller, confirmer, credential, database
 
 bp = Blueprint("stream", __name__, description="The live feed of state changes (Server-Sent Events)")
 
@@ -25,6 +27,7 @@ class StreamArgs(Query):
                            "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 @problem_response(bp, 400, "Last-Event-ID is not an event id")
 @problem_response(bp, 401, "no valid token")
+@problem_response(bp, 503, "the server holds as many open streams as it will (Retry-After)")
 def live(**args: Any) -> Response:
     """Every state change you may see, as it happens; reconnect with Last-Event-ID to miss nothing."""
     who = caller()
@@ -37,10 +40,21 @@ def live(**args: Any) -> Response:
                 raise ValueError(header)
         except ValueError:
             raise InvalidParameter("Last-Event-ID", f"Last-Event-ID must be an event id (a whole number); got {header!r}.") from None
+    hub = hub_of(request.environ)
+    if hub is not None:  # served by `gridops serve --workers N`: the worker's loop holds the stream, not this thread
+        if hub.full:
+            raise Busy(f"this server holds {hub.settings.max_listeners} open live feeds already; try again shortly "
+                       f"(本服务器的实时推送连接已满，请稍后重试)。", retry_after=10)
+        hand_off(request.environ, Handoff(who, credential(), after))
+        return _event_stream(iter(()))
     cfg = current_app.config
     body = stream(database(), current_app.extensions["gridops.wakeup"], who, after, heartbeat=cfg["STREAM_HEARTBEAT_SECONDS"],
                   confirm=confirmer(), recheck=cfg["STREAM_RECHECK_SECONDS"])
-    response = Response(stream_with_context(body), mimetype="text/event-stream")
+    return _event_stream(stream_with_context(body))
+
+
+def _event_stream(body: Iterator[str]) -> Response:
+    response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # a proxy in front must not hold events back
     return response
