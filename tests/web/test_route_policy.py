@@ -162,3 +162,5 @@ def test_the_table_says_what_the_street_office_expects():
     assert "resident" not in roles("incidents.workers") and "resident" not in roles("patrols.list_registers")
     assert roles("incidents.my_tasks") == {"grid_worker", "grid_leader", "community_admin", "department"}
     assert ROUTES["open311.request_create"].who != ANYONE and ROUTES["incidents.create"].who != ANYONE
+    # the flags of resolutions (虚假办结) are for those who verify: the command centre and the ground's leaders
+    assert roles("incidents.flags") == {"grid_leader", "community_admin", "command_centre", "admin"}
