@@ -14,6 +14,7 @@ incident (gridops.incidents.flags).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -116,8 +117,9 @@ def discard(paths: list[str], instance_path: str) -> None:
             pass
 
 
+@functools.cache
 def _heif_decoder() -> bool:
-    """Is a HEIC decoder installed (pillow-heif, the `heic` extra)? Registered with Pillow on first use."""
+    """Is a HEIC decoder installed (pillow-heif, the `heic` extra)? Registered with Pillow once, on first use."""
     try:
         import pillow_heif  # type: ignore[import-not-found,unused-ignore]
     except ImportError:

@@ -234,3 +234,25 @@ def test_a_photo_from_the_future_is_flagged_and_the_distance_is_configurable(cit
     lon, lat = TEST_POINT
     resolve(city, iid, jpeg(20, taken="2026:11:24 10:00:00", where=(lon + 0.0104, lat)))  # tomorrow; 1 km is within 2 km
     assert [f["kind"] for f in get(city, f"/api/v1/incidents/{iid}", "command_centre").json["flags"]] == ["photo_in_future"]
+
+
+def test_what_a_photo_says_of_itself_is_read_carefully():
+    """EXIF read as cameras write it; what does not parse says nothing, never an error."""
+    from datetime import UTC, datetime
+
+    from gridops.incidents.photos import taken
+
+    t = taken(jpeg(30, taken="2026:11:23 03:30:00", offset="+00:00", where=(104.1003, 30.6203)), "Asia/Shanghai")
+    assert t.at == datetime(2026, 11, 23, 3, 30, tzinfo=UTC) and abs(t.lon - 104.1003) < 1e-6 and abs(t.lat - 30.6203) < 1e-6
+    local = taken(jpeg(31, taken="2026:11:23 11:30:00"), "Asia/Shanghai").at
+    assert local is not None and local.astimezone(UTC) == datetime(2026, 11, 23, 3, 30, tzinfo=UTC)  # no offset: the city's time
+    im, out = Image.new("RGB", (64, 64)), io.BytesIO()
+    exif = Image.Exif()
+    exif[0x8769] = {0x9003: "0000:00:00 00:00:00"}  # what some cameras write for "unknown"
+    exif[0x8825] = {1: "S", 2: (33.0, 52.0, 0.0), 3: "W", 4: (151.0, 12.0, 0.0)}
+    im.save(out, "JPEG", exif=exif)
+    odd = taken(out.getvalue(), "Asia/Shanghai")
+    assert odd.at is None and odd.lat == -33 - 52 / 60 and odd.lon == -151.2
+    assert taken(jpeg(32, where=(0.0, 0.0)), "Asia/Shanghai").lon is None  # 0,0: a phone with no fix
+    assert taken(b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 64, "Asia/Shanghai") == taken(HEIC, "Asia/Shanghai")
+    assert taken(HEIC, "Asia/Shanghai").at is None
