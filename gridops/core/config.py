@@ -45,6 +45,11 @@ DEFAULTS: dict[str, Any] = {
     # photos with a report or a resolution
     "MAX_PHOTOS": 6,
     "MAX_PHOTO_BYTES": 8 * 1024 * 1024,
+    # a resolution photo whose EXIF position is farther than this from the incident is flagged (虚假办结)
+    "PHOTO_MAX_DISTANCE_M": 300.0,
+    # how far a phone's clock may be off: a resolution photo whose EXIF time is this much before the report,
+    # or after now, is flagged
+    "PHOTO_CLOCK_SKEW_MINUTES": 10.0,
     # how often `gridops serve` looks for overdue work (0: never; run `gridops sweep` instead)
     "SWEEP_INTERVAL_SECONDS": 60.0,
     # the live feed: how often a SpatiaLite stream looks for new events (PostGIS is woken by NOTIFY)

@@ -359,11 +359,26 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("incident_event.id"))
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # indexed: the same photo on another incident is looked up
     content_type: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
     path: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IncidentFlag(Base):
+    """Something a resolution's photos say that does not fit the incident (taken before it was reported,
+    far from it, already used to resolve another): shown to those who verify, never a refusal."""
+
+    __tablename__ = "incident_flag"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("incident_event.id"))  # the step whose photos it is about
+    kind: Mapped[str] = mapped_column(String(32))  # gridops.incidents.flags.KINDS
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class IncidentFollower(Base):

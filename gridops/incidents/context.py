@@ -21,4 +21,6 @@ class Context:
     principals: Principals | None = None  # the process's signed-in users, to confirm a report's author
     checkin_max_m: float = 200.0  # a check-in farther than this from the incident is refused
     reopen_days: float = 7.0  # a resident may say "not fixed" this long after the close
+    photo_max_distance_m: float = 300.0  # a resolution photo taken farther than this from the incident is flagged
+    photo_clock_skew_minutes: float = 10.0  # a resolution photo's time this far outside report..now is flagged
     written: list[str] = field(default_factory=list)  # photo files this request wrote

@@ -7,7 +7,7 @@ department its incidents; a resident their own reports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, false, func, or_, select
@@ -18,9 +18,10 @@ from gridops.geo.crs import STORAGE_SRID
 from gridops.access.policy import ALL, DEPARTMENT, GROUND, OWN, Principal
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
-from gridops.core.models import Area, Category, Incident, Worker
+from gridops.core.models import Area, Attachment, Category, Incident, IncidentEvent, IncidentFlag, Worker
 from gridops.core.shapes import to_point
 from gridops.incidents.loop import CLOSED, OPEN
+from gridops.incidents.photos import thumbnail_unavailable
 
 STATUSES = (*OPEN, *CLOSED)
 MAX_LIMIT = 50_000
@@ -60,6 +61,9 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
     total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(Incident.id).subquery()))
     rows = session.execute(stmt.order_by(Incident.reported_at.desc(), Incident.id.desc()).limit(limit).offset(offset)).all()
     now = clock.now()
+    ids = [row[0].id for row in rows]
+    photos = photos_of(session, ids)
+    flagged = _flag_counts(session, ids)
     features = []
     for inc, grid_code, micro_code, cat_name, w_code, w_name in rows:
         p = to_point(inc.location)
@@ -72,8 +76,37 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
                              "overdue": inc.status in OPEN and inc.due_at < now, "supervised": inc.supervised_at is not None,
                              "grid": grid_code, "micro_grid": micro_code, "tier": inc.tier, "department": inc.department_code,
                              "assignee": {"code": w_code, "name": w_name} if w_code else None,
+                             "photos": photos.get(inc.id, []), "flags": flagged.get(inc.id, 0),
                          }})
     return {"type": "FeatureCollection", "features": features, "total": total, "limit": limit, "offset": offset}
+
+
+def photos_of(session: Session, incident_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each incident's photos in the order they came, with the step they came with (report, resolve, …):
+    the verifier compares the report's with the resolution's."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    ids = list(incident_ids)
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        rows = session.execute(
+            select(Attachment, IncidentEvent.action).outerjoin(IncidentEvent, IncidentEvent.id == Attachment.event_id)
+            .where(Attachment.incident_id.in_(ids[start:start + 500])).order_by(Attachment.id))
+        for a, action in rows:
+            photo: dict[str, Any] = {"sha256": a.sha256, "content_type": a.content_type, "size": a.size_bytes,
+                                     "step": action or "report"}
+            reason = thumbnail_unavailable(a.content_type)
+            if reason:
+                photo["thumbnail_unavailable"] = reason
+            out.setdefault(a.incident_id, []).append(photo)
+    return out
+
+
+def _flag_counts(session: Session, ids: list[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        chunk = ids[start:start + 500]
+        out.update({i: n for i, n in session.execute(
+            select(IncidentFlag.incident_id, func.count()).where(IncidentFlag.incident_id.in_(chunk)).group_by(IncidentFlag.incident_id))})
+    return out
 
 
 def _filtered(session: Session, stmt: Select[*tuple[Any, ...]], f: Mapping[str, Any], grid: type[Area]) -> Select[*tuple[Any, ...]]:

@@ -6,12 +6,17 @@ public view: only categories marked `public`, each place moved to its micro-grid
 centroid (its grid's, without one) with the micro-grid's name for an address, and
 no words at all for categories marked `sensitive` (care, disputes, police). With an
 api_key a client reads what its user's role sees (gridops.access.policy), as
-exactly as the API gives it. Ids are strings. Times carry the city's offset.
+exactly as the API gives it, and `media_url` is the first photo's address (fetched
+with the same token as a Bearer header). The public view gives no photo: a photo
+shows faces, number plates and doors, and its EXIF the exact position — none of
+which the rounded place and the withheld words of the public view would hide.
+Ids are strings. Times carry the city's offset.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +29,7 @@ from gridops.access.policy import Principal, Unauthorized
 from gridops.boundaries.areas import StoredAreaFacts
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
-from gridops.core.models import Area, Building, Category, Department, Incident, IncidentEvent
+from gridops.core.models import Area, Attachment, Building, Category, Department, Incident, IncidentEvent
 from gridops.core.shapes import to_point
 from gridops.core.timeparse import parse_time
 from gridops.incidents.intake.submission import NewReport
@@ -34,6 +39,7 @@ from gridops.incidents.loop import CLOSED
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 MAX_PAGE = 1000
 MAX_SPAN = timedelta(days=90)
+MediaUrl = Callable[[int, str], str]  # (incident id, photo sha256) -> the photo's absolute URL
 
 
 def _w3(value: datetime | None, tz: str) -> str | None:
@@ -97,9 +103,10 @@ def _load_centroid(session: Session, area_id: int) -> tuple[float, float] | None
 _CENTROIDS: StoredAreaFacts[tuple[float, float]] = StoredAreaFacts(_load_centroid)
 
 
-def _request(session: Session, incident: Incident, tz: str, public: bool) -> dict[str, Any]:
+def _request(session: Session, incident: Incident, tz: str, public: bool, media: MediaUrl | None = None) -> dict[str, Any]:
     """One service request. `public`: the anonymous view — placed at its micro-grid's centroid under the
-    micro-grid's name, no notes, and no words at all for a sensitive category."""
+    micro-grid's name, no notes, no photo, and no words at all for a sensitive category. `media`: how a
+    photo's URL is made, for `media_url` (the first photo of the incident, a caller who may see it)."""
     category = session.get(Category, incident.category_code)
     grid = session.get(Area, incident.grid_id)
     assert category is not None and grid is not None  # NOT NULL foreign keys of the incident
@@ -115,6 +122,7 @@ def _request(session: Session, incident: Incident, tz: str, public: bool) -> dic
         assert found is not None  # the area row was just read
         x, y = round(found[0], 5), round(found[1], 5)
         notes = merged or incident.status
+        media_url: str | None = None  # faces, plates, doors, EXIF positions: not for the public view
         description: str | None = None if category.sensitive else incident.description
         address: str | None = place.name
         address_id: str | None = None
@@ -131,6 +139,9 @@ def _request(session: Session, incident: Incident, tz: str, public: bool) -> dic
         description = incident.description
         address = incident.address_text or (building.address if building else grid.name)
         address_id = building.code if building else None
+        first = session.scalar(select(Attachment.sha256).where(Attachment.incident_id == incident.id)
+                               .order_by(Attachment.id).limit(1)) if media else None
+        media_url = media(incident.id, first) if media and first else None
     return {
         "service_request_id": str(incident.id),
         "status": _status(incident),
@@ -148,7 +159,7 @@ def _request(session: Session, incident: Incident, tz: str, public: bool) -> dic
         "zipcode": None,
         "lat": y,
         "long": x,
-        "media_url": None,
+        "media_url": media_url,
     }
 
 
@@ -164,7 +175,8 @@ def _codes(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def requests(session: Session, args: dict[str, Any], tz: str, who: Principal | None) -> list[dict[str, Any]]:
+def requests(session: Session, args: dict[str, Any], tz: str, who: Principal | None,
+             media: MediaUrl | None = None) -> list[dict[str, Any]]:
     """GET requests with the spec's filters, newest first, paged (page, page_size); `who`: the api_key's user."""
     stmt = _seen(select(Incident), who)
     ids = _codes(args.get("service_request_id"))
@@ -198,17 +210,18 @@ def requests(session: Session, args: dict[str, Any], tz: str, who: Principal | N
             stmt = stmt.where(Incident.status.in_(CLOSED))
     page, size = args.get("page") or 1, args.get("page_size") or MAX_PAGE
     rows = session.scalars(stmt.order_by(Incident.reported_at.desc(), Incident.id.desc()).limit(size).offset((page - 1) * size))
-    return [_request(session, r, tz, public=who is None) for r in rows]
+    return [_request(session, r, tz, public=who is None, media=media) for r in rows]
 
 
-def one_request(session: Session, request_id: str, tz: str, who: Principal | None) -> list[dict[str, Any]]:
+def one_request(session: Session, request_id: str, tz: str, who: Principal | None,
+                media: MediaUrl | None = None) -> list[dict[str, Any]]:
     """One request, if the client may read it; one it may not is as not found as one that does not exist."""
     incident = None
     if request_id.isdigit() and len(request_id) < 19:  # a bigint
         incident = session.scalar(_seen(select(Incident), who).where(Incident.id == int(request_id)))
     if incident is None:
         raise NotFound(f"service_request_id {request_id!r} not found.")
-    return [_request(session, incident, tz, public=who is None)]
+    return [_request(session, incident, tz, public=who is None, media=media)]
 
 
 def token(session: Session, value: str) -> list[dict[str, Any]]:

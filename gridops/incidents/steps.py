@@ -27,6 +27,7 @@ from gridops.core.models import Area, Assignment, Category, Incident, IncidentEv
 from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
 from gridops.incidents.events import notify, record
+from gridops.incidents.flags import check_resolution, record_flags
 from gridops.incidents.loop import (
     LADDER,
     OPEN,
@@ -264,8 +265,14 @@ def _check_in(c: StepCall) -> None:
 
 
 def _resolve(c: StepCall) -> None:
-    c.record("resolve", "resolved", photos=True)
+    """Resolved, with its photos checked against the incident: what does not fit is flagged for the
+    verifier and the command centre (gridops.incidents.flags), never refused."""
+    event = c.record("resolve", "resolved", photos=True)
     _tasks(c.session, c.incident, {"open": "done", "accepted": "done"})
+    if c.photos:
+        c.session.flush()  # the flags name the resolve event; the same-photo check reads this step's attachments
+        record_flags(c.session, c.incident, event, check_resolution(c.session, c.ctx, c.incident, [p for p, _ in c.photos], c.now),
+                     c.now)
 
 
 def _return(c: StepCall) -> None:

@@ -1,5 +1,5 @@
 """One incident as a role may see it: found, shown (contacts masked unless you must call
-back), and its history."""
+back) with its photos and flags, its history, and its photos' files."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from gridops.core import clock
 from gridops.core.errors import NotFound
 from gridops.core.models import Area, Attachment, BoundaryVersion, Category, Incident, IncidentEvent, Worker
 from gridops.core.shapes import to_point
+from gridops.incidents.flags import flags_of
+from gridops.incidents.listing import photos_of
 from gridops.incidents.loop import OPEN
 from gridops.incidents.seen import joined
 from gridops.reference.data import Reference
@@ -38,7 +40,18 @@ def load(session: Session, incident_id: int, principal: Principal | None) -> tup
     return incident, grid_code
 
 
-def view(session: Session, incident: Incident, grid_code: str, principal: Principal) -> dict[str, Any]:
+def photo_file(session: Session, incident_id: int, sha256: str, principal: Principal | None) -> Attachment:
+    """A photo of an incident the caller may see; any other answers as one that does not exist, whether the
+    incident, or the photo on it, exists or not."""
+    load(session, incident_id, principal)
+    found = session.scalar(select(Attachment).where(Attachment.incident_id == incident_id, Attachment.sha256 == sha256)
+                           .order_by(Attachment.id).limit(1)) if len(sha256) == 64 else None
+    if found is None:
+        raise NotFound(f"no photo {sha256[:70]!r} on incident {incident_id}.")
+    return found
+
+
+def view(session: Session, incident: Incident, grid_code: str, principal: Principal, tz: str = "Asia/Shanghai") -> dict[str, Any]:
     point = to_point(incident.location)
     micro = session.scalar(select(Area.code).where(Area.id == incident.micro_grid_id)) if incident.micro_grid_id else None
     grid_name = session.scalar(select(Area.name).where(Area.id == incident.grid_id))
@@ -73,6 +86,8 @@ def view(session: Session, incident: Incident, grid_code: str, principal: Princi
             "name": incident.reporter_name,
             "contact": incident.reporter_contact if contacts else mask_phone(incident.reporter_contact),
         },
+        "photos": photos_of(session, [incident.id]).get(incident.id, []),
+        "flags": flags_of(session, [incident.id], principal, tz).get(incident.id, []),
     }
 
 

@@ -15,7 +15,8 @@ def use_case_context(app: Flask | None = None) -> Context:
     cfg = app.config
     return Context(app.extensions["gridops.geocoder"], cfg["TIMEZONE"], cfg["INSTANCE_PATH"], app.extensions["gridops.references"],
                    app.extensions["gridops.principals"], checkin_max_m=cfg["CHECKIN_MAX_DISTANCE_M"],
-                   reopen_days=cfg["REOPEN_DAYS"])
+                   reopen_days=cfg["REOPEN_DAYS"], photo_max_distance_m=cfg["PHOTO_MAX_DISTANCE_M"],
+                   photo_clock_skew_minutes=cfg["PHOTO_CLOCK_SKEW_MINUTES"])
 
 
 def app_database(app: Flask | None = None) -> Database:

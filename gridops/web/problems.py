@@ -29,6 +29,8 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "invalid-parameter": (400, "Invalid parameter", "A query parameter or body field has a value the API cannot use; the detail names it."),
     "not-found": (404, "Not found", "The resource does not exist (or not as of the time asked)."),
+    "no-thumbnail": (404, "No thumbnail", "No thumbnail can be made of this photo (a HEIC photo on a server without a HEIC "
+                     "decoder, or an image that does not decode); open the original photo instead."),
     "method-not-allowed": (405, "Method not allowed", "This URL does not take that HTTP method."),
     "payload-too-large": (413, "Payload too large", "The request body exceeds the configured limit."),
     "unsupported-media-type": (415, "Unsupported media type", "Send the content type the endpoint documents."),

@@ -54,6 +54,9 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "incidents.list_incidents": ("GET", "/api/v1/incidents?limit=5", {}),
     "incidents.get_one": ("GET", f"/api/v1/incidents/{NO_INCIDENT}", {}),
     "incidents.get_history": ("GET", f"/api/v1/incidents/{NO_INCIDENT}/history", {}),
+    "incidents.photo": ("GET", f"/api/v1/incidents/{NO_INCIDENT}/photos/{'0' * 64}", {}),
+    "incidents.photo_thumbnail": ("GET", f"/api/v1/incidents/{NO_INCIDENT}/photos/{'0' * 64}/thumbnail", {}),
+    "incidents.flags": ("GET", "/api/v1/flags?limit=5", {}),
     "incidents.step": ("POST", f"/api/v1/incidents/{NO_INCIDENT}/comment", {"json": {"note": "看过了"}}),
     "incidents.workers": ("GET", "/api/v1/workers", {}),
     "incidents.my_tasks": ("GET", "/api/v1/me/tasks", {}),
@@ -159,3 +162,5 @@ def test_the_table_says_what_the_street_office_expects():
     assert "resident" not in roles("incidents.workers") and "resident" not in roles("patrols.list_registers")
     assert roles("incidents.my_tasks") == {"grid_worker", "grid_leader", "community_admin", "department"}
     assert ROUTES["open311.request_create"].who != ANYONE and ROUTES["incidents.create"].who != ANYONE
+    # the flags of resolutions (虚假办结) are for those who verify: the command centre and the ground's leaders
+    assert roles("incidents.flags") == {"grid_leader", "community_admin", "command_centre", "admin"}

@@ -1,22 +1,26 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, send_file, url_for
 
 from gridops.field.tasks import tasks_of
 from gridops.field.workers import worker_positions
 from gridops.incidents.context import Context
+from gridops.incidents.flags import flag_list
 from gridops.incidents.idempotency import check_key, fingerprint
 from gridops.incidents.intake.submission import NewReport, Submission
 from gridops.incidents.intake.writer import IntakeQueue
 from gridops.incidents.listing import incidents_geojson
-from gridops.incidents.photos import check_photos, discard
+from gridops.incidents.photos import THUMBNAIL_PX, check_photos, discard, thumbnail
 from gridops.incidents.steps import Act, act
-from gridops.incidents.views import history, load, view
+from gridops.incidents.views import history, load, photo_file, view
 from gridops.web.api.parsing import JSON_OR_FORM, Blueprint, uploaded_files
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.incidents import (
+    FlagArgs,
+    FlagList,
     History,
     IdempotencyHeader,
     IncidentCollection,
@@ -90,6 +94,18 @@ def create(body: dict[str, Any], headers: dict[str, Any]) -> tuple[dict[str, Any
     return out.result(), out.status
 
 
+def linked(incident_id: int, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Photos with their addresses on this service: the original and, where one can be made, the thumbnail."""
+    out = []
+    for p in photos:
+        p = dict(p)
+        p["url"] = url_for("incidents.photo", incident_id=incident_id, sha256=p["sha256"])
+        p["thumbnail_url"] = None if p.get("thumbnail_unavailable") else url_for(
+            "incidents.photo_thumbnail", incident_id=incident_id, sha256=p["sha256"])
+        out.append(p)
+    return out
+
+
 @bp.get("/incidents")
 @bp.arguments(IncidentListArgs(), location="query", as_kwargs=True)
 @bp.response(200, IncidentCollection, content_type="application/geo+json")
@@ -100,7 +116,10 @@ def list_incidents(**args: Any) -> dict[str, Any]:
     who = caller()
     limit, offset = args.pop("limit"), args.pop("offset")
     with database().session() as session:
-        return incidents_geojson(session, who, args, limit=limit, offset=offset)
+        found = incidents_geojson(session, who, args, limit=limit, offset=offset)
+    for feature in found["features"]:
+        feature["properties"]["photos"] = linked(feature["id"], feature["properties"]["photos"])
+    return found
 
 
 @bp.get("/workers")
@@ -123,7 +142,9 @@ def get_one(incident_id: int) -> dict[str, Any]:
     who = caller()
     with database().session() as session:
         incident, grid = load(session, incident_id, who)
-        return view(session, incident, grid, who)
+        found = view(session, incident, grid, who, current_app.config["TIMEZONE"])
+    found["photos"] = linked(incident_id, found["photos"])
+    return found
 
 
 @bp.get("/incidents/<int:incident_id>/history")
@@ -136,6 +157,73 @@ def get_history(incident_id: int) -> dict[str, Any]:
     with database().session() as session:
         incident, _ = load(session, incident_id, who)
         return {"id": incident.id, "events": history(session, incident)}
+
+
+_IMAGE = {"schema": {"type": "string", "format": "binary"}}
+_PHOTO_DOC = {"responses": {
+    "200": {"description": "the photo as it was sent (JPEG, PNG, WebP or HEIC), EXIF and all: it is the evidence",
+            "content": {t: _IMAGE for t in ("image/jpeg", "image/png", "image/webp", "image/heic")}},
+    "304": {"description": "not modified: the ETag (the photo's hash) matched If-None-Match"}}}
+_THUMBNAIL_DOC = {"responses": {
+    "200": {"description": f"a JPEG whose longest side is {THUMBNAIL_PX} px, upright, without EXIF", "content": {"image/jpeg": _IMAGE}},
+    "304": {"description": "not modified: the ETag matched If-None-Match"}}}
+# a photo never changes (it is named by its hash), but who may see its incident does: a private cache keeps it
+# a short while, then asks again, and the ETag makes asking cheap
+_PHOTO_CACHE = "private, max-age=300"
+
+
+def _image(path: Path, mimetype: str, etag: str, name: str) -> Response:
+    response = send_file(path, mimetype=mimetype, etag=etag, conditional=True, download_name=name, max_age=None)
+    response.headers["Cache-Control"] = _PHOTO_CACHE
+    response.headers.pop("Expires", None)
+    return response
+
+
+@bp.get("/incidents/<int:incident_id>/photos/<string(length=64):sha256>")
+@bp.doc(**_PHOTO_DOC)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 404, "no such photo on an incident that you may see")
+def photo(incident_id: int, sha256: str) -> Response:
+    """A photo of an incident you may see (the report's, the resolution's …), by its SHA-256 as the incident lists it."""
+    who = caller()
+    with database().session() as session:
+        found = photo_file(session, incident_id, sha256.lower(), who)
+    extension = found.path.rsplit(".", 1)[-1]
+    return _image(Path(current_app.config["INSTANCE_PATH"]) / found.path, found.content_type, found.sha256,
+                  f"{found.sha256}.{extension}")
+
+
+@bp.get("/incidents/<int:incident_id>/photos/<string(length=64):sha256>/thumbnail")
+@bp.doc(**_THUMBNAIL_DOC)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 404, "no such photo on an incident that you may see, or no thumbnail can be made of it (a HEIC "
+                           "photo without a decoder installed; `type` is /problems/no-thumbnail): open the original")
+def photo_thumbnail(incident_id: int, sha256: str) -> Response:
+    """A small JPEG of a photo for lists, made once and kept; HEIC only when a HEIC decoder is installed."""
+    who = caller()
+    with database().session() as session:
+        found = photo_file(session, incident_id, sha256.lower(), who)
+    small = thumbnail(current_app.config["INSTANCE_PATH"], found.path, found.sha256, found.content_type)
+    return _image(small, "image/jpeg", f"{found.sha256}-t", f"{found.sha256}-thumbnail.jpg")
+
+
+@bp.get("/flags")
+@bp.arguments(FlagArgs(), location="query", as_kwargs=True)
+@bp.response(200, FlagList)
+@problem_response(bp, 400, "a parameter is invalid (an unknown kind, a bad time)")
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role does not verify resolutions")
+def flags(**args: Any) -> dict[str, Any]:
+    """Resolutions whose photos do not fit their incident (虚假办结 checks), newest first, on the ground you see:
+    a photo taken before the report or later than now, far from the incident, or already used to resolve another."""
+    who = caller()
+    limit, offset = args.pop("limit"), args.pop("offset")
+    with database().session() as session:
+        found = flag_list(session, who, args, current_app.config["TIMEZONE"], limit=limit, offset=offset)
+    for f in found["flags"]:
+        if f.get("sha256"):
+            f["photo_url"] = url_for("incidents.photo", incident_id=f["incident"], sha256=f["sha256"])
+    return found
 
 
 _STEP_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": "StepBody"}}}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from flask import Response, current_app, json, request
+from flask import Response, current_app, json, request, url_for
 from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
@@ -133,6 +133,12 @@ def _answers(description: str, one: bool = False) -> dict[str, Any]:
     }}
 
 
+def _media_url(incident_id: int, sha256: str) -> str:
+    """A photo's absolute URL, for `media_url`: fetched with the api_key's token as `Authorization: Bearer`
+    (the photo route, like every route outside Open311, takes no token in its URL)."""
+    return url_for("incidents.photo", incident_id=incident_id, sha256=sha256, _external=True)
+
+
 @bp.get(f"/discovery.{FORMAT}")
 @bp.doc(**_answers("service discovery", one=True))
 def discovery(fmt: str) -> Response:
@@ -171,7 +177,7 @@ def request_list(fmt: str, **args: Any) -> Response:
     with database().session() as session:
         open311.check_jurisdiction(session, args.get("jurisdiction_id"))
         return render(fmt, "service_requests", "request", open311.requests(session, args, current_app.config["TIMEZONE"],
-                                                                                  principal()))
+                                                                                  principal(), _media_url))
 
 
 @bp.post(f"/requests.{FORMAT}")
@@ -198,7 +204,7 @@ def request_one(request_id: str, fmt: str, **args: Any) -> Response:
     with database().session() as session:
         open311.check_jurisdiction(session, args.get("jurisdiction_id"))
         return render(fmt, "service_requests", "request", open311.one_request(session, request_id, current_app.config["TIMEZONE"],
-                                                                                     principal()))
+                                                                                     principal(), _media_url))
 
 
 @bp.get(f"/tokens/<token_id>.{FORMAT}")

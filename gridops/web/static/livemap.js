@@ -177,6 +177,34 @@
       if (p.assignee) box.appendChild(el("p", "meta", `assignee ${p.assignee.name} (${p.assignee.code})` +
         (view && view.routing_reason ? ": " + view.routing_reason : "")));
       box.appendChild(el("p", "desc", p.description));
+      if (view && view.flags && view.flags.length) { // 虚假办结 checks: what the resolution's photos say against it
+        const flags = el("ul", "flags");
+        for (const f of view.flags) flags.appendChild(el("li", "problem", "⚠ " + f.message));
+        box.appendChild(flags);
+      }
+      if (view && view.photos && view.photos.length) { // the evidence: each photo's thumbnail opens the original
+        const strip = el("div", "photos");
+        for (const ph of view.photos) {
+          const link = el("a");
+          link.href = ph.url;
+          link.target = "_blank";
+          link.rel = "noopener";
+          const label = { report: "上报 report", resolve: "办结 resolve" }[ph.step] || ph.step;
+          if (ph.thumbnail_url) {
+            const img = el("img");
+            img.src = ph.thumbnail_url;
+            img.alt = label;
+            img.title = label;
+            img.loading = "lazy";
+            link.appendChild(img);
+          } else {
+            link.textContent = `${label} (${ph.content_type})`;
+            link.title = ph.thumbnail_unavailable || "";
+          }
+          strip.appendChild(link);
+        }
+        box.appendChild(strip);
+      }
       if (events) {
         const ol = el("ol");
         for (const e of events) {

@@ -53,6 +53,51 @@ class PhotoRef(Schema):
     size = fields.Integer()
 
 
+class PhotoLink(PhotoRef):
+    step = fields.String(metadata={"description": "the step it came with: report, resolve, check_in, return, …"})
+    url = fields.String(metadata={"description": "the photo as sent (a path on this service; send your token)"})
+    thumbnail_url = fields.String(allow_none=True, metadata={
+        "description": "a small JPEG for lists; null when none can be made (see thumbnail_unavailable)"})
+    thumbnail_unavailable = fields.String(metadata={"description": "why there is no thumbnail (a HEIC photo without a decoder)"})
+
+
+class Flag(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.Integer()
+    incident = fields.Integer()
+    incident_status = fields.String()
+    kind = fields.String(metadata={"description": "photo_before_report, photo_in_future, photo_far_away or photo_reused"})
+    message = fields.String(metadata={"description": "what it means, zh-CN / English"})
+    sha256 = fields.String(allow_none=True, metadata={"description": "the photo it is about"})
+    photo_url = fields.String()
+    at = fields.String(metadata={"description": "when it was flagged (the resolution)"})
+    taken_at = fields.String(metadata={"description": "the photo's EXIF time (DateTimeOriginal)"})
+    reported_at = fields.String()
+    distance_m = fields.Float(metadata={"description": "how far from the incident the photo's EXIF position is"})
+    limit_m = fields.Float()
+    taken_at_location = fields.Nested(Location)
+    incidents = fields.List(fields.Integer(), metadata={
+        "description": "photo_reused: the other incidents it resolved (those you may see)"})
+
+
+class FlagArgs(Query):
+    kind = fields.String(metadata={"description": "flag kinds separated by commas"})
+    area = fields.String(metadata={"description": "an area code: flags on incidents in its grids"})
+    since = AwareDateTime(metadata={"description": "flagged at or after"})
+    until = AwareDateTime(metadata={"description": "flagged before"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, None))
+
+
+class FlagList(Schema):
+    flags = fields.List(fields.Nested(Flag))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
 class Candidate(Schema):
     id = fields.Integer()
     distance_m = fields.Float()
@@ -110,6 +155,8 @@ class IncidentView(Schema):
     merged_into = fields.Integer(allow_none=True)
     rating = fields.Integer(allow_none=True)
     reporter = fields.Nested(Reporter)
+    photos = fields.List(fields.Nested(PhotoLink))
+    flags = fields.List(fields.Nested(Flag), metadata={"description": "what its resolution photos say that does not fit it"})
 
 
 class Actor(Schema):
@@ -245,6 +292,8 @@ class IncidentFeatureProperties(Schema):
     tier = fields.String()
     department = fields.String(allow_none=True)
     assignee = fields.Nested(AssigneeRef, allow_none=True)
+    photos = fields.List(fields.Nested(PhotoLink))
+    flags = fields.Integer(metadata={"description": "how many flags its resolution photos raised (GET /api/v1/flags lists them)"})
 
 
 class IncidentFeature(Schema):
