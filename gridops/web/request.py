@@ -45,6 +45,9 @@ def refuse_nul_characters() -> None:
         for name, value in source.items(multi=True):
             if "\x00" in value or "\x00" in name:
                 raise InvalidParameter(name, f"`{name}` contains a NUL character (\\0), which no field may hold.")
+    for name, value in (request.view_args or {}).items():  # a path segment (/areas/<code>, tokens/<token_id>)
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidParameter(name, f"`{name}` contains a NUL character (\\0), which no field may hold.")
     if request.is_json and b"\\u0000" in request.get_data(cache=True):
         raise InvalidParameter("body", "the JSON body contains a NUL character (\\u0000), which no field may hold.")
 

@@ -218,6 +218,12 @@ def test_a_url_under_open311_that_is_no_resource_answers_in_the_specs_format(ope
     assert status == 405 and ctype.startswith("application/json") and json.loads(body)[0]["code"] == 405
 
 
+def test_a_nul_in_a_path_segment_is_a_400_on_either_backend(open311):
+    """PostgreSQL's text cannot hold a NUL: a token id with one was a 500 on PostGIS."""
+    status, errors = open311.json("GET", "tokens/a%00b")
+    assert status == 400 and "NUL" in errors[0]["description"]
+
+
 @pytest.mark.parametrize("start", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00+14:00", "9999-12-31T23:59:59"])
 def test_a_time_beyond_the_years_served_is_a_400(open311, start):
     status, errors = open311.json("GET", "requests", {"start_date": start})
