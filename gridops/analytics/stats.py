@@ -28,7 +28,7 @@ from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Area, AreaLevel, Incident, IncidentEvent, Task, Worker
-from gridops.core.spreadsheet import cell
+from gridops.core.spreadsheet import Export, cell
 from gridops.incidents.loop import DONE, OPEN
 
 LEVELS = ("grid", "community", "street", "district")
@@ -283,7 +283,7 @@ CSV_COLUMNS = ["code", "name", "households", "reported", "closed", "closure_rate
 def as_csv(result: dict[str, Any]) -> str:
     cats = sorted({c for r in result["rows"] for c in r["by_category"]})
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csv.writer(out, dialect=Export)
     w.writerow(CSV_COLUMNS + [f"category:{c}" for c in cats])
     for r in result["rows"]:
         w.writerow([cell(r[c]) for c in CSV_COLUMNS] + [r["by_category"].get(c, 0) for c in cats])

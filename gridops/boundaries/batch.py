@@ -24,7 +24,7 @@ from gridops.geo.index import OUTSIDE, STATUS
 
 from gridops.boundaries.geocoder import Geocoder
 from gridops.core.errors import InvalidParameter
-from gridops.core.spreadsheet import cell
+from gridops.core.spreadsheet import Export, cell
 
 _LON = ("lon", "lng", "longitude", "x")
 _LAT = ("lat", "latitude", "y")
@@ -76,7 +76,16 @@ def _check_row(x: float | None, y: float | None, crs_raw: str | None, default_cr
 
 
 def parse_csv(lines: Iterable[str], max_points: int, default_crs: str = "wgs84") -> BatchInput:
+    """The points of a CSV; a line the csv module cannot read (a field beyond its size limit…) refuses the
+    file, naming the line."""
     reader = csv.DictReader(lines)
+    try:
+        return _parse_csv(reader, max_points, default_crs)
+    except csv.Error as exc:
+        raise InvalidParameter("body", f"the CSV cannot be read at line {reader.line_num}: {exc}.") from None
+
+
+def _parse_csv(reader: csv.DictReader[str], max_points: int, default_crs: str) -> BatchInput:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
     lon_col = next((c for c in _LON if c in header), None)
@@ -215,7 +224,7 @@ def _plain(value: float) -> float | str:
 
 def csv_chunks(result: BatchResult, header: bool = True) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=result.columns, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=result.columns, extrasaction="ignore", dialect=Export)
     if header:
         writer.writeheader()
     for start in range(0, len(result.rows), CHUNK_ROWS):

@@ -3,10 +3,19 @@ clerk opens the export in Excel or WPS (CSV injection: `=HYPERLINK(…)`, `@SUM(
 
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 # what makes Excel, LibreOffice and WPS read a cell as a formula (OWASP's list, with tab and CR)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Export(csv.excel):
+    """How gridops writes CSV: RFC 4180's CRLF line ends, so a cell holding a CR or LF alone (a description
+    typed on an old Mac, a row passed through from a batch) is quoted — with "\\n" as the line end, Python's
+    csv writes a lone CR bare and the row splits in two when read back."""
+
+    lineterminator = "\r\n"
 
 
 def cell(value: Any) -> Any:

@@ -15,6 +15,10 @@ from gridops.core.errors import InvalidParameter
 
 EXAMPLE = "2026-11-23T09:30:00+08:00"
 BBox = tuple[float, float, float, float]
+# the times the service reasons about (boundary versions, reports, windows of days or years around them); beyond
+# them `datetime` overflows once a zone or a window is applied (9999-12-31T23:59:59-14:00 is year 10000 in UTC)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 class BadValue(InvalidParameter):
@@ -36,7 +40,18 @@ def parse_time(raw: str, tz: str | None, field: str = "time") -> datetime:
         if tz is None:
             raise BadValue(field, f"must carry its time zone, like {EXAMPLE} or with a Z for UTC; got {raw!r}.")
         value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.astimezone(UTC)
+    return _within_range(value, raw, field)
+
+
+def _within_range(value: datetime, raw: str, field: str) -> datetime:
+    """`value` in UTC, if it falls in the years the service handles (a time zone can push 9999-12-31 past 9999)."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise BadValue(field, f"must fall between {EARLIEST.year} and {LATEST.year - 1} (like {EXAMPLE}); got {raw!r}.")
+    return utc
 
 
 def parse_optional_time(raw: str | None, tz: str | None, field: str = "time") -> datetime | None:
@@ -52,7 +67,7 @@ def parse_month(raw: str, tz: str, field: str = "month") -> datetime:
         first = datetime.strptime(raw.strip() + "-01", "%Y-%m-%d")
     except ValueError:
         raise BadValue(field, f"is a year and month like 2026-11; got {raw!r}.") from None
-    return first.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    return _within_range(first.replace(tzinfo=ZoneInfo(tz)), raw, field)
 
 
 def parse_bbox(raw: str, field: str = "bbox") -> BBox:

@@ -10,6 +10,17 @@ from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets bigint.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# the largest id either backend stores (a signed 64-bit integer); a larger one names no row
+STORED_ID_MAX = 2**63 - 1
+
+
+def stored_id(text: str) -> int | None:
+    """An id as typed in a URL or a list (ASCII digits, 64 bits), or None: `'²'.isdigit()` and `int('３')`
+    accept what no id is, and a longer number overflows the query instead of finding nothing."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= STORED_ID_MAX else None
 
 # JSONB on PostgreSQL (indexable, compact); JSON text on SQLite.
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")

@@ -20,7 +20,7 @@ import shapely
 from numpy.typing import ArrayLike
 from shapely.geometry.base import BaseGeometry
 
-from gridops.geo.errors import UnknownCRS
+from gridops.geo.errors import CoordinateError, UnknownCRS
 
 __all__ = [
     "STORAGE_SRID",
@@ -94,10 +94,22 @@ def distances_m(lon: float, lat: float, lons: ArrayLike, lats: ArrayLike) -> npt
     """
     lons = np.atleast_1d(np.asarray(lons, dtype=float))
     lats = np.atleast_1d(np.asarray(lats, dtype=float))
+    for x, y in ((np.float64(lon), np.float64(lat)), (lons, lats)):
+        # off the globe, the geodesic is NaN (JSON cannot carry it): a caller's position is refused instead
+        if not (np.all(np.abs(x) <= 180.0) and np.all(np.abs(y) <= 90.0)):
+            raise CoordinateError("a position needs lon in [-180, 180] and lat in [-90, 90] (WGS-84 degrees); "
+                                  f"got {_off_globe(x, y)}.")
     if not lons.size:
         return np.empty(0, dtype=float)
     _, _, dist = _GEOD.inv(np.full(lons.shape, float(lon)), np.full(lats.shape, float(lat)), lons, lats)
     return np.asarray(dist, dtype=float)
+
+
+def _off_globe(x: npt.ArrayLike, y: npt.ArrayLike) -> str:
+    xs, ys = np.atleast_1d(x), np.atleast_1d(y)
+    bad = ~((np.abs(xs) <= 180.0) & (np.abs(ys) <= 90.0))
+    k = int(np.argmax(bad))
+    return f"lon {float(xs[k])!r}, lat {float(ys[k])!r}"
 
 
 def local_projection(geom_or_bounds: BaseGeometry | tuple[float, float, float, float]) -> LocalProjection:

@@ -32,6 +32,7 @@ from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, Attachment, Building, Category, Department, Incident, IncidentEvent
 from gridops.core.shapes import to_point
 from gridops.core.timeparse import parse_time
+from gridops.core.types import stored_id
 from gridops.incidents.intake.submission import NewReport
 from gridops.incidents.listing import visible
 from gridops.incidents.loop import CLOSED
@@ -183,9 +184,10 @@ def requests(session: Session, args: dict[str, Any], tz: str, who: Principal | N
     if ids:  # overrides every other argument
         numbers = []
         for v in ids:
-            if not v.isdigit():
+            number = stored_id(v)
+            if number is None:
                 raise InvalidParameter("service_request_id", f"service_request_id {v!r} is not a request id.")
-            numbers.append(int(v))
+            numbers.append(number)
         stmt = stmt.where(Incident.id.in_(numbers))
     else:
         now = clock.now()
@@ -217,8 +219,9 @@ def one_request(session: Session, request_id: str, tz: str, who: Principal | Non
                 media: MediaUrl | None = None) -> list[dict[str, Any]]:
     """One request, if the client may read it; one it may not is as not found as one that does not exist."""
     incident = None
-    if request_id.isdigit() and len(request_id) < 19:  # a bigint
-        incident = session.scalar(_seen(select(Incident), who).where(Incident.id == int(request_id)))
+    number = stored_id(request_id)
+    if number is not None:
+        incident = session.scalar(_seen(select(Incident), who).where(Incident.id == number))
     if incident is None:
         raise NotFound(f"service_request_id {request_id!r} not found.")
     return [_request(session, incident, tz, public=who is None, media=media)]

@@ -22,11 +22,11 @@ from gridops.incidents.intake.writer import IntakeQueue
 from gridops.incidents.stream import Wakeup
 from gridops.reference.data import References
 from gridops.web import guard, headers, limits
-from gridops.web.api import register_api
+from gridops.web.api import ERRORS_BY_PREFIX, register_api
 from gridops.web.context import use_case_context
 from gridops.web.pages import pages
 from gridops.web.problems import register_error_handlers
-from gridops.web.request import refuse_nul_characters
+from gridops.web.request import refuse_malformed_json, refuse_nul_characters
 
 __all__ = ["create_app"]
 
@@ -62,7 +62,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["gridops.wakeup"] = Wakeup(db, settings["STREAM_POLL_SECONDS"])
     register_api(app)
     app.before_request(refuse_nul_characters)
-    register_error_handlers(app)  # after the API's own, which it replaces
+    app.before_request(refuse_malformed_json)
+    register_error_handlers(app, ERRORS_BY_PREFIX)  # after the API's own, which it replaces
     app.register_blueprint(pages)
     guard.install(app)  # last: every route is registered, and each must be in the policy table
     limits.install(app)

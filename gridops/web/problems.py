@@ -10,6 +10,7 @@ renderings of the same mapping.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,10 +158,18 @@ def open311_status(p: Problem) -> int:
     return 403 if p.status == 401 else 400
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Every error of every route answers as problem details (Open311's blueprint renders its own)."""
+def register_error_handlers(app: Flask, by_prefix: Mapping[str, Callable[[Exception], Response]] | None = None) -> None:
+    """Every error of every route answers as problem details (Open311's blueprint renders its own).
+
+    `by_prefix` renders the errors of a URL that matched no route (404, 405) under a prefix that speaks
+    another format (Open311's error list): no view, hence no blueprint, is there to say so."""
+    prefixes = dict(by_prefix or {})
 
     def handle(err: Exception) -> Response:
+        if request.blueprint is None:
+            render = next((r for p, r in prefixes.items() if request.path.startswith(p)), None)
+            if render is not None:
+                return render(err)
         response = problem_response(describe(err))
         retry = getattr(err, "retry_after", None)  # a rate limit (gridops.web.limits) says when to come back
         if retry:

@@ -6,8 +6,10 @@ gridops.web.guard before the view runs; a view takes the signed-in user with `ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+import numpy as np
 from flask import current_app, g, request, session
 from sqlalchemy.orm import Session
 
@@ -43,8 +45,39 @@ def refuse_nul_characters() -> None:
         for name, value in source.items(multi=True):
             if "\x00" in value or "\x00" in name:
                 raise InvalidParameter(name, f"`{name}` contains a NUL character (\\0), which no field may hold.")
+    for name, value in (request.view_args or {}).items():  # a path segment (/areas/<code>, tokens/<token_id>)
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidParameter(name, f"`{name}` contains a NUL character (\\0), which no field may hold.")
     if request.is_json and b"\\u0000" in request.get_data(cache=True):
         raise InvalidParameter("body", "the JSON body contains a NUL character (\\u0000), which no field may hold.")
+
+
+MAX_JSON_DEPTH = 100  # a GeoJSON MultiPolygon in a FeatureCollection is 7 deep
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# a \uD800-\uDFFF escape that is not half of a pair (after an even run of backslashes: an escape, not text)
+_LONE_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*(?:\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             rb"|\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+_PAIR = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def refuse_malformed_json() -> None:
+    """A JSON body no parser should be handed is refused up front, as a 400 naming the body: one nested deeper
+    than any document the API takes (Python's json raises RecursionError past ~1,000 levels), or one with a
+    lone surrogate escape (\\ud800: valid JSON, but no UTF-8 text, so it fails where it is stored or sent back)."""
+    if not request.is_json:
+        return
+    body = request.get_data(cache=True)
+    if b"\\u" in body and _LONE_SURROGATE.search(_PAIR.sub(b"", body)):
+        raise InvalidParameter("body", "the JSON body holds half of a surrogate pair (\\ud800-\\udfff alone), which is no "
+                                       "character; send the text as UTF-8.")
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:  # too few brackets to nest that deep
+        return
+    brackets = np.frombuffer(_JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS), dtype=np.uint8)
+    depth = np.cumsum(np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1))
+    if depth.size and int(depth.max()) > MAX_JSON_DEPTH:
+        raise InvalidParameter("body", f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep; no document the API "
+                                       "takes is.")
 
 
 def principal(remembered_ok: bool = False) -> Principal | None:

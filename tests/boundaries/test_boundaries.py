@@ -282,3 +282,15 @@ def test_publishing_under_a_later_scheduled_version_needs_supersede(app, http):
     in_a_fortnight = (datetime.now(UTC) + timedelta(days=14)).isoformat()
     area = http.get("/api/v1/areas/510199001002005", query_string={"at": in_a_fortnight}).json
     assert area["properties"]["boundaryVersion"]["number"] == done.json["number"]
+
+
+@pytest.mark.parametrize("name", ["..", "a\x00.geojson"])
+def test_an_upload_named_like_no_file_is_refused_and_leaves_nothing(app, http, name):
+    """`..` was saved as the upload folder's parent (IsADirectoryError: a 500)."""
+    before = stored(app)
+    for path in ("/api/v1/boundaries/check", "/api/v1/boundaries"):
+        res = upload(http, b"{}", name, path=path)
+        assert res.status_code == 400 and res.json["field"] == "file", res.json
+    assert stored(app) == before
+    uploads = Path(app.config["INSTANCE_PATH"]) / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []

@@ -171,3 +171,33 @@ def test_a_door_code_is_located_while_the_registry_refreshes(demo_url, tmp_path,
         assert res.status_code == 200, res.json
     finally:
         app.extensions["gridops.db"].dispose()
+
+
+def test_batch_csv_line_ends_and_encodings_as_spreadsheets_write_them(admin_client, building):
+    """A CR alone ends a line (old Excel for Mac); a body that is not UTF-8 (a GBK export) or a line the csv
+    module cannot read is a 400 that says so, never a 500 nor a silent replacement character."""
+    b, _ = building
+    lon, lat = b["entrance_lon"], b["entrance_lat"]
+    for body in (f"id,lon,lat\ra,{lon},{lat}\rb,{lon},{lat}\r", f'id,lon,lat\n"a\rb",{lon},{lat}\r\n'):
+        res = admin_client.post("/api/v1/locate", data=body.encode(), content_type="text/csv")
+        assert res.status_code == 200, res.get_data(as_text=True)
+        rows = list(csv.DictReader(io.StringIO(res.get_data(as_text=True), newline="")))
+        assert rows and all(r["status"] == "inside" for r in rows)
+    assert rows[0]["id"] == "a\rb"  # a CR inside a cell is quoted on the way out (gridops.core.spreadsheet.Export)
+    gbk = admin_client.post("/api/v1/locate", data=f"lon,lat,名称\n{lon},{lat},网格\n".encode("gbk"), content_type="text/csv")
+    assert gbk.status_code == 400 and gbk.json["field"] == "body" and "UTF-8" in gbk.json["detail"]
+    huge = admin_client.post("/api/v1/locate", data=f"lon,lat,id\n{lon},{lat},{'x' * 200_000}\n", content_type="text/csv")
+    assert huge.status_code == 400 and "line 1" in huge.json["detail"]
+
+
+def test_a_json_body_nested_100000_deep_is_a_400(admin_client):
+    deep = admin_client.post("/api/v1/locate", data=b"[" * 100_000 + b"]" * 100_000, content_type="application/geo+json")
+    assert deep.status_code == 400 and deep.mimetype == "application/problem+json" and "nested" in deep.json["detail"]
+    strings = {"type": "FeatureCollection", "features": [], "note": "[" * 5000}  # brackets in a string are text
+    assert admin_client.post("/api/v1/locate", json=strings).status_code == 200
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00+14:00", "0001-01-01T00:00:00"])
+def test_a_time_that_overflows_in_utc_is_a_400(client, at):
+    res = client.get("/api/v1/locate", query_string={"lon": 104.1003, "lat": 30.6203, "at": at})
+    assert res.status_code == 400 and res.json["field"] == "at" and "between 1900 and 2999" in res.json["detail"]

@@ -173,3 +173,12 @@ def test_a_visit_is_proved_at_the_door_or_says_why_not_and_is_counted_apart(city
     after = city.client.get(f"/api/v1/stats?level=grid&area={visit['area'] if 'area' in visit else TEST_GRID}",
                             headers=city.h("command_centre")).json["totals"]
     assert after["visits"] == before["visits"] + 1 and after["visits_away"] == before["visits_away"] + 1
+
+
+def test_a_position_off_the_globe_is_a_400_not_a_nan(city):
+    """lat=1e16 made every task's distance NaN, which is no JSON; a visit or a check-in there measured nothing."""
+    for query in ({"lon": 1e16, "lat": 30.6}, {"lon": 104.1, "lat": -91}):
+        res = city.client.get("/api/v1/me/tasks", query_string=query, headers=city.h("grid_worker"))
+        assert res.status_code == 400 and res.json["field"] in ("lon", "lat"), res.json
+    res = city.client.post("/api/v1/tasks/1/visit", json={"note": "在家", "lon": 104.1, "lat": 1e300}, headers=city.h("grid_worker"))
+    assert res.status_code == 400 and res.json["field"] == "lat"

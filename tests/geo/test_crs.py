@@ -94,3 +94,14 @@ def test_cgcs2000_is_wgs84_to_the_centimetre_and_crs_names_are_checked():
     assert crs_name("AMap") == "gcj02" and crs_name(None) == "wgs84" and crs_name("Baidu") == "bd09"
     with pytest.raises(UnknownCRS, match="wgs84"):
         crs_name("utm50n")
+
+
+def test_distances_from_or_to_a_point_off_the_globe_are_refused():
+    """pyproj's geodesic answers NaN there; a caller's position that is no place is an error it can name."""
+    from gridops.geo.crs import distances_m
+    from gridops.geo.errors import CoordinateError
+
+    assert distances_m(104.1, 30.6, [104.1], [30.6])[0] == 0.0
+    for args in ((104.1, 1e16, [104.1], [30.6]), (104.1, 30.6, [181.0], [30.6]), (float("nan"), 30.6, [104.1], [30.6])):
+        with pytest.raises(CoordinateError, match="lon in"):
+            distances_m(*args)

@@ -263,3 +263,23 @@ def test_the_writer_keeps_a_connection_and_recovers_when_the_server_drops_it(cit
     again = post(city, description="断线之后", headers={"Idempotency-Key": "after-drop"})
     assert again.json["id"] == second.json["id"]
     assert counts(city)[0] == before + 1
+
+
+def test_json_no_field_can_hold_is_refused_before_anything_is_stored(city):
+    """A lone surrogate escape is valid JSON but no UTF-8 text (it failed where it was stored or sent back);
+    a body nested 100,000 deep made Python's json raise RecursionError. Both are 400s naming the body."""
+    before = counts(city)
+    point = f'"lon": {TEST_POINT[0]}, "lat": {TEST_POINT[1]}'
+    for text in ('"description": "a\\ud800b"', '"reporter_contact": "\\udfff"', '"description": "\\ud83d"'):
+        res = city.client.post("/api/v1/incidents", data=f'{{"category": "order.noise", {point}, {text}}}',
+                               content_type="application/json", headers=city.h("resident"))
+        assert res.status_code == 400 and res.json["field"] == "body" and "surrogate" in res.json["detail"], res.json
+    note = city.client.post("/api/v1/incidents/1/comment", data='{"note": "\\udc00"}', content_type="application/json",
+                            headers=city.h("admin"))
+    assert note.status_code == 400 and note.json["field"] == "body"
+    deep = city.client.post("/api/v1/incidents", data=b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+                            content_type="application/json", headers=city.h("resident"))
+    assert deep.status_code == 400 and deep.json["field"] == "body"
+    emoji = post(city, description="楼道堆物 \U0001F6B2")  # a real pair (sent escaped by json.dumps) is a character
+    assert emoji.status_code == 201, emoji.json
+    assert counts(city)[0] == before[0] + 1

@@ -199,3 +199,32 @@ def test_the_public_view_hides_care_police_and_the_words_of_disputes(open311):
     assert status == 404 and errors[0]["code"] == 404  # the same answer as for an id that does not exist
     status, _ = open311.json("GET", f"requests/{some_care}", {"api_key": open311.staff_key})
     assert status == 200
+
+
+@pytest.mark.parametrize("rid", ["%C2%B2", "%D9%A3", "%EF%BC%91", "99999999999999999999999"])
+def test_an_id_that_is_no_64_bit_number_is_not_found_never_a_fault(open311, rid):
+    """'²'.isdigit() is true and int('３') is 3: an id is ASCII digits that fit a stored id, or it names nothing."""
+    status, errors = open311.json("GET", f"requests/{rid}")
+    assert status == 404 and errors[0]["code"] == 404
+    status, errors = open311.json("GET", "requests", {"service_request_id": urllib.parse.unquote(rid)})
+    assert status == 400 and "is not a request id" in errors[0]["description"]
+
+
+def test_a_url_under_open311_that_is_no_resource_answers_in_the_specs_format(open311):
+    """No view answers discovery.html or DELETE, so no blueprint handler would: the app's says it Open311's way."""
+    status, ctype, body = open311.call("GET", "discovery.html")
+    assert status == 404 and ctype.startswith("text/xml") and ET.fromstring(body).find("error").findtext("code") == "404"
+    status, ctype, body = open311.call("DELETE", "requests.json")
+    assert status == 405 and ctype.startswith("application/json") and json.loads(body)[0]["code"] == 405
+
+
+def test_a_nul_in_a_path_segment_is_a_400_on_either_backend(open311):
+    """PostgreSQL's text cannot hold a NUL: a token id with one was a 500 on PostGIS."""
+    status, errors = open311.json("GET", "tokens/a%00b")
+    assert status == 400 and "NUL" in errors[0]["description"]
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00+14:00", "9999-12-31T23:59:59"])
+def test_a_time_beyond_the_years_served_is_a_400(open311, start):
+    status, errors = open311.json("GET", "requests", {"start_date": start})
+    assert status == 400 and "start_date" in errors[0]["description"]

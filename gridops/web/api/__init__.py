@@ -16,12 +16,14 @@ from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
+from gridops.core.types import STORED_ID_MAX
 from gridops.web.api.areas import bp as areas_bp
 from gridops.web.api.boundaries import bp as boundaries_bp
 from gridops.web.api.health import bp as health_bp
 from gridops.web.api.incidents import bp as incidents_bp
 from gridops.web.api.locate import bp as locate_bp
 from gridops.web.api.open311 import bp as open311_bp
+from gridops.web.api.open311 import error_response as open311_error
 from gridops.web.api.patrols import bp as patrols_bp
 from gridops.web.api.plans import bp as plans_bp
 from gridops.web.api.schemas.common import Problem
@@ -36,6 +38,11 @@ Coordinates are lon/lat; times are ISO 8601 (a time without a zone is read in
 the city's time zone)."""
 
 
+OPEN311_PREFIX = "/open311/v2"
+# the URL prefixes whose errors are not problem details (gridops.web.problems.register_error_handlers)
+ERRORS_BY_PREFIX = {OPEN311_PREFIX + "/": open311_error}
+
+
 def _swagger_assets() -> Path:
     return Path(swagger_ui_bundle.swagger_ui_path)
 
@@ -45,7 +52,7 @@ class StoredId(IntegerConverter):
     never a database overflow."""
 
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", STORED_ID_MAX)
         super().__init__(url_map, *args, **kwargs)
 
 
@@ -81,7 +88,7 @@ def register_api(app: Flask) -> Api:
     # Swagger UI's "Authorize" then sends the token with "Try it out"
     app.url_map.converters["int"] = StoredId  # before any route is added: every <int:…> is bounded
     api = GridopsApi(app, spec_kwargs={"info": {"description": _DESCRIPTION}, "security": [{"bearer": []}, {}]})
-    api.register_converter(StoredId, lambda c: {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1})
+    api.register_converter(StoredId, lambda c: {"type": "integer", "format": "int64", "minimum": 0, "maximum": STORED_ID_MAX})
     api.spec.components.security_scheme("bearer", {
         "type": "http", "scheme": "bearer", "description": "a user token: `gridops users add NAME --role ROLE`"})
 
@@ -94,7 +101,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(plans_bp, url_prefix="/api/v1")
     api.register_blueprint(stats_bp, url_prefix="/api/v1")
     api.register_blueprint(stream_bp, url_prefix="/api/v1")
-    api.register_blueprint(open311_bp, url_prefix="/open311/v2")
+    api.register_blueprint(open311_bp, url_prefix=OPEN311_PREFIX)
 
     assets = Blueprint("swagger_assets", __name__)
 

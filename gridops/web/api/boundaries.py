@@ -46,6 +46,8 @@ def _saved_upload() -> tuple[Path, Path]:
         for upload in uploads:
             assert upload.filename is not None  # uploads without a file name are left out above
             name = Path(upload.filename.replace("\\", "/")).name or "upload"
+            if name == ".." or "\x00" in name:  # the folder's parent, or no file name a file system takes
+                raise InvalidParameter("file", f"an uploaded file needs a name like grids.geojson; got {upload.filename!r}.")
             target = folder / name
             upload.save(target)
             if target.suffix.lower() in READABLE and main is None:

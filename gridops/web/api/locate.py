@@ -11,7 +11,7 @@ from gridops.geo.crs import crs_name
 from gridops.boundaries.batch import csv_chunks, geojson_chunks, locate_batch, parse_csv, parse_geojson
 from gridops.boundaries.geocoder import LocationQuery
 from gridops.core.errors import InvalidParameter
-from gridops.web.api.parsing import Blueprint
+from gridops.web.api.parsing import Blueprint, text_body
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.locate import BatchArgs, LocateAnswer, LocateArgs
 from gridops.web.request import database, geocoder
@@ -64,7 +64,8 @@ def locate_many(**args: Any) -> Response:
     default_crs = crs_name(args.get("crs"))
     kind = (request.mimetype or "").lower()
     if kind in ("text/csv", "application/csv"):
-        batch = parse_csv(io.StringIO(request.get_data(as_text=True)), limit, default_crs)
+        # newline="": the csv module reads line ends itself (CR alone, as old spreadsheets write, or in a quoted field)
+        batch = parse_csv(io.StringIO(text_body(request), newline=""), limit, default_crs)
         fmt = "csv"
     elif kind in ("application/json", "application/geo+json"):
         doc = request.get_json(silent=True)

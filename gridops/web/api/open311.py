@@ -71,14 +71,15 @@ def _error(status: int, description: str) -> Response:
     return render(_fmt(), "errors", "error", errors, status)
 
 
-def _open311_error(err: Exception) -> Response:
-    """The one mapping (gridops.web.problems), rendered as the spec's error list in the spec's codes."""
+def error_response(err: Exception) -> Response:
+    """The one mapping (gridops.web.problems), rendered as the spec's error list in the spec's codes: for
+    the views' errors and for a URL under /open311/v2 that is none of them (`discovery.html`, a wrong method)."""
     p = describe(err)
     return _error(open311_status(p), p.detail)
 
 
 for _kind in (GridopsError, GeoError, HTTPException, Exception):
-    bp.register_error_handler(_kind, _open311_error)
+    bp.register_error_handler(_kind, error_response)
 
 
 class Jurisdiction(Schema):

@@ -51,6 +51,16 @@ Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
 }
 
 
+def text_body(req: Request) -> str:
+    """The body as text, read as UTF-8 (a byte-order mark allowed): a body in another encoding is refused,
+    never read with its characters replaced."""
+    try:
+        return req.get_data(cache=True).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidParameter("body", f"the body is not UTF-8 text (byte {exc.start} cannot be read); "
+                                       "save the file as UTF-8 (Excel: \"CSV UTF-8\") and send it again.") from None
+
+
 def uploaded_files(items: Any, field: str = "photo") -> list[tuple[str, bytes]]:
     """The files of a multipart field as (name, bytes); anything else sent under its name (a string in
     JSON, an empty part) is refused, naming the field — never read as if it were a file."""

@@ -4,27 +4,36 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
-from marshmallow import fields, validate
 
 from gridops.core.errors import Busy, InvalidParameter
+from gridops.core.types import STORED_ID_MAX
 from gridops.incidents.stream import stream
 from gridops.web.api.parsing import Blueprint
-from gridops.web.api.schemas.common import Query, problem_response
+from gridops.web.api.schemas.common import Query, problem_response, stored_id
 from gridops.web.asgi import Handoff, hand_off, hub_of
 from gridops.web.request import caller, confirmer, credential, database
 
 bp = Blueprint("stream", __name__, description="The live feed of state changes (Server-Sent Events)")
 
 
+# one event of the stream, as a client's EventSource reads it (the opening is `retry` and a comment; `ended`
+# closes the stream of a user signed out or revoked)
+EVENT = {"type": "object", "properties": {
+    "id": {"type": "string", "description": "the event id (send it back as Last-Event-ID)"},
+    "event": {"type": "string", "description": "`incident`: a state change; `ended`: the stream closes"},
+    "data": {"type": "string", "description": "JSON: {id, action, status, seq, at} (`ended`: {reason})"},
+    "retry": {"type": "integer", "description": "milliseconds to wait before reconnecting"},
+}}
+
+
 class StreamArgs(Query):
-    after = fields.Integer(validate=validate.Range(0, 2**63 - 1), metadata={
-        "description": "resume after this event id (the Last-Event-ID header does the same)"})
+    after = stored_id("resume after this event id (the Last-Event-ID header does the same)")
 
 
 @bp.get("/stream")
 @bp.arguments(StreamArgs(), location="query", as_kwargs=True)
 @bp.doc(responses={"200": {"description": "text/event-stream: `id`, `event: incident`, `data` {id, action, status, seq, at}",
-                           "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+                           "content": {"text/event-stream": {"schema": EVENT}}}})
 @problem_response(bp, 400, "Last-Event-ID is not an event id")
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 503, "the server holds as many open streams as it will (Retry-After)")
@@ -36,7 +45,7 @@ def live(**args: Any) -> Response:
     if header:
         try:
             after = int(header)
-            if not 0 <= after < 2**63:
+            if not 0 <= after <= STORED_ID_MAX:
                 raise ValueError(header)
         except ValueError:
             raise InvalidParameter("Last-Event-ID", f"Last-Event-ID must be an event id (a whole number); got {header!r}.") from None

@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 
 from flask import current_app
 from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate
 
 from gridops.core.timeparse import EXAMPLE, BadValue, parse_bbox, parse_time
+from gridops.core.types import STORED_ID_MAX
 
 
 class AwareDateTime(fields.Field):
@@ -31,6 +32,26 @@ class AwareDateTime(fields.Field):
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else value.isoformat()
+
+
+
+
+def _described(description: str) -> dict[str, str]:
+    return {"description": description} if description else {}
+
+
+def stored_id(description: str = "") -> fields.Integer:
+    """A field naming a stored row by id: beyond 64 bits it names none, and is refused before a query overflows."""
+    return fields.Integer(validate=validate.Range(0, STORED_ID_MAX), metadata=_described(description))
+
+
+def longitude(description: str = "") -> fields.Float:
+    """A WGS-84 longitude (a worker's position): the document says the range, the schema refuses beyond it."""
+    return fields.Float(allow_nan=False, validate=validate.Range(-180.0, 180.0), metadata=_described(description))
+
+
+def latitude(description: str = "") -> fields.Float:
+    return fields.Float(allow_nan=False, validate=validate.Range(-90.0, 90.0), metadata=_described(description))
 
 
 _View = TypeVar("_View", bound=Callable[..., Any])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from gridops.web.api.schemas.common import AreaRef, AwareDateTime, BBox, Query, VersionMeta
+from gridops.web.api.schemas.common import AreaRef, AwareDateTime, BBox, Query, VersionMeta, latitude, longitude, stored_id
 from gridops.web.api.schemas.locate import CRS_NAMES, Location
 
 
@@ -184,11 +184,11 @@ class History(Schema):
 
 class StepBody(Schema):
     note = fields.String(validate=validate.Length(max=4000), metadata={"description": "why, or what was done"})
-    lon = fields.Float(allow_nan=False, metadata={"description": "where the worker is (WGS-84); a check-in needs it"})
-    lat = fields.Float(allow_nan=False)
+    lon = longitude("where the worker is (WGS-84); a check-in needs it")
+    lat = latitude()
     rating = fields.Integer(validate=validate.Range(1, 5), metadata={"description": "rate: 1–5 stars (回访)"})
     worker = fields.String(metadata={"description": "dispatch / reassign: the worker's code"})
-    target = fields.Integer(metadata={"description": "merge: the incident to merge into"})
+    target = stored_id("merge: the incident to merge into")
     override = fields.Boolean(load_default=False, metadata={
         "description": "verify / close: an admin checks their own resolution, with a note saying why (recorded)"})
     photo = fields.List(Upload(), metadata={"description": "photos (multipart only)"})
@@ -206,8 +206,8 @@ class StepDone(Schema):
 
 
 class TaskArgs(Query):
-    lon = fields.Float(allow_nan=False, metadata={"description": "where the worker is: tasks are ordered by due time, then distance"})
-    lat = fields.Float(allow_nan=False)
+    lon = longitude("where the worker is (WGS-84): tasks are ordered by due time, then distance")
+    lat = latitude()
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "all"]))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from gridops.web.api.schemas.common import Query
+from gridops.web.api.schemas.common import Query, latitude, longitude
 
 PATROL_KINDS = ["elderly_alone", "left_behind_child", "disabled", "special_care"]
 
@@ -51,8 +51,8 @@ class PatrolList(Schema):
 
 class VisitBody(Schema):
     note = fields.String(required=True, validate=validate.Length(min=1, max=4000), metadata={"description": "how the visit went"})
-    lon = fields.Float(allow_nan=False, metadata={"description": "where the worker is (WGS-84): within the check-in radius of the door"})
-    lat = fields.Float(allow_nan=False)
+    lon = longitude("where the worker is (WGS-84): within the check-in radius of the door")
+    lat = latitude()
     away_reason = fields.String(validate=validate.Length(max=500), metadata={
         "description": "why the visit was not made at the door (电话回访, 住院探视 …): then no position is needed; counted apart"})
 
