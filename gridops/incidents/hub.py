@@ -107,6 +107,7 @@ class Hub:
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gridops-hub")
         self._woken = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._catching_up: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
         self._started = False
         self._start_lock = asyncio.Lock()
 
@@ -149,7 +150,9 @@ class Hub:
         if start >= self.last:
             listener.live = True
         else:
-            asyncio.create_task(self._catch_up(listener), name="gridops-hub-catch-up")
+            task = asyncio.create_task(self._catch_up(listener), name="gridops-hub-catch-up")
+            self._catching_up.add(task)
+            task.add_done_callback(self._catching_up.discard)
         return listener
 
     def unsubscribe(self, listener: Listener) -> None:
