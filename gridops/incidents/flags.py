@@ -28,7 +28,7 @@ from gridops.core.models import Area, Attachment, Incident, IncidentEvent, Incid
 from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
 from gridops.incidents.events import record
-from gridops.incidents.listing import visible
+from gridops.incidents.listing import in_area_and_time, visible
 from gridops.incidents.photos import Photo, taken
 
 BEFORE_REPORT, IN_FUTURE, FAR_AWAY, REUSED = "photo_before_report", "photo_in_future", "photo_far_away", "photo_reused"
@@ -146,12 +146,7 @@ def flag_list(session: Session, principal: Principal | None, filters: Mapping[st
         if bad:
             raise InvalidParameter("kind", f"unknown flag kind {bad[0]!r}; kinds: {', '.join(KINDS)}.", allowed=list(KINDS))
         stmt = stmt.where(IncidentFlag.kind.in_(kinds))
-    if filters.get("area"):
-        stmt = stmt.where(grid.code.like(str(filters["area"]) + "%"))
-    if filters.get("since"):
-        stmt = stmt.where(IncidentFlag.created_at >= filters["since"])
-    if filters.get("until"):
-        stmt = stmt.where(IncidentFlag.created_at < filters["until"])
+    stmt = in_area_and_time(stmt, filters, grid, IncidentFlag.created_at)
     stmt = visible(stmt, principal, grid)
     total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(IncidentFlag.id).subquery()))
     rows = list(session.scalars(stmt.order_by(IncidentFlag.created_at.desc(), IncidentFlag.id.desc()).limit(limit).offset(offset)))

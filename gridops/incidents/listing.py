@@ -100,6 +100,18 @@ def photos_of(session: Session, incident_ids: Sequence[int]) -> dict[int, list[d
     return out
 
 
+def in_area_and_time(stmt: Select[*tuple[Any, ...]], f: Mapping[str, Any], grid: type[Area],
+                     at: Any) -> Select[*tuple[Any, ...]]:
+    """The filters every list shares: `area` (a code prefix of the grid) and `since` <= `at` < `until`."""
+    if f.get("area"):
+        stmt = stmt.where(grid.code.like(str(f["area"]) + "%"))
+    if f.get("since"):
+        stmt = stmt.where(at >= f["since"])
+    if f.get("until"):
+        stmt = stmt.where(at < f["until"])
+    return stmt
+
+
 def _flag_counts(session: Session, ids: list[int]) -> dict[int, int]:
     out: dict[int, int] = {}
     for start in range(0, len(ids), 500):  # bounded IN lists
@@ -128,12 +140,7 @@ def _filtered(session: Session, stmt: Select[*tuple[Any, ...]], f: Mapping[str, 
             known = sorted(set(session.scalars(select(Category.code))) | groups)
             raise InvalidParameter("category", f"no category or group {cat!r}; known: {', '.join(known)}.", allowed=known)
         stmt = stmt.where(Incident.category_code.in_(codes))
-    if f.get("area"):
-        stmt = stmt.where(grid.code.like(str(f["area"]) + "%"))
-    if f.get("since"):
-        stmt = stmt.where(Incident.reported_at >= f["since"])
-    if f.get("until"):
-        stmt = stmt.where(Incident.reported_at < f["until"])
+    stmt = in_area_and_time(stmt, f, grid, Incident.reported_at)
     if f.get("overdue"):
         stmt = stmt.where(Incident.status.in_(OPEN), Incident.due_at < clock.now())
     if f.get("bbox"):
