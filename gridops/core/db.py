@@ -101,7 +101,8 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.enable_load_extension(False)
     except Exception as exc:  # the driver's OperationalError, whichever module
         raise DatabaseUnavailable(
-            f"SpatiaLite ({lib}) could not be loaded into SQLite ({exc}): {_SPATIALITE_HINT}."
+            f"SpatiaLite ({lib}) could not be loaded into SQLite ({exc}): {_SPATIALITE_HINT}.",
+            public=f"SpatiaLite could not be loaded into SQLite: {_SPATIALITE_HINT}.",
         ) from None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys = ON")
@@ -115,20 +116,28 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     init_spatialite(dbapi_conn, transaction=True, init_mode="WGS84")
 
 
-def _describe_pg_failure(exc: BaseException, url: URL) -> str:
+def _describe_pg_failure(exc: BaseException, url: URL) -> DatabaseUnavailable:
     where = f"{url.host or 'localhost'}:{url.port or 5432}"
     msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     low = msg.lower()
     if "does not exist" in low and "database" in low:
-        return (
+        return DatabaseUnavailable(
             f"PostgreSQL at {where} has no database {url.database!r}: create it (createdb -h {url.host or 'localhost'} "
-            f"-U {url.username or 'postgres'} {url.database}) or fix DATABASE_URL."
+            f"-U {url.username or 'postgres'} {url.database}) or fix DATABASE_URL.",
+            public="PostgreSQL has no such database: create it or fix DATABASE_URL (`gridops db check` names it).",
         )
     if "password authentication failed" in low or "role" in low and "does not exist" in low:
-        return f"PostgreSQL at {where} refused user {url.username!r} ({msg}): fix the user or password in DATABASE_URL."
+        return DatabaseUnavailable(
+            f"PostgreSQL at {where} refused user {url.username!r} ({msg}): fix the user or password in DATABASE_URL.",
+            public="PostgreSQL refused the database user: fix the user or password in DATABASE_URL.",
+        )
     if "connection refused" in low or "could not connect" in low or "timeout" in low or "no such file" in low or "name or service" in low:
-        return f"Cannot reach PostgreSQL at {where} ({msg}): start the server or fix the host and port in DATABASE_URL."
-    return f"PostgreSQL at {where} failed: {msg}. Check DATABASE_URL."
+        return DatabaseUnavailable(
+            f"Cannot reach PostgreSQL at {where} ({msg}): start the server or fix the host and port in DATABASE_URL.",
+            public="Cannot reach PostgreSQL: start the server or fix the host and port in DATABASE_URL "
+                   "(`gridops db check` on the server names them).",
+        )
+    return DatabaseUnavailable(f"PostgreSQL at {where} failed: {msg}. Check DATABASE_URL.")
 
 
 class Database:
@@ -173,7 +182,7 @@ class Database:
             raise
         except (DBAPIError, OSError) as exc:
             if self.backend == POSTGIS:
-                raise DatabaseUnavailable(_describe_pg_failure(exc, self.url)) from None
+                raise _describe_pg_failure(exc, self.url) from None
             raise DatabaseUnavailable(f"Cannot open the SQLite database {self.url.database}: {exc}.") from None
         with conn:
             yield conn
@@ -203,7 +212,8 @@ class Database:
         available = conn.execute(text("SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'")).scalar()
         if available:
             return None
-        raise DatabaseUnavailable(f"PostGIS is not installed on the PostgreSQL server: {_POSTGIS_HINT}.")
+        message = f"PostGIS is not installed on the PostgreSQL server: {_POSTGIS_HINT}."
+        raise DatabaseUnavailable(message, public=message)
 
     def dispose(self) -> None:
         """Close every connection; background users of this database (the stream listener) stop."""

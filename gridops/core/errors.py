@@ -21,6 +21,11 @@ class GridopsError(Exception):
         self.message = message
         self.details = details
 
+    @property
+    def public_message(self) -> str:
+        """What may be said to whoever asked over the web (the full message goes to the log and the CLI)."""
+        return self.message
+
 
 class ConfigError(GridopsError):
     """A setting in the environment that cannot be used."""
@@ -56,9 +61,21 @@ class TooLarge(GridopsError):
 
 
 class DatabaseUnavailable(GridopsError):
-    """The database or its spatial extension is missing: one sentence and the fix."""
+    """The database or its spatial extension is missing: one sentence and the fix.
+
+    The message names hosts, ports, files and URLs, which are for the operator: over the web
+    (an anonymous /healthz probe, the landing page) only `public` is said, the kind of failure and its fix."""
 
     slug = "database-unavailable"
+    GENERIC = "The database cannot be reached or lacks its spatial extension: `gridops db check` on the server says why."
+
+    def __init__(self, message: str, public: str | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self._public = public or self.GENERIC
+
+    @property
+    def public_message(self) -> str:
+        return self._public
 
 
 class Busy(GridopsError):

@@ -89,7 +89,7 @@ def describe(err: BaseException) -> Problem:
         status = status_of(err.slug)
         if status >= 500:
             log.error("%s: %s", type(err).__name__, err.message)
-        return Problem(status, err.slug, err.message, dict(err.details))
+        return Problem(status, err.slug, err.public_message, dict(err.details))
     if isinstance(err, GeoError):
         return Problem(status_of(err.slug), err.slug, str(err), dict(err.details))
     if isinstance(err, HTTPException):

@@ -38,7 +38,26 @@ def test_healthz_fails_loudly_when_the_database_is_unreachable(tmp_path):
     res = app.test_client().get("/healthz")
     assert res.status_code == 503
     assert res.json["type"] == "/problems/database-unavailable"
-    assert "Cannot reach PostgreSQL at 127.0.0.1:1" in res.json["detail"]
+    detail = res.json["detail"]  # the kind of failure and its fix, not where the database lives
+    assert "Cannot reach PostgreSQL" in detail and "DATABASE_URL" in detail
+    assert "127.0.0.1" not in detail and ":1" not in detail and "nowhere" not in detail
+
+
+def test_the_operator_still_hears_where_the_database_is(tmp_path, caplog):
+    from gridops.core.errors import DatabaseUnavailable
+
+    db = Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    try:
+        with db.connect():
+            pass
+    except DatabaseUnavailable as err:  # what `gridops db check` and the log print
+        assert "Cannot reach PostgreSQL at 127.0.0.1:1" in err.message
+    else:
+        raise AssertionError("connected to nowhere")
+    app = make_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", tmp_path)
+    with caplog.at_level("ERROR"):
+        app.test_client().get("/healthz")
+    assert "127.0.0.1:1" in caplog.text
 
 
 def test_healthz_fails_loudly_when_spatialite_is_missing(tmp_path, monkeypatch):
@@ -65,4 +84,5 @@ def test_landing_page_explains_an_unreachable_database(tmp_path):
     app = make_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", tmp_path)
     res = app.test_client().get("/")
     assert res.status_code == 200
-    assert "Cannot reach PostgreSQL" in res.get_data(as_text=True)
+    html = res.get_data(as_text=True)
+    assert "Cannot reach PostgreSQL" in html and "127.0.0.1:1" not in html

@@ -37,7 +37,7 @@ def dashboard_context(db: Database, cfg: Mapping[str, Any], who: Principal, args
             result = stats(session, StatsQuery(level=level, area=area, since=since, until=until, layer=cfg["PRIMARY_LAYER"]), who,
                            cfg["TIMEZONE"])
     except GridopsError as err:
-        context.update(problem=err.message, month=args.get("month") or "")
+        context.update(problem=err.public_message, month=args.get("month") or "")
         return context, describe(err).status
     query = {"level": level, "since": since.astimezone(UTC).isoformat(), "until": until.astimezone(UTC).isoformat()}
     if area:

@@ -21,7 +21,7 @@ def index() -> str:
         with db.session() as session:
             summary = overview(session, current_app.config["PRIMARY_LAYER"])
     except GridopsError as err:
-        problem = err.message
+        problem = err.public_message
     return render_template("index.html", summary=summary, status=status, problem=problem,
                            layer=current_app.config["PRIMARY_LAYER"])
 
