@@ -102,6 +102,7 @@ def _gunicorn(host: str, port: int, workers: int, app_cfg: Config) -> None:
             # an asyncio loop per worker (gridops.web.asgi): an open live feed holds no thread, every
             # other request runs the Flask app on the worker's threads
             self.cfg.set("worker_class", "asgi")
+            self.cfg.set("asgi_loop", "uvloop" if _has_uvloop() else "asyncio")
             self.cfg.set("worker_connections", app_cfg["STREAM_MAX_CLIENTS"] + 1000)
             # open feeds would hold a graceful stop for its whole timeout; their clients resume with Last-Event-ID
             self.cfg.set("graceful_timeout", 5)
@@ -113,3 +114,11 @@ def _gunicorn(host: str, port: int, workers: int, app_cfg: Config) -> None:
             return Server(make_app(), threads=THREADS)  # each worker builds its own app and engine after the fork
 
     _App().run()
+
+
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:  # a platform without its wheel: the standard loop serves the same, a little slower
+        return False
+    return True

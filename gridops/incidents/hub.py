@@ -42,6 +42,7 @@ T = TypeVar("T")
 
 Recheck = Callable[[Session, Sequence[Credential]], list[Principal | None]]
 _END = None  # the last item a listener's queue holds
+SLICE = 64  # listeners woken at a time before the loop lets everything else that is ready run
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,12 @@ class Hub:
             log.warning("a live-feed listener could not catch up", exc_info=True)
             listener.end("server busy")
 
-    def _dispatch(self, batch: Batch) -> None:
+    async def _dispatch(self, batch: Batch) -> None:
+        # First: a listener that finishes catching up while this batch is being handed out must find
+        # the batch still ahead of it (and read it itself), or it would go live without it.
+        self.last = max(self.last, batch.after)
         texts: dict[int, str] = {}  # each event written out once, however many hear it
-        for listener in list(self.listeners):
+        async for listener in _in_slices(list(self.listeners)):
             if not listener.live or listener.ended:
                 continue
             for event in batch.for_(listener.principal):
@@ -200,7 +204,6 @@ class Hub:
                 if not listener.put(text):
                     break
             listener.after = max(listener.after, batch.after)
-        self.last = max(self.last, batch.after)
 
     async def _pump(self) -> None:
         waits = self.settings.safety_poll if self.db.backend == POSTGIS else self.settings.poll
@@ -214,7 +217,7 @@ class Hub:
                 while True:
                     batch = await self._run(self._in_session, lambda s: read_batch(s, self.last))
                     if batch.events or batch.after > self.last:
-                        self._dispatch(batch)
+                        await self._dispatch(batch)
                     if not batch.full:
                         break
             except Exception:
@@ -245,7 +248,7 @@ class Hub:
         while True:
             await asyncio.sleep(min(1.0, self.settings.heartbeat, self.settings.recheck))
             now = time.monotonic()
-            for listener in list(self.listeners):
+            async for listener in _in_slices(list(self.listeners)):
                 if now - listener.last_put >= self.settings.heartbeat:
                     listener.put(": keep-alive\n\n")
             if now - checked >= self.settings.recheck and self.listeners:
@@ -264,3 +267,15 @@ class Hub:
                 listener.end("signed out or revoked")
             else:
                 listener.principal = now_who  # a changed role or ground applies at once
+
+
+async def _in_slices(listeners: list[Listener]) -> AsyncIterator[Listener]:
+    """Each listener in turn, yielding to the loop every SLICE of them.
+
+    Waking a listener queues its write; one event for 700 open pages of a worker would queue 700
+    writes ahead of the answer to a /healthz or a locate that finished on a request thread meanwhile
+    (the loop runs what is ready in order). Between slices those answers go out."""
+    for k, listener in enumerate(listeners):
+        if k and k % SLICE == 0:
+            await asyncio.sleep(0)
+        yield listener

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 STREAM_PATH = "/api/v1/stream"
+SWITCH_INTERVAL = 0.001  # seconds
 HUB_KEY = "gridops.hub"  # in the ASGI scope of a stream request: the hub the view may hand it to
 HANDOFF_KEY = "gridops.handoff"  # set there by the view that accepted the stream
 
@@ -58,6 +60,9 @@ class Server:
     """The ASGI application of one worker process."""
 
     def __init__(self, app: Flask, threads: int = 16) -> None:
+        # The loop thread writes each event to hundreds of sockets in one burst; a request thread that
+        # wants the GIL back after a database round trip would wait the default 5 ms for each hand-over.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self.app = app
         self.wsgi: Any = WSGIMiddleware(app, workers=threads)  # type: ignore[arg-type]  # typed by a2wsgi for its own message types
         cfg = app.config
