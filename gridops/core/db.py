@@ -201,6 +201,19 @@ class Database:
             finally:
                 session.close()
 
+    def versions(self, conn: Connection) -> tuple[str, str | None, bool]:
+        """The server's version, the spatial library's (as spatial_version) and whether the schema's
+        version table exists, in one round trip: /healthz is probed every few seconds, under load."""
+        if self.backend == SPATIALITE:
+            row = conn.execute(text("SELECT sqlite_version(), spatialite_version(), EXISTS (SELECT 1 FROM sqlite_master "
+                                    "WHERE type = 'table' AND name = 'alembic_version')")).one()
+            return str(row[0]), str(row[1]), bool(row[2])
+        row = conn.execute(text("SELECT current_setting('server_version'), "
+                                "(SELECT extversion FROM pg_extension WHERE extname = 'postgis'), "
+                                "to_regclass('alembic_version') IS NOT NULL")).one()
+        spatial = str(row[1]) if row[1] else self.spatial_version(conn)  # None, or why PostGIS is missing
+        return str(row[0]), spatial, bool(row[2])
+
     def spatial_version(self, conn: Connection) -> str | None:
         """The spatial library's version; None when PostGIS is installed but not yet
         created in this database (`gridops db upgrade` creates it)."""

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from gridops.core.db import POSTGIS, SPATIALITE, Database
 from gridops.core.errors import SchemaOutdated
-from gridops.core.schema import current_revision, head_revision
+from gridops.core.schema import head_revision, stored_revision
 
 SPATIAL_LIBRARY = {POSTGIS: "PostGIS", SPATIALITE: "SpatiaLite"}
 
@@ -37,12 +37,8 @@ def db_status(db: Database) -> DbStatus:
         t0 = time.perf_counter()
         conn.execute(text("SELECT 1")).scalar_one()
         rtt = (time.perf_counter() - t0) * 1000.0
-        if db.backend == SPATIALITE:
-            server = conn.execute(text("SELECT sqlite_version()")).scalar_one()
-        else:
-            server = conn.execute(text("SHOW server_version")).scalar_one()
-        spatial = db.spatial_version(conn)
-        revision = current_revision(conn)
+        server, spatial, versioned = db.versions(conn)
+        revision = stored_revision(conn, versioned)
     return DbStatus(
         backend=db.backend,
         url=db.display_url,
