@@ -554,3 +554,22 @@ class PlanDraft(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": revision}
+
+
+class ReferenceChange(Base):
+    """One change to reference data (a worker, an assignment, a calendar day…): who, when, what before
+    and what after. Append-only: triggers refuse UPDATE and DELETE (migration 0017)."""
+
+    __tablename__ = "reference_change"
+    __table_args__ = (Index(None, "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    actor_label: Mapped[str] = mapped_column(String(96))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(96))
+    action: Mapped[str] = mapped_column(String(32))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    note: Mapped[str | None] = mapped_column(Text)

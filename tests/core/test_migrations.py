@@ -108,3 +108,36 @@ def test_the_incident_history_is_append_only_in_the_database(writable_demo_url):
             assert conn.execute(text("SELECT count(*) FROM incident_event")).scalar() == before + 1
     finally:
         db.dispose()
+
+
+def test_the_audit_trail_of_reference_data_is_append_only_in_the_database(db):
+    with db.connect() as conn:
+        conn.execute(text("INSERT INTO reference_change (at, actor_label, kind, key, action) "
+                          "VALUES ('2026-12-01 00:00:00', 'system', 'worker', 'W1', 'create')"))
+        conn.commit()
+        for statement in ("UPDATE reference_change SET actor_label = 'someone else'", "DELETE FROM reference_change"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                conn.execute(text(statement))
+            conn.rollback()
+        assert conn.execute(text("SELECT count(*) FROM reference_change")).scalar() == 1
+
+
+@pytest.mark.parametrize(("table", "change"), [
+    ("category", "UPDATE category SET time_limit_minutes = 60"),
+    ("calendar_day", "INSERT INTO calendar_day (day, kind) VALUES ('2027-02-06', 'holiday')"),
+    ("assignment", "UPDATE assignment SET valid_to = valid_from"),
+    ("shift", "DELETE FROM shift"),
+    ("worker", "UPDATE worker SET active = false"),
+])
+def test_every_change_routing_reads_moves_the_routing_stamp(demo_url, table, change):
+    """Each process keeps routing's data in memory until this stamp moves: a table whose triggers were lost
+    (SQLite rebuilds a table to add a column) would keep serving the old limits and rosters until a restart."""
+    database = Database(demo_url)
+    try:
+        with database.connect() as conn:
+            before = conn.execute(text("SELECT stamp FROM reference_stamp WHERE id = 1")).scalar()
+            conn.execute(text(change))
+            assert conn.execute(text("SELECT stamp FROM reference_stamp WHERE id = 1")).scalar() != before, table
+            conn.rollback()
+    finally:
+        database.dispose()
