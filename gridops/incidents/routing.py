@@ -161,12 +161,21 @@ def route(
         def why(passed: list[int]) -> str:  # why the people tried first were passed over
             return "declined" if passed and all(w in exclude for w in passed) else "off shift"
 
+        leaders = ref.assigned(layer, [ground.grid], ("leader",), at)
         for ids, reason in (
             (primary, "grid worker on shift"),
             (backup, f"backup: primary {why(primary)}"),
-            (ref.assigned(layer, [ground.grid], ("leader",), at), f"grid leader: grid workers {why(primary + backup)}"),
+            (leaders, f"grid leader: grid workers {why(primary + backup)}"),
         ):
             found = pick(ids, reason)
+            if found:
+                return found
+        # 小事不出网格: a grid nobody answers for (a worker left, a new grid) is its community admin's, who
+        # must see that it is uncovered, not a neighbour's worker's
+        admins = ref.assigned(layer, [ground.community], ("primary",), at) if ground.community else []
+        if not (primary or backup or leaders):
+            found = (pick(admins, f"no grid worker or leader for grid {ground.grid}: the community admin on shift")
+                     or pick(admins, f"no grid worker or leader for grid {ground.grid}: the community admin (off shift)", False))
             if found:
                 return found
         nearest = _nearest_in_community(ref, load, positions, layer, ground, at, tz, lon, lat, exclude)
@@ -176,11 +185,11 @@ def route(
             duty = pick(ref.staff("supervisor"), "critical and nobody on shift in the community: the command centre on duty")
             if duty:
                 return Route(duty.worker_id, duty.reason, "district")
-        leaders = ref.assigned(layer, [ground.grid], ("leader",), at)
         found = (pick(primary, "nobody on shift: the grid's own worker", False)
                  or pick(backup, f"nobody on shift: the grid's backup (primary {why(primary)})", False)
-                 or pick(leaders, f"nobody on shift: the grid leader (grid workers {why(primary + backup)})", False))
-        return found or Route(None, "nobody answers for this grid", tier)
+                 or pick(leaders, f"nobody on shift: the grid leader (grid workers {why(primary + backup)})", False)
+                 or pick(admins, f"grid {ground.grid}'s workers and leader declined: the community admin", False))
+        return found or Route(None, f"nobody answers for grid {ground.grid} or its community", tier)
 
     by_tier: dict[str, list[str | None]] = {"grid_leader": [ground.grid], "community": [ground.community], "street": [ground.street]}
     codes = by_tier[tier]

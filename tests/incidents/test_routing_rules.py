@@ -102,3 +102,22 @@ def test_a_department_category_goes_to_its_staff_least_loaded():
 def test_escalation_goes_to_the_tier_above(tier, worker, reason):
     chosen = go(ref({1, 2, 3}), DISPUTE, tier=tier)
     assert (chosen.worker_id, chosen.reason) == (worker, reason)
+
+
+def _with_community_admin(assignments=ASSIGNMENTS, on_duty=frozenset({9})) -> Reference:
+    workers = {**WORKERS, 9: WorkerRef(9, "S1", "孙丽", "community_staff", None, True)}
+    admin = AssignmentRef(9, 9, "grid", GROUND.community, "primary", SINCE, None)
+    return Reference(1, {c.code: c for c in (DISPUTE, MEDICAL, FIRE)}, {}, workers, (*assignments, admin),
+                     {w: DAY for w in on_duty}, None, (0, 0))
+
+
+def test_a_grid_nobody_answers_for_goes_to_its_community_admin_saying_so():
+    """小事不出网格: a grid whose worker left and that has no leader yet is not an orphan: its community's admin takes it."""
+    others = tuple(a for a in ASSIGNMENTS if a.area_code != GROUND.grid)
+    chosen = go(_with_community_admin(others), DISPUTE)
+    assert chosen.worker_id == 9
+    assert chosen.reason == f"no grid worker or leader for grid {GROUND.grid}: the community admin on shift"
+    at_night = go(_with_community_admin(others, on_duty=frozenset()), DISPUTE, MONDAY_NIGHT)
+    assert at_night.worker_id == 9 and at_night.reason.endswith("the community admin (off shift)")
+    nobody = go(Reference(1, {DISPUTE.code: DISPUTE}, {}, WORKERS, others, {}, None, (0, 0)), DISPUTE)
+    assert (nobody.worker_id, nobody.reason) == (None, f"nobody answers for grid {GROUND.grid} or its community")
