@@ -42,9 +42,12 @@ SEE_ID_NUMBERS = "see_id_numbers"  # 身份证号 unmasked
 PLAN = "plan"  # draw, edit, publish grid plans
 READ_PLANS = "read_plans"
 OVERRIDE = "override"  # verify or close one's own resolution, saying why (the event records the override)
+READ_PEOPLE = "read_people"  # the people register: workers, their assignments and shifts, the audit trail of reference data
+KEEP_PEOPLE = "keep_people"  # add, change, deactivate workers; assign them to areas (in its ground); their shifts and leave
+KEEP_CITY = "keep_city"  # the city's own rules: holiday calendars, categories and their time limits
 
 PERMISSIONS = (LEAD, SUPERVISE, RATE, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS,
-               SEE_ID_NUMBERS, PLAN, READ_PLANS, OVERRIDE)
+               SEE_ID_NUMBERS, PLAN, READ_PLANS, OVERRIDE, READ_PEOPLE, KEEP_PEOPLE, KEEP_CITY)
 
 
 @dataclass(frozen=True)
@@ -62,20 +65,21 @@ class Role:
         return permission in self.may
 
 
-_STAFF = frozenset(PERMISSIONS) - {PLAN, OVERRIDE}
+_STAFF = frozenset(PERMISSIONS) - {PLAN, OVERRIDE, KEEP_PEOPLE, KEEP_CITY}  # the command centre reads the registers
 ROLES: dict[str, Role] = {r.code: r for r in (
     Role("resident", "居民", "resident", OWN, OWN, NONE, frozenset({RATE, COMMENT})),
     Role("grid_worker", "网格员", "grid worker", GROUND, OWN, NONE, frozenset({COMMENT, READ_REGISTERS}),
          worker=("grid_worker", "primary")),
     Role("grid_leader", "网格长", "grid leader", GROUND, GROUND, GROUND,
-         frozenset({LEAD, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS}),
+         frozenset({LEAD, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS, READ_PEOPLE}),
          worker=("grid_leader", "leader")),
     Role("community_admin", "社区管理员", "community admin", GROUND, GROUND, GROUND,
-         frozenset({LEAD, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS, SEE_ID_NUMBERS, READ_PLANS}),
+         frozenset({LEAD, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS, SEE_ID_NUMBERS, READ_PLANS,
+                    READ_PEOPLE, KEEP_PEOPLE}),
          worker=("community_staff", "primary")),
     Role("department", "职能部门", "department", DEPARTMENT, OWN, NONE, frozenset({COMMENT}), worker=("department_staff", "primary")),
     Role("command_centre", "指挥中心", "command centre", ALL, ALL, ALL, _STAFF),
-    Role("planner", "网格规划员", "planner", NONE, OWN, ALL, frozenset({WATCH, PLAN, READ_PLANS})),
+    Role("planner", "网格规划员", "planner", NONE, OWN, ALL, frozenset({WATCH, PLAN, READ_PLANS, READ_PEOPLE})),
     Role("admin", "系统管理员", "admin", ALL, ALL, ALL, frozenset(PERMISSIONS)),
 )}
 ROLE_CODES = tuple(ROLES)
@@ -276,6 +280,26 @@ ROUTES: dict[str, RouteAccess] = {
     "plans.edit": _a(PLAN, "edits a draft"),
     "plans.publish": _a(PLAN, "publishes a draft as a boundary version"),
     "plans.discard": _a(PLAN, "discards a draft"),
+    # reference data kept live (gridops.registers): the command centre and planners read, admins keep
+    "registers.list_people": _a(READ_PEOPLE, "workers and staff: all, or those of one's ground"),
+    "registers.create_person": _a(KEEP_PEOPLE, "adds a worker (a community admin: grid workers and leaders)"),
+    "registers.get_person": _a(READ_PEOPLE, "one worker and every assignment they held"),
+    "registers.change_person": _a(KEEP_PEOPLE, "changes a worker of one's ground"),
+    "registers.deactivate_person": _a(KEEP_PEOPLE, "a worker leaves; their open work is handed on"),
+    "registers.create_assignment": _a(KEEP_PEOPLE, "makes a worker answer for an area of one's ground from a date"),
+    "registers.get_shifts": _a(READ_PEOPLE, "a worker's weekly rota"),
+    "registers.set_shifts": _a(KEEP_PEOPLE, "sets the weekly rota of a worker of one's ground"),
+    "registers.end_assignment": _a(KEEP_PEOPLE, "ends an assignment on one's ground"),
+    "registers.answered": _a(READ_PEOPLE, "who answered for an area at a moment"),
+    "registers.calendar_year": _a(READ_PEOPLE, "a year's holidays and make-up workdays"),
+    "registers.calendar_import": _a(KEEP_CITY, "imports holidays and make-up workdays from a file"),
+    "registers.calendar_export": _a(READ_PEOPLE, "the holiday calendar as a file"),
+    "registers.calendar_set": _a(KEEP_CITY, "sets one day of the calendar"),
+    "registers.calendar_clear": _a(KEEP_CITY, "clears one day of the calendar"),
+    "registers.list_categories": _a(SIGNED_IN, "the categories with their limits and handlers"),
+    "registers.create_category": _a(KEEP_CITY, "adds a category"),
+    "registers.change_category": _a(KEEP_CITY, "changes a category (new reports get its new limit)"),
+    "registers.audit": _a(READ_PEOPLE, "the audit trail of reference data"),
     # measures and the live feed
     "stats.measures": _a(MEASURES, "the measures of the areas one answers for"),
     "stream.live": _a(SIGNED_IN, "live changes to what one sees"),

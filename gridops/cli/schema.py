@@ -6,9 +6,10 @@ import sys
 
 import click
 
-from gridops.cli.base import cli, database
+from gridops.cli.base import cli, database, make_app
 from gridops.core.health import SPATIAL_LIBRARY, db_status
 from gridops.core.schema import downgrade, upgrade
+from gridops.registers import calendars, people
 
 
 @cli.group()
@@ -49,6 +50,24 @@ def db_check() -> None:
         click.echo(f"spatial:  {SPATIAL_LIBRARY[st.backend]} {st.spatial_version}")
     if st.current:
         click.echo(f"schema:   current (revision {st.head})")
+        _reference_warnings()
     else:
         click.echo(f"schema:   behind: at {st.revision or 'none'}, code needs {st.head}; run `gridops db upgrade`")
         sys.exit(1)
+
+
+def _reference_warnings() -> None:
+    """What a street office must fix before it bites: a year with no holiday calendar, grids nobody answers for."""
+    db_ = database()
+    with db_.session() as session:
+        missing = calendars.missing_years(session)
+        uncovered = people.uncovered_grids(session, make_app().config["PRIMARY_LAYER"])
+    if missing:
+        click.echo(f"calendar: warning: no holiday calendar for {', '.join(map(str, missing))}: working-time limits count "
+                   "Monday to Friday there; `gridops calendar import FILE`")
+    else:
+        click.echo("calendar: this year and next are kept")
+    if uncovered:
+        shown = ", ".join(uncovered[:10]) + (f" and {len(uncovered) - 10} more" if len(uncovered) > 10 else "")
+        click.echo(f"grids:    warning: {len(uncovered)} grid(s) with no worker or leader: {shown}; their reports go "
+                   "to the community admin (`gridops workers assign`)")

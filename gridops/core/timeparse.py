@@ -8,7 +8,7 @@ InvalidParameter naming the field, so it becomes a 400 that says what would be r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from gridops.core.errors import InvalidParameter
@@ -59,6 +59,18 @@ def parse_optional_time(raw: str | None, tz: str | None, field: str = "time") ->
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     return parse_time(raw, tz, field)
+
+
+def parse_date(raw: str, field: str = "date") -> date:
+    """A calendar day (2026-02-17), as a holiday file or a form writes it."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise BadValue(field, f"must be a day like 2027-02-06; got {raw!r}.") from None
+    if not EARLIEST.year <= value.year < LATEST.year:
+        raise BadValue(field, f"must fall between {EARLIEST.year} and {LATEST.year - 1}; got {raw!r}.")
+    return value
 
 
 def parse_month(raw: str, tz: str, field: str = "month") -> datetime:

@@ -48,6 +48,8 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "boundaries-refused": (422, "Boundaries refused",
                            "The boundary file has errors (or warnings not accepted); nothing was stored. `report` lists every "
                            "finding with its place."),
+    "invalid-file": (422, "Invalid file", "Rows of an imported file cannot be stored: `rows` gives each one's number, field and "
+                     "what is wrong. Nothing of the file was stored; correct those rows and import it again."),
     "no-boundaries": (404, "No boundaries", "No boundary version is in force for the time asked: import or load boundaries first."),
     "database-unavailable": (503, "Database unavailable", "The database cannot be reached or lacks its spatial extension."),
     "server-busy": (503, "Server busy", "The server holds as many open streams as it will; `Retry-After` says when to try again."),

@@ -14,6 +14,7 @@ from gridops.core import clock
 from gridops.core.db import Database
 from gridops.core.errors import GridopsError
 from gridops.core.timeparse import parse_month
+from gridops.registers import calendars, people
 from gridops.web.problems import describe
 
 
@@ -26,16 +27,24 @@ def _month(raw: str | None, tz: str) -> tuple[datetime, datetime, str]:
     return since, until, since.astimezone(zone).strftime("%Y-%m")
 
 
+def _uncovered(grids: list[str], who: Principal, area: str | None) -> list[str]:
+    """The grids nobody answers for, of the area shown and the ground the user sees."""
+    return [g for g in grids if (not area or g.startswith(area)) and (who.policy.measures == ALL or who.covers(g))]
+
+
 def dashboard_context(db: Database, cfg: Mapping[str, Any], who: Principal, args: Mapping[str, str]) -> tuple[dict[str, Any], int]:
     level = args.get("level") or "grid"
     area = (args.get("area") or "").strip() or (None if who.policy.measures == ALL else (who.areas[0] if who.areas else None))
-    context: dict[str, Any] = {"levels": LEVELS, "level": level, "area": area or "", "problem": None, "result": None}
+    context: dict[str, Any] = {"levels": LEVELS, "level": level, "area": area or "", "problem": None, "result": None,
+                               "uncovered": [], "missing_years": []}
     try:
         since, until, month = _month(args.get("month"), cfg["TIMEZONE"])
         context["month"] = month
         with db.session() as session:
             result = stats(session, StatsQuery(level=level, area=area, since=since, until=until, layer=cfg["PRIMARY_LAYER"]), who,
                            cfg["TIMEZONE"])
+            context.update(uncovered=_uncovered(people.uncovered_grids(session, cfg["PRIMARY_LAYER"]), who, area),
+                           missing_years=calendars.missing_years(session))
     except GridopsError as err:
         context.update(problem=err.public_message, month=args.get("month") or "")
         return context, describe(err).status

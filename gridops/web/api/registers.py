@@ -1,0 +1,291 @@
+"""The reference registers over HTTP: people and assignments, the holiday calendar, categories, the audit trail.
+
+Each view parses, calls one function of gridops.registers, answers; who may call it is its line in
+gridops.access.policy.ROUTES, and the functions themselves scope a community admin to their ground.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, request
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields
+
+from gridops.core import clock
+from gridops.core.errors import InvalidParameter
+from gridops.core.timeparse import parse_date
+from gridops.registers import calendars, categories, people, rosters
+from gridops.registers.audit import ChangeQuery, changes
+from gridops.web.api.parsing import FORM_AND_FILES, Blueprint, text_body
+from gridops.web.api.schemas.common import problem_response
+from gridops.web.api.schemas.registers import (
+    AnsweredArgs,
+    AnsweredList,
+    AssignmentCreate,
+    AssignmentEnd,
+    AssignmentView,
+    AuditArgs,
+    CalendarDayBody,
+    CalendarDayView,
+    CalendarImported,
+    CalendarYear,
+    CategoryChange,
+    CategoryCreate,
+    CategoryList,
+    CategoryView,
+    ChangeList,
+    NoteBody,
+    PeopleArgs,
+    PeopleList,
+    PersonChange,
+    PersonCreate,
+    PersonView,
+    Week,
+    YearArgs,
+)
+from gridops.web.context import use_case_context
+from gridops.web.request import caller, database
+
+bp = Blueprint("registers", __name__, description="Reference data kept live (人员, 排班, 节假日, 事件分类) and its audit trail")
+
+
+# --- people and assignments -----------------------------------------------------------------------
+
+
+@bp.get("/people")
+@bp.arguments(PeopleArgs(), location="query", as_kwargs=True)
+@bp.response(200, PeopleList)
+@problem_response(bp, 401, "no valid token")
+@problem_response(bp, 403, "your role reads no people register")
+def list_people(**args: Any) -> dict[str, Any]:
+    """The workers and staff you may see, with the assignments in force: all for the command centre and
+    planners, those answering for your ground for community admins and grid leaders."""
+    q = people.WorkerQuery(area=args.get("area"), text=args.get("q"), active=args.get("active"), at=args.get("at"))
+    with database().session() as session:
+        return {"people": people.list_workers(session, caller(), q)}
+
+
+@bp.post("/people")
+@bp.arguments(PersonCreate(), location="json")
+@bp.response(201, PersonView)
+@problem_response(bp, 400, "a field is missing or malformed")
+@problem_response(bp, 403, "your role keeps no people, or not of this role")
+@problem_response(bp, 409, "the code (工号) is taken")
+def create_person(body: dict[str, Any]) -> dict[str, Any]:
+    """Add a worker or staff member; `POST /people/{code}/assignments` then gives them their ground."""
+    with database().session() as session:
+        return people.add_worker(session, use_case_context(), caller(), **body)
+
+
+@bp.get("/people/<code>")
+@bp.response(200, PersonView)
+@problem_response(bp, 404, "no such worker on your ground")
+def get_person(code: str) -> dict[str, Any]:
+    """One worker with every assignment they ever held (the history of who answered where)."""
+    with database().session() as session:
+        return people.get_worker(session, caller(), code)
+
+
+@bp.patch("/people/<code>")
+@bp.arguments(PersonChange(), location="json")
+@bp.response(200, PersonView)
+@problem_response(bp, 400, "a field is malformed")
+@problem_response(bp, 403, "the worker is not yours to change")
+@problem_response(bp, 404, "no such worker")
+def change_person(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Change a worker's name, phone, role or department."""
+    note = body.pop("note", None)
+    with database().session() as session:
+        return people.update_worker(session, use_case_context(), caller(), code, note=note, **body)
+
+
+@bp.post("/people/<code>/deactivate")
+@bp.arguments(NoteBody(), location="json")
+@bp.response(200, PersonView)
+@problem_response(bp, 403, "the worker is not yours to change")
+@problem_response(bp, 404, "no such worker")
+@problem_response(bp, 409, "the worker is already inactive")
+def deactivate_person(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """A worker leaves: their assignments end, their sign-ins stop, their open incidents go to the grid's
+    backup or leader (a `reassign` event each, listed in `moved`) and their patrol visits to whoever answers now."""
+    with database().session() as session:
+        return people.deactivate_worker(session, use_case_context(), caller(), code, note=body.get("note"))
+
+
+@bp.post("/people/<code>/assignments")
+@bp.arguments(AssignmentCreate(), location="json")
+@bp.response(201, AssignmentView)
+@problem_response(bp, 400, "no such area, an unknown duty, or an end before the start")
+@problem_response(bp, 403, "the area is not your ground")
+@problem_response(bp, 409, "the worker already holds that duty there then, or is inactive")
+def create_assignment(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Make a worker answer for an area from a date: routing sends them the area's reports from then on."""
+    with database().session() as session:
+        return people.assign(session, use_case_context(), caller(), code, area=body["area"], duty=body["duty"],
+                             valid_from=body.get("valid_from"), valid_to=body.get("valid_to"), note=body.get("note"))
+
+
+@bp.get("/people/<code>/shifts")
+@bp.response(200, Week)
+@problem_response(bp, 404, "no such worker on your ground")
+def get_shifts(code: str) -> dict[str, Any]:
+    """A worker's weekly rota (排班), as routing reads it."""
+    with database().session() as session:
+        return {"shifts": rosters.week(session, caller(), code)}
+
+
+@bp.put("/people/<code>/shifts")
+@bp.arguments(Week(), location="json")
+@bp.response(200, Week)
+@problem_response(bp, 400, "a window is malformed, or two overlap")
+@problem_response(bp, 403, "the worker is not yours to change")
+def set_shifts(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Replace a worker's weekly rota; the next report routes by it, in every process."""
+    with database().session() as session:
+        return {"shifts": rosters.set_week(session, caller(), code, body["shifts"], note=body.get("note"))}
+
+
+@bp.post("/assignments/<int:assignment_id>/end")
+@bp.arguments(AssignmentEnd(), location="json")
+@bp.response(200, AssignmentView)
+@problem_response(bp, 404, "no such assignment on your ground")
+@problem_response(bp, 409, "it has already ended")
+def end_assignment(body: dict[str, Any], assignment_id: int) -> dict[str, Any]:
+    """End an assignment (default: now), e.g. a grid handed to another worker from Monday."""
+    with database().session() as session:
+        return people.end_assignment(session, use_case_context(), caller(), assignment_id, valid_to=body.get("valid_to"),
+                                     note=body.get("note"))
+
+
+@bp.get("/assignments")
+@bp.arguments(AnsweredArgs(), location="query", as_kwargs=True)
+@bp.response(200, AnsweredList)
+def answered(**args: Any) -> dict[str, Any]:
+    """Who answered for an area at a moment: each duty and its worker."""
+    at = args.get("at") or clock.now()
+    with database().session() as session:
+        found = people.answered_for(session, args["area"], at, use_case_context().geocoder.primary_layer)
+    return {"area": args["area"], "at": at.isoformat(), "answered": found}
+
+
+# --- the holiday calendar ------------------------------------------------------------------------
+
+
+@bp.get("/calendar")
+@bp.arguments(YearArgs(), location="query", as_kwargs=True)
+@bp.response(200, CalendarYear)
+def calendar_year(**args: Any) -> dict[str, Any]:
+    """A year's public holidays and make-up workdays (调休), and the years near now that have no calendar."""
+    year = args.get("year") or clock.now().year
+    with database().session() as session:
+        found = calendars.days(session, caller(), year)
+        found["missing_years"] = calendars.missing_years(session)
+    return found
+
+
+class CalendarUpload(Schema):
+    file = Upload(metadata={"description": "a CSV file, UTF-8: date,kind[,name] per row (kind: holiday/休 or workday/班)"})
+    note = fields.String()
+
+
+@bp.post("/calendar/import")
+@bp.arguments(CalendarUpload(), location=FORM_AND_FILES)
+@bp.response(200, CalendarImported)
+@problem_response(bp, 400, "the file is not UTF-8 text, or holds no days")
+@problem_response(bp, 422, "rows cannot be stored (`rows` names each); nothing was imported")
+def calendar_import(form: dict[str, Any]) -> dict[str, Any]:
+    """Import holidays and make-up days: each year the file names is replaced by the file's days, all or nothing.
+    Send the file as multipart field `file`, or the CSV itself as a text/csv body."""
+    upload = form.get("file")
+    if upload is not None:
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidParameter("file", "the file is not UTF-8 text: save it as \"CSV UTF-8\" and send it again.") from None
+    elif request.mimetype == "text/csv":
+        text = text_body(request)
+    else:
+        raise InvalidParameter("file", "send the calendar as a multipart field `file`, or as a text/csv body.")
+    with database().session() as session:
+        done = calendars.import_days(session, caller(), text, note=form.get("note") or request.args.get("note"))
+    return {"years": done.years, "days": done.days, "replaced": done.replaced}
+
+
+@bp.get("/calendar/export")
+@bp.arguments(YearArgs(), location="query", as_kwargs=True)
+@bp.response(200, content_type="text/csv", description="date,kind,name, as the import reads it")
+def calendar_export(**args: Any) -> Response:
+    with database().session() as session:
+        text = calendars.export_days(session, args.get("year"))
+    name = f"calendar-{args['year']}.csv" if args.get("year") else "calendar.csv"
+    return Response("\ufeff" + text, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+def _day(raw: str) -> date:
+    return parse_date(raw, "day")
+
+
+@bp.put("/calendar/<day>")
+@bp.arguments(CalendarDayBody(), location="json")
+@bp.response(200, CalendarDayView)
+@problem_response(bp, 400, "not a day, or an unknown kind")
+def calendar_set(body: dict[str, Any], day: str) -> dict[str, Any]:
+    """Make a day a holiday or a make-up workday."""
+    with database().session() as session:
+        return calendars.set_day(session, caller(), _day(day), body["kind"], body.get("name"), note=body.get("note"))
+
+
+@bp.delete("/calendar/<day>")
+@bp.response(204)
+@problem_response(bp, 404, "the day is not in the calendar")
+def calendar_clear(day: str) -> None:
+    """A day goes back to what its weekday makes it."""
+    with database().session() as session:
+        calendars.clear_day(session, caller(), _day(day), note=request.args.get("note"))
+
+
+# --- categories ----------------------------------------------------------------------------------
+
+
+@bp.get("/categories")
+@bp.response(200, CategoryList)
+def list_categories() -> dict[str, Any]:
+    """Every category with its limits, handler and flags, and how many of its incidents are open."""
+    with database().session() as session:
+        return {"categories": categories.list_categories(session)}
+
+
+@bp.post("/categories")
+@bp.arguments(CategoryCreate(), location="json")
+@bp.response(201, CategoryView)
+@problem_response(bp, 409, "the code exists")
+def create_category(body: dict[str, Any]) -> dict[str, Any]:
+    note = body.pop("note", None)
+    with database().session() as session:
+        return categories.create_category(session, caller(), note=note, **body)
+
+
+@bp.patch("/categories/<code>")
+@bp.arguments(CategoryChange(), location="json")
+@bp.response(200, CategoryView)
+@problem_response(bp, 404, "no such category")
+def change_category(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Change a category; a new time limit applies to reports made from now (earlier ones keep their deadline)."""
+    note = body.pop("note", None)
+    with database().session() as session:
+        return categories.update_category(session, caller(), code, note=note, **body)
+
+
+# --- the audit trail -----------------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@bp.arguments(AuditArgs(), location="query", as_kwargs=True)
+@bp.response(200, ChangeList)
+def audit(**args: Any) -> dict[str, Any]:
+    """Changes to reference data, newest first: of one object (kind and key), one kind, or one person's."""
+    q = ChangeQuery(kind=args.get("kind"), key=args.get("key"), actor_user_id=args.get("actor"), limit=args["limit"])
+    with database().session() as session:
+        return {"changes": changes(session, q)}

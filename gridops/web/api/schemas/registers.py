@@ -1,0 +1,225 @@
+"""Schemas of the reference registers: people and their assignments, the holiday calendar, categories, the audit trail."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from gridops.registers.categories import HANDLERS, MAX_LIMIT_MINUTES, URGENCIES
+from gridops.registers.people import DUTIES, WORKER_ROLES
+from gridops.web.api.schemas.common import AwareDateTime, Query, stored_id
+
+_CODE = validate.Length(min=1, max=32)
+_NOTE = fields.String(validate=validate.Length(max=2000), metadata={"description": "why (kept in the audit trail)"})
+
+
+class PeopleArgs(Query):
+    area = fields.String(metadata={"description": "only those answering for this area or an area within it"})
+    q = fields.String(metadata={"description": "a part of the code (工号), name or phone"})
+    active = fields.Boolean(load_default=True, metadata={"description": "false: those who left"})
+    at = AwareDateTime(metadata={"description": "assignments in force then (default: now)"})
+
+
+class AssignmentView(Schema):
+    id = fields.Integer()
+    worker = fields.String()
+    layer = fields.String()
+    area = fields.String()
+    duty = fields.String()
+    duty_name = fields.String()
+    valid_from = fields.String()
+    valid_to = fields.String(allow_none=True)
+
+
+class Moved(Schema):
+    incident = fields.Integer()
+    to = fields.String(allow_none=True, metadata={"description": "the worker code it went to (null: nobody answers)"})
+    reason = fields.String(allow_none=True)
+
+
+class PersonView(Schema):
+    code = fields.String()
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    role = fields.String()
+    role_name = fields.String()
+    role_name_en = fields.String()
+    department_code = fields.String(allow_none=True)
+    active = fields.Boolean()
+    open_tasks = fields.Integer()
+    assignments = fields.List(fields.Nested(AssignmentView))
+    moved = fields.List(fields.Nested(Moved), metadata={"description": "after a deactivation: where each open incident went"})
+    ended_assignments = fields.List(fields.Integer())
+    visits_moved = fields.Integer()
+
+
+class PeopleList(Schema):
+    people = fields.List(fields.Nested(PersonView))
+
+
+class PersonCreate(Schema):
+    code = fields.String(required=True, validate=_CODE, metadata={"description": "工号, unique"})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    role = fields.String(required=True, validate=validate.OneOf(list(WORKER_ROLES)))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    department_code = fields.String(allow_none=True, validate=validate.Length(max=32))
+    note = _NOTE
+
+
+class PersonChange(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=64))
+    role = fields.String(validate=validate.OneOf(list(WORKER_ROLES)))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    department_code = fields.String(allow_none=True, validate=validate.Length(max=32))
+    note = _NOTE
+
+
+class NoteBody(Schema):
+    note = _NOTE
+
+
+class AssignmentCreate(Schema):
+    area = fields.String(required=True, validate=_CODE, metadata={"description": "the area's code (a grid, a community …)"})
+    duty = fields.String(required=True, validate=validate.OneOf(list(DUTIES)))
+    valid_from = AwareDateTime(metadata={"description": "from when (default: now); a day alone is its midnight in the city"})
+    valid_to = AwareDateTime(allow_none=True, metadata={"description": "until when (default: open-ended)"})
+    note = _NOTE
+
+
+class AssignmentEnd(Schema):
+    valid_to = AwareDateTime(metadata={"description": "when it ends (default: now)"})
+    note = _NOTE
+
+
+class ShiftWindow(Schema):
+    weekday = fields.Integer(required=True, validate=validate.Range(0, 6), metadata={"description": "0 = Monday … 6 = Sunday"})
+    weekday_name = fields.String(dump_only=True)
+    start = fields.String(required=True, metadata={"example": "08:30"})
+    end = fields.String(required=True, metadata={"example": "17:30", "description": "before `start`: runs past midnight"})
+
+
+class Week(Schema):
+    shifts = fields.List(fields.Nested(ShiftWindow), required=True)
+    note = _NOTE
+
+
+class AnsweredArgs(Query):
+    area = fields.String(required=True, validate=_CODE)
+    at = AwareDateTime(metadata={"description": "the moment asked about (default: now)"})
+
+
+class Answered(Schema):
+    duty = fields.String()
+    worker = fields.String()
+    name = fields.String()
+    valid_from = fields.String()
+    valid_to = fields.String(allow_none=True)
+
+
+class AnsweredList(Schema):
+    area = fields.String()
+    at = fields.String()
+    answered = fields.List(fields.Nested(Answered))
+
+
+class YearArgs(Query):
+    year = fields.Integer(validate=validate.Range(1900, 2999), metadata={"description": "default: this year"})
+
+
+class CalendarDayView(Schema):
+    date = fields.String()
+    kind = fields.String()
+    kind_name = fields.String()
+    name = fields.String(allow_none=True)
+    weekday = fields.Integer(metadata={"description": "1 = Monday … 7 = Sunday"})
+
+
+class CalendarYear(Schema):
+    year = fields.Integer()
+    has_calendar = fields.Boolean(metadata={"description": "false: deadlines count Monday to Friday until it is imported"})
+    days = fields.List(fields.Nested(CalendarDayView))
+    missing_years = fields.List(fields.Integer(), metadata={"description": "this year and next, where no calendar is kept"})
+
+
+class CalendarDayBody(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["holiday", "workday"]))
+    name = fields.String(allow_none=True, validate=validate.Length(max=64), metadata={"description": "春节, 国庆节 …"})
+    note = _NOTE
+
+
+class CalendarImported(Schema):
+    years = fields.List(fields.Integer())
+    days = fields.Integer()
+    replaced = fields.Integer(metadata={"description": "days those years held before"})
+
+
+class CategoryView(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+    group_code = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    urgency = fields.String()
+    time_limit_minutes = fields.Integer()
+    working_time = fields.Boolean()
+    handler = fields.String()
+    department_code = fields.String(allow_none=True)
+    dedupe_radius_m = fields.Float(allow_none=True)
+    dedupe_window_hours = fields.Float(allow_none=True)
+    keywords = fields.String(allow_none=True)
+    active = fields.Boolean()
+    public = fields.Boolean()
+    sensitive = fields.Boolean()
+    separate_verifier = fields.Boolean()
+    open_incidents = fields.Integer()
+
+
+class CategoryList(Schema):
+    categories = fields.List(fields.Nested(CategoryView))
+
+
+class CategoryChange(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=128))
+    name_en = fields.String(validate=validate.Length(min=1, max=128))
+    group_code = fields.String(allow_none=True, validate=validate.Length(max=64))
+    description = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    urgency = fields.String(validate=validate.OneOf(URGENCIES))
+    time_limit_minutes = fields.Integer(strict=True, validate=validate.Range(1, MAX_LIMIT_MINUTES))
+    working_time = fields.Boolean(metadata={"description": "the limit counts working hours of working days only"})
+    handler = fields.String(validate=validate.OneOf(HANDLERS))
+    department_code = fields.String(allow_none=True, validate=validate.Length(max=32))
+    dedupe_radius_m = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(0, 100_000, min_inclusive=False))
+    dedupe_window_hours = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(0, 100_000, min_inclusive=False))
+    keywords = fields.String(allow_none=True, validate=validate.Length(max=256))
+    active = fields.Boolean()
+    public = fields.Boolean(metadata={"description": "anonymous Open311 clients and the public map list its reports"})
+    sensitive = fields.Boolean(metadata={"description": "its free text is never shown publicly"})
+    separate_verifier = fields.Boolean(metadata={"description": "the resolver may not verify or close"})
+    note = _NOTE
+
+
+class CategoryCreate(CategoryChange):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class AuditArgs(Query):
+    kind = fields.String(metadata={"description": "worker, assignment, calendar, category …"})
+    key = fields.String(metadata={"description": "the object's code (a 工号, an assignment id, a year, a day, a category)"})
+    actor = stored_id("the user who made the changes")
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 2000))
+
+
+class Change(Schema):
+    id = fields.Integer()
+    at = fields.String()
+    actor = fields.String()
+    actor_user_id = fields.Integer(allow_none=True)
+    kind = fields.String()
+    key = fields.String()
+    action = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class ChangeList(Schema):
+    changes = fields.List(fields.Nested(Change))
