@@ -5,8 +5,9 @@ left-behind child, a disabled resident — at which door, how often. The
 scheduler turns each register whose next visit falls within the horizon into
 one task for the grid worker who answers for that door's grid (the backup when
 there is no primary); a register never has two open visits at once, so running
-it again (every sweep does) changes nothing. A visit not recorded by the end of
-its day is overdue like any task: the sweeper tells the worker. Recording a
+it again (every sweep does) changes nothing. Someone newly registered is visited
+soon — their first visit is due within FIRST_VISIT_DAYS, not a whole interval
+later. A visit not recorded by the end of its day is overdue like any task: the sweeper tells the worker. Recording a
 visit closes the task, with the worker's note and position, and sets the date
 the next one is counted from.
 """
@@ -43,6 +44,17 @@ KINDS: dict[str, tuple[str, int]] = {
     "special_care": ("特殊关爱对象", 30),
 }
 DAY_START, DAY_END = time(9, 0), time(23, 59)
+FIRST_VISIT_DAYS = 3  # a new register's first visit: from the day it is made, due by the end of the third
+
+
+def next_visit_from(reg: PatrolRegister) -> datetime:
+    """When the next visit may be made: at once for someone just registered, else one interval after the last."""
+    return reg.created_at if reg.last_visit_at is None else reg.last_visit_at + timedelta(days=reg.interval_days)
+
+
+def _visit_days(reg: PatrolRegister) -> int:
+    """How many days a visit has: a first visit a few (the interval, when it is shorter), any other its day."""
+    return min(FIRST_VISIT_DAYS, reg.interval_days) if reg.last_visit_at is None else 1
 
 
 @dataclass(frozen=True)
@@ -97,10 +109,11 @@ def schedule_visits(session: Session, ctx: Context, now: datetime | None = None,
     ):
         if reg.id in busy:
             continue
-        due_from = (reg.last_visit_at or reg.created_at) + timedelta(days=reg.interval_days)
+        due_from = next_visit_from(reg)
         if due_from > now + timedelta(days=horizon_days):
             continue
         day = max(due_from, now).astimezone(tz).date()
+        last_day = day + timedelta(days=_visit_days(reg) - 1)
         point = to_point(b_loc)
         grid = _grid_at(session, ctx, point.x, point.y)
         worker = _visitor(ref, ctx, grid, now)
@@ -111,7 +124,7 @@ def schedule_visits(session: Session, ctx: Context, now: datetime | None = None,
         title = f"走访{KINDS.get(reg.kind, (reg.kind,))[0]} {reg.person or b_code}"
         task = Task(kind="patrol", title=title[:256], status="open", worker_id=worker, area_code=grid,
                     building_id=reg.building_id, household_id=reg.household_id, location=b_loc,
-                    scheduled_for=scheduled.astimezone(now.tzinfo), due_at=datetime.combine(day, DAY_END, tz).astimezone(now.tzinfo),
+                    scheduled_for=scheduled.astimezone(now.tzinfo), due_at=datetime.combine(last_day, DAY_END, tz).astimezone(now.tzinfo),
                     created_at=now, patrol_id=reg.id)
         session.add(task)
         session.flush()
@@ -204,7 +217,7 @@ def _shown(reg: PatrolRegister, principal: Principal | None, building: str, addr
         "id_number": reg.id_number if shown_to.can(SEE_ID_NUMBERS) else mask_id_number(reg.id_number),
         "household": household, "building": building, "address": address, "grid": grid, "interval_days": reg.interval_days,
         "last_visit_at": reg.last_visit_at.isoformat() if reg.last_visit_at else None,
-        "next_visit_from": ((reg.last_visit_at or reg.created_at) + timedelta(days=reg.interval_days)).isoformat(),
+        "next_visit_from": next_visit_from(reg).isoformat(),
         "open_visit": {"task": visit[0], "due_at": visit[1].isoformat() if visit[1] else None} if visit else None,
     }
 

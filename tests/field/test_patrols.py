@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -74,16 +74,18 @@ def test_a_register_becomes_one_visit_task_for_the_grids_worker_and_only_one(cit
     assert res.status_code == 201, res.json
     reg = res.json
     assert reg["grid"] == TEST_GRID and reg["interval_days"] == 14 and reg["open_visit"] is None
+    assert datetime.fromisoformat(reg["next_visit_from"]) == city.clock["t"]  # a child just registered is visited now, not in 14 days
     ctx = use_case_context(city.app)
-    later = city.clock["t"] + timedelta(days=14)  # its first visit falls due one interval after registering
+    now = city.clock["t"]
     with city.session() as s:
-        first = schedule_visits(s, ctx, now=later.astimezone(city.clock["t"].tzinfo))
+        first = schedule_visits(s, ctx, now=now)
     with city.session() as s:
         mine = [s.get(Task, t) for t in first.created if s.get(Task, t).patrol_id == reg["id"]]
         assert len(mine) == 1
         task = mine[0]
         assert task.worker_id is not None and task.area_code == TEST_GRID and "留守儿童" in task.title
-        again = schedule_visits(s, ctx, now=later)
+        assert task.due_at.astimezone(now.tzinfo).date() == (now + timedelta(days=2)).date()  # the third day's end
+        again = schedule_visits(s, ctx, now=now + timedelta(days=1))
         assert reg["id"] not in {s.get(Task, t).patrol_id for t in again.created}
 
 
