@@ -27,7 +27,7 @@ from gridops.access.policy import GROUND, NONE, Forbidden, Principal
 from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
-from gridops.core.models import Area, AreaLevel, Incident, IncidentEvent, Task, Worker
+from gridops.core.models import Area, AreaLevel, Assignment, Incident, IncidentEvent, Layer, Task, Worker
 from gridops.core.spreadsheet import Export, cell
 from gridops.incidents.loop import DONE, OPEN
 
@@ -53,7 +53,10 @@ DEFINITIONS = {
     "visits": "走访: patrol visits recorded in the period; visits_away: those recorded away from the door, with the reason "
               "given (电话回访, 住院探视 …), counted apart from the ones a position at the door proves.",
     "ranking": "grids ranked by on-time closure rate, then in-grid resolution rate, then satisfaction, then incidents closed; "
-               "workers (the final assignee) by incidents closed on time, then satisfaction.",
+               "workers by incidents closed on time, then satisfaction — each incident counted for whoever answered "
+               "for it when it was reported: the grid's worker then (by the assignment in force at the report, so a "
+               "worker who took the grid over on the 15th answers from the 15th), or for a department's or an "
+               "escalated incident the one who closed it.",
 }
 
 
@@ -157,7 +160,7 @@ def stats(session: Session, q: StatsQuery, principal: Principal | None, tz: str)
         "level": q.level, "area": q.area, "since": since.isoformat(), "until": until.isoformat(),
         "rows": rows, "totals": _totals(rows, durations), "ranking": {
             "grids": _rank_areas(rows) if q.level == "grid" else [],
-            "workers": _rank_workers(session, grid, area_filter, closed_where),
+            "workers": _rank_workers(session, grid, area_filter, closed_where, q.layer),
         },
         "definitions": DEFINITIONS,
     }
@@ -257,11 +260,19 @@ def _rank_areas(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _rank_workers(session: Session, grid: type[Area], area_filter: Sequence[ColumnElement[bool]],
-                  closed_where: Sequence[ColumnElement[bool]]) -> list[dict[str, Any]]:
+                  closed_where: Sequence[ColumnElement[bool]], layer: str) -> list[dict[str, Any]]:
     on_time = func.sum(case((Incident.closed_at <= Incident.due_at, 1), else_=0))
+    # the grid's worker when it was reported (the latest-starting of the primaries then in force)
+    then = (select(Assignment.worker_id).where(
+        Assignment.layer_id == select(Layer.id).where(Layer.code == layer).scalar_subquery(),
+        Assignment.area_code == grid.code, Assignment.duty == "primary", Assignment.valid_from <= Incident.reported_at,
+        or_(Assignment.valid_to.is_(None), Assignment.valid_to > Incident.reported_at))
+        .order_by(Assignment.valid_from.desc(), Assignment.id.desc()).limit(1).correlate(Incident, grid).scalar_subquery())
+    answerer = case((Incident.tier.in_(IN_GRID_TIERS) & Incident.department_code.is_(None), func.coalesce(then, Incident.assignee_id)),
+                    else_=Incident.assignee_id)
     stmt = (select(Worker.code, Worker.name, Worker.role, func.count(), on_time,
                    func.sum(case((Incident.rating.is_not(None), 1), else_=0)), func.sum(case((Incident.rating >= 4, 1), else_=0)))
-            .select_from(Incident).join(grid, grid.id == Incident.grid_id).join(Worker, Worker.id == Incident.assignee_id)
+            .select_from(Incident).join(grid, grid.id == Incident.grid_id).join(Worker, Worker.id == answerer)
             .where(*area_filter, *closed_where).group_by(Worker.code, Worker.name, Worker.role))
     out = []
     for code, name, role, n, ot, rated, sat in session.execute(stmt):

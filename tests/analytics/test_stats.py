@@ -86,6 +86,28 @@ def test_the_measures_of_a_week_in_one_grid(city, day):
     assert "按期结案率" in res.json["definitions"]["on_time_rate"]
 
 
+def test_a_worker_is_measured_on_the_incidents_reported_while_they_answered_for_the_grid(city, day):
+    """The office corrects its roster afterwards: W9101 took the grid over at Monday midnight, before the
+    week's reports. Those incidents count for W9101, who answered for the grid when they were reported, not
+    for the worker the stale roster sent them to and who closed them."""
+    admin = city.h("admin")
+    monday = "2026-11-23T00:00:00+08:00"
+    assert city.client.post("/api/v1/people", json={"code": "W9101", "name": "接任者", "role": "grid_worker"},
+                            headers=admin).status_code == 201
+    res = city.client.post("/api/v1/people/W9101/assignments", json={"area": TEST_GRID, "duty": "primary", "valid_from": monday},
+                           headers=admin)
+    assert res.status_code == 201, res.json
+    person = city.client.get(f"/api/v1/people/{city.workers['grid_worker']}", headers=admin).json
+    mine = next(a for a in person["assignments"] if a["area"] == TEST_GRID and a["duty"] == "primary" and a["valid_to"] is None)
+    ended = city.client.post(f"/api/v1/assignments/{mine['id']}/end", json={"valid_to": monday}, headers=admin)
+    assert ended.status_code == 200, ended.json
+    ranking = city.client.get("/api/v1/stats", query_string={**_period(day), "level": "grid", "area": TEST_GRID},
+                              headers=city.h("command_centre")).json["ranking"]["workers"]
+    codes = {w["code"]: w for w in ranking}
+    assert codes["W9101"]["closed"] == 4 and codes["W9101"]["closed_on_time"] == 3
+    assert city.workers["grid_worker"] not in codes
+
+
 def test_levels_roll_up_and_exports_carry_the_same_figures(city, day):
     community = TEST_GRID[:12]
     up = city.client.get("/api/v1/stats", query_string={**_period(day), "level": "community", "area": community},
