@@ -45,9 +45,10 @@ OVERRIDE = "override"  # verify or close one's own resolution, saying why (the e
 READ_PEOPLE = "read_people"  # the people register: workers, their assignments and shifts, the audit trail of reference data
 KEEP_PEOPLE = "keep_people"  # add, change, deactivate workers; assign them to areas (in its ground); their shifts and leave
 KEEP_CITY = "keep_city"  # the city's own rules: holiday calendars, categories and their time limits
+KEEP_BUILDINGS = "keep_buildings"  # add, change, demolish buildings and their household counts (in its ground)
 
 PERMISSIONS = (LEAD, SUPERVISE, RATE, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS,
-               SEE_ID_NUMBERS, PLAN, READ_PLANS, OVERRIDE, READ_PEOPLE, KEEP_PEOPLE, KEEP_CITY)
+               SEE_ID_NUMBERS, PLAN, READ_PLANS, OVERRIDE, READ_PEOPLE, KEEP_PEOPLE, KEEP_CITY, KEEP_BUILDINGS)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Role:
         return permission in self.may
 
 
-_STAFF = frozenset(PERMISSIONS) - {PLAN, OVERRIDE, KEEP_PEOPLE, KEEP_CITY}  # the command centre reads the registers
+_STAFF = frozenset(PERMISSIONS) - {PLAN, OVERRIDE, KEEP_PEOPLE, KEEP_CITY, KEEP_BUILDINGS}  # the command centre reads the registers
 ROLES: dict[str, Role] = {r.code: r for r in (
     Role("resident", "居民", "resident", OWN, OWN, NONE, frozenset({RATE, COMMENT})),
     Role("grid_worker", "网格员", "grid worker", GROUND, OWN, NONE, frozenset({COMMENT, READ_REGISTERS}),
@@ -75,11 +76,11 @@ ROLES: dict[str, Role] = {r.code: r for r in (
          worker=("grid_leader", "leader")),
     Role("community_admin", "社区管理员", "community admin", GROUND, GROUND, GROUND,
          frozenset({LEAD, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS, SEE_ID_NUMBERS, READ_PLANS,
-                    READ_PEOPLE, KEEP_PEOPLE}),
+                    READ_PEOPLE, KEEP_PEOPLE, KEEP_BUILDINGS}),
          worker=("community_staff", "primary")),
     Role("department", "职能部门", "department", DEPARTMENT, OWN, NONE, frozenset({COMMENT}), worker=("department_staff", "primary")),
     Role("command_centre", "指挥中心", "command centre", ALL, ALL, ALL, _STAFF),
-    Role("planner", "网格规划员", "planner", NONE, OWN, ALL, frozenset({WATCH, PLAN, READ_PLANS, READ_PEOPLE})),
+    Role("planner", "网格规划员", "planner", NONE, OWN, ALL, frozenset({WATCH, PLAN, READ_PLANS, READ_PEOPLE, KEEP_BUILDINGS})),
     Role("admin", "系统管理员", "admin", ALL, ALL, ALL, frozenset(PERMISSIONS)),
 )}
 ROLE_CODES = tuple(ROLES)
@@ -299,6 +300,10 @@ ROUTES: dict[str, RouteAccess] = {
     "registers.list_categories": _a(SIGNED_IN, "the categories with their limits and handlers"),
     "registers.create_category": _a(KEEP_CITY, "adds a category"),
     "registers.change_category": _a(KEEP_CITY, "changes a category (new reports get its new limit)"),
+    "registers.get_building": _a(SIGNED_IN, "a building, its households and its grid"),
+    "registers.create_building": _a(KEEP_BUILDINGS, "adds a building on one's ground"),
+    "registers.change_building": _a(KEEP_BUILDINGS, "changes a building on one's ground (its grid's households follow)"),
+    "registers.demolish_building": _a(KEEP_BUILDINGS, "demolishes a building on one's ground"),
     "registers.audit": _a(READ_PEOPLE, "the audit trail of reference data"),
     # measures and the live feed
     "stats.measures": _a(MEASURES, "the measures of the areas one answers for"),

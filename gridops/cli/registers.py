@@ -14,7 +14,7 @@ import click
 from gridops.cli.base import app_db, cli, context, make_app, when
 from gridops.core import clock
 from gridops.core.timeparse import parse_date
-from gridops.registers import calendars, categories, people
+from gridops.registers import buildings, calendars, categories, people
 from gridops.registers.audit import ChangeQuery, changes
 from gridops.registers.categories import EDITABLE
 
@@ -207,3 +207,46 @@ def audit(kind: str | None, key: str | None, limit: int) -> None:
         click.echo(f"{r['at']}\t{r['actor']}\t{r['kind']} {r['key']}\t{r['action']}\t"
                    f"{json.dumps(r['before'], ensure_ascii=False)} -> {json.dumps(r['after'], ensure_ascii=False)}")
     click.echo(f"{len(rows)} change(s)")
+
+
+@cli.group("buildings")
+def buildings_group() -> None:
+    """Buildings and their household counts (the grids' totals follow)."""
+
+
+@buildings_group.command("show")
+@click.argument("code")
+def buildings_show(code: str) -> None:
+    app = make_app()
+    with app_db(app).session() as session:
+        b = buildings.get_building(session, context(app), code)
+    gone = f", demolished {b['demolished_at']}" if b["demolished_at"] else ""
+    click.echo(f"building {b['code']} {b['address'] or ''}: {b['households']} households, grid {b['grid'] or '-'}{gone}")
+
+
+@buildings_group.command("set")
+@click.argument("code")
+@click.option("--households", type=int, default=None)
+@click.option("--address", default=None)
+@click.option("--name", default=None)
+@click.option("--note", default=None)
+def buildings_set(code: str, households: int | None, address: str | None, name: str | None, note: str | None) -> None:
+    """Change a building's households, address or name."""
+    fields = {k: v for k, v in (("households", households), ("address", address), ("name", name)) if v is not None}
+    if not fields:
+        raise click.UsageError("give --households, --address or --name")
+    app = make_app()
+    with app_db(app).session() as session:
+        b = buildings.update_building(session, context(app), None, code, note=note, **fields)
+    click.echo(f"building {b['code']}: {b['households']} households (grid {b['grid'] or '-'})")
+
+
+@buildings_group.command("demolish")
+@click.argument("code")
+@click.option("--note", default=None)
+def buildings_demolish(code: str, note: str | None) -> None:
+    """The building is gone: its households leave the grid's count, its visit registers end."""
+    app = make_app()
+    with app_db(app).session() as session:
+        b = buildings.demolish_building(session, context(app), None, code, note=note)
+    click.echo(f"building {code} demolished; {len(b['registers_ended'])} visit register(s) ended")

@@ -49,7 +49,7 @@ class WorkerQuery:
     area: str | None = None  # only those answering for this area (or an area within it)
     text: str | None = None  # a part of the code, name or phone
     active: bool | None = True
-    at: datetime | None = None  # assignments in force then (default: now)
+    at: datetime | None = None  # assignments in force then (default: those not yet ended, future ones included)
     limit: int = 500
 
 
@@ -69,7 +69,9 @@ def list_workers(session: Session, who: Principal | None, q: WorkerQuery) -> lis
         stmt = stmt.where(or_(Worker.code.like(like), Worker.name.like(like), Worker.phone.like(like)))
     scope = None if who is None or who.is_staff or who.policy.measures == "all" else who.areas
     if q.area or scope is not None:
-        held = select(Assignment.worker_id).where(_in_force(at))
+        # asked about a moment: the assignments in force then; else those not yet ended (a worker starting on
+        # Monday is already one of the grid's people)
+        held = select(Assignment.worker_id).where(_in_force(at) if q.at else or_(Assignment.valid_to.is_(None), Assignment.valid_to > at))
         if q.area:
             held = held.where(_within(Assignment.area_code, q.area))
         if scope is not None:

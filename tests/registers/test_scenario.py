@@ -175,3 +175,54 @@ def test_a_grid_left_without_anyone_goes_to_the_community_admin_and_is_listed_as
     page = client.get(f"/dashboard?level=grid&area={TEST_GRID[:12]}").get_data(as_text=True)
     assert 'id="uncovered"' in page and TEST_GRID in page and "无网格员或网格长" in page
     assert 'id="calendar-missing"' in page and "2027" in page  # the demo city keeps 2026's holidays only
+
+
+def _a_building_in_the_test_grid(city) -> tuple[str, int]:
+    from gridops.core.models import Building
+    from gridops.registers.buildings import _placed
+    from gridops.web.context import use_case_context
+
+    ctx = use_case_context(city.app)
+    with city.session() as s:
+        for b in s.scalars(select(Building).where(Building.households > 0).order_by(Building.code)):
+            if _placed(s, ctx, b).grid == TEST_GRID:
+                return b.code, b.households
+    raise AssertionError("no building with households in the test grid")
+
+
+def _households(city, code: str) -> int:
+    return city.client.get(f"/api/v1/areas/{code}").json["properties"]["households"]
+
+
+def test_a_demolished_building_leaves_its_grids_household_count_and_its_registers(city):
+    code, n = _a_building_in_the_test_grid(city)
+    grid, community = _households(city, TEST_GRID), _households(city, TEST_GRID[:12])
+    planner = city.h("planner")
+    res = city.client.patch(f"/api/v1/buildings/{code}", json={"households": n + 12, "note": "新增安置户"}, headers=planner)
+    assert res.status_code == 200 and res.json["households"] == n + 12 and res.json["grid"] == TEST_GRID, res.json
+    assert _households(city, TEST_GRID) == grid + 12 and _households(city, TEST_GRID[:12]) == community + 12
+
+    with city.session() as s:
+        from gridops.core.models import Building, PatrolRegister
+
+        bid = s.scalar(select(Building.id).where(Building.code == code))
+        s.add(PatrolRegister(building_id=bid, kind="elderly_alone", person="王奶奶", interval_days=7, active=True,
+                             created_at=city.clock["t"]))
+    res = city.client.post(f"/api/v1/buildings/{code}/demolish", json={"note": "旧改拆除"}, headers=city.h("community_admin"))
+    assert res.status_code == 200, res.json
+    assert res.json["households"] == 0 and res.json["demolished_at"] and res.json["registers_ended"]
+    assert _households(city, TEST_GRID) == grid - n and _households(city, TEST_GRID[:12]) == community - n
+    again = city.client.post(f"/api/v1/buildings/{code}/demolish", json={}, headers=city.h("admin"))
+    assert again.status_code == 409
+    assert city.client.patch(f"/api/v1/buildings/{code}", json={"households": 3}, headers=planner).status_code == 409
+    trail = city.client.get(f"/api/v1/audit?kind=building&key={code}", headers=city.h("command_centre")).json["changes"]
+    assert [c["action"] for c in trail] == ["demolish", "update"]
+    assert trail[0]["before"]["households"] == n + 12 and trail[0]["after"]["households"] == 0
+    assert city.client.patch(f"/api/v1/buildings/{code}", json={"households": 3}, headers=city.h("command_centre")).status_code == 403
+    stranger = city.client.post("/api/v1/buildings", json={"code": "B-NEW-1", "lon": TEST_POINT[0], "lat": TEST_POINT[1]},
+                                headers=city.h("grid_leader"))
+    assert stranger.status_code == 403
+    added = city.client.post("/api/v1/buildings", json={"code": "B-NEW-1", "lon": TEST_POINT[0], "lat": TEST_POINT[1], "households": 30},
+                             headers=planner)
+    assert added.status_code == 201 and added.json["grid"] == TEST_GRID, added.json
+    assert _households(city, TEST_GRID) == grid - n + 30

@@ -89,6 +89,10 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "registers.create_category": ("POST", "/api/v1/categories", {"json": {}}),
     "registers.change_category": ("PATCH", "/api/v1/categories/no.such", {"json": {}}),
     "registers.audit": ("GET", "/api/v1/audit?limit=5", {}),
+    "registers.get_building": ("GET", "/api/v1/buildings/NO-SUCH", {}),
+    "registers.create_building": ("POST", "/api/v1/buildings", {"json": {}}),
+    "registers.change_building": ("PATCH", "/api/v1/buildings/NO-SUCH", {"json": {}}),
+    "registers.demolish_building": ("POST", "/api/v1/buildings/NO-SUCH/demolish", {"json": {}}),
     "stats.measures": ("GET", f"/api/v1/stats?level=grid&area={TEST_GRID}", {}),
     "stream.live": ("GET", "/api/v1/stream?after=not-a-number", {}),  # refused before it would stream
     "open311.discovery": ("GET", "/open311/v2/discovery.json", {}),

@@ -16,7 +16,7 @@ from marshmallow import Schema, fields
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.timeparse import parse_date
-from gridops.registers import calendars, categories, people, rosters
+from gridops.registers import buildings, calendars, categories, people, rosters
 from gridops.registers.audit import ChangeQuery, changes
 from gridops.web.api.parsing import FORM_AND_FILES, Blueprint, text_body
 from gridops.web.api.schemas.common import problem_response
@@ -27,6 +27,9 @@ from gridops.web.api.schemas.registers import (
     AssignmentEnd,
     AssignmentView,
     AuditArgs,
+    BuildingChange,
+    BuildingCreate,
+    BuildingView,
     CalendarDayBody,
     CalendarDayView,
     CalendarImported,
@@ -276,6 +279,54 @@ def change_category(body: dict[str, Any], code: str) -> dict[str, Any]:
     note = body.pop("note", None)
     with database().session() as session:
         return categories.update_category(session, caller(), code, note=note, **body)
+
+
+# --- buildings and households ---------------------------------------------------------------
+
+
+@bp.get("/buildings/<code>")
+@bp.response(200, BuildingView)
+@problem_response(bp, 404, "no such building")
+def get_building(code: str) -> dict[str, Any]:
+    """A building: its address, households and the grid it stands in."""
+    with database().session() as session:
+        return buildings.get_building(session, use_case_context(), code)
+
+
+@bp.post("/buildings")
+@bp.arguments(BuildingCreate(), location="json")
+@bp.response(201, BuildingView)
+@problem_response(bp, 403, "the place is not your ground")
+@problem_response(bp, 409, "the code is taken")
+def create_building(body: dict[str, Any]) -> dict[str, Any]:
+    """Add a building at its entrance; its households count for its grid at once."""
+    if body.get("lon") is None or body.get("lat") is None:
+        raise InvalidParameter("lon", "a building needs its entrance: lon and lat.")
+    with database().session() as session:
+        return buildings.add_building(session, use_case_context(), caller(), **body)
+
+
+@bp.patch("/buildings/<code>")
+@bp.arguments(BuildingChange(), location="json")
+@bp.response(200, BuildingView)
+@problem_response(bp, 403, "the building is not on your ground")
+@problem_response(bp, 409, "the building was demolished")
+def change_building(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Change a building (e.g. its household count: the grid's total follows)."""
+    note = body.pop("note", None)
+    with database().session() as session:
+        return buildings.update_building(session, use_case_context(), caller(), code, note=note, **body)
+
+
+@bp.post("/buildings/<code>/demolish")
+@bp.arguments(NoteBody(), location="json")
+@bp.response(200, BuildingView)
+@problem_response(bp, 403, "the building is not on your ground")
+@problem_response(bp, 409, "already demolished")
+def demolish_building(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """The building is gone: its households leave the grid's count, its visit registers end."""
+    with database().session() as session:
+        return buildings.demolish_building(session, use_case_context(), caller(), code, note=body.get("note"))
 
 
 # --- the audit trail -----------------------------------------------------------------------------

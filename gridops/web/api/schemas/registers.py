@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from gridops.registers.buildings import MAX_HOUSEHOLDS, USES
 from gridops.registers.categories import HANDLERS, MAX_LIMIT_MINUTES, URGENCIES
 from gridops.registers.people import DUTIES, WORKER_ROLES
-from gridops.web.api.schemas.common import AwareDateTime, Query, stored_id
+from gridops.web.api.schemas.common import AwareDateTime, Query, latitude, longitude, stored_id
 
 _CODE = validate.Length(min=1, max=32)
 _NOTE = fields.String(validate=validate.Length(max=2000), metadata={"description": "why (kept in the audit trail)"})
@@ -223,3 +224,36 @@ class Change(Schema):
 
 class ChangeList(Schema):
     changes = fields.List(fields.Nested(Change))
+
+
+class BuildingChange(Schema):
+    name = fields.String(allow_none=True, validate=validate.Length(max=128))
+    address = fields.String(allow_none=True, validate=validate.Length(max=256))
+    compound = fields.String(allow_none=True, validate=validate.Length(max=128), metadata={"description": "小区"})
+    use = fields.String(validate=validate.OneOf(USES))
+    floors = fields.Integer(allow_none=True, strict=True, validate=validate.Range(1, 200))
+    households = fields.Integer(strict=True, validate=validate.Range(0, MAX_HOUSEHOLDS),
+                                metadata={"description": "户数: the grid's count and those above it follow"})
+    note = _NOTE
+
+
+class BuildingCreate(BuildingChange):
+    code = fields.String(required=True, validate=_CODE)
+    lon = longitude("the entrance (WGS-84)")
+    lat = latitude()
+
+
+class BuildingView(Schema):
+    code = fields.String()
+    name = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    compound = fields.String(allow_none=True)
+    use = fields.String()
+    floors = fields.Integer(allow_none=True)
+    households = fields.Integer()
+    lon = fields.Float()
+    lat = fields.Float()
+    grid = fields.String(allow_none=True)
+    demolished_at = fields.String(allow_none=True)
+    updated_at = fields.String(allow_none=True)
+    registers_ended = fields.List(fields.Integer(), metadata={"description": "after a demolition: the visit registers ended"})

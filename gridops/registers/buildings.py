@@ -1,0 +1,192 @@
+"""Buildings and their households kept live: added, changed, demolished, by planners and community admins.
+
+A building's household count is what the grids are balanced on (300–500 a grid): when it changes, the
+count of the grid the building stands in, and of every area above it, follows in the same transaction,
+so the dashboard, the planning warnings and the risk maps read the new figure at once. A demolished
+building keeps its row (old incidents and visits name it) with no households; the people registered
+for visits there are ended, their open visits cancelled, each change in the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gridops.geo.crs import STORAGE_SRID
+
+from gridops.access.policy import ALL, KEEP_BUILDINGS, Forbidden, Principal, require_permission
+from gridops.boundaries.areas import version_in_force
+from gridops.boundaries.normalize import normalize_address
+from gridops.core import clock
+from gridops.core.errors import Conflict, InvalidParameter, NotFound
+from gridops.core.models import Area, Building, PatrolRegister, Task
+from gridops.core.shapes import to_point
+from gridops.incidents.context import Context
+from gridops.incidents.loop import TASK_ACTIVE
+from gridops.registers.audit import record_change
+
+KIND = "building"
+USES = ("residential", "mixed", "commercial", "public", "industrial", "vacant")
+EDITABLE = ("name", "address", "compound", "use", "floors", "households")
+MAX_HOUSEHOLDS = 5000  # one building; a tower of 40 floors × 12 doors is 480
+
+
+@dataclass(frozen=True)
+class Placed:
+    layer: str
+    grid: str | None
+    chain: tuple[str, ...]  # the grid and every area above it, in the version in force
+
+
+def get_building(session: Session, ctx: Context, code: str) -> dict[str, Any]:
+    b = _building(session, code)
+    return _view(b, _placed(session, ctx, b))
+
+
+def add_building(session: Session, ctx: Context, who: Principal | None, *, code: str, lon: float, lat: float,
+                 note: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A new building at its entrance point; its households count for the grid it stands in."""
+    code = code.strip()
+    if not code:
+        raise InvalidParameter("code", "a building needs a code (the one on its QR door label).")
+    if session.scalar(select(Building.id).where(Building.code == code)) is not None:
+        raise Conflict(f"building code {code!r} is taken.", field="code")
+    place = _place(session, ctx, lon, lat)
+    _may_keep(who, place)
+    b = Building(code=code, use="residential", households=0, location=from_shape(Point(lon, lat), srid=STORAGE_SRID),
+                 updated_at=clock.now())
+    _apply(b, fields)
+    session.add(b)
+    session.flush()
+    _count(session, place, b.households)
+    record_change(session, who, KIND, code, "create", None, _facts(b), note=note)
+    return _view(b, place)
+
+
+def update_building(session: Session, ctx: Context, who: Principal | None, code: str, *, note: str | None = None,
+                    **changes: Any) -> dict[str, Any]:
+    b = _building(session, code, for_update=True)
+    if _demolished(b):
+        raise Conflict(f"building {code} was demolished on {str((b.attributes or {}).get('demolished_at'))[:10]}.", field="code")
+    place = _placed(session, ctx, b)
+    _may_keep(who, place)
+    before = _facts(b)
+    _apply(b, changes)
+    b.updated_at = clock.now()
+    session.flush()
+    _count(session, place, b.households - before["households"])
+    record_change(session, who, KIND, code, "update", before, _facts(b), note=note)
+    return _view(b, place)
+
+
+def demolish_building(session: Session, ctx: Context, who: Principal | None, code: str, *, note: str | None = None,
+                      at: datetime | None = None) -> dict[str, Any]:
+    """The building is gone: its households leave the grid's count, its visit registers end."""
+    b = _building(session, code, for_update=True)
+    if _demolished(b):
+        raise Conflict(f"building {code} was already demolished.", field="code")
+    place = _placed(session, ctx, b)
+    _may_keep(who, place)
+    now = at or clock.now()
+    before = _facts(b)
+    gone = b.households
+    b.households, b.use = 0, "vacant"
+    b.attributes = {**(b.attributes or {}), "demolished_at": now.isoformat(), "households_before": gone}
+    b.updated_at = now
+    ended = []
+    for reg in session.scalars(select(PatrolRegister).where(PatrolRegister.building_id == b.id, PatrolRegister.active.is_(True))):
+        reg.active = False
+        record_change(session, who, "register", str(reg.id), "end", {"active": True}, {"active": False},
+                      note=f"building {code} demolished", at=now)
+        ended.append(reg.id)
+    if ended:
+        session.execute(update(Task).where(Task.patrol_id.in_(ended), Task.status.in_(TASK_ACTIVE))
+                        .values(status="cancelled", note=f"building {code} demolished"))
+    session.flush()
+    _count(session, place, -gone)
+    record_change(session, who, KIND, code, "demolish", before, _facts(b), note=note, at=now)
+    view = _view(b, place)
+    view["registers_ended"] = ended
+    return view
+
+
+def _may_keep(who: Principal | None, place: Placed) -> None:
+    """Planners and admins keep every building; a community admin those of their own ground."""
+    if who is None:
+        return
+    require_permission(who, KEEP_BUILDINGS)
+    if who.policy.measures != ALL and not (place.grid is not None and who.covers(place.grid)):
+        raise Forbidden(f"the building stands in grid {place.grid or 'none'}, not on ground you answer for.")
+
+
+def _building(session: Session, code: str, *, for_update: bool = False) -> Building:
+    stmt = select(Building).where(Building.code == code)
+    found = session.scalar(stmt.with_for_update() if for_update else stmt)
+    if found is None:
+        raise NotFound(f"no building has the code {code!r}.", field="code")
+    return found
+
+
+def _demolished(b: Building) -> bool:
+    return bool((b.attributes or {}).get("demolished_at"))
+
+
+def _apply(b: Building, changes: dict[str, Any]) -> None:
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InvalidParameter(sorted(unknown)[0], f"a building's {', '.join(EDITABLE)} may be changed; not {', '.join(sorted(unknown))}.")
+    if "households" in changes:
+        n = changes["households"]
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_HOUSEHOLDS:
+            raise InvalidParameter("households", f"households is a whole number 0 to {MAX_HOUSEHOLDS}; got {n!r}.")
+    if "use" in changes and changes["use"] not in USES:
+        raise InvalidParameter("use", f"use is one of {', '.join(USES)}.", allowed=list(USES))
+    if changes.get("floors") is not None and not (isinstance(changes["floors"], int) and 1 <= changes["floors"] <= 200):
+        raise InvalidParameter("floors", f"floors is 1 to 200; got {changes['floors']!r}.")
+    for key, value in changes.items():
+        setattr(b, key, value.strip() if isinstance(value, str) else value)
+    if "address" in changes:
+        b.address_norm = normalize_address(b.address) if b.address else None
+
+
+def _place(session: Session, ctx: Context, lon: float, lat: float) -> Placed:
+    """The grid a point stands in, and the areas above it, in the version in force."""
+    layer = ctx.geocoder.primary_layer
+    index = ctx.geocoder.versions(None, session)[layer].index
+    areas, _, _ = index.locate_one(lon, lat)
+    chain = tuple(index.codes[a] for a in areas if a >= 0)
+    col = index.levels.index("grid")
+    return Placed(layer, index.codes[areas[col]] if areas[col] >= 0 else None, chain)
+
+
+def _placed(session: Session, ctx: Context, b: Building) -> Placed:
+    p = to_point(b.location)
+    return _place(session, ctx, p.x, p.y)
+
+
+def _count(session: Session, place: Placed, delta: int) -> None:
+    """The households of the grid and every area above it follow the building's (never below zero)."""
+    if not delta or not place.chain:
+        return
+    version = version_in_force(session, place.layer)
+    if version is None:
+        return
+    for area in session.scalars(select(Area).where(Area.version_id == version.id, Area.code.in_(place.chain))):
+        area.households = max(0, (area.households or 0) + delta)
+
+
+def _facts(b: Building) -> dict[str, Any]:
+    p = to_point(b.location)
+    return {"code": b.code, "name": b.name, "address": b.address, "compound": b.compound, "use": b.use, "floors": b.floors,
+            "households": b.households, "lon": round(p.x, 7), "lat": round(p.y, 7)}
+
+
+def _view(b: Building, place: Placed) -> dict[str, Any]:
+    return {**_facts(b), "grid": place.grid, "demolished_at": (b.attributes or {}).get("demolished_at"),
+            "updated_at": b.updated_at.isoformat() if b.updated_at else None}

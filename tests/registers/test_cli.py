@@ -1,0 +1,44 @@
+"""The registers from the command line: the same functions as the API, one line saying what was done."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from gridops.cli import cli
+from tests.conftest import TEST_GRID
+
+
+def _run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_the_office_keeps_workers_calendars_and_categories_from_the_command_line(writable_demo_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", writable_demo_url)
+    monkeypatch.setenv("GRIDOPS_INSTANCE_PATH", str(tmp_path / "instance"))
+    added = _run("workers", "add", "W8001", "韩梅", "--role", "grid_worker", "--phone", "13800008001")
+    assert added.exit_code == 0 and "worker W8001 韩梅 (grid_worker) added" in added.output, added.output
+    assigned = _run("workers", "assign", "W8001", TEST_GRID, "--duty", "backup", "--from", "2026-12-07")
+    assert assigned.exit_code == 0 and "W8001 is backup of " + TEST_GRID in assigned.output, assigned.output
+    listed = _run("workers", "list", "--area", TEST_GRID)
+    assert f"W8001\t韩梅\tgrid_worker\t{TEST_GRID}:backup" in listed.output
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,kind,name\n2027-02-06,holiday,春节\n2027-13-01,holiday,?\n", encoding="utf-8")
+    refused = _run("calendar", "import", str(bad))
+    assert refused.exit_code != 0 and "row 3" in refused.output and "nothing was imported" in refused.output, refused.output
+    good = tmp_path / "2027.csv"
+    good.write_text("\ufeffdate,kind,name\n2027-02-06,休,春节\n2027-02-20,班,春节调休\n", encoding="utf-8")
+    imported = _run("calendar", "import", str(good))
+    assert imported.exit_code == 0 and "2 day(s) imported for 2027" in imported.output, imported.output
+    shown = _run("calendar", "show", "--year", "2027")
+    assert "2027-02-06\tholiday\t春节" in shown.output and "2027-02-20\tworkday\t春节调休" in shown.output
+
+    changed = _run("categories", "set", "hazard.fire_lane", "time_limit_minutes=120")
+    assert changed.exit_code == 0 and "time_limit_minutes=120" in changed.output, changed.output
+    wrong = _run("categories", "set", "hazard.fire_lane", "time_limit=5")
+    assert wrong.exit_code != 0
+
+    deactivated = _run("workers", "deactivate", "W8001", "--note", "试用期未过")
+    assert deactivated.exit_code == 0 and "worker W8001 deactivated: 1 assignment(s) ended" in deactivated.output, deactivated.output
+    trail = _run("audit", "--key", "W8001")
+    assert "system\tworker W8001\tdeactivate" in trail.output and "system\tworker W8001\tcreate" in trail.output
