@@ -304,6 +304,8 @@ ROUTES: dict[str, RouteAccess] = {
     "registers.create_building": _a(KEEP_BUILDINGS, "adds a building on one's ground"),
     "registers.change_building": _a(KEEP_BUILDINGS, "changes a building on one's ground (its grid's households follow)"),
     "registers.demolish_building": _a(KEEP_BUILDINGS, "demolishes a building on one's ground"),
+    "registers.households_import": _a(KEEP_BUILDINGS, "imports households (door codes) of one's ground from a file"),
+    "registers.households_export": _a(READ_PEOPLE, "the households as a file"),
     "registers.audit": _a(READ_PEOPLE, "the audit trail of reference data"),
     # measures and the live feed
     "stats.measures": _a(MEASURES, "the measures of the areas one answers for"),

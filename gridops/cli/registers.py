@@ -14,9 +14,10 @@ import click
 from gridops.cli.base import app_db, cli, context, make_app, when
 from gridops.core import clock
 from gridops.core.timeparse import parse_date
-from gridops.registers import buildings, calendars, categories, people
+from gridops.registers import buildings, calendars, categories, households, people
 from gridops.registers.audit import ChangeQuery, changes
 from gridops.registers.categories import EDITABLE
+from gridops.registers.files import BadFile, write_csv, write_xlsx
 
 
 @cli.group()
@@ -111,7 +112,7 @@ def calendar_import(file: Path, note: str | None) -> None:
     try:
         with app_db(app).session() as session:
             done = calendars.import_days(session, None, text, note=note or file.name)
-    except calendars.BadFile as err:
+    except BadFile as err:
         for row in err.rows:
             click.echo(f"row {row['row']}: {row['detail']}", err=True)
         raise
@@ -250,3 +251,38 @@ def buildings_demolish(code: str, note: str | None) -> None:
     with app_db(app).session() as session:
         b = buildings.demolish_building(session, context(app), None, code, note=note)
     click.echo(f"building {code} demolished; {len(b['registers_ended'])} visit register(s) ended")
+
+
+@cli.group("households")
+def households_group() -> None:
+    """Households (门牌码) in bulk: a workbook or CSV in, the same columns out."""
+
+
+@households_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--note", default=None)
+def households_import(file: Path, note: str | None) -> None:
+    """Import FILE (.xlsx or CSV: code, building, unit, floor, room, persons): all rows or none."""
+    app = make_app()
+    try:
+        with app_db(app).session() as session:
+            done = households.import_households(session, context(app), None, file.read_bytes(), name=file.name, note=note)
+    except BadFile as err:
+        for row in err.rows:
+            click.echo(f"row {row['row']} ({row['field']}): {row['detail']}", err=True)
+        raise
+    click.echo(f"households: {done.rows} row(s) imported from {file.name}: {done.created} added, {done.updated} updated")
+
+
+@households_group.command("export")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".csv or .xlsx")
+def households_export(out: Path) -> None:
+    """Write every household, as the import reads them."""
+    app = make_app()
+    with app_db(app).session() as session:
+        rows = households.export_households(session, context(app), None)
+    if out.suffix.lower() == ".xlsx":
+        out.write_bytes(write_xlsx(households.COLUMNS, rows, "households"))
+    else:
+        out.write_text(write_csv(households.COLUMNS, rows), encoding="utf-8")
+    click.echo(f"households: {len(rows)} row(s) written to {out}")

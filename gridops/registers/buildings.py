@@ -46,7 +46,7 @@ class Placed:
 
 def get_building(session: Session, ctx: Context, code: str) -> dict[str, Any]:
     b = _building(session, code)
-    return _view(b, _placed(session, ctx, b))
+    return _view(b, placed(session, ctx, b))
 
 
 def add_building(session: Session, ctx: Context, who: Principal | None, *, code: str, lon: float, lat: float,
@@ -74,7 +74,7 @@ def update_building(session: Session, ctx: Context, who: Principal | None, code:
     b = _building(session, code, for_update=True)
     if _demolished(b):
         raise Conflict(f"building {code} was demolished on {str((b.attributes or {}).get('demolished_at'))[:10]}.", field="code")
-    place = _placed(session, ctx, b)
+    place = placed(session, ctx, b)
     _may_keep(who, place)
     before = _facts(b)
     _apply(b, changes)
@@ -91,7 +91,7 @@ def demolish_building(session: Session, ctx: Context, who: Principal | None, cod
     b = _building(session, code, for_update=True)
     if _demolished(b):
         raise Conflict(f"building {code} was already demolished.", field="code")
-    place = _placed(session, ctx, b)
+    place = placed(session, ctx, b)
     _may_keep(who, place)
     now = at or clock.now()
     before = _facts(b)
@@ -165,7 +165,8 @@ def _place(session: Session, ctx: Context, lon: float, lat: float) -> Placed:
     return Placed(layer, index.codes[areas[col]] if areas[col] >= 0 else None, chain)
 
 
-def _placed(session: Session, ctx: Context, b: Building) -> Placed:
+def placed(session: Session, ctx: Context, b: Building) -> Placed:
+    """Where a building stands: its grid and the areas above it, in the version in force."""
     p = to_point(b.location)
     return _place(session, ctx, p.x, p.y)
 

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from gridops.access.policy import KEEP_CITY, READ_PEOPLE, Principal, require_permission
 from gridops.core import clock
-from gridops.core.errors import GridopsError, InvalidParameter, NotFound
+from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import CalendarDay
 from gridops.core.timeparse import BadValue, parse_date
 from gridops.registers.audit import record_change
+from gridops.registers.files import refuse
 
 KIND = "calendar"
 # what a file may call each kind (the State Council's notice says 放假 and 上班)
@@ -32,16 +33,6 @@ KINDS = {"holiday": "holiday", "休": "holiday", "放假": "holiday", "假": "ho
          "workday": "workday", "班": "workday", "上班": "workday", "调休上班": "workday"}
 KIND_NAMES = {"holiday": ("节假日", "holiday"), "workday": ("调休上班", "make-up workday")}
 MAX_ROWS = 2000
-
-
-class BadFile(GridopsError):
-    """A file with rows that cannot be stored: `rows` lists each row's number and what is wrong with it."""
-
-    slug = "invalid-file"
-
-    def __init__(self, message: str, rows: list[dict[str, Any]]) -> None:
-        super().__init__(message, rows=rows)
-        self.rows = rows
 
 
 @dataclass(frozen=True)
@@ -192,9 +183,7 @@ def _parse(text: str) -> list[tuple[date, str, str | None]]:
         seen[day] = number
         parsed.append((day, kind, (cells[2] if len(cells) > 2 else "") or None))
     if problems:
-        first = problems[0]
-        raise BadFile(f"{len(problems)} row(s) cannot be stored, nothing was imported; row {first['row']}: {first['detail']}",
-                      problems)
+        raise refuse(problems)
     if not parsed:
         raise InvalidParameter("file", "the file holds no days: one row per day, date,kind[,name] (2027-02-06,holiday,春节).")
     return parsed

@@ -42,3 +42,18 @@ def test_the_office_keeps_workers_calendars_and_categories_from_the_command_line
     assert deactivated.exit_code == 0 and "worker W8001 deactivated: 1 assignment(s) ended" in deactivated.output, deactivated.output
     trail = _run("audit", "--key", "W8001")
     assert "system\tworker W8001\tdeactivate" in trail.output and "system\tworker W8001\tcreate" in trail.output
+
+
+def test_households_round_trip_through_a_file_from_the_command_line(writable_demo_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", writable_demo_url)
+    monkeypatch.setenv("GRIDOPS_INSTANCE_PATH", str(tmp_path / "instance"))
+    out = tmp_path / "households.xlsx"
+    exported = _run("households", "export", "--out", str(out))
+    assert exported.exit_code == 0 and "row(s) written" in exported.output, exported.output
+    n = int(exported.output.split("households: ")[1].split(" ")[0])
+    again = _run("households", "import", str(out), "--note", "原样导回")
+    assert again.exit_code == 0 and f"{n} row(s) imported from households.xlsx: 0 added, {n} updated" in again.output, again.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,building\nHH-Z-1,NOWHERE\n", encoding="utf-8")
+    refused = _run("households", "import", str(bad))
+    assert refused.exit_code != 0 and "row 2 (building): no building has the code NOWHERE" in refused.output, refused.output

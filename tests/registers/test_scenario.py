@@ -179,13 +179,13 @@ def test_a_grid_left_without_anyone_goes_to_the_community_admin_and_is_listed_as
 
 def _a_building_in_the_test_grid(city) -> tuple[str, int]:
     from gridops.core.models import Building
-    from gridops.registers.buildings import _placed
+    from gridops.registers.buildings import placed
     from gridops.web.context import use_case_context
 
     ctx = use_case_context(city.app)
     with city.session() as s:
         for b in s.scalars(select(Building).where(Building.households > 0).order_by(Building.code)):
-            if _placed(s, ctx, b).grid == TEST_GRID:
+            if placed(s, ctx, b).grid == TEST_GRID:
                 return b.code, b.households
     raise AssertionError("no building with households in the test grid")
 

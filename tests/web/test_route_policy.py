@@ -89,6 +89,8 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "registers.create_category": ("POST", "/api/v1/categories", {"json": {}}),
     "registers.change_category": ("PATCH", "/api/v1/categories/no.such", {"json": {}}),
     "registers.audit": ("GET", "/api/v1/audit?limit=5", {}),
+    "registers.households_import": ("POST", "/api/v1/households/import", {"data": {}}),
+    "registers.households_export": ("GET", "/api/v1/households/export?format=nope", {}),
     "registers.get_building": ("GET", "/api/v1/buildings/NO-SUCH", {}),
     "registers.create_building": ("POST", "/api/v1/buildings", {"json": {}}),
     "registers.change_building": ("PATCH", "/api/v1/buildings/NO-SUCH", {"json": {}}),

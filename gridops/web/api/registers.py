@@ -16,8 +16,9 @@ from marshmallow import Schema, fields
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.timeparse import parse_date
-from gridops.registers import buildings, calendars, categories, people, rosters
+from gridops.registers import buildings, calendars, categories, households, people, rosters
 from gridops.registers.audit import ChangeQuery, changes
+from gridops.registers.files import write_csv, write_xlsx
 from gridops.web.api.parsing import FORM_AND_FILES, Blueprint, text_body
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.registers import (
@@ -327,6 +328,60 @@ def demolish_building(body: dict[str, Any], code: str) -> dict[str, Any]:
     """The building is gone: its households leave the grid's count, its visit registers end."""
     with database().session() as session:
         return buildings.demolish_building(session, use_case_context(), caller(), code, note=body.get("note"))
+
+
+class HouseholdUpload(Schema):
+    file = Upload(metadata={"description": "a .xlsx or CSV (UTF-8) with a header row: code, building, unit, floor, room, persons "
+                                           "(门牌码, 楼栋, 单元, 楼层, 房号, 人数 also read)"})
+    note = fields.String()
+
+
+class HouseholdsImported(Schema):
+    rows = fields.Integer()
+    created = fields.Integer()
+    updated = fields.Integer()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.post("/households/import")
+@bp.arguments(HouseholdUpload(), location=FORM_AND_FILES)
+@bp.response(200, HouseholdsImported)
+@problem_response(bp, 400, "not a CSV or workbook, or a required column is missing")
+@problem_response(bp, 403, "a building of the file is not on your ground")
+@problem_response(bp, 422, "rows cannot be stored (`rows` names each); nothing was imported")
+def households_import(form: dict[str, Any]) -> dict[str, Any]:
+    """Import households (door codes) from a workbook or CSV: every row checked first, then all stored in one
+    transaction (new codes added, known ones updated), or nothing. Multipart field `file`, or the file as the body."""
+    upload = form.get("file")
+    if upload is not None:
+        data, name = upload.read(), upload.filename or ""
+    elif request.mimetype in ("text/csv", XLSX):
+        data, name = request.get_data(), "upload.xlsx" if request.mimetype == XLSX else "upload.csv"
+    else:
+        raise InvalidParameter("file", "send the households as a multipart field `file`, or a text/csv or .xlsx body.")
+    with database().session() as session:
+        done = households.import_households(session, use_case_context(), caller(), data, name=name, note=form.get("note"))
+    return {"rows": done.rows, "created": done.created, "updated": done.updated}
+
+
+class ExportArgs(Schema):
+    format = fields.String(load_default="csv", validate=lambda v: v in ("csv", "xlsx"))
+
+
+@bp.get("/households/export")
+@bp.arguments(ExportArgs(), location="query", as_kwargs=True)
+@bp.response(200, content_type="text/csv", description="the households as the import reads them (CSV, or .xlsx with format=xlsx)")
+@bp.alt_response(200, content_type=XLSX, success=True, description="the same as an Excel workbook")
+def households_export(**args: Any) -> Response:
+    with database().session() as session:
+        rows = households.export_households(session, use_case_context(), caller())
+    if args["format"] == "xlsx":
+        return Response(write_xlsx(households.COLUMNS, rows, "households"), mimetype=XLSX,
+                        headers={"Content-Disposition": "attachment; filename=households.xlsx"})
+    return Response(write_csv(households.COLUMNS, rows), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=households.csv"})
 
 
 # --- the audit trail -----------------------------------------------------------------------------
