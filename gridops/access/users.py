@@ -7,9 +7,10 @@ its grids and micro-grids.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from gridops.access.policy import ROLES, Principal
@@ -131,3 +132,40 @@ def list_users(session: Session) -> list[dict[str, Any]]:
 
 def user_areas(session: Session, user_id: int) -> list[str]:
     return list(session.scalars(select(UserArea.area_code).where(UserArea.user_id == user_id).order_by(UserArea.area_code)))
+
+
+def sync_user_areas(session: Session, worker_ids: list[int] | None = None, now: datetime | None = None) -> int:
+    """The areas a worker's sign-ins answer for are the areas of their assignments in force now: a grid handed
+    over on Monday is no longer theirs from Monday, one given from next week is theirs from next week. Run when
+    assignments change and by every sweep (when one starts or ends by the clock); returns the rows changed."""
+    now = now or clock.now()
+    users = select(AppUser.id, AppUser.worker_id).where(AppUser.worker_id.is_not(None))
+    if worker_ids is not None:
+        users = users.where(AppUser.worker_id.in_(worker_ids))
+    by_worker: dict[int, list[int]] = {}
+    for uid, wid in session.execute(users):
+        if wid is not None:
+            by_worker.setdefault(wid, []).append(uid)
+    if not by_worker:
+        return 0
+    in_force: dict[int, set[str]] = {w: set() for w in by_worker}
+    for wid, code in session.execute(select(Assignment.worker_id, Assignment.area_code).where(
+            Assignment.worker_id.in_(list(by_worker)), Assignment.valid_from <= now,
+            or_(Assignment.valid_to.is_(None), Assignment.valid_to > now))):
+        in_force[wid].add(code)
+    have: dict[int, dict[str, UserArea]] = {}
+    user_ids = [u for us in by_worker.values() for u in us]
+    for row in session.scalars(select(UserArea).where(UserArea.user_id.in_(user_ids))):
+        have.setdefault(row.user_id, {})[row.area_code] = row
+    changed = 0
+    for wid, uids in by_worker.items():
+        for uid in uids:
+            mine = have.get(uid, {})
+            for code in set(mine) - in_force[wid]:
+                session.delete(mine[code])
+                changed += 1
+            for code in sorted(in_force[wid] - set(mine)):
+                session.add(UserArea(user_id=uid, area_code=code))
+                changed += 1
+    session.flush()
+    return changed

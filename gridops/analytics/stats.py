@@ -55,8 +55,8 @@ DEFINITIONS = {
     "ranking": "grids ranked by on-time closure rate, then in-grid resolution rate, then satisfaction, then incidents closed; "
                "workers by incidents closed on time, then satisfaction — each incident counted for whoever answered "
                "for it when it was reported: the grid's worker then (by the assignment in force at the report, so a "
-               "worker who took the grid over on the 15th answers from the 15th), or for a department's or an "
-               "escalated incident the one who closed it.",
+               "worker who took the grid over on the 15th answers from the 15th); a department's incident, or one "
+               "escalated beyond the grid, counts for the one who held it at the end.",
 }
 
 
@@ -268,8 +268,8 @@ def _rank_workers(session: Session, grid: type[Area], area_filter: Sequence[Colu
         Assignment.area_code == grid.code, Assignment.duty == "primary", Assignment.valid_from <= Incident.reported_at,
         or_(Assignment.valid_to.is_(None), Assignment.valid_to > Incident.reported_at))
         .order_by(Assignment.valid_from.desc(), Assignment.id.desc()).limit(1).correlate(Incident, grid).scalar_subquery())
-    answerer = case((Incident.tier.in_(IN_GRID_TIERS) & Incident.department_code.is_(None), func.coalesce(then, Incident.assignee_id)),
-                    else_=Incident.assignee_id)
+    at_the_grid = (Incident.tier == "grid") & Incident.department_code.is_(None)
+    answerer = case((at_the_grid, func.coalesce(then, Incident.assignee_id)), else_=Incident.assignee_id)
     stmt = (select(Worker.code, Worker.name, Worker.role, func.count(), on_time,
                    func.sum(case((Incident.rating.is_not(None), 1), else_=0)), func.sum(case((Incident.rating >= 4, 1), else_=0)))
             .select_from(Incident).join(grid, grid.id == Incident.grid_id).join(Worker, Worker.id == answerer)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from gridops.access.users import sync_user_areas
 from gridops.core import clock
 from gridops.core.db import Database
 from gridops.core.models import Notification, Task
@@ -40,6 +41,8 @@ def sweep(db: Database, ctx: Context, now: datetime | None = None) -> SweepRepor
     report.supervised, report.escalated, report.skipped = sweep_incidents(db, ctx, now)
     with db.session() as session:
         report.visits_scheduled = schedule_visits(session, ctx, now).created
+    with db.session() as session:  # assignments that started or ended by the clock: their users' ground follows
+        sync_user_areas(session, now=now)
     with db.session() as session:
         for task in session.scalars(select(Task).where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.due_at < now)):
             told = session.scalar(select(Notification.id).where(Notification.worker_id == task.worker_id,

@@ -174,8 +174,9 @@ def route(
         # must see that it is uncovered, not a neighbour's worker's
         admins = ref.assigned(layer, [ground.community], ("primary",), at) if ground.community else []
         if not (primary or backup or leaders):
-            found = (pick(admins, f"no grid worker or leader for grid {ground.grid}: the community admin on shift")
-                     or pick(admins, f"no grid worker or leader for grid {ground.grid}: the community admin (off shift)", False))
+            found = pick(admins, f"no grid worker or leader for grid {ground.grid}: the community admin on shift")
+            if found is None and category.urgency != "critical":  # a critical one goes to whoever is on duty, below
+                found = pick(admins, f"no grid worker or leader for grid {ground.grid}: the community admin (off shift)", False)
             if found:
                 return found
         nearest = _nearest_in_community(ref, load, positions, layer, ground, at, tz, lon, lat, exclude)

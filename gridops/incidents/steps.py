@@ -275,9 +275,20 @@ def _resolve(c: StepCall) -> None:
                      c.now)
 
 
+def _back_to_handler(c: StepCall, reason: str) -> None:
+    """Rework goes back to whoever handled it — unless they have left since (a deactivated worker), when the
+    loop's rule picks who answers for the ground now."""
+    handler = c.session.get(Worker, c.incident.assignee_id) if c.incident.assignee_id else None
+    if handler is not None and handler.active:
+        _give(c, handler.id, reason)
+    else:
+        _reroute(c, _tier(c), exclude=[handler.id] if handler else [])
+        c.incident.routing_reason = f"{reason}; {c.incident.routing_reason} (the one who handled it has left)"
+
+
 def _return(c: StepCall) -> None:
     c.record("return", "returned", photos=True)
-    _give(c, c.incident.assignee_id, "returned for rework")
+    _back_to_handler(c, "returned for rework")
 
 
 def _close(c: StepCall) -> None:
@@ -316,7 +327,7 @@ def _reopen(c: StepCall) -> None:
     c.incident.closed_at = None
     c.incident.due_at = c.ctx.references.current(c.session).calendar(c.ctx.timezone).due(
         c.now, category.time_limit_minutes, category.working_time)
-    _give(c, c.incident.assignee_id, f"reopened by the resident: {c.act.note or 'not satisfied'}")
+    _back_to_handler(c, f"reopened by the resident: {c.act.note or 'not satisfied'}")
 
 
 def _escalate(c: StepCall) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gridops.geo.crs import STORAGE_SRID
@@ -158,7 +158,7 @@ def _apply(b: Building, changes: dict[str, Any]) -> None:
 def _place(session: Session, ctx: Context, lon: float, lat: float) -> Placed:
     """The grid a point stands in, and the areas above it, in the version in force."""
     layer = ctx.geocoder.primary_layer
-    index = ctx.geocoder.versions(None, session)[layer].index
+    index = ctx.geocoder.versions(None, session)[layer].index  # NoBoundaries (404) when none is in force
     areas, _, _ = index.locate_one(lon, lat)
     chain = tuple(index.codes[a] for a in areas if a >= 0)
     col = index.levels.index("grid")
@@ -178,8 +178,10 @@ def _count(session: Session, place: Placed, delta: int) -> None:
     version = version_in_force(session, place.layer)
     if version is None:
         return
-    for area in session.scalars(select(Area).where(Area.version_id == version.id, Area.code.in_(place.chain))):
-        area.households = max(0, (area.households or 0) + delta)
+    # one statement adding the difference: two clerks changing two buildings of one community at once both count
+    session.execute(update(Area).where(Area.version_id == version.id, Area.code.in_(place.chain))
+                    .values(households=func.max(0, Area.households + delta) if session.get_bind().dialect.name == "sqlite"
+                            else func.greatest(0, Area.households + delta)))
 
 
 def _facts(b: Building) -> dict[str, Any]:

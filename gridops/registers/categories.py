@@ -92,6 +92,12 @@ def _apply(session: Session, c: Category, changes: dict[str, Any]) -> None:
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise InvalidParameter(sorted(unknown)[0], f"no category field {', '.join(sorted(unknown))}; fields: {', '.join(EDITABLE)}.")
+    for key in ("name", "name_en", "group_code", "description", "keywords", "department_code", "urgency", "handler"):
+        if key in changes and changes[key] is not None and not isinstance(changes[key], str):
+            raise InvalidParameter(key, f"{key} is text; got {changes[key]!r}.")
+    for key in ("working_time", "active", "public", "sensitive", "separate_verifier"):
+        if key in changes and not isinstance(changes[key], bool):
+            raise InvalidParameter(key, f"{key} is true or false; got {changes[key]!r}.")
     for key in ("name", "name_en"):
         if key in changes and not (changes[key] or "").strip():
             raise InvalidParameter(key, f"a category's {key} may not be empty.")

@@ -69,14 +69,20 @@ def import_households(session: Session, ctx: Context, who: Principal | None, dat
         raise refuse(problems)
     if not good:
         raise InvalidParameter("file", "the file holds no households under its header row.")
-    if who is not None and who.policy.measures != ALL:
-        _scope(session, ctx, who, {r["building"] for r in good})
     known = _known(session, [r["code"] for r in good])
+    if who is not None and who.policy.measures != ALL:
+        # the buildings named, and the ones the known door codes stand in now: a door is not moved off another's ground
+        now_in = {b for b, in session.execute(select(Building.code).join(Household, Household.building_id == Building.id)
+                                             .where(Household.id.in_([i for i, _ in known.values()])))} if known else set()
+        _scope(session, ctx, who, {r["building"] for r in good} | now_in)
     new = [r for r in good if r["code"] not in known]
     insert_rows(session, cast(Table, Household.__table__), [_stored(r, buildings[r["building"]][0]) for r in new])
+    columns = set(good[0])  # a file's columns: what it does not have is left as it was
     for r in good:
         if r["code"] in known:
-            session.execute(update(Household).where(Household.id == known[r["code"]]).values(**_stored(r, buildings[r["building"]][0])))
+            values = {k: v for k, v in _stored(r, buildings[r["building"]][0]).items()
+                      if k in ("code", "building_id") or k in columns}
+            session.execute(update(Household).where(Household.id == known[r["code"]][0]).values(**values))
     record_change(session, who, KIND, name or "upload", "import", None,
                   {"rows": len(good), "created": len(new), "updated": len(good) - len(new)}, note=note)
     session.flush()
@@ -142,10 +148,13 @@ def _scope(session: Session, ctx: Context, who: Principal, codes: set[str]) -> N
         raise Forbidden(f"{len(outside)} building(s) of the file are not on ground you answer for, e.g. {outside[0]}.")
 
 
-def _known(session: Session, codes: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
+def _known(session: Session, codes: list[str]) -> dict[str, tuple[int, int]]:
+    """The door codes already kept: code -> (household id, building id)."""
+    found: dict[str, tuple[int, int]] = {}
     for k in range(0, len(codes), CHUNK):
-        found.update(dict(session.execute(select(Household.code, Household.id).where(Household.code.in_(codes[k:k + CHUNK]))).all()))
+        for code, hid, bid in session.execute(select(Household.code, Household.id, Household.building_id)
+                                              .where(Household.code.in_(codes[k:k + CHUNK]))):
+            found[code] = (hid, bid)
     return found
 
 

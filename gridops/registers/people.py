@@ -19,10 +19,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gridops.access.policy import KEEP_PEOPLE, READ_PEOPLE, Forbidden, Principal, require_permission
+from gridops.access.users import sync_user_areas
 from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
-from gridops.core.models import AppUser, Area, Assignment, Department, Incident, Layer, Task, UserArea, Worker
+from gridops.core.models import AppUser, Area, Assignment, Department, Incident, Layer, Task, Worker
 from gridops.field.patrols import schedule_visits
 from gridops.incidents.context import Context
 from gridops.incidents.loop import STEPS, TASK_ACTIVE
@@ -359,18 +360,7 @@ def _reschedule_visits(session: Session, ctx: Context, worker: Worker, now: date
 
 
 def _sync_user_areas(session: Session, worker_id: int) -> None:
-    """A worker's sign-ins answer for the areas their assignments have not ended on (so a new grid is theirs
-    on their phone, and a grid given away is no longer)."""
-    now = clock.now()
-    codes = set(session.scalars(select(Assignment.area_code).where(
-        Assignment.worker_id == worker_id, or_(Assignment.valid_to.is_(None), Assignment.valid_to > now))))
-    for user_id in session.scalars(select(AppUser.id).where(AppUser.worker_id == worker_id)):
-        have = {a.area_code: a for a in session.scalars(select(UserArea).where(UserArea.user_id == user_id))}
-        for code in set(have) - codes:
-            session.delete(have[code])
-        for code in sorted(codes - set(have)):
-            session.add(UserArea(user_id=user_id, area_code=code))
-    session.flush()
+    sync_user_areas(session, [worker_id])
 
 
 def _facts(worker: Worker) -> dict[str, Any]:

@@ -121,3 +121,13 @@ def test_a_grid_nobody_answers_for_goes_to_its_community_admin_saying_so():
     assert at_night.worker_id == 9 and at_night.reason.endswith("the community admin (off shift)")
     nobody = go(Reference(1, {DISPUTE.code: DISPUTE}, {}, WORKERS, others, {}, None, (0, 0)), DISPUTE)
     assert (nobody.worker_id, nobody.reason) == (None, f"nobody answers for grid {GROUND.grid} or its community")
+
+
+def test_a_critical_report_in_an_uncovered_grid_at_night_goes_to_the_command_centre_not_a_sleeping_admin():
+    others = tuple(a for a in ASSIGNMENTS if a.area_code != GROUND.grid)
+    night = _with_community_admin(others, on_duty=frozenset())
+    night = Reference(1, night.categories, {}, night.workers, night.assignments,
+                      {8: tuple((wd, time(22, 0), time(6, 0)) for wd in range(7))}, None, (0, 0))
+    chosen = go(night, MEDICAL, MONDAY_NIGHT)
+    assert chosen.worker_id == 8 and "command centre on duty" in chosen.reason
+    assert go(night, DISPUTE, MONDAY_NIGHT).worker_id == 9  # a dispute waits for the community admin's morning

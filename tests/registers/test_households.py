@@ -76,3 +76,16 @@ def test_a_good_workbook_adds_and_updates_in_one_transaction_and_exports_back(ci
                             headers=city.h("admin")).status_code == 400
     assert city.client.post("/api/v1/households/import", data=_workbook([]), content_type="application/vnd.openxmlformats-"
                             "officedocument.spreadsheetml.sheet", headers=city.h("command_centre")).status_code == 403
+
+
+def test_a_file_with_fewer_columns_leaves_the_others_as_they_were(city):
+    with city.session() as s:
+        h = s.scalar(select(Household).where(Household.floor.is_not(None), Household.room.is_not(None)).order_by(Household.id).limit(1))
+        code, building_id, floor, room = h.code, h.building_id, h.floor, h.room
+        building = s.get(Building, building_id).code
+    res = city.client.post("/api/v1/households/import", data=f"code,building\n{code},{building}\n".encode(), content_type="text/csv",
+                           headers=city.h("admin"))
+    assert res.status_code == 200 and res.json["updated"] == 1, res.json
+    with city.session() as s:
+        again = s.scalar(select(Household).where(Household.code == code))
+        assert (again.floor, again.room) == (floor, room)

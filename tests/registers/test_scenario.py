@@ -226,3 +226,44 @@ def test_a_demolished_building_leaves_its_grids_household_count_and_its_register
                              headers=planner)
     assert added.status_code == 201 and added.json["grid"] == TEST_GRID, added.json
     assert _households(city, TEST_GRID) == grid - n + 30
+
+
+def test_a_workers_phone_answers_for_a_grid_from_the_day_their_assignment_starts_to_the_day_it_ends(city):
+    from gridops.access.users import add_user
+    from gridops.field.sweep import sweep
+    from gridops.web.context import use_case_context
+
+    admin = city.h("admin")
+    new = city.client.post("/api/v1/people", json={"code": "W9201", "name": "周新", "role": "grid_worker"}, headers=admin)
+    assert new.status_code == 201
+    start = city.client.post("/api/v1/people/W9201/assignments", headers=admin,
+                             json={"area": TEST_GRID, "duty": "backup", "valid_from": "2026-11-24", "valid_to": "2026-11-26"})
+    assert start.status_code == 201, start.json
+    with city.session() as s:
+        _, token = add_user(s, "周新", "grid_worker", worker_code="W9201")
+    phone = {"Authorization": f"Bearer {token}"}
+
+    def sees_the_grid() -> bool:
+        res = city.client.get(f"/api/v1/patrols?area={TEST_GRID}", headers=phone)
+        return res.status_code == 200 and bool(res.json["registers"])
+
+    db, ctx = city.app.extensions["gridops.db"], use_case_context(city.app)
+    assert not sees_the_grid()  # Monday: not yet theirs
+    for day, theirs in ((24, True), (26, False)):
+        city.clock["t"] = datetime(2026, 11, day, 9, 0, tzinfo=SH)
+        sweep(db, ctx)
+        assert sees_the_grid() is theirs, day
+
+
+def test_rework_of_a_leavers_resolution_goes_to_whoever_answers_now(city):
+    near = {"lon": round(TEST_POINT[0] + 0.0001, 7), "lat": TEST_POINT[1]}
+    made = report(city)
+    for action, body in (("take", {}), ("check_in", near), ("resolve", {"note": "已调解"})):
+        res = city.client.post(f"/api/v1/incidents/{made['id']}/{action}", json=body, headers=city.h("grid_worker"))
+        assert res.status_code == 200, (action, res.json)
+    old = city.workers["grid_worker"]
+    gone = city.client.post(f"/api/v1/people/{old}/deactivate", json={"note": "离职"}, headers=city.h("admin"))
+    assert gone.status_code == 200 and made["id"] not in {m["incident"] for m in gone.json["moved"]}  # resolved: waits for 核查
+    back = city.client.post(f"/api/v1/incidents/{made['id']}/return", json={"note": "双方仍有争议"}, headers=city.h("grid_leader"))
+    assert back.status_code == 200, back.json
+    assert back.json["assignee"]["code"] != old and "has left" in back.json["routing_reason"], back.json
