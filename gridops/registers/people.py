@@ -23,7 +23,7 @@ from gridops.access.users import sync_user_areas
 from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
-from gridops.core.models import AppUser, Area, Assignment, Department, Incident, Layer, Task, Worker
+from gridops.core.models import AppUser, Area, Assignment, Department, Incident, Layer, ReferenceChange, Task, Worker
 from gridops.field.patrols import schedule_visits
 from gridops.incidents.context import Context
 from gridops.incidents.loop import STEPS, TASK_ACTIVE
@@ -264,26 +264,48 @@ def _held_areas(session: Session, worker_id: int) -> list[str]:
         Assignment.worker_id == worker_id, or_(Assignment.valid_to.is_(None), Assignment.valid_to > now))))
 
 
+def _ground(session: Session, worker: Worker) -> list[str]:
+    """The areas a worker belongs to: those they answer for now, else the last one they answered for (a leaver
+    stays with the community they left); none for someone never assigned."""
+    held = _held_areas(session, worker.id)
+    if held:
+        return held
+    last = session.scalar(select(Assignment.area_code).where(Assignment.worker_id == worker.id)
+                          .order_by(Assignment.valid_to.desc(), Assignment.id.desc()).limit(1))
+    return [last] if last else []
+
+
+def _added_by(session: Session, who: Principal, worker: Worker) -> bool:
+    """Whether `who` added this worker (the audit trail says who made each record)."""
+    creator = session.scalar(select(ReferenceChange.actor_user_id).where(
+        ReferenceChange.kind == KIND_WORKER, ReferenceChange.key == worker.code, ReferenceChange.action == "create")
+        .order_by(ReferenceChange.id).limit(1))
+    return creator is not None and creator == who.user_id
+
+
 def _sees(session: Session, who: Principal, worker: Worker) -> bool:
     if who.is_staff or who.policy.measures == "all":
         return True
-    held = _held_areas(session, worker.id)
-    return not held or any(who.covers(a) for a in held)
+    ground = _ground(session, worker)
+    return any(who.covers(a) for a in ground) if ground else _added_by(session, who, worker)
 
 
 def kept_worker(session: Session, who: Principal | None, code: str) -> Worker:
-    """The worker, if `who` may change them: staff anyone; a community admin those of their ground
-    (and people answering for nothing yet, such as the one they just added)."""
+    """The worker, if `who` may change them: staff anyone; a community admin the people of their own ground
+    (answering for it now, or last — a leaver), and those they added who answer for nothing yet."""
     _may_keep(who)
     worker = session.scalar(select(Worker).where(Worker.code == code).with_for_update())
     if worker is None:
         raise NotFound(f"no worker has the code {code!r}.", field="code")
     if who is not None and not who.is_staff:
-        held = _held_areas(session, worker.id)
-        if held and not all(who.covers(a) for a in held):
-            raise Forbidden(f"worker {code} also answers for ground that is not yours; the district admin changes them.")
         if worker.role not in LOCAL_ROLES:
             raise Forbidden(f"a {worker.role} is kept by the district admin.")
+        ground = _ground(session, worker)
+        if ground and not all(who.covers(a) for a in ground):
+            raise Forbidden(f"worker {code} answers for ground that is not yours; the district admin changes them.")
+        if not ground and not _added_by(session, who, worker):
+            raise Forbidden(f"worker {code} answers for no area yet and was added by someone else; the district admin "
+                            "or whoever added them assigns them.")
     return worker
 
 

@@ -267,3 +267,17 @@ def test_rework_of_a_leavers_resolution_goes_to_whoever_answers_now(city):
     back = city.client.post(f"/api/v1/incidents/{made['id']}/return", json={"note": "双方仍有争议"}, headers=city.h("grid_leader"))
     assert back.status_code == 200, back.json
     assert back.json["assignee"]["code"] != old and "has left" in back.json["routing_reason"], back.json
+
+
+def test_a_community_admin_cannot_reach_the_unassigned_or_the_leavers_of_other_communities(city):
+    admin, mine = city.h("admin"), city.h("community_admin")
+    assert city.client.post("/api/v1/people", json={"code": "W9301", "name": "待分配", "role": "grid_worker", "phone": "13900009301"},
+                            headers=admin).status_code == 201
+    assert city.client.get("/api/v1/people/W9301", headers=mine).status_code == 404
+    taken = city.client.post("/api/v1/people/W9301/assignments", json={"area": TEST_GRID, "duty": "backup"}, headers=mine)
+    assert taken.status_code == 403 and "added by someone else" in taken.json["detail"]
+    elsewhere = city.client.get("/api/v1/people?area=510199002", headers=admin).json["people"]
+    leaver = next(p["code"] for p in elsewhere if p["role"] == "grid_worker")
+    assert city.client.post(f"/api/v1/people/{leaver}/deactivate", json={}, headers=admin).status_code == 200
+    assert city.client.get(f"/api/v1/people/{leaver}", headers=mine).status_code == 404
+    assert city.client.patch(f"/api/v1/people/{leaver}", json={"name": "改名"}, headers=mine).status_code == 403
