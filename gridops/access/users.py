@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridops.access.policy import ROLES, Principal
@@ -150,8 +150,7 @@ def sync_user_areas(session: Session, worker_ids: list[int] | None = None, now: 
         return 0
     in_force: dict[int, set[str]] = {w: set() for w in by_worker}
     for wid, code in session.execute(select(Assignment.worker_id, Assignment.area_code).where(
-            Assignment.worker_id.in_(list(by_worker)), Assignment.valid_from <= now,
-            or_(Assignment.valid_to.is_(None), Assignment.valid_to > now))):
+            Assignment.worker_id.in_(list(by_worker)), Assignment.in_force(now))):
         in_force[wid].add(code)
     have: dict[int, dict[str, UserArea]] = {}
     user_ids = [u for us in by_worker.values() for u in us]

@@ -265,8 +265,7 @@ def _rank_workers(session: Session, grid: type[Area], area_filter: Sequence[Colu
     # the grid's worker when it was reported (the latest-starting of the primaries then in force)
     then = (select(Assignment.worker_id).where(
         Assignment.layer_id == select(Layer.id).where(Layer.code == layer).scalar_subquery(),
-        Assignment.area_code == grid.code, Assignment.duty == "primary", Assignment.valid_from <= Incident.reported_at,
-        or_(Assignment.valid_to.is_(None), Assignment.valid_to > Incident.reported_at))
+        Assignment.area_code == grid.code, Assignment.duty == "primary", Assignment.in_force(Incident.reported_at))
         .order_by(Assignment.valid_from.desc(), Assignment.id.desc()).limit(1).correlate(Incident, grid).scalar_subquery())
     at_the_grid = (Incident.tier == "grid") & Incident.department_code.is_(None)
     answerer = case((at_the_grid, func.coalesce(then, Incident.assignee_id)), else_=Incident.assignee_id)

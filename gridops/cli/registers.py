@@ -17,7 +17,7 @@ from gridops.core.timeparse import parse_date
 from gridops.registers import buildings, calendars, categories, households, people
 from gridops.registers.audit import ChangeQuery, changes
 from gridops.registers.categories import EDITABLE
-from gridops.registers.files import BadFile, write_csv, write_xlsx
+from gridops.registers.files import BadFile, text_of, write_csv, write_xlsx
 
 
 @cli.group()
@@ -106,12 +106,8 @@ def calendar_import(file: Path, note: str | None) -> None:
     """Import FILE (CSV: date,kind[,name]); each year it names is replaced, all or nothing."""
     app = make_app()
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{file} is not UTF-8 text: save it as \"CSV UTF-8\".") from None
-    try:
         with app_db(app).session() as session:
-            done = calendars.import_days(session, None, text, note=note or file.name)
+            done = calendars.import_days(session, None, text_of(file.read_bytes()), note=note or file.name)
     except BadFile as err:
         for row in err.rows:
             click.echo(f"row {row['row']}: {row['detail']}", err=True)

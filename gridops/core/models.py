@@ -31,8 +31,11 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    and_,
+    or_,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from gridops.geo.crs import STORAGE_SRID
 
@@ -246,6 +249,16 @@ class Assignment(Base):
     duty: Mapped[str] = mapped_column(String(16))  # primary, backup, leader
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @classmethod
+    def not_ended(cls, at: Any) -> ColumnElement[bool]:
+        """In SQL: the assignment has not ended by `at` (a time, or a column such as an incident's report time)."""
+        return or_(cls.valid_to.is_(None), cls.valid_to > at)
+
+    @classmethod
+    def in_force(cls, at: Any) -> ColumnElement[bool]:
+        """In SQL: the assignment holds at `at` (reference.data.AssignmentRef.valid is the same rule in memory)."""
+        return and_(cls.valid_from <= at, cls.not_ended(at))
 
 
 class Shift(Base):

@@ -30,8 +30,8 @@ def impact(session: Session, com: Community, plan: Plan, digits: int = 3) -> dic
     work = session.execute(
         select(Assignment.area_code, Assignment.duty, Worker.code, Worker.name)
         .join(Worker, Worker.id == Assignment.worker_id)
-        .where(Assignment.layer_id == com.layer_id, Assignment.area_code.like(f"{com.code}%"), Assignment.valid_from <= now,
-               (Assignment.valid_to.is_(None)) | (Assignment.valid_to > now))
+        .where(Assignment.layer_id == com.layer_id, Assignment.area_code.like(f"{com.code}%"),
+               Assignment.in_force(now))
         .order_by(Assignment.area_code, Assignment.duty)
     ).all()
     workers = []

@@ -112,8 +112,8 @@ def _visitor_of(session: Session, layer: str, grid: str, at: datetime) -> int | 
     for duty in ("primary", "backup", "leader"):
         found = session.scalar(
             select(Assignment.worker_id).join(Layer, Layer.id == Assignment.layer_id)
-            .where(Layer.code == layer, Assignment.area_code == grid, Assignment.duty == duty, Assignment.valid_from <= at,
-                   (Assignment.valid_to.is_(None)) | (Assignment.valid_to > at)).limit(1))
+            .where(Layer.code == layer, Assignment.area_code == grid, Assignment.duty == duty,
+                   Assignment.in_force(at)).limit(1))
         if found is not None:
             return found
     return None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from gridops.access.policy import KEEP_CITY, READ_PEOPLE, Principal, require_permission
@@ -25,7 +25,7 @@ from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import CalendarDay
 from gridops.core.timeparse import BadValue, parse_date
 from gridops.registers.audit import record_change
-from gridops.registers.files import refuse
+from gridops.registers.files import refuse, write_csv
 
 KIND = "calendar"
 # what a file may call each kind (the State Council's notice says 放假 and 上班)
@@ -46,7 +46,7 @@ def days(session: Session, who: Principal | None, year: int) -> dict[str, Any]:
     """A year's exceptions to the Monday–Friday week, and whether it has a calendar at all."""
     if who is not None:
         require_permission(who, READ_PEOPLE)
-    rows = session.scalars(select(CalendarDay).where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+    rows = session.scalars(select(CalendarDay).where(_of_year(year))
                            .order_by(CalendarDay.day)).all()
     return {"year": year, "has_calendar": bool(rows), "days": [_view(r) for r in rows]}
 
@@ -72,12 +72,10 @@ def import_days(session: Session, who: Principal | None, text: str, *, note: str
         by_year.setdefault(day.year, []).append((day, kind, name))
     replaced = 0
     for year, rows in sorted(by_year.items()):
-        first, last = date(year, 1, 1), date(year, 12, 31)
-        old = session.scalars(select(CalendarDay).where(CalendarDay.day >= first, CalendarDay.day <= last)
-                              .order_by(CalendarDay.day)).all()
+        old = session.scalars(select(CalendarDay).where(_of_year(year)).order_by(CalendarDay.day)).all()
         replaced += len(old)
         before = {r.day.isoformat(): _kind_and_name(r.kind, r.name) for r in old} or None
-        session.execute(delete(CalendarDay).where(CalendarDay.day >= first, CalendarDay.day <= last))
+        session.execute(delete(CalendarDay).where(_of_year(year)))
         session.add_all([CalendarDay(day=d, kind=k, name=n) for d, k, n in rows])
         after = {d.isoformat(): _kind_and_name(k, n) for d, k, n in rows}
         record_change(session, who, KIND, str(year), "import", before, after, note=note)
@@ -119,13 +117,13 @@ def export_days(session: Session, year: int | None = None) -> str:
     """The calendar as the import reads it (date,kind,name), to correct and import again."""
     stmt = select(CalendarDay).order_by(CalendarDay.day)
     if year is not None:
-        stmt = stmt.where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["date", "kind", "name"])
-    for r in session.scalars(stmt):
-        writer.writerow([r.day.isoformat(), r.kind, r.name or ""])
-    return out.getvalue()
+        stmt = stmt.where(_of_year(year))
+    return write_csv(("date", "kind", "name"), [{"date": r.day.isoformat(), "kind": r.kind, "name": r.name}
+                                                 for r in session.scalars(stmt)])
+
+
+def _of_year(year: int) -> ColumnElement[bool]:
+    return CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31))
 
 
 def _may_keep(who: Principal | None) -> None:

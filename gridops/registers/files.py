@@ -48,12 +48,17 @@ def _header(cells: Sequence[Any]) -> list[str]:
     return [str(c).strip().lower() if c is not None else "" for c in cells]
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+def text_of(data: bytes, save_as: str = '"CSV UTF-8"') -> str:
+    """A text file as sent: UTF-8, with or without Excel's byte-order mark; in another encoding it is refused,
+    saying how to save it, never read with its characters replaced."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidParameter("file", "the file is not UTF-8 text: save it as \"CSV UTF-8\" (or as .xlsx) and send it again.") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+        raise InvalidParameter("file", f"the file is not UTF-8 text: save it as {save_as} and send it again.") from None
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.reader(io.StringIO(text_of(data, '"CSV UTF-8" (or as .xlsx)'), newline=""))
     header: list[str] | None = None
     for number, cells in enumerate(reader, start=1):
         if not any(c.strip() for c in cells):

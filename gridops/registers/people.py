@@ -72,7 +72,7 @@ def list_workers(session: Session, who: Principal | None, q: WorkerQuery) -> lis
     if q.area or scope is not None:
         # asked about a moment: the assignments in force then; else those not yet ended (a worker starting on
         # Monday is already one of the grid's people)
-        held = select(Assignment.worker_id).where(_in_force(at) if q.at else or_(Assignment.valid_to.is_(None), Assignment.valid_to > at))
+        held = select(Assignment.worker_id).where(Assignment.in_force(at) if q.at else Assignment.not_ended(at))
         if q.area:
             held = held.where(_within(Assignment.area_code, q.area))
         if scope is not None:
@@ -101,8 +101,7 @@ def answered_for(session: Session, area_code: str, at: datetime, layer: str = "g
     rows = session.execute(
         select(Assignment.duty, Worker.code, Worker.name, Assignment.valid_from, Assignment.valid_to)
         .join(Worker, Worker.id == Assignment.worker_id).join(Layer, Layer.id == Assignment.layer_id)
-        .where(Layer.code == layer, Assignment.area_code == area_code, Assignment.valid_from <= at,
-               or_(Assignment.valid_to.is_(None), Assignment.valid_to > at))
+        .where(Layer.code == layer, Assignment.area_code == area_code, Assignment.in_force(at))
         .order_by(Assignment.id)
     ).all()
     return [{"duty": d, "worker": c, "name": n, "valid_from": f.isoformat(), "valid_to": t.isoformat() if t else None}
@@ -118,7 +117,7 @@ def uncovered_grids(session: Session, layer: str, at: datetime | None = None) ->
     grids = session.scalars(select(Area.code).where(Area.version_id == version.id, Area.level == "grid").order_by(Area.code))
     covered = set(session.scalars(
         select(Assignment.area_code).join(Worker, Worker.id == Assignment.worker_id).join(Layer, Layer.id == Assignment.layer_id)
-        .where(Layer.code == layer, Worker.active.is_(True), _in_force(at))))
+        .where(Layer.code == layer, Worker.active.is_(True), Assignment.in_force(at))))
     return [g for g in grids if g not in covered]
 
 
@@ -210,7 +209,7 @@ def assign(session: Session, ctx: Context, who: Principal | None, code: str, *, 
         raise InvalidParameter("valid_to", "an assignment must end after it starts.")
     overlap = session.scalar(select(Assignment.id).where(
         Assignment.worker_id == worker.id, Assignment.area_code == area, Assignment.duty == duty,
-        or_(Assignment.valid_to.is_(None), Assignment.valid_to > start),
+        Assignment.not_ended(start),
         *([Assignment.valid_from < valid_to] if valid_to else [])))
     if overlap is not None:
         raise Conflict(f"{code} is already {duty} of {area} then (assignment {overlap}).", field="area", assignment=overlap)
@@ -218,7 +217,7 @@ def assign(session: Session, ctx: Context, who: Principal | None, code: str, *, 
     row = Assignment(worker_id=worker.id, layer_id=layer_id, area_code=area, duty=duty, valid_from=start, valid_to=valid_to)
     session.add(row)
     session.flush()
-    _sync_user_areas(session, worker.id)
+    sync_user_areas(session, [worker.id])
     record_change(session, who, KIND_ASSIGNMENT, str(row.id), "create", None, _assignment_facts(row, worker), note=note)
     return _assignment_view(row, worker, layer)
 
@@ -237,7 +236,7 @@ def end_assignment(session: Session, ctx: Context, who: Principal | None, assign
     before = _assignment_facts(row, worker)
     row.valid_to = max(end, row.valid_from)
     session.flush()
-    _sync_user_areas(session, worker.id)
+    sync_user_areas(session, [worker.id])
     record_change(session, who, KIND_ASSIGNMENT, str(row.id), "end", before, _assignment_facts(row, worker), note=note)
     layer = session.scalar(select(Layer.code).where(Layer.id == row.layer_id)) or ""
     return _assignment_view(row, worker, layer)
@@ -261,7 +260,7 @@ def _worker(session: Session, code: str) -> Worker:
 def _held_areas(session: Session, worker_id: int) -> list[str]:
     now = clock.now()
     return list(session.scalars(select(Assignment.area_code).where(
-        Assignment.worker_id == worker_id, or_(Assignment.valid_to.is_(None), Assignment.valid_to > now))))
+        Assignment.worker_id == worker_id, Assignment.not_ended(now))))
 
 
 def _ground(session: Session, worker: Worker) -> list[str]:
@@ -335,10 +334,6 @@ def _require_area(session: Session, layer: str, code: str) -> None:
         raise InvalidParameter("area", f"no area {code!r} in the boundaries of layer {layer!r} in force now.")
 
 
-def _in_force(at: datetime) -> Any:
-    return (Assignment.valid_from <= at) & or_(Assignment.valid_to.is_(None), Assignment.valid_to > at)
-
-
 def _within(column: Any, code: str) -> Any:
     """The area or one inside it: codes are hierarchical (a grid's code starts with its community's)."""
     return column.like(code.replace("%", "").replace("_", r"\_") + "%", escape="\\")
@@ -347,13 +342,13 @@ def _within(column: Any, code: str) -> Any:
 def _end_all(session: Session, who: Principal | None, worker: Worker, at: datetime, note: str) -> list[int]:
     ended = []
     for row in session.scalars(select(Assignment).where(
-            Assignment.worker_id == worker.id, or_(Assignment.valid_to.is_(None), Assignment.valid_to > at))):
+            Assignment.worker_id == worker.id, Assignment.not_ended(at))):
         before = _assignment_facts(row, worker)
         row.valid_to = max(at, row.valid_from)
         record_change(session, who, KIND_ASSIGNMENT, str(row.id), "end", before, _assignment_facts(row, worker), note=note, at=at)
         ended.append(row.id)
     session.flush()
-    _sync_user_areas(session, worker.id)
+    sync_user_areas(session, [worker.id])
     return ended
 
 
@@ -381,10 +376,6 @@ def _reschedule_visits(session: Session, ctx: Context, worker: Worker, now: date
     return len(tasks)
 
 
-def _sync_user_areas(session: Session, worker_id: int) -> None:
-    sync_user_areas(session, [worker_id])
-
-
 def _facts(worker: Worker) -> dict[str, Any]:
     return {"code": worker.code, "name": worker.name, "phone": worker.phone, "role": worker.role,
             "department_code": worker.department_code, "active": bool(worker.active)}
@@ -408,7 +399,7 @@ def _views(session: Session, workers: list[Worker], at: datetime, *, history: bo
     layers = dict(session.execute(select(Layer.id, Layer.code)).all())
     rows = select(Assignment).where(Assignment.worker_id.in_(ids)).order_by(Assignment.valid_from, Assignment.id)
     if not history:
-        rows = rows.where(or_(Assignment.valid_to.is_(None), Assignment.valid_to > at))
+        rows = rows.where(Assignment.not_ended(at))
     by_worker: dict[int, list[Assignment]] = {}
     for a in session.scalars(rows):
         by_worker.setdefault(a.worker_id, []).append(a)

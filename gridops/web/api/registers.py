@@ -18,8 +18,8 @@ from gridops.core.errors import InvalidParameter
 from gridops.core.timeparse import parse_date
 from gridops.registers import buildings, calendars, categories, households, people, rosters
 from gridops.registers.audit import ChangeQuery, changes
-from gridops.registers.files import write_csv, write_xlsx
-from gridops.web.api.parsing import FORM_AND_FILES, Blueprint, text_body
+from gridops.registers.files import text_of, write_csv, write_xlsx
+from gridops.web.api.parsing import FORM_AND_FILES, Blueprint
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.registers import (
     AnsweredArgs,
@@ -52,6 +52,7 @@ from gridops.web.api.schemas.registers import (
 from gridops.web.context import use_case_context
 from gridops.web.request import caller, database
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 bp = Blueprint("registers", __name__, description="Reference data kept live (人员, 排班, 节假日, 事件分类) and its audit trail")
 
 
@@ -174,6 +175,18 @@ def answered(**args: Any) -> dict[str, Any]:
     return {"area": args["area"], "at": at.isoformat(), "answered": found}
 
 
+def _uploaded(form: dict[str, Any], bodies: dict[str, str], what: str) -> tuple[bytes, str]:
+    """An import's file and its name: the multipart field `file`, or the whole body when its type is one of
+    `bodies` (content type -> the name it is imported under)."""
+    upload = form.get("file")
+    if upload is not None:
+        return upload.read(), upload.filename or ""
+    if request.mimetype in bodies:
+        return request.get_data(), bodies[request.mimetype]
+    kinds = " or ".join(".xlsx" if t == XLSX else t for t in bodies)
+    raise InvalidParameter("file", f"send {what} as a multipart field `file`, or as a {kinds} body.")
+
+
 # --- the holiday calendar ------------------------------------------------------------------------
 
 
@@ -202,16 +215,8 @@ class CalendarUpload(Schema):
 def calendar_import(form: dict[str, Any]) -> dict[str, Any]:
     """Import holidays and make-up days: each year the file names is replaced by the file's days, all or nothing.
     Send the file as multipart field `file`, or the CSV itself as a text/csv body."""
-    upload = form.get("file")
-    if upload is not None:
-        try:
-            text = upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InvalidParameter("file", "the file is not UTF-8 text: save it as \"CSV UTF-8\" and send it again.") from None
-    elif request.mimetype == "text/csv":
-        text = text_body(request)
-    else:
-        raise InvalidParameter("file", "send the calendar as a multipart field `file`, or as a text/csv body.")
+    data, _ = _uploaded(form, {"text/csv": "upload.csv"}, "the calendar")
+    text = text_of(data)
     with database().session() as session:
         done = calendars.import_days(session, caller(), text, note=form.get("note") or request.args.get("note"))
     return {"years": done.years, "days": done.days, "replaced": done.replaced}
@@ -224,7 +229,7 @@ def calendar_export(**args: Any) -> Response:
     with database().session() as session:
         text = calendars.export_days(session, args.get("year"))
     name = f"calendar-{args['year']}.csv" if args.get("year") else "calendar.csv"
-    return Response("\ufeff" + text, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"})
+    return Response(text, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 def _day(raw: str) -> date:
@@ -342,9 +347,6 @@ class HouseholdsImported(Schema):
     updated = fields.Integer()
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @bp.post("/households/import")
 @bp.arguments(HouseholdUpload(), location=FORM_AND_FILES)
 @bp.response(200, HouseholdsImported)
@@ -354,13 +356,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def households_import(form: dict[str, Any]) -> dict[str, Any]:
     """Import households (door codes) from a workbook or CSV: every row checked first, then all stored in one
     transaction (new codes added, known ones updated), or nothing. Multipart field `file`, or the file as the body."""
-    upload = form.get("file")
-    if upload is not None:
-        data, name = upload.read(), upload.filename or ""
-    elif request.mimetype in ("text/csv", XLSX):
-        data, name = request.get_data(), "upload.xlsx" if request.mimetype == XLSX else "upload.csv"
-    else:
-        raise InvalidParameter("file", "send the households as a multipart field `file`, or a text/csv or .xlsx body.")
+    data, name = _uploaded(form, {"text/csv": "upload.csv", XLSX: "upload.xlsx"}, "the households")
     with database().session() as session:
         done = households.import_households(session, use_case_context(), caller(), data, name=name, note=form.get("note"))
     return {"rows": done.rows, "created": done.created, "updated": done.updated}
