@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -175,3 +175,12 @@ _CODES: StoredAreaFacts[str] = StoredAreaFacts(lambda s, i: s.scalar(select(Area
 def code_of(session: Session, area_id: int) -> str | None:
     """An area's code by its row id, remembered per process (every step of the loop asks it)."""
     return _CODES.get(session, area_id)
+
+
+def area_names(session: Session, layer: str, codes: Iterable[str], at: datetime | None = None) -> dict[str, str]:
+    """The names of areas in the version in force (pages name grids and communities, not 15-digit codes)."""
+    wanted = sorted(set(codes))
+    version = version_in_force(session, layer, at)
+    if version is None or not wanted:
+        return {}
+    return dict(session.execute(select(Area.code, Area.name).where(Area.version_id == version.id, Area.code.in_(wanted))).all())

@@ -55,6 +55,7 @@ class ChangeQuery:
     key: str | None = None
     actor_user_id: int | None = None
     limit: int = 200
+    before_id: int | None = None  # older than this row (the next page)
 
 
 def changes(session: Session, q: ChangeQuery) -> list[dict[str, Any]]:
@@ -66,6 +67,8 @@ def changes(session: Session, q: ChangeQuery) -> list[dict[str, Any]]:
         stmt = stmt.where(ReferenceChange.key == q.key)
     if q.actor_user_id is not None:
         stmt = stmt.where(ReferenceChange.actor_user_id == q.actor_user_id)
+    if q.before_id is not None:
+        stmt = stmt.where(ReferenceChange.id < q.before_id)
     return [{"id": r.id, "at": r.at.isoformat(), "actor": r.actor_label, "actor_user_id": r.actor_user_id, "kind": r.kind,
              "key": r.key, "action": r.action, "before": r.before, "after": r.after, "note": r.note}
             for r in session.scalars(stmt)]

@@ -15,7 +15,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from gridops.geo.crs import STORAGE_SRID
@@ -42,6 +42,44 @@ class Placed:
     layer: str
     grid: str | None
     chain: tuple[str, ...]  # the grid and every area above it, in the version in force
+
+
+@dataclass(frozen=True)
+class BuildingQuery:
+    text: str | None = None  # a part of the code, name, address or compound (小区)
+    area: str | None = None  # only those standing in this area (a grid, a community …)
+    demolished: bool = False
+    limit: int = 200
+
+
+def list_buildings(session: Session, ctx: Context, who: Principal | None, q: BuildingQuery) -> list[dict[str, Any]]:
+    """The buildings a clerk looks for: by a part of their code, name or address, in an area; a community
+    admin finds those of their own ground (planners and the command centre, the whole city)."""
+    stmt = select(Building).order_by(Building.code).limit(q.limit)
+    if q.text and q.text.strip():
+        like = f"%{q.text.strip()}%"
+        stmt = stmt.where(or_(Building.code.like(like), Building.name.like(like), Building.address.like(like),
+                              Building.compound.like(like)))
+    gone = Building.households == 0  # a demolished building keeps its row with no households and `vacant` use
+    if not q.demolished:
+        stmt = stmt.where(or_(~gone, Building.use != "vacant"))
+    for codes in _grounds(who, q.area):
+        version = version_in_force(session, ctx.geocoder.primary_layer)
+        if version is None:
+            return []
+        inside = (select(Area.geom).where(Area.version_id == version.id, Area.code.in_(codes))
+                  .where(func.ST_Intersects(Area.geom, Building.location)).exists())
+        stmt = stmt.where(inside)
+    found = list(session.scalars(stmt))
+    return [_view(b, placed(session, ctx, b)) for b in found if q.demolished or not _demolished(b)]
+
+
+def _grounds(who: Principal | None, area: str | None) -> list[list[str]]:
+    """The area filters a listing applies: the area asked for, and a community admin's own ground."""
+    filters = [[area]] if area else []
+    if who is not None and who.policy.measures != ALL:
+        filters.append(list(who.areas) or ["-"])  # no ground: nothing
+    return filters
 
 
 def get_building(session: Session, ctx: Context, code: str) -> dict[str, Any]:

@@ -104,6 +104,14 @@ def export_households(session: Session, ctx: Context, who: Principal | None) -> 
     return [dict(zip(COLUMNS, r, strict=True)) for r in session.execute(stmt)]
 
 
+def of_building(session: Session, building_code: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """A building's households by door code (its page lists them)."""
+    stmt = (select(Household.code, Building.code, Household.unit, Household.floor, Household.room, Household.persons)
+            .join(Building, Building.id == Household.building_id).where(Building.code == building_code)
+            .order_by(Household.unit, Household.floor, Household.room, Household.code).limit(limit))
+    return [dict(zip(COLUMNS, r, strict=True)) for r in session.execute(stmt)]
+
+
 def _check(number: int, row: dict[str, Any], buildings: dict[str, tuple[int, bool]], seen: dict[str, int]) -> list[dict[str, Any]]:
     out = []
 

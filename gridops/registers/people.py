@@ -96,8 +96,14 @@ def seen_worker(session: Session, who: Principal | None, code: str) -> Worker:
     return worker
 
 
-def answered_for(session: Session, area_code: str, at: datetime, layer: str = "grid") -> list[dict[str, Any]]:
-    """Who answered for an area at a moment: each duty and its worker (the one answer measures and audits use)."""
+def answered_for(session: Session, area_code: str, at: datetime, layer: str = "grid", *,
+                 who: Principal | None = None) -> list[dict[str, Any]]:
+    """Who answered for an area at a moment: each duty and its worker (the one answer measures and audits use).
+    A reader with a ground of their own asks about areas of it only."""
+    if who is not None:
+        require_permission(who, READ_PEOPLE)
+        if not (who.is_staff or who.policy.measures == "all" or who.covers(area_code)):
+            raise NotFound(f"no area {area_code!r} on ground you answer for.", field="area")
     rows = session.execute(
         select(Assignment.duty, Worker.code, Worker.name, Assignment.valid_from, Assignment.valid_to)
         .join(Worker, Worker.id == Assignment.worker_id).join(Layer, Layer.id == Assignment.layer_id)

@@ -21,7 +21,7 @@ from gridops.core.db import Database
 from gridops.incidents.intake.writer import IntakeQueue
 from gridops.incidents.stream import Wakeup
 from gridops.reference.data import References
-from gridops.web import guard, headers, limits
+from gridops.web import guard, headers, i18n, limits
 from gridops.web.api import ERRORS_BY_PREFIX, register_api
 from gridops.web.context import use_case_context
 from gridops.web.pages import pages
@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(settings["INSTANCE_PATH"])
     app.session_interface = _PageSession()
     headers.install(app)
+    i18n.install(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable in JSON
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])

@@ -21,48 +21,50 @@ from werkzeug.exceptions import HTTPException
 from gridops.geo.errors import GeoError
 
 from gridops.core.errors import GridopsError
+from gridops.web.i18n import N_
 
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
-# slug -> (status, title, what it means and what to do)
+# slug -> (status, title, what it means and what to do); titles are marked for the pages' catalogues (N_)
 PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
-    "invalid-parameter": (400, "Invalid parameter", "A query parameter or body field has a value the API cannot use; the detail names it."),
-    "not-found": (404, "Not found", "The resource does not exist (or not as of the time asked)."),
-    "no-thumbnail": (404, "No thumbnail", "No thumbnail can be made of this photo (a HEIC photo on a server without a HEIC "
+    "invalid-parameter": (400, N_("Invalid parameter"),
+                          "A query parameter or body field has a value the API cannot use; the detail names it."),
+    "not-found": (404, N_("Not found"), "The resource does not exist (or not as of the time asked)."),
+    "no-thumbnail": (404, N_("No thumbnail"), "No thumbnail can be made of this photo (a HEIC photo on a server without a HEIC "
                      "decoder, or an image that does not decode); open the original photo instead."),
-    "method-not-allowed": (405, "Method not allowed", "This URL does not take that HTTP method."),
-    "payload-too-large": (413, "Payload too large", "The request body exceeds the configured limit."),
-    "unsupported-media-type": (415, "Unsupported media type", "Send the content type the endpoint documents."),
-    "invalid-geometry": (422, "Invalid geometry", "A geometry is malformed or not valid."),
-    "invalid-coordinates": (400, "Invalid coordinates", "Coordinates are out of range, not numbers, or swapped."),
-    "unknown-crs": (400, "Unknown CRS", "The `crs` parameter names a coordinate system gridops does not convert."),
-    "outside-service-area": (422, "Outside the service area",
+    "method-not-allowed": (405, N_("Method not allowed"), "This URL does not take that HTTP method."),
+    "payload-too-large": (413, N_("Payload too large"), "The request body exceeds the configured limit."),
+    "unsupported-media-type": (415, N_("Unsupported media type"), "Send the content type the endpoint documents."),
+    "invalid-geometry": (422, N_("Invalid geometry"), "A geometry is malformed or not valid."),
+    "invalid-coordinates": (400, N_("Invalid coordinates"), "Coordinates are out of range, not numbers, or swapped."),
+    "unknown-crs": (400, N_("Unknown CRS"), "The `crs` parameter names a coordinate system gridops does not convert."),
+    "outside-service-area": (422, N_("Outside the service area"),
                              "The location is farther from every grid than the snap distance; `distance_m` says how far."),
-    "swapped-coordinates": (422, "Latitude and longitude swapped",
+    "swapped-coordinates": (422, N_("Latitude and longitude swapped"),
                             "The point is outside the service area as given but inside it with lon and lat exchanged."),
-    "ambiguous-address": (422, "Ambiguous address",
+    "ambiguous-address": (422, N_("Ambiguous address"),
                           "The address matches several buildings; `candidates` lists them. Send a building code or a fuller address."),
-    "unknown-location": (404, "Unknown location", "No building, household or address matches what was sent."),
-    "boundaries-refused": (422, "Boundaries refused",
+    "unknown-location": (404, N_("Unknown location"), "No building, household or address matches what was sent."),
+    "boundaries-refused": (422, N_("Boundaries refused"),
                            "The boundary file has errors (or warnings not accepted); nothing was stored. `report` lists every "
                            "finding with its place."),
-    "invalid-file": (422, "Invalid file", "Rows of an imported file cannot be stored: `rows` gives each one's number, field and "
+    "invalid-file": (422, N_("Invalid file"), "Rows of an imported file cannot be stored: `rows` gives each one's number, field and "
                      "what is wrong. Nothing of the file was stored; correct those rows and import it again."),
-    "no-boundaries": (404, "No boundaries", "No boundary version is in force for the time asked: import or load boundaries first."),
-    "database-unavailable": (503, "Database unavailable", "The database cannot be reached or lacks its spatial extension."),
-    "server-busy": (503, "Server busy", "The server holds as many open streams as it will; `Retry-After` says when to try again."),
-    "schema-outdated": (503, "Schema outdated", "The database schema is behind the code: run `gridops db upgrade`."),
-    "conflict": (409, "Conflict", "The request conflicts with the current state of the resource."),
-    "unauthorized": (401, "Unauthorized", "Sign in: send `Authorization: Bearer TOKEN` (Open311: `api_key`)."),
-    "forbidden": (403, "Forbidden", "Your role, or the ground you answer for, does not allow this."),
-    "illegal-transition": (409, "Illegal transition",
+    "no-boundaries": (404, N_("No boundaries"), "No boundary version is in force for the time asked: import or load boundaries first."),
+    "database-unavailable": (503, N_("Database unavailable"), "The database cannot be reached or lacks its spatial extension."),
+    "server-busy": (503, N_("Server busy"), "The server holds as many open streams as it will; `Retry-After` says when to try again."),
+    "schema-outdated": (503, N_("Schema outdated"), "The database schema is behind the code: run `gridops db upgrade`."),
+    "conflict": (409, N_("Conflict"), "The request conflicts with the current state of the resource."),
+    "unauthorized": (401, N_("Unauthorized"), "Sign in: send `Authorization: Bearer TOKEN` (Open311: `api_key`)."),
+    "forbidden": (403, N_("Forbidden"), "Your role, or the ground you answer for, does not allow this."),
+    "illegal-transition": (409, N_("Illegal transition"),
                            "The incident is not in a state where this step can be taken; `allowed` lists what can be."),
-    "too-far": (422, "Too far away",
+    "too-far": (422, N_("Too far away"),
                 "A check-in must be made near the incident and inside its grid; `distance_m` says how far you are."),
-    "too-many-requests": (429, "Too many requests", "Too many attempts from this address: wait a minute and try again."),
-    "internal-error": (500, "Internal error", "An unexpected error; it has been logged."),
+    "too-many-requests": (429, N_("Too many requests"), "Too many attempts from this address: wait a minute and try again."),
+    "internal-error": (500, N_("Internal error"), "An unexpected error; it has been logged."),
 }
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type",
                429: "too-many-requests"}

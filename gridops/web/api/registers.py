@@ -17,8 +17,9 @@ from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.timeparse import parse_date
 from gridops.registers import buildings, calendars, categories, households, people, rosters
-from gridops.registers.audit import ChangeQuery, changes
+from gridops.registers.audit import ChangeQuery
 from gridops.registers.files import text_of, write_csv, write_xlsx
+from gridops.registers.trail import visible_changes
 from gridops.web.api.parsing import FORM_AND_FILES, Blueprint
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.registers import (
@@ -171,7 +172,7 @@ def answered(**args: Any) -> dict[str, Any]:
     """Who answered for an area at a moment: each duty and its worker."""
     at = args.get("at") or clock.now()
     with database().session() as session:
-        found = people.answered_for(session, args["area"], at, use_case_context().geocoder.primary_layer)
+        found = people.answered_for(session, args["area"], at, use_case_context().geocoder.primary_layer, who=caller())
     return {"area": args["area"], "at": at.isoformat(), "answered": found}
 
 
@@ -390,4 +391,4 @@ def audit(**args: Any) -> dict[str, Any]:
     """Changes to reference data, newest first: of one object (kind and key), one kind, or one person's."""
     q = ChangeQuery(kind=args.get("kind"), key=args.get("key"), actor_user_id=args.get("actor"), limit=args["limit"])
     with database().session() as session:
-        return {"changes": changes(session, q)}
+        return {"changes": visible_changes(session, use_case_context(), caller(), q)}

@@ -1,8 +1,8 @@
 """The pages (zh-CN first): landing and problem types, signing in, the worker's phone page,
-the command centre's maps and measures, the planner's page. Each module adds its routes
+the command centre's maps and measures, the planner's page, the registers' pages (/admin). Each module adds its routes
 to the one blueprint in `base`."""
 
-from gridops.web.pages import command, landing, login, plan, worker
+from gridops.web.pages import admin, command, landing, login, plan, worker
 from gridops.web.pages.base import pages
 
-__all__ = ["pages", "command", "landing", "login", "plan", "worker"]
+__all__ = ["pages", "admin", "command", "landing", "login", "plan", "worker"]

@@ -16,10 +16,22 @@ PageAnswer = Response | tuple[str, int]
 
 
 @pages.app_template_filter("localtime")
-def localtime(value: datetime) -> str:
-    """A stored (UTC) time as the city reads it."""
+def localtime(value: datetime | str | None) -> str:
+    """A stored (UTC) time, or one as the API writes it (ISO 8601), as the city reads it."""
+    if not value:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
     zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M ") + current_app.config["TIMEZONE"]
+    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M ") + current_app.config["TIMEZONE"]
+
+
+@pages.app_template_filter("localday")
+def localday(value: datetime | str | None) -> str:
+    """The city's day of a stored time (an assignment from Monday reads 2026-12-07, not 2026-12-06T16:00Z)."""
+    if not value:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d")
 
 
 def signed_in() -> Principal:

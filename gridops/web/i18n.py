@@ -1,0 +1,65 @@
+"""The pages' language: Chinese first, English by choice (Flask-Babel, catalogues under translations/).
+
+A page's strings are written in English in the templates and code (`_()`), and the zh_Hans_CN catalogue
+says them in Chinese; a page is shown in Chinese unless the browser's user chose English — with
+`?lang=en` on any page (kept in a cookie for a year) or, when they never chose, a browser that asks
+for English before Chinese. Machine-readable codes (the API's `type`, enum values) are never translated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, Response, request
+from flask_babel import Babel, get_locale
+
+LOCALES = ("zh_CN", "en")
+DEFAULT = "zh_CN"
+COOKIE = "gridops_lang"
+TRANSLATIONS = Path(__file__).parent / "translations"
+_ASKED = {"zh": "zh_CN", "zh_cn": "zh_CN", "zh-cn": "zh_CN", "zh_hans": "zh_CN", "zh-hans": "zh_CN", "en": "en"}
+
+
+def N_(text: str) -> str:
+    """Marks a string for the catalogues where it is defined (gettext_noop): a table of titles is made at import,
+    before any request has a language, and translated where it is shown (`gettext(title)`)."""
+    return text
+
+
+def chosen(raw: str | None) -> str | None:
+    """The locale a `?lang=` value or the cookie names (zh, zh-CN, en …), or None for anything else."""
+    return _ASKED.get((raw or "").strip().lower())
+
+
+def locale() -> str:
+    """This request's language: `?lang=`, else the cookie, else the browser's first of zh/en, else Chinese."""
+    asked = chosen(request.args.get("lang"))
+    if asked:
+        return asked
+    kept = chosen(request.cookies.get(COOKIE))
+    if kept:
+        return kept
+    best = request.accept_languages.best_match(["zh", "zh-CN", "en"])
+    return "en" if best == "en" else DEFAULT
+
+
+def _keep_choice(response: Response) -> Response:
+    """A `?lang=` choice is remembered by the browser, so the next page is in the same language."""
+    lang = chosen(request.args.get("lang"))
+    if lang and request.cookies.get(COOKIE) != lang:
+        response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    return response
+
+
+def install(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    Babel(app, locale_selector=locale)
+    app.after_request(_keep_choice)
+    app.jinja_env.globals["page_lang"] = page_lang
+
+
+def page_lang() -> str:
+    """The page's `lang` attribute (BCP 47)."""
+    return "en" if str(get_locale()) == "en" else "zh-CN"

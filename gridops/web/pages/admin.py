@@ -1,0 +1,251 @@
+"""The registers' pages (/admin): the people who answer for the ground, their rotas, the holiday
+calendar, the categories and their time limits, buildings and households, and the audit trail.
+
+The pages read through the same functions of gridops.registers as the API and the CLI, scoped alike
+(a community admin sees their own community); every change is made by the page's script calling the
+API (static/admin.js), so a page and a `curl` meet the same checks and the same audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template, request
+from flask_babel import get_locale, gettext
+from sqlalchemy import select
+
+from gridops.access.policy import KEEP_BUILDINGS, KEEP_CITY, KEEP_PEOPLE, Principal
+from gridops.boundaries.areas import area_names
+from gridops.core import clock
+from gridops.core.errors import GridopsError
+from gridops.core.models import Department
+from gridops.reference.calendar import WORKDAY_MINUTES
+from gridops.registers import buildings, calendars, categories, households, people, rosters
+from gridops.registers.audit import ChangeQuery
+from gridops.registers.trail import visible_changes
+from gridops.web.context import use_case_context
+from gridops.web.i18n import N_
+from gridops.web.pages.base import PageAnswer, pages, signed_in
+from gridops.web.problems import PROBLEM_TYPES, describe
+from gridops.web.request import PAGE_HEADER, database
+
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"), N_("Sunday"))
+# the trail's kinds and actions as the pages name them (the API keeps the codes)
+KINDS = {people.KIND_WORKER: N_("person"), people.KIND_ASSIGNMENT: N_("assignment"), rosters.KIND: N_("rota"),
+         calendars.KIND: N_("holiday calendar"), categories.KIND: N_("category"), buildings.KIND: N_("building"),
+         households.KIND: N_("households import"), "register": N_("visit register")}
+URGENCIES = {"critical": N_("critical"), "urgent": N_("urgent"), "normal": N_("normal"), "low": N_("low")}
+USES = {"residential": N_("residential"), "mixed": N_("mixed use"), "commercial": N_("commercial"), "public": N_("public building"),
+        "industrial": N_("industrial"), "vacant": N_("vacant")}
+ACTIONS = {"create": N_("added"), "update": N_("changed"), "deactivate": N_("left (deactivated)"), "end": N_("ended"),
+           "set": N_("set"), "clear": N_("cleared"), "import": N_("imported"), "demolish": N_("demolished")}
+
+
+@pages.app_template_global()
+def kind_name(kind: str) -> str:
+    return gettext(KINDS[kind]) if kind in KINDS else kind
+
+
+@pages.app_template_global()
+def action_name(action: str) -> str:
+    return gettext(ACTIONS[action]) if action in ACTIONS else action
+
+
+@pages.app_template_global()
+def duty_label(duty: str) -> str:
+    return role_label(people.DUTIES[duty]) if duty in people.DUTIES else duty
+
+
+@pages.app_template_global()
+def urgency_label(urgency: str) -> str:
+    return gettext(URGENCIES[urgency]) if urgency in URGENCIES else urgency
+
+
+@pages.app_template_global()
+def use_label(use: str) -> str:
+    return gettext(USES[use]) if use in USES else use
+
+
+@pages.app_template_global()
+def limit_label(minutes: int, working_time: bool) -> str:
+    """A time limit as people say it: 2 hours, 3 working days (a working day is the office day's hours)."""
+    if working_time and minutes % WORKDAY_MINUTES == 0:
+        return gettext("%(n)d working day(s)", n=minutes // WORKDAY_MINUTES)
+    hours = minutes / 60
+    text = f"{hours:g}" if hours >= 1 else f"{minutes}"
+    if hours < 1:
+        return gettext("%(n)s minute(s)", n=text)
+    return gettext("%(n)s working hour(s)", n=text) if working_time else gettext("%(n)s hour(s)", n=text)
+
+
+@pages.app_template_global()
+def problem_titles() -> dict[str, str]:
+    """Each kind of problem's title in the page's language, for the script that shows the API's refusals."""
+    return {slug: gettext(title) for slug, (_status, title, _about) in PROBLEM_TYPES.items()}
+
+
+@pages.app_template_global()
+def role_label(names: tuple[str, str]) -> str:
+    """A (Chinese, English) pair of names, as the page's language reads it."""
+    return names[1] if str(get_locale()) == "en" else names[0]
+
+
+def _page(template: str, who: Principal, status: int = 200, **context: Any) -> PageAnswer:
+    """Every register page: who is signed in, what they may change, the page header for the API."""
+    may = {"people": who.can(KEEP_PEOPLE), "city": who.can(KEEP_CITY), "buildings": who.can(KEEP_BUILDINGS)}
+    ground = []
+    if who.areas and who.policy.measures != "all":
+        with database().session() as session:
+            named = _names(session, who.areas)
+        ground = [named.get(a, a) for a in who.areas]
+    return render_template(template, who=who, may=may, ground=ground, page_header=PAGE_HEADER, now_iso=clock.now().isoformat(),
+                           **context), status
+
+
+def _failed(template: str, who: Principal, err: GridopsError, **context: Any) -> PageAnswer:
+    return _page(template, who, describe(err).status, problem=err.public_message, **context)
+
+
+def _arg(name: str) -> str:
+    return (request.args.get(name) or "").strip()
+
+
+def _names(session: Any, codes: Any) -> dict[str, str]:
+    return area_names(session, current_app.config["PRIMARY_LAYER"], codes)
+
+
+@pages.get("/admin")
+def admin_home() -> PageAnswer:
+    """What needs doing: grids nobody answers for, years with no holiday calendar, the latest changes."""
+    who = signed_in()
+    layer = current_app.config["PRIMARY_LAYER"]
+    with database().session() as session:
+        uncovered = [g for g in people.uncovered_grids(session, layer) if who.policy.measures == "all" or who.covers(g)]
+        recent = visible_changes(session, use_case_context(), who, ChangeQuery(limit=15))
+        return _page("admin/home.html", who, uncovered=uncovered, names=_names(session, uncovered),
+                     missing_years=calendars.missing_years(session), recent=recent)
+
+
+@pages.get("/admin/people")
+def admin_people() -> PageAnswer:
+    """Find a person by code, name or phone, in an area; add a new one."""
+    who = signed_in()
+    active = _arg("active") != "0"
+    q = people.WorkerQuery(area=_arg("area") or None, text=_arg("q") or None, active=active)
+    context: dict[str, Any] = {"q": q, "roles": _roles_for(who), "departments": []}
+    with database().session() as session:
+        context["departments"] = session.execute(select(Department.code, Department.name).order_by(Department.code)).all()
+        try:
+            found = people.list_workers(session, who, q)
+        except GridopsError as err:
+            return _failed("admin/people.html", who, err, people=[], names={}, **context)
+        names = _names(session, (a["area"] for p in found for a in p["assignments"]))
+        return _page("admin/people.html", who, people=found, names=names, **context)
+
+
+@pages.get("/admin/people/<code>")
+def admin_person(code: str) -> PageAnswer:
+    """One person: their record, the areas they answered for and when, their rota, their trail."""
+    who = signed_in()
+    with database().session() as session:
+        try:
+            person = people.get_worker(session, who, code)
+            week = rosters.week(session, who, code)
+        except GridopsError as err:
+            return _failed("admin/person.html", who, err, person=None)
+        ctx = use_case_context()
+        trail = [*visible_changes(session, ctx, who, ChangeQuery(kind=people.KIND_WORKER, key=code)),
+                 *visible_changes(session, ctx, who, ChangeQuery(kind=rosters.KIND, key=code))]
+        for a in person["assignments"]:
+            trail += visible_changes(session, ctx, who, ChangeQuery(kind=people.KIND_ASSIGNMENT, key=str(a["id"])))
+        trail.sort(key=lambda r: r["id"], reverse=True)
+        by_day = {w["weekday"]: w for w in week}
+        return _page("admin/person.html", who, person=person, week=[(k, WEEKDAYS[k], by_day.get(k)) for k in range(7)],
+                     trail=trail, names=_names(session, (a["area"] for a in person["assignments"])),
+                     duties=people.DUTIES, roles=_roles_for(who), today=_today())
+
+
+def _roles_for(who: Principal) -> list[tuple[str, str, str]]:
+    """The roles this user may give (a community admin: the community's own)."""
+    codes = people.WORKER_ROLES if who.is_staff else people.LOCAL_ROLES
+    return [(c, *people.WORKER_ROLES[c]) for c in codes]
+
+
+@pages.get("/admin/calendar")
+def admin_calendar() -> PageAnswer:
+    """A year's holidays and make-up workdays; import next year's from the State Council's notice."""
+    who = signed_in()
+    raw = _arg("year")
+    year = int(raw) if raw.isdigit() and 1900 <= int(raw) <= 2999 else _today().year
+    with database().session() as session:
+        try:
+            shown = calendars.days(session, who, year)
+        except GridopsError as err:
+            return _failed("admin/calendar.html", who, err, year=year, shown=None, years=[], missing_years=[])
+        return _page("admin/calendar.html", who, year=year, shown=shown, years=sorted({*calendars.years(session), year, year + 1}),
+                     missing_years=calendars.missing_years(session), kinds=calendars.KIND_NAMES,
+                     weekday_names=WEEKDAYS)
+
+
+@pages.get("/admin/categories")
+def admin_categories() -> PageAnswer:
+    """The categories with their urgency, time limit, handler and flags; a limit changed applies to new reports."""
+    who = signed_in()
+    with database().session() as session:
+        found = categories.list_categories(session)
+        departments = session.execute(select(Department.code, Department.name).order_by(Department.code)).all()
+    return _page("admin/categories.html", who, categories=found, urgencies=categories.URGENCIES, handlers=categories.HANDLERS,
+                 departments=departments, department_names=dict(departments), selected=_arg("code"))
+
+
+@pages.get("/admin/buildings")
+def admin_buildings() -> PageAnswer:
+    """Find a building by code, name, address or 小区; add one; the households in bulk."""
+    who = signed_in()
+    q = buildings.BuildingQuery(text=_arg("q") or None, area=_arg("area") or None, demolished=_arg("demolished") == "1",
+                                limit=200)
+    with database().session() as session:
+        try:
+            found = buildings.list_buildings(session, use_case_context(), who, q)
+        except GridopsError as err:
+            return _failed("admin/buildings.html", who, err, q=q, buildings=[], names={}, uses=buildings.USES)
+        return _page("admin/buildings.html", who, q=q, buildings=found, names=_names(session, (b["grid"] for b in found if b["grid"])),
+                     uses=buildings.USES)
+
+
+@pages.get("/admin/buildings/<code>")
+def admin_building(code: str) -> PageAnswer:
+    """One building: its facts, its grid, its households by door code, its trail."""
+    who = signed_in()
+    ctx = use_case_context()
+    with database().session() as session:
+        try:
+            building = buildings.get_building(session, ctx, code)
+        except GridopsError as err:
+            return _failed("admin/building.html", who, err, building=None)
+        mine = who.policy.measures == "all" or who.covers(building["grid"])
+        trail = visible_changes(session, ctx, who, ChangeQuery(kind=buildings.KIND, key=code)) if mine else []
+        return _page("admin/building.html", who, building=building, households=households.of_building(session, code) if mine else [],
+                     names=_names(session, [building["grid"]] if building["grid"] else []), trail=trail, mine=mine,
+                     uses=buildings.USES)
+
+
+@pages.get("/admin/audit")
+def admin_audit() -> PageAnswer:
+    """The trail of reference data: every change, who made it, before and after; of one object or one kind."""
+    who = signed_in()
+    kind, key = _arg("kind") or None, _arg("key") or None
+    before = _arg("before")
+    q = ChangeQuery(kind=kind, key=key, limit=100, before_id=int(before) if before.isdigit() else None)
+    with database().session() as session:
+        rows = visible_changes(session, use_case_context(), who, q)
+    return _page("admin/audit.html", who, rows=rows, kind=kind or "", key=key or "",
+                 kinds=(people.KIND_WORKER, people.KIND_ASSIGNMENT, rosters.KIND, calendars.KIND, categories.KIND,
+                        buildings.KIND, households.KIND, "register"),
+                 older=rows[-1]["id"] if len(rows) == q.limit else None)
+
+
+def _today() -> date:
+    return clock.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()

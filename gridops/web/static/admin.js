@@ -1,0 +1,123 @@
+// The register pages' forms: each `form.api-form` is one call of the API (data-api="METHOD /path"),
+// made with the page header (gridops.web.request) so the session cookie alone never changes anything.
+// A refusal is shown beside the form in the server's words, under the problem's title in the page's
+// language, with the field it names marked and, for a file, each bad row listed.
+(function () {
+  "use strict";
+
+  const api = window.gridopsApi(document.body.dataset.pageHeader);
+  const titles = JSON.parse(document.getElementById("problem-titles").textContent);
+  const zh = document.documentElement.lang !== "en";
+  const said = {
+    saved: zh ? "已保存。" : "Saved.",
+    working: zh ? "正在提交…" : "Sending…",
+    imported: (n) => zh ? `已导入 ${n} 行。` : `Imported ${n} row(s).`,
+    moved: (n) => zh ? `已保存；${n} 件未办结事件已转交。` : `Saved; ${n} open incident(s) handed on.`,
+    row: (r) => zh ? `第 ${r.row} 行 ${r.field || ""}：${r.detail}` : `row ${r.row} ${r.field || ""}: ${r.detail}`,
+    more: (n) => zh ? `…另有 ${n} 行` : `… and ${n} more row(s)`,
+    offline: zh ? "无法连接服务器，请检查网络后重试。" : "The server cannot be reached: check the connection and try again.",
+  };
+
+  function value(el) {
+    if (el.type === "checkbox") return el.checked;
+    const raw = el.value.trim();
+    if (raw === "") return el.dataset.empty === "null" ? null : undefined;
+    switch (el.dataset.type) {
+      case "int": return parseInt(raw, 10);
+      case "number": return Number(raw);
+      case "hours": return Math.round(Number(raw) * 60); // a limit typed in hours, kept in minutes
+      default: return raw;
+    }
+  }
+
+  function shifts(form) {
+    const out = [];
+    form.querySelectorAll("tr[data-weekday]").forEach((tr) => {
+      const start = tr.querySelector(".shift-start").value;
+      const end = tr.querySelector(".shift-end").value;
+      if (start || end) out.push({ weekday: Number(tr.dataset.weekday), start, end });
+    });
+    return out;
+  }
+
+  // The body and the path: fields marked data-path fill {name} in the path and are not sent
+  function request(form) {
+    let [method, path] = form.dataset.api.split(" ");
+    if (form.enctype === "multipart/form-data") return [method, path, new FormData(form)];
+    const body = {};
+    for (const el of form.elements) {
+      if (!el.name || el.disabled) continue;
+      const v = value(el);
+      if ("path" in el.dataset) {
+        path = path.replace(`{${el.name}}`, encodeURIComponent(v ?? ""));
+      } else if (v !== undefined) {
+        body[el.name] = v;
+      }
+    }
+    if (form.dataset.build === "shifts") body.shifts = shifts(form);
+    return [method, path, method === "DELETE" ? undefined : body];
+  }
+
+  function show(form, text, kind) {
+    const status = form.querySelector(".form-status");
+    status.textContent = text;
+    status.className = "form-status " + (kind || "");
+    return status;
+  }
+
+  function refused(form, err) {
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    const p = err.problem;
+    if (!p) {
+      show(form, err.status ? err.message : said.offline, "bad").setAttribute("role", "alert");
+      return;
+    }
+    const slug = (p.type || "").split("/").pop();
+    const status = show(form, `${titles[slug] || p.title}：${p.detail || ""}`, "bad");
+    status.setAttribute("role", "alert");
+    const field = p.field && form.querySelector(`[name="${CSS.escape(String(p.field).split(".").pop())}"]`);
+    if (field) {
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+    }
+    if (Array.isArray(p.rows) && p.rows.length) {
+      const list = document.createElement("ul");
+      list.className = "bad-rows";
+      p.rows.slice(0, 50).forEach((r) => {
+        const li = document.createElement("li");
+        li.textContent = said.row(r);
+        list.appendChild(li);
+      });
+      if (p.rows.length > 50) list.appendChild(Object.assign(document.createElement("li"), { textContent: said.more(p.rows.length - 50) }));
+      status.appendChild(list);
+    }
+  }
+
+  function done(form, answer) {
+    const then = form.dataset.then;
+    if (answer && Array.isArray(answer.moved)) show(form, said.moved(answer.moved.length), "ok");
+    else if (answer && answer.created !== undefined) show(form, said.imported(answer.rows), "ok");
+    else if (answer && Array.isArray(answer.years)) show(form, said.imported(answer.days), "ok");
+    else show(form, said.saved, "ok");
+    const target = then && then.startsWith("/") ? then.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent((answer || {})[k] ?? "")) : null;
+    window.setTimeout(() => { if (target) window.location.assign(target); else window.location.reload(); }, 900);
+  }
+
+  document.querySelectorAll("form.api-form").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      show(form, said.working);
+      try {
+        const [method, path, body] = request(form);
+        done(form, await api(method, path, body));
+      } catch (err) {
+        refused(form, err);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  });
+})();

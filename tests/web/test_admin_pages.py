@@ -1,0 +1,147 @@
+"""The register pages (/admin) as their users walk them: a community admin adds a worker, assigns them to a grid
+from tomorrow, sets their rota, imports households and sees a bad row named, hands a leaver's work on — in
+Chinese, in headless Chromium; and what each role reads there, over HTTP."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from gridops.core.models import Household, Worker
+from tests.conftest import TEST_GRID, TEST_POINT
+from tests.web.browser import browser, live_server, watch
+
+COMMUNITY = TEST_GRID[:12]
+OTHER_GRID = "510199002003001"  # of another community
+
+
+def _report(city, description="楼道堆放杂物"):
+    res = city.client.post("/api/v1/incidents", json={"category": "dispute.neighbour", "lon": TEST_POINT[0], "lat": TEST_POINT[1],
+                                                      "description": description}, headers=city.h("resident"))
+    assert res.status_code == 201, res.json
+    return res.json
+
+
+def _building_of_grid(city) -> str:
+    res = city.client.get(f"/admin/buildings?area={TEST_GRID}", headers=city.h("community_admin"))
+    found = re.search(r'/admin/buildings/([^"?]+)"', res.get_data(as_text=True))
+    assert found, "no building in the test grid"
+    return found.group(1)
+
+
+def _submit(page, form: str) -> str:
+    """Submit a form of the page and wait for its answer; the status line's text."""
+    page.locator(f"{form} button[type=submit]").click()
+    status = page.locator(f"{form} .form-status")
+    page.wait_for_function("(el) => el.classList.contains('ok') || el.classList.contains('bad')", arg=status.element_handle())
+    return status.inner_text()
+
+
+def test_a_community_admin_keeps_the_people_and_households_of_their_community(city, artifacts_dir, backend, tmp_path):
+    leaver = city.workers["grid_worker"]
+    _report(city)  # open work of the grid's worker, handed on when they leave
+    building = _building_of_grid(city)
+    with live_server(city.app) as base, browser() as (p, b):
+        context = b.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                base_url=base)
+        page = context.new_page()
+        seen = watch(page, base)
+        page.on("dialog", lambda d: d.accept())
+        page.goto("/admin")
+        page.fill("#token", city.tokens["community_admin"])
+        page.click("button[type=submit]")
+        page.wait_for_url("**/admin")
+        assert page.locator("h1").inner_text() == "基础数据" and page.locator("html").get_attribute("lang") == "zh-CN"
+
+        page.goto("/admin/people")
+        page.fill("#person-add [name=code]", "W9001")
+        page.fill("#person-add [name=name]", "李新")
+        page.fill("#person-add [name=phone]", "13800009001")
+        page.locator("#person-add button[type=submit]").click()
+        page.wait_for_url("**/admin/people/W9001")
+        assert "李新" in page.locator("h1").inner_text()
+
+        page.fill("#assign [name=area]", OTHER_GRID)  # another community's grid: refused, said why, in Chinese first
+        said = _submit(page, "#assign")
+        assert said.startswith("无权操作："), said
+        page.fill("#assign [name=area]", TEST_GRID)
+        page.fill("#assign [name=valid_from]", "2026-11-24")
+        assert _submit(page, "#assign") == "已保存。"
+        page.wait_for_load_state("load")
+        page.locator("#assignments", has_text=TEST_GRID).wait_for()
+        assert "2026-11-24" in page.locator("#assignments").inner_text()
+
+        page.locator("#rota tr[data-weekday='0'] .shift-start").fill("08:30")
+        page.locator("#rota tr[data-weekday='0'] .shift-end").fill("17:30")
+        assert _submit(page, "#rota") == "已保存。"
+        page.screenshot(path=str(artifacts_dir / f"admin-person-{backend.name}.png"), full_page=True)
+
+        bad = tmp_path / "households.csv"
+        bad.write_text(f"门牌码,楼栋,单元,楼层,室,人数\n{building}-9-0101,{building},9,1,101,2\n{building}-9-0102,NO-SUCH,9,1,102,x\n",
+                       encoding="utf-8")
+        page.goto("/admin/buildings")
+        page.set_input_files("#households-import [name=file]", str(bad))
+        said = _submit(page, "#households-import")
+        assert said.startswith("文件有误：") and "第 3 行" in said, said
+        page.screenshot(path=str(artifacts_dir / f"admin-households-refused-{backend.name}.png"), full_page=True)
+
+        page.goto(f"/admin/people/{leaver}")
+        page.fill("#deactivate [name=note]", "调往其他街道")
+        said = _submit(page, "#deactivate")
+        assert re.fullmatch(r"已保存；[1-9]\d* 件未办结事件已转交。", said), said
+        page.wait_for_load_state("load")
+        page.locator("h1 .badge").wait_for()
+        assert page.locator("#open-tasks").inner_text() == "0"
+
+        page.goto("/admin/audit")
+        trail = page.locator("table.trail").inner_text()
+        assert "W9001" in trail and leaver in trail and "离岗" in trail and "调往其他街道" in trail
+        page.screenshot(path=str(artifacts_dir / f"admin-audit-{backend.name}.png"), full_page=True)
+        page.goto("/admin/audit?lang=en")
+        assert page.locator("h1").inner_text() == "Audit trail"
+        page.goto("/admin")  # the choice is kept
+        assert page.locator("h1").inner_text() == "Registers"
+        unexpected = [e for e in seen.errors if not re.search(r"status of (403|422)", e)]  # the two refusals asked for above
+        assert not unexpected and not seen.outside(), (unexpected, seen.outside())
+        context.close()
+    with city.session() as s:
+        assert s.scalar(select(Worker.active).where(Worker.code == leaver)) is False
+        assert s.scalar(select(Household.id).where(Household.code == f"{building}-9-0101")) is None  # nothing of the bad file
+    week = city.client.get("/api/v1/people/W9001/shifts", headers=city.h("command_centre")).json
+    assert [(w["weekday"], w["start"], w["end"]) for w in week["shifts"]] == [(0, "08:30", "17:30")]
+
+
+def test_what_each_role_reads_and_may_change_on_the_register_pages(city):
+    admin_page = city.client.get("/admin/people", headers=city.h("command_centre"))
+    assert admin_page.status_code == 200 and 'id="person-add"' not in admin_page.get_data(as_text=True)  # reads, keeps nothing
+    mine = city.client.get("/admin/people", headers=city.h("community_admin")).get_data(as_text=True)
+    assert 'id="person-add"' in mine and city.workers["grid_worker"] in mine
+    assert "510199002003" not in mine  # nobody of another community
+    refused = city.client.get("/admin", headers=city.h("grid_worker"))
+    assert refused.status_code == 403 and "此页面供" in refused.get_data(as_text=True)
+    other = city.client.get("/admin/buildings?area=510199002", headers=city.h("community_admin")).get_data(as_text=True)
+    assert "共 0 栋" in other  # another community's buildings are not theirs to list
+    planner = city.client.get("/admin/calendar", headers=city.h("planner")).get_data(as_text=True)
+    assert 'id="calendar-import"' not in planner and "2026 年节假日与调休" in planner
+    english = city.client.get("/admin/calendar?lang=en", headers=city.h("admin")).get_data(as_text=True)
+    assert "Holidays and make-up workdays, 2026" in english and 'id="calendar-import"' in english
+
+
+def test_a_community_admin_reads_the_trail_of_their_own_ground_only(city):
+    h = city.h("admin")
+    assert city.client.post("/api/v1/people", json={"code": "W9100", "name": "远方", "role": "grid_worker"}, headers=h).status_code == 201
+    assert city.client.post("/api/v1/people/W9100/assignments", json={"area": OTHER_GRID, "duty": "primary"}, headers=h).status_code == 201
+    assert city.client.post("/api/v1/people", json={"code": "W9101", "name": "近邻", "role": "grid_worker"}, headers=h).status_code == 201
+    assert city.client.post("/api/v1/people/W9101/assignments", json={"area": TEST_GRID, "duty": "backup"}, headers=h).status_code == 201
+    everyone = city.client.get("/api/v1/audit", headers=city.h("command_centre")).json["changes"]
+    assert {"W9100", "W9101"} <= {c["key"] for c in everyone if c["kind"] == "worker"}
+    mine = city.client.get("/api/v1/audit", headers=city.h("community_admin")).json["changes"]
+    keys = {(c["kind"], c["key"]) for c in mine}
+    assert ("worker", "W9101") in keys and ("worker", "W9100") not in keys
+    assert all(c["after"]["area"].startswith(COMMUNITY) for c in mine if c["kind"] == "assignment")
+    page = city.client.get("/admin/audit", headers=city.h("community_admin")).get_data(as_text=True)
+    assert "W9101" in page and "W9100" not in page
+    answered = city.client.get(f"/api/v1/assignments?area={OTHER_GRID}", headers=city.h("community_admin"))
+    assert answered.status_code == 404  # who answers for another community's grid is not theirs to read
+    assert city.client.get(f"/api/v1/assignments?area={TEST_GRID}", headers=city.h("community_admin")).status_code == 200
