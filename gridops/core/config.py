@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "INSTANCE_PATH": None,
     # local time of the city: shifts, working hours and reports are read in it
     "TIMEZONE": "Asia/Shanghai",
+    # the city's office day: what working-time limits count, and when someone with no rota is on duty
+    # (a department may keep its own: PATCH /api/v1/departments/<code>)
+    "OFFICE_HOURS": "08:30-12:00,13:30-17:30",
     # the layer whose grids route incidents (other layers overlay it)
     "PRIMARY_LAYER": "grid",
     # an intranet tile server for the maps, e.g. http://tiles.local/{z}/{x}/{y}.png

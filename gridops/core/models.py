@@ -193,6 +193,8 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(128))
     name_en: Mapped[str | None] = mapped_column(String(128))
     phone: Mapped[str | None] = mapped_column(String(32))
+    # its own office day, e.g. "09:00-12:00,14:00-18:00" (none: the city's, GRIDOPS_OFFICE_HOURS)
+    office_hours: Mapped[str | None] = mapped_column(String(64))
 
 
 class Category(Base):
@@ -272,6 +274,25 @@ class Shift(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 = Monday
     start_time: Mapped[time] = mapped_column(Time)
     end_time: Mapped[time] = mapped_column(Time)
+
+
+class RosterDay(Base):
+    """One day of a worker's rota that is not their weekly pattern (排班调整): the windows they work that day,
+    or none (`off`: leave 请假, or a shift given away in a swap 换班). Rows of one worker and day replace the week's."""
+
+    __tablename__ = "roster_day"
+    __table_args__ = (Index(None, "worker_id", "day"), Index(None, "day"),
+                      CheckConstraint("kind IN ('shift', 'off')", name="kind_known"),
+                      CheckConstraint("(kind = 'off') = (start_time IS NULL AND end_time IS NULL)", name="times_iff_shift"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
+    day: Mapped[date] = mapped_column(Date)  # the city's day the window starts on
+    kind: Mapped[str] = mapped_column(String(8))  # shift, off
+    start_time: Mapped[time | None] = mapped_column(Time)
+    end_time: Mapped[time | None] = mapped_column(Time)  # before start: runs past midnight
+    reason: Mapped[str] = mapped_column(String(16))  # leave, swap, change
+    swap_with_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
 
 
 class CalendarDay(Base):

@@ -37,7 +37,7 @@ from gridops.incidents.intake.take import report
 from gridops.incidents.loop import SEPARATE_FROM_RESOLVER, STEPS
 from gridops.incidents.seen import resolver
 from gridops.incidents.steps import Act, act
-from gridops.reference.data import Reference, References
+from gridops.reference.data import Reference, References, office_hours_setting
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def _context(session: Session, config: Mapping[str, Any]) -> Context:
         refresh_seconds=float("inf"),  # nothing else publishes boundaries inside this transaction
     )
     return Context(Geocoder(registry, setting["PRIMARY_LAYER"]), setting["TIMEZONE"], setting["INSTANCE_PATH"] or "instance",
-                   References(), checkin_max_m=setting["CHECKIN_MAX_DISTANCE_M"],
+                   References(office_hours_setting(setting["OFFICE_HOURS"])), checkin_max_m=setting["CHECKIN_MAX_DISTANCE_M"],
                    reopen_days=setting["REOPEN_DAYS"])
 
 

@@ -325,8 +325,11 @@ def _reopen(c: StepCall) -> None:
     category = c.session.get(Category, c.incident.category_code)
     assert category is not None
     c.incident.closed_at = None
-    c.incident.due_at = c.ctx.references.current(c.session).calendar(c.ctx.timezone).due(
-        c.now, category.time_limit_minutes, category.working_time)
+    ref = c.ctx.references.current(c.session)
+    limit = ref.category(category.code)
+    assert limit is not None
+    c.incident.due_at = ref.calendar(c.ctx.timezone, ref.hours_for(limit)).due(c.now, category.time_limit_minutes,
+                                                                               category.working_time)
     _back_to_handler(c, f"reopened by the resident: {c.act.note or 'not satisfied'}")
 
 

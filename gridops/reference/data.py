@@ -24,9 +24,13 @@ from sqlalchemy.orm import Session
 
 from gridops.geo.network import StreetNetwork
 
-from gridops.core.models import Assignment, CalendarDay, Category, Layer, Road, Shift, Worker
+from gridops.core import clock
+from gridops.core.errors import ConfigError
+from gridops.core.models import Assignment, CalendarDay, Category, Department, Layer, Road, RosterDay, Shift, Worker
 from gridops.core.stamps import read_stamp
-from gridops.reference.calendar import WorkCalendar
+from gridops.reference.calendar import DEFAULT_WINDOWS, BadOfficeHours, Windows, WorkCalendar, parse_windows
+
+DAYS_BACK = 7  # days of rota changes kept in memory before today (a night shift reaches into the next day)
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,11 @@ class Reference:
     shifts: dict[int, tuple[tuple[int, time, time], ...]]  # worker -> (weekday, start, end)
     network: StreetNetwork | None
     roads: tuple[int, int]  # (count, max id): whether the network must be rebuilt
-    _calendars: dict[str, WorkCalendar] = field(default_factory=dict, compare=False, repr=False)
+    # (worker, day) -> the windows worked that day instead of the week's; () for a day off (leave, a swap)
+    roster_days: dict[tuple[int, date], Windows] = field(default_factory=dict)
+    department_hours: dict[str, Windows] = field(default_factory=dict)  # departments with office hours of their own
+    office_hours: Windows = DEFAULT_WINDOWS  # the city's (GRIDOPS_OFFICE_HOURS)
+    _calendars: dict[tuple[str, Windows], WorkCalendar] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def _by_area(self) -> dict[tuple[str, str], tuple[AssignmentRef, ...]]:
@@ -93,11 +101,40 @@ class Reference:
     def category(self, code: str | None) -> CategoryRef | None:
         return self.categories.get(code) if code else None
 
-    def calendar(self, tz: str) -> WorkCalendar:
-        found = self._calendars.get(tz)
+    def calendar(self, tz: str, windows: Windows | None = None) -> WorkCalendar:
+        """Working days and office hours: the city's, or those given (a department's)."""
+        key = (tz, windows or self.office_hours)
+        found = self._calendars.get(key)
         if found is None:
-            found = self._calendars[tz] = WorkCalendar.from_days(tz, self.day_kinds.items())
+            found = self._calendars[key] = WorkCalendar.from_days(tz, self.day_kinds.items(), key[1])
         return found
+
+    def hours_for(self, category: CategoryRef) -> Windows:
+        """The office hours a category's working-time limit counts: its department's own, else the city's."""
+        if category.handler == "department" and category.department_code in self.department_hours:
+            return self.department_hours[category.department_code]
+        return self.office_hours
+
+    def hours_of(self, worker_id: int) -> Windows:
+        w = self.workers.get(worker_id)
+        dept = w.department_code if w is not None else None
+        return self.department_hours.get(dept, self.office_hours) if dept else self.office_hours
+
+    def windows_on(self, worker_id: int, day: date) -> Windows:
+        """The windows a worker works on a day: that day's own (none on leave), else their weekly rota's for the
+        weekday the day is worked as, else — someone with no rota at all — office hours on working days."""
+        own = self.roster_days.get((worker_id, day))
+        if own is not None:
+            return own
+        week = self.shifts.get(worker_id)
+        if week is None:
+            return self.hours_of(worker_id) if self.is_workday(day) else ()
+        wd = self.weekday(day)
+        return tuple((start, end) for d, start, end in week if d == wd)
+
+    def is_workday(self, day: date) -> bool:
+        kind = self.day_kinds.get(day)
+        return kind == "workday" or (kind != "holiday" and day.weekday() < 5)
 
     def _active(self, worker_id: int) -> bool:
         w = self.workers.get(worker_id)
@@ -130,15 +167,13 @@ class Reference:
         """Which of these workers are on duty at `at` (a shift ending before it starts runs past midnight)."""
         local = at.astimezone(ZoneInfo(tz))
         today, yesterday = local.date(), local.date() - timedelta(days=1)
-        wd_today, wd_yesterday, now = self.weekday(today), self.weekday(yesterday), local.time()
+        now = local.time()
         on = set()
         for wid in worker_ids:
-            for wd, start, end in self.shifts.get(wid, ()):
-                if end > start:
-                    if wd == wd_today and start <= now < end:
-                        on.add(wid)
-                elif (wd == wd_today and now >= start) or (wd == wd_yesterday and now < end):
-                    on.add(wid)
+            if any(start <= now < end if end > start else now >= start for start, end in self.windows_on(wid, today)):
+                on.add(wid)
+            elif any(end < start and now < end for start, end in self.windows_on(wid, yesterday)):  # last night's shift
+                on.add(wid)
         return on
 
 
@@ -152,7 +187,8 @@ def _network(session: Session, previous: Reference | None) -> tuple[StreetNetwor
     return network, roads
 
 
-def load_reference(session: Session, stamp: int, previous: Reference | None = None) -> Reference:
+def load_reference(session: Session, stamp: int, previous: Reference | None = None,
+                   office_hours: Windows = DEFAULT_WINDOWS) -> Reference:
     categories = {
         c.code: CategoryRef(c.code, c.name, c.name_en, c.group_code, c.urgency, c.time_limit_minutes, bool(c.working_time),
                             c.handler, c.department_code, c.dedupe_radius_m, c.dedupe_window_hours, bool(c.active))
@@ -173,6 +209,20 @@ def load_reference(session: Session, stamp: int, previous: Reference | None = No
     for wid, wd, start, end in session.execute(select(Shift.worker_id, Shift.weekday, Shift.start_time, Shift.end_time)):
         shifts[wid].append((wd, start, end))
     network, roads = _network(session, previous)
+    since = clock.now().date() - timedelta(days=DAYS_BACK)
+    days: dict[tuple[int, date], list[tuple[time, time]]] = defaultdict(list)
+    for row in session.execute(
+            select(RosterDay.worker_id, RosterDay.day, RosterDay.start_time, RosterDay.end_time)
+            .where(RosterDay.day >= since).order_by(RosterDay.worker_id, RosterDay.day, RosterDay.start_time)):
+        slot = days[(row.worker_id, row.day)]  # an `off` row leaves the day with no window
+        if row.start_time is not None and row.end_time is not None:
+            slot.append((row.start_time, row.end_time))
+    hours = {}
+    for code, raw in session.execute(select(Department.code, Department.office_hours).where(Department.office_hours.is_not(None))):
+        try:
+            hours[code] = parse_windows(raw or "")
+        except BadOfficeHours:  # checked when stored; a hand-edited row falls back to the city's
+            continue
     return Reference(
         stamp=stamp,
         categories=categories,
@@ -182,15 +232,27 @@ def load_reference(session: Session, stamp: int, previous: Reference | None = No
         shifts={k: tuple(v) for k, v in shifts.items()},
         network=network,
         roads=roads,
+        roster_days={k: tuple(v) for k, v in days.items()},
+        department_hours=hours,
+        office_hours=office_hours,
     )
+
+
+def office_hours_setting(raw: str) -> Windows:
+    """The city's office hours from configuration, or a start-up error naming the setting."""
+    try:
+        return parse_windows(raw)
+    except BadOfficeHours as err:
+        raise ConfigError(f"GRIDOPS_OFFICE_HOURS={raw!r}: {err}") from None
 
 
 class References:
     """One process's copy of the reference data, re-read when the stamp moves."""
 
-    def __init__(self) -> None:
+    def __init__(self, office_hours: Windows = DEFAULT_WINDOWS) -> None:
         self._current: Reference | None = None
         self._lock = threading.Lock()
+        self.office_hours = office_hours
 
     def current(self, session: Session, stamp: int | None = None) -> Reference:
         """The reference data as this session sees it (one query when nothing has changed;
@@ -202,6 +264,6 @@ class References:
         with self._lock:
             ref = self._current
             if ref is None or ref.stamp != stamp:
-                ref = load_reference(session, stamp, ref)
+                ref = load_reference(session, stamp, ref, self.office_hours)
                 self._current = ref
         return ref

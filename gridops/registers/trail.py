@@ -19,7 +19,7 @@ from gridops.incidents.context import Context
 from gridops.registers import buildings, calendars, categories, people, rosters
 from gridops.registers.audit import ChangeQuery, changes
 
-CITY_WIDE = (calendars.KIND, categories.KIND)
+CITY_WIDE = (calendars.KIND, categories.KIND, rosters.KIND_DEPARTMENT)
 _SCAN = 500  # rows read at a time while filling a page of what the reader may see
 _MAX_SCANNED = 20_000  # a reader with little ground gets a short page rather than a scan of the whole trail
 

@@ -20,7 +20,7 @@ from gridops.core.config import STATIC_DIR, load_config
 from gridops.core.db import Database
 from gridops.incidents.intake.writer import IntakeQueue
 from gridops.incidents.stream import Wakeup
-from gridops.reference.data import References
+from gridops.reference.data import References, office_hours_setting
 from gridops.web import guard, headers, i18n, limits
 from gridops.web.api import ERRORS_BY_PREFIX, register_api
 from gridops.web.context import use_case_context
@@ -57,7 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         refresh_seconds=settings["GEOCODER_REFRESH_SECONDS"],
     )
     app.extensions["gridops.geocoder"] = Geocoder(registry, settings["PRIMARY_LAYER"])
-    app.extensions["gridops.references"] = References()
+    app.extensions["gridops.references"] = References(office_hours_setting(settings["OFFICE_HOURS"]))
     app.extensions["gridops.principals"] = Principals()
     app.extensions["gridops.intake"] = IntakeQueue(db, lambda: use_case_context(app))
     app.extensions["gridops.wakeup"] = Wakeup(db, settings["STREAM_POLL_SECONDS"])

@@ -41,7 +41,10 @@ DAY = tuple((wd, time(8, 30), time(17, 30)) for wd in range(5))
 
 
 def ref(on_duty: set[int], night: set[int] = frozenset()) -> Reference:
-    shifts = {w: DAY for w in on_duty} | {w: tuple((wd, time(22, 0), time(6, 0)) for wd in range(7)) for w in night}
+    """Everyone has a rota (someone with none would be on duty in office hours): the day workers', the night
+    workers', and an empty one for the rest, who are off."""
+    shifts = ({w: () for w in WORKERS} | {w: DAY for w in on_duty}
+              | {w: tuple((wd, time(22, 0), time(6, 0)) for wd in range(7)) for w in night})
     return Reference(1, {c.code: c for c in (DISPUTE, MEDICAL, FIRE)}, {}, WORKERS, ASSIGNMENTS, shifts, None, (0, 0))
 
 

@@ -99,7 +99,7 @@ def place(session: Session, ctx: Context, ref: Reference, sub: Submission, now: 
     )
     areas = answer["layers"][ctx.geocoder.primary_layer]["areas"]
     codes = {level: a["code"] for level, a in areas.items()}
-    due = ref.calendar(ctx.timezone).due(now, category.time_limit_minutes, category.working_time)
+    due = ref.calendar(ctx.timezone, ref.hours_for(category)).due(now, category.time_limit_minutes, category.working_time)
     grid_id = version.area_id(codes["grid"])
     assert grid_id is not None  # the placement named it
     placed = Placed(sub, category, answer, version.info.id, grid_id, version.area_id(codes.get("micro_grid")), codes,

@@ -6,10 +6,11 @@ gridops.access.policy.ROUTES, and the functions themselves scope a community adm
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields
 
@@ -41,12 +42,22 @@ from gridops.web.api.schemas.registers import (
     CategoryList,
     CategoryView,
     ChangeList,
+    DaysArgs,
+    DepartmentChange,
+    DepartmentList,
+    DepartmentView,
+    LeaveBody,
+    LeaveView,
     NoteBody,
     PeopleArgs,
     PeopleList,
     PersonChange,
     PersonCreate,
     PersonView,
+    RosterDayBody,
+    RosterDays,
+    RosterDayView,
+    SwapBody,
     Week,
     YearArgs,
 )
@@ -151,6 +162,86 @@ def set_shifts(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Replace a worker's weekly rota; the next report routes by it, in every process."""
     with database().session() as session:
         return {"shifts": rosters.set_week(session, caller(), code, body["shifts"], note=body.get("note"))}
+
+
+@bp.get("/people/<code>/days")
+@bp.arguments(DaysArgs(), location="query", as_kwargs=True)
+@bp.response(200, RosterDays)
+@problem_response(bp, 404, "no such worker on your ground")
+def get_days(code: str, **args: Any) -> dict[str, Any]:
+    """The days a worker's rota differs from their week (a day's own windows, leave, swaps), today and the month after."""
+    since = args.get("since") or _today()
+    until = args.get("until") or since + timedelta(days=31)
+    with database().session() as session:
+        return {"days": rosters.days_of(session, caller(), code, since, until)}
+
+
+@bp.put("/people/<code>/days/<day>")
+@bp.arguments(RosterDayBody(), location="json")
+@bp.response(200, RosterDayView)
+@problem_response(bp, 400, "not a day, a window is malformed, or two overlap")
+@problem_response(bp, 403, "the worker is not yours to change")
+def set_day(body: dict[str, Any], code: str, day: str) -> dict[str, Any]:
+    """Give a worker a day of their own windows instead of their week's ([] for a day off); routing reads it at once."""
+    with database().session() as session:
+        return rosters.set_day(session, caller(), code, _day(day), body["shifts"], reason=body["reason"], note=body.get("note"))
+
+
+@bp.delete("/people/<code>/days/<day>")
+@bp.response(204)
+@problem_response(bp, 404, "no change to that day's rota")
+def clear_day(code: str, day: str) -> None:
+    """The day follows the worker's week again."""
+    with database().session() as session:
+        rosters.clear_day(session, caller(), code, _day(day), note=request.args.get("note"))
+
+
+@bp.post("/people/<code>/leave")
+@bp.arguments(LeaveBody(), location="json")
+@bp.response(200, LeaveView)
+@problem_response(bp, 400, "the leave ends before it starts, or is longer than a year")
+@problem_response(bp, 403, "the worker is not yours to change")
+def take_leave(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Leave (请假) from `first` to `last`: no window those days, so the grid's reports go to its backup or leader."""
+    with database().session() as session:
+        return rosters.leave(session, caller(), code, body["first"], body["last"], note=body.get("note"))
+
+
+@bp.post("/rosters/swap")
+@bp.arguments(SwapBody(), location="json")
+@bp.response(200, RosterDays)
+@problem_response(bp, 400, "the same worker twice, or nothing to swap")
+@problem_response(bp, 403, "a worker is not yours to change")
+def swap_day(body: dict[str, Any]) -> dict[str, Any]:
+    """Two workers swap a day (换班): each works the other's windows of it."""
+    with database().session() as session:
+        return {"days": rosters.swap(session, use_case_context(), caller(), body["day"], body["a"], body["b"],
+                                     note=body.get("note"))}
+
+
+@bp.get("/departments")
+@bp.response(200, DepartmentList)
+def list_departments() -> dict[str, Any]:
+    """The departments with their office hours (their own, or the city's)."""
+    with database().session() as session:
+        found = rosters.departments(session)
+    return {"departments": found, "city_office_hours": current_app.config["OFFICE_HOURS"]}
+
+
+@bp.patch("/departments/<code>")
+@bp.arguments(DepartmentChange(), location="json")
+@bp.response(200, DepartmentView)
+@problem_response(bp, 400, "office hours that are not ordered windows of one day")
+@problem_response(bp, 404, "no such department")
+def change_department(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Set a department's own office hours (null: the city's): its working-time limits and its staff with no rota
+    follow them from the next report."""
+    with database().session() as session:
+        return rosters.set_office_hours(session, caller(), code, body["office_hours"], note=body.get("note"))
+
+
+def _today() -> date:
+    return clock.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 @bp.post("/assignments/<int:assignment_id>/end")

@@ -8,7 +8,7 @@ API (static/admin.js), so a page and a `curl` meet the same checks and the same 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from gridops.boundaries.areas import area_names
 from gridops.core import clock
 from gridops.core.errors import GridopsError
 from gridops.core.models import Department
-from gridops.reference.calendar import WORKDAY_MINUTES
+from gridops.reference.calendar import workday_minutes
 from gridops.registers import buildings, calendars, categories, households, people, rosters
 from gridops.registers.audit import ChangeQuery
 from gridops.registers.trail import visible_changes
@@ -35,12 +35,14 @@ WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Fr
 # the trail's kinds and actions as the pages name them (the API keeps the codes)
 KINDS = {people.KIND_WORKER: N_("person"), people.KIND_ASSIGNMENT: N_("assignment"), rosters.KIND: N_("rota"),
          calendars.KIND: N_("holiday calendar"), categories.KIND: N_("category"), buildings.KIND: N_("building"),
-         households.KIND: N_("households import"), "register": N_("visit register")}
+         households.KIND: N_("households import"), "register": N_("visit register"), rosters.KIND_DEPARTMENT: N_("department")}
 URGENCIES = {"critical": N_("critical"), "urgent": N_("urgent"), "normal": N_("normal"), "low": N_("low")}
 USES = {"residential": N_("residential"), "mixed": N_("mixed use"), "commercial": N_("commercial"), "public": N_("public building"),
         "industrial": N_("industrial"), "vacant": N_("vacant")}
+REASONS = {"change": N_("changed"), "leave": N_("leave"), "swap": N_("swap")}
 ACTIONS = {"create": N_("added"), "update": N_("changed"), "deactivate": N_("left (deactivated)"), "end": N_("ended"),
-           "set": N_("set"), "clear": N_("cleared"), "import": N_("imported"), "demolish": N_("demolished")}
+           "set": N_("set"), "clear": N_("cleared"), "import": N_("imported"), "demolish": N_("demolished"),
+           "set_day": N_("a day set"), "clear_day": N_("a day back to the week"), "leave": N_("leave"), "swap": N_("swap")}
 
 
 @pages.app_template_global()
@@ -59,6 +61,11 @@ def duty_label(duty: str) -> str:
 
 
 @pages.app_template_global()
+def reason_label(reason: str) -> str:
+    return gettext(REASONS[reason]) if reason in REASONS else reason
+
+
+@pages.app_template_global()
 def urgency_label(urgency: str) -> str:
     return gettext(URGENCIES[urgency]) if urgency in URGENCIES else urgency
 
@@ -71,8 +78,9 @@ def use_label(use: str) -> str:
 @pages.app_template_global()
 def limit_label(minutes: int, working_time: bool) -> str:
     """A time limit as people say it: 2 hours, 3 working days (a working day is the office day's hours)."""
-    if working_time and minutes % WORKDAY_MINUTES == 0:
-        return gettext("%(n)d working day(s)", n=minutes // WORKDAY_MINUTES)
+    day = workday_minutes(current_app.extensions["gridops.references"].office_hours)
+    if working_time and minutes % day == 0:
+        return gettext("%(n)d working day(s)", n=minutes // day)
     hours = minutes / 60
     text = f"{hours:g}" if hours >= 1 else f"{minutes}"
     if hours < 1:
@@ -100,7 +108,8 @@ def _page(template: str, who: Principal, status: int = 200, **context: Any) -> P
         with database().session() as session:
             named = _names(session, who.areas)
         ground = [named.get(a, a) for a in who.areas]
-    return render_template(template, who=who, may=may, ground=ground, page_header=PAGE_HEADER, now_iso=clock.now().isoformat(),
+    return render_template(template, who=who, may=may, ground=ground, weekday_names=WEEKDAYS, page_header=PAGE_HEADER,
+                           now_iso=clock.now().isoformat(),
                            **context), status
 
 
@@ -153,6 +162,7 @@ def admin_person(code: str) -> PageAnswer:
         try:
             person = people.get_worker(session, who, code)
             week = rosters.week(session, who, code)
+            days = rosters.days_of(session, who, code, _today(), _today() + timedelta(days=31))
         except GridopsError as err:
             return _failed("admin/person.html", who, err, person=None)
         ctx = use_case_context()
@@ -162,7 +172,7 @@ def admin_person(code: str) -> PageAnswer:
             trail += visible_changes(session, ctx, who, ChangeQuery(kind=people.KIND_ASSIGNMENT, key=str(a["id"])))
         trail.sort(key=lambda r: r["id"], reverse=True)
         by_day = {w["weekday"]: w for w in week}
-        return _page("admin/person.html", who, person=person, week=[(k, WEEKDAYS[k], by_day.get(k)) for k in range(7)],
+        return _page("admin/person.html", who, person=person, week=[(k, WEEKDAYS[k], by_day.get(k)) for k in range(7)], days=days,
                      trail=trail, names=_names(session, (a["area"] for a in person["assignments"])),
                      duties=people.DUTIES, roles=_roles_for(who), today=_today())
 
@@ -185,8 +195,7 @@ def admin_calendar() -> PageAnswer:
         except GridopsError as err:
             return _failed("admin/calendar.html", who, err, year=year, shown=None, years=[], missing_years=[])
         return _page("admin/calendar.html", who, year=year, shown=shown, years=sorted({*calendars.years(session), year, year + 1}),
-                     missing_years=calendars.missing_years(session), kinds=calendars.KIND_NAMES,
-                     weekday_names=WEEKDAYS)
+                     missing_years=calendars.missing_years(session), kinds=calendars.KIND_NAMES)
 
 
 @pages.get("/admin/categories")
@@ -243,7 +252,7 @@ def admin_audit() -> PageAnswer:
         rows = visible_changes(session, use_case_context(), who, q)
     return _page("admin/audit.html", who, rows=rows, kind=kind or "", key=key or "",
                  kinds=(people.KIND_WORKER, people.KIND_ASSIGNMENT, rosters.KIND, calendars.KIND, categories.KIND,
-                        buildings.KIND, households.KIND, "register"),
+                        buildings.KIND, households.KIND, "register", rosters.KIND_DEPARTMENT),
                  older=rows[-1]["id"] if len(rows) == q.limit else None)
 
 

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from gridops.registers.buildings import MAX_HOUSEHOLDS, USES
 from gridops.registers.categories import HANDLERS, MAX_LIMIT_MINUTES, URGENCIES
 from gridops.registers.people import DUTIES, WORKER_ROLES
+from gridops.registers.rosters import REASONS
 from gridops.web.api.schemas.common import AwareDateTime, Query, latitude, longitude, stored_id
 
 _CODE = validate.Length(min=1, max=32)
@@ -257,3 +258,73 @@ class BuildingView(Schema):
     demolished_at = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
     registers_ended = fields.List(fields.Integer(), metadata={"description": "after a demolition: the visit registers ended"})
+
+
+class DayWindow(Schema):
+    start = fields.String(required=True, metadata={"example": "08:30"})
+    end = fields.String(required=True, metadata={"example": "17:30", "description": "before `start`: runs past midnight"})
+
+
+class RosterDayBody(Schema):
+    shifts = fields.List(fields.Nested(DayWindow), required=True, metadata={"description": "the day's windows; [] for a day off"})
+    reason = fields.String(load_default="change", validate=validate.OneOf(list(REASONS)))
+    note = _NOTE
+
+
+class RosterDayView(Schema):
+    day = fields.String()
+    weekday = fields.Integer(metadata={"description": "0 = Monday … 6 = Sunday"})
+    weekday_name = fields.String()
+    reason = fields.String(metadata={"description": "change, leave (请假) or swap (换班)"})
+    reason_name = fields.String()
+    swap_with = fields.String(allow_none=True, metadata={"description": "after a swap: the other worker's code"})
+    windows = fields.List(fields.Nested(DayWindow), metadata={"description": "[]: off that day"})
+
+
+class RosterDays(Schema):
+    days = fields.List(fields.Nested(RosterDayView))
+
+
+class DaysArgs(Query):
+    since = fields.Date(metadata={"description": "default: today"})
+    until = fields.Date(metadata={"description": "default: 31 days after `since`"})
+
+
+class LeaveBody(Schema):
+    first = fields.Date(required=True, metadata={"description": "the first day of leave"})
+    last = fields.Date(required=True, metadata={"description": "the last day of leave (the same day for one day)"})
+    note = _NOTE
+
+
+class LeaveView(Schema):
+    worker = fields.String()
+    first = fields.String()
+    last = fields.String()
+    days = fields.Integer()
+    open_tasks = fields.Integer(metadata={"description": "their open tasks, which stay theirs: reassign those that cannot wait"})
+
+
+class SwapBody(Schema):
+    day = fields.Date(required=True)
+    a = fields.String(required=True, validate=_CODE, metadata={"description": "one worker's code (工号)"})
+    b = fields.String(required=True, validate=_CODE, data_key="with", metadata={"description": "the other's"})
+    note = _NOTE
+
+
+class DepartmentView(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    office_hours = fields.String(allow_none=True, metadata={"description": "its own office day; null: the city's"})
+
+
+class DepartmentList(Schema):
+    departments = fields.List(fields.Nested(DepartmentView))
+    city_office_hours = fields.String()
+
+
+class DepartmentChange(Schema):
+    office_hours = fields.String(required=True, allow_none=True, validate=validate.Length(max=64),
+                                 metadata={"example": "09:00-12:00,14:00-18:00", "description": "null: the city's"})
+    note = _NOTE
