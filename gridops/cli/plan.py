@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from gridops.geo.planfile import read_lines, read_units, write_plan
 from gridops.cli.base import Failure, app_db, cli, context, make_app, when
 from gridops.planning.drafts import create_draft, draft_geojson, list_drafts
 from gridops.planning.publish import publish_draft
+from gridops.registers import people
 
 _Bounds = tuple[int | None, int | None]  # --grid-households / --micro-households: min and max, each may be left out
 
@@ -107,6 +109,9 @@ def _plan_draft(community: str, method: str, grid_households: _Bounds, micro_hou
                f"({100 * impact['households_keep_grid']:.1f}% keep theirs); grids {impact['grids']['unchanged']} unchanged, "
                f"{impact['grids']['changed']} changed, {impact['grids']['new']} new, {len(impact['grids']['retired'])} retired; "
                f"{len(impact['open_incidents'])} open incidents and {len(impact['patrol_visits'])} patrol visits would change grid")
+    if impact["grids_without_worker"]:
+        click.echo(f"  nobody would answer for: {' '.join(impact['grids_without_worker'])} "
+                   "(publish with --worker GRID=CODE or --accept-uncovered GRID for each)")
     click.echo(f"  publish with: gridops plan publish {draft['id']} --effective TIME")
 
 
@@ -124,16 +129,34 @@ def plan_rebalance(community: str, grid_households: _Bounds, micro_households: _
 @click.argument("draft_id", type=int)
 @click.option("--effective", default=None, help="When the new boundaries take effect (ISO time; default now).")
 @click.option("--accept-warnings", is_flag=True, help="Publish although the checks found something (never despite errors).")
-def plan_publish(draft_id: int, effective: str | None, accept_warnings: bool) -> None:
-    """Publish a draft as the next boundary version."""
+@click.option("--worker", "workers", multiple=True, metavar="GRID=CODE",
+              help="Worker CODE answers for GRID of the new boundaries from when they take effect (repeat per grid).")
+@click.option("--accept-uncovered", "accepted", multiple=True, metavar="GRID",
+              help="Publish GRID knowingly with nobody answering for it (repeat per grid).")
+def plan_publish(draft_id: int, effective: str | None, accept_warnings: bool, workers: tuple[str, ...],
+                 accepted: tuple[str, ...]) -> None:
+    """Publish a draft as the next boundary version (a grid nobody would answer for needs --worker or --accept-uncovered)."""
+    named = {}
+    for pair in workers:
+        grid, sep, code = pair.partition("=")
+        if not sep or not grid or not code:
+            raise click.BadParameter(f"{pair!r}: give GRID=CODE", param_hint="--worker")
+        named[grid.strip()] = code.strip()
     app = make_app()
     at = when(effective, app)
+    ctx = context(app)
     with app_db(app).session() as session:
-        done = publish_draft(session, context(app), draft_id, None, at, accept_warnings)
+        def assign(grid: str, code: str, start: datetime) -> None:
+            people.assign(session, ctx, None, code, area=grid, duty="primary", valid_from=start,
+                          note=f"named when plan draft {draft_id} was published")
+
+        done = publish_draft(session, ctx, draft_id, None, at, accept_warnings, accept_uncovered=accepted, workers=named,
+                             assign=assign)
     p = done["published"]
     click.echo(f"published {p['layer']} version {p['version']}, effective {p['effective_from']}: "
                f"{p['incidents_noted']} open incidents stay with their assignee (noted), "
-               f"{p['patrol_visits_moved']} patrol visits moved, {p['assignments_ended']} assignments of retired grids ended")
+               f"{p['patrol_visits_moved']} patrol visits moved, {p['assignments_ended']} assignments of retired grids ended, "
+               f"{len(p['workers_named'])} worker(s) named, {len(p['accepted_uncovered'])} grid(s) left uncovered knowingly")
 
 
 @plan.command("list")

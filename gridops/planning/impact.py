@@ -4,6 +4,7 @@ and scheduled patrol visits that would change grid."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import shapely
@@ -17,6 +18,15 @@ from gridops.core import clock
 from gridops.core.models import Area, Assignment, Building, Incident, Task, Worker
 from gridops.incidents.loop import CLOSED, TASK_ACTIVE
 from gridops.planning.community import Community
+
+
+def uncovered_of(session: Session, layer_id: int, grids: list[str], at: datetime) -> list[str]:
+    """The grids of a plan nobody would answer for at `at`: no active worker assigned to the grid or a micro-grid
+    within it (the same rule the people register's uncovered grids follow)."""
+    held = set(session.scalars(
+        select(Assignment.area_code).join(Worker, Worker.id == Assignment.worker_id)
+        .where(Assignment.layer_id == layer_id, Worker.active.is_(True), Assignment.in_force(at))))
+    return sorted(g for g in grids if not any(h.startswith(g) for h in held))
 
 
 def impact(session: Session, com: Community, plan: Plan, digits: int = 3) -> dict[str, Any]:
@@ -45,7 +55,7 @@ def impact(session: Session, com: Community, plan: Plan, digits: int = 3) -> dic
         elif grid in changed:
             workers.append({"worker": code, "name": name, "duty": duty, "area": area, "change": "redrawn",
                             "message": f"{name} ({duty}) keeps {grid}, whose ground changes."})
-    unstaffed = sorted(a.code for a in plan.grids if a.status == "new" and not any(w[0].startswith(a.code) for w in work))
+    unstaffed = uncovered_of(session, com.layer_id, [a.code for a in plan.grids], now)
 
     tree = shapely.STRtree([a.geometry for a in plan.grids])
     codes = [a.code for a in plan.grids]

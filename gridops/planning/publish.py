@@ -7,6 +7,7 @@ for them at that time; the geocoder switches to the new version then
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,21 +22,29 @@ from gridops.boundaries.areas import version_in_force
 from gridops.boundaries.levels import level_rules
 from gridops.boundaries.versions import ImportRefused, store_version, version_records
 from gridops.core import clock
-from gridops.core.errors import Conflict
+from gridops.core.errors import Conflict, InvalidParameter
 from gridops.core.models import Assignment, Incident, Layer, Task
 from gridops.incidents.context import Context
 from gridops.incidents.events import record
 from gridops.planning.drafts import answer, checks_of, current, draft_row, layer_code
-from gridops.planning.impact import impact
+from gridops.planning.impact import impact, uncovered_of
+
+# assign(grid, worker code, from): makes a worker answer for a grid of the new version (the people register's
+# own function, handed in by the adapter: planning does not reach into the registers)
+Assign = Callable[[str, str, datetime], None]
 
 
 def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Principal | None, effective: datetime | None = None,
-                  accept_warnings: bool = False, supersede: bool = False) -> dict[str, Any]:
+                  accept_warnings: bool = False, supersede: bool = False, *, accept_uncovered: Collection[str] = (),
+                  workers: Mapping[str, str] | None = None, assign: Assign | None = None) -> dict[str, Any]:
     """The draft becomes the next version of its layer from `effective` (default now); all or nothing.
 
     A draft whose checks find anything (a grid out of bounds, in pieces,
     ragged; a tower no plan can fit) is published only when the planner says
-    so, as with a boundary file's warnings.
+    so, as with a boundary file's warnings. A grid nobody would answer for
+    from `effective` needs a worker named for it (`workers`: grid -> 工号,
+    assigned as its grid worker from then) or to be listed in `accept_uncovered`:
+    no grid is left without a responsible person by accident.
     """
     draft = draft_row(session, draft_id, editable=True)
     given, effective = effective, effective or clock.now()
@@ -62,6 +71,9 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
         raise ImportRefused(f"plan draft {draft_id}: {len(findings)} error(s); nothing was published. First: {findings[0].message}",
                             report={"errors": [f.as_json() for f in findings[:50]]})
     effect = impact(session, com, plan, settings.digits[0])
+    named = dict(workers or {})
+    _check_coverage(session, com.layer_id, [a.code for a in plan.grids], {a.code: a.households for a in plan.grids},
+                    effective, named, set(accept_uncovered), assign is not None)
     version = store_version(session, records, layer, effective=given, source=f"plan draft {draft_id}",
                             note=f"community {com.code} redrawn: {len(plan.grids)} grids, {len(plan.micro_grids)} micro-grids",
                             created_by=principal.name if principal else "cli", supersede=supersede)
@@ -97,6 +109,9 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
                                                               Assignment.valid_to.is_(None))):
                 a.valid_to = effective
                 ended += 1
+    for grid, code in sorted(named.items()):
+        assert assign is not None  # _check_coverage refused names without a way to assign them
+        assign(grid, code, effective)
     draft.status = "published"
     draft.published_version_id = version.id
     draft.updated_at = at
@@ -104,8 +119,27 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     out = answer(session, draft, com, plan, settings, checks, effect)  # what was checked and moved, as it stood
     out["published"] = {"layer": layer, "version": number, "effective_from": effective.isoformat(),
                         "incidents_noted": len(effect["open_incidents"]), "patrol_visits_moved": moved_visits,
-                        "assignments_ended": ended}
+                        "assignments_ended": ended, "workers_named": named, "accepted_uncovered": sorted(accept_uncovered)}
     return out
+
+
+def _check_coverage(session: Session, layer_id: int, grids: list[str], households: dict[str, int], at: datetime,
+                    named: dict[str, str], accepted: set[str], can_assign: bool) -> None:
+    """Refuse a plan that would leave a grid with nobody answering for it, unless the planner named a worker for
+    it or accepted it by name."""
+    strays = sorted(set(named) - set(grids)) or sorted(accepted - set(grids))
+    if strays:
+        raise InvalidParameter("workers" if set(named) - set(grids) else "accept_uncovered",
+                               f"{strays[0]} is not a grid of this plan; its grids are {', '.join(grids[:12])}.")
+    if named and not can_assign:
+        raise InvalidParameter("workers", "workers cannot be named here: assign them in the people register.")
+    left = [g for g in uncovered_of(session, layer_id, grids, at) if g not in named and g not in accepted]
+    if left:
+        raise ImportRefused(
+            f"publishing would leave {len(left)} grid(s) with nobody answering for them from {at.isoformat()}: "
+            f"{', '.join(left[:10])}{' …' if len(left) > 10 else ''}; name a worker for each (workers) or accept them "
+            "by name (accept_uncovered). Nothing was published.",
+            report={"uncovered": [{"grid": g, "households": households.get(g, 0)} for g in left]})
 
 
 def _visitor_of(session: Session, layer: str, grid: str, at: datetime) -> int | None:

@@ -207,10 +207,10 @@ def assign(session: Session, ctx: Context, who: Principal | None, code: str, *, 
     if duty not in DUTIES:
         raise InvalidParameter("duty", f"duty must be one of {', '.join(DUTIES)}; got {duty!r}.", allowed=list(DUTIES))
     layer = ctx.geocoder.primary_layer
-    _require_area(session, layer, area)
+    start = valid_from or clock.now()
+    _require_area(session, layer, area, start)
     if who is not None and not (who.is_staff or who.covers(area)):
         raise Forbidden(f"area {area} is not ground you answer for.")
-    start = valid_from or clock.now()
     if valid_to is not None and valid_to <= start:
         raise InvalidParameter("valid_to", "an assignment must end after it starts.")
     overlap = session.scalar(select(Assignment.id).where(
@@ -332,12 +332,14 @@ def require_department(session: Session, code: str) -> None:
         raise InvalidParameter("department_code", f"no department {code!r}; departments: {', '.join(known)}.", allowed=known)
 
 
-def _require_area(session: Session, layer: str, code: str) -> None:
-    version = version_in_force(session, layer)
+def _require_area(session: Session, layer: str, code: str, at: datetime) -> None:
+    """The area exists in the boundaries in force when the assignment starts (a grid drawn from Monday is
+    assigned from Monday)."""
+    version = version_in_force(session, layer, at)
     found = version is not None and session.scalar(
         select(Area.id).where(Area.version_id == version.id, Area.code == code)) is not None
     if not found:
-        raise InvalidParameter("area", f"no area {code!r} in the boundaries of layer {layer!r} in force now.")
+        raise InvalidParameter("area", f"no area {code!r} in the boundaries of layer {layer!r} in force on {at:%Y-%m-%d}.")
 
 
 def _within(column: Any, code: str) -> Any:

@@ -143,8 +143,8 @@ def test_publishing_makes_a_version_that_new_reports_use_while_open_work_stays_p
     old = city.client.get(f"/api/v1/plans/{draft['id']}/geojson?which=published", headers=city.h("planner")).json["features"]
     with city.session() as s:
         versions_before = s.scalar(select(func.count(BoundaryVersion.id)))
-    res = city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={"effective_from": effective.isoformat()},
-                           headers=city.h("planner"))
+    res = city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={"effective_from": effective.isoformat(),
+                           "accept_uncovered": impact["grids_without_worker"]}, headers=city.h("planner"))
     assert res.status_code == 200, res.json
     done = res.json
     assert done["status"] == "published" and done["published"]["effective_from"].startswith(effective.astimezone().isoformat()[:10])
@@ -238,7 +238,12 @@ def test_the_cli_drafts_and_publishes_a_community(writable_demo_url, tmp_path):
     assert out.exists() and '"micro_grid"' in out.read_text()
     listed = run("plan", "list", url=writable_demo_url)
     assert listed.stdout.startswith(f"{draft_id}\t{COMMUNITY}\tdraft")
-    done = run("plan", "publish", draft_id, "--effective", "2030-01-01T00:00", url=writable_demo_url)
+    uncovered = made.stdout.split("nobody would answer for: ")[1].split(" (")[0].split() if "nobody would" in made.stdout else []
+    if uncovered:
+        refused = run("plan", "publish", draft_id, "--effective", "2030-01-01T00:00", url=writable_demo_url)
+        assert refused.returncode != 0 and "nobody answering" in refused.stderr, refused.stderr
+    accepted = [arg for g in uncovered for arg in ("--accept-uncovered", g)]
+    done = run("plan", "publish", draft_id, "--effective", "2030-01-01T00:00", *accepted, url=writable_demo_url)
     assert done.returncode == 0, done.stderr
     assert "published grid version 2, effective 2029-12-31T16:00:00+00:00" in done.stdout
     again = run("plan", "publish", draft_id, url=writable_demo_url)
@@ -260,9 +265,39 @@ def test_a_draft_with_findings_is_published_only_when_the_planner_accepts_them(c
     with city.session() as s:
         assert s.scalar(select(func.count(BoundaryVersion.id))) == versions  # nothing stored
     assert city.client.get(f"/api/v1/plans/{draft['id']}", headers=city.h("planner")).json["status"] == "draft"
-    done = city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={"accept_warnings": True}, headers=city.h("planner"))
+    done = city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={
+        "accept_warnings": True, "accept_uncovered": merged["impact"]["grids_without_worker"]}, headers=city.h("planner"))
     assert done.status_code == 200, done.json
     assert done.json["published"]["version"] == 2
+
+
+def test_a_plan_leaving_grids_with_nobody_is_published_only_naming_their_workers_or_accepting_them(city):
+    draft = _draft(city, "copy")
+    first = sorted(g["code"] for g in draft["grids"])[0]
+    split = city.client.post(f"/api/v1/plans/{draft['id']}/edits", json={"op": "split", "grid": first}, headers=city.h("planner"))
+    assert split.status_code == 200, split.json
+    uncovered = split.json["impact"]["grids_without_worker"]
+    assert uncovered, "a split makes a new grid nobody answers for yet"
+    path = f"/api/v1/plans/{draft['id']}/publish"
+    refused = city.client.post(path, json={"accept_warnings": True}, headers=city.h("planner"))
+    assert refused.status_code == 422 and "nobody answering" in refused.json["detail"], refused.json
+    assert [u["grid"] for u in refused.json["report"]["uncovered"]] == uncovered
+    assert all(u["households"] >= 0 for u in refused.json["report"]["uncovered"])
+    partly = city.client.post(path, json={"accept_warnings": True, "accept_uncovered": uncovered[1:]}, headers=city.h("planner"))
+    assert partly.status_code == 422 and [u["grid"] for u in partly.json["report"]["uncovered"]] == uncovered[:1]
+    stray = city.client.post(path, json={"accept_warnings": True, "workers": {"510199999999999": "W0001"}}, headers=city.h("planner"))
+    assert stray.status_code == 400 and "not a grid of this plan" in stray.json["detail"]
+    assert city.client.get(f"/api/v1/plans/{draft['id']}", headers=city.h("planner")).json["status"] == "draft"  # nothing stored
+    newcomer = city.client.post("/api/v1/people", json={"code": "W9400", "name": "吴新", "role": "grid_worker"}, headers=city.h("admin"))
+    assert newcomer.status_code == 201
+    done = city.client.post(path, json={"accept_warnings": True, "workers": {uncovered[0]: "W9400"},
+                                        "accept_uncovered": uncovered[1:]}, headers=city.h("admin"))
+    assert done.status_code == 200, done.json
+    assert done.json["published"]["workers_named"] == {uncovered[0]: "W9400"}
+    person = city.client.get("/api/v1/people/W9400", headers=city.h("admin")).json
+    assert [(a["area"], a["duty"]) for a in person["assignments"]] == [(uncovered[0], "primary")]
+    trail = city.client.get("/api/v1/audit?kind=assignment", headers=city.h("admin")).json["changes"]
+    assert any(f"plan draft {draft['id']}" in (c["note"] or "") for c in trail)
 
 
 def test_two_planners_saving_the_same_revision_never_overwrite_each_other(city):

@@ -84,14 +84,16 @@ def test_a_planner_generates_edits_and_publishes_on_the_page(city, artifacts_dir
         checks = page.locator("#checks").inner_text()
         assert "separate pieces" in checks and "under the 300-500 bounds" in checks, checks
 
-        # publish it: the page asks once to publish and once more to publish despite the findings
+        # publish it: the page asks once to publish, once more despite the findings, and names each grid the plan
+        # would leave with nobody answering for it before accepting exactly those
         page.fill("#effective", "2026-11-24T00:00")
         asked = []
         page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
         page.click("#do-publish")
         page.wait_for_function("() => document.getElementById('status').textContent.includes('Published')", timeout=20000)
         assert city.client.get(f"/api/v1/plans/{draft_id}", headers=city.h("planner")).json["status"] == "published"
-        assert len(asked) == 2 and "publish anyway" in asked[1]
+        assert len(asked) == 3 and "publish anyway" in asked[1], asked
+        assert "无人负责" in asked[2] and " 户）" in asked[2], asked[2]
         assert page.locator("#do-publish").is_disabled()
         assert seen.outside() == [], seen.outside()
         assert seen.errors == [], seen.errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app
@@ -10,6 +11,7 @@ from flask import Response, current_app
 from gridops.planning.drafts import create_draft, discard_draft, draft_geojson, get_draft, list_drafts
 from gridops.planning.edits import edit_draft
 from gridops.planning.publish import publish_draft
+from gridops.registers import people
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.plans import PlanArgs, PlanCreate, PlanEdit, PlanGeoArgs, PlanList, PlanPublish, PlanView
@@ -102,9 +104,14 @@ def publish(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
     """The draft becomes the next boundary version from `effective_from`: open incidents stay with their assignee,
     patrol visits move with their doors, workers of retired grids stop answering for them."""
     who = caller()
+    ctx = use_case_context(current_app)
     with database().session() as session:
-        return publish_draft(session, use_case_context(current_app), draft_id, who, body.get("effective_from"),
-                             body["accept_warnings"], body["supersede"])
+        def assign(grid: str, code: str, start: datetime) -> None:
+            people.assign(session, ctx, who, code, area=grid, duty="primary", valid_from=start,
+                          note=f"named when plan draft {draft_id} was published")
+
+        return publish_draft(session, ctx, draft_id, who, body.get("effective_from"), body["accept_warnings"], body["supersede"],
+                             accept_uncovered=body["accept_uncovered"], workers=body["workers"], assign=assign)
 
 
 @bp.delete("/plans/<int:draft_id>")

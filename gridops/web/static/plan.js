@@ -335,19 +335,43 @@
     if (!window.confirm(`发布草案 #${state.draft.id}，${when.toLocaleString()} 生效？ Publish from ${when.toISOString()}?`)) return;
     const findings = state.draft.checks.length;
     if (findings && !window.confirm(`检查发现 ${findings} 个问题，仍要发布？ The checks found ${findings} problem(s); publish anyway?`)) return;
+    // each grid nobody would answer for is named, and publishing accepts exactly those
+    const households = Object.fromEntries(state.draft.grids.map((g) => [g.code, g.households]));
+    const askUncovered = (grids) => window.confirm(
+      `发布后以下 ${grids.length} 个网格无人负责，其事件将转社区管理员：` +
+      grids.map((u) => `${u.grid}（${u.households} 户）`).join("、") + `。仍要发布？\n` +
+      `${grids.length} grid(s) would have nobody answering for them; publish anyway?`);
+    const unstaffed = (state.draft.impact.grids_without_worker || []).map((g) => ({ grid: g, households: households[g] ?? 0 }));
+    if (unstaffed.length && !askUncovered(unstaffed)) return;
     busy("发布中 Publishing", async () => {
       const path = `/api/v1/plans/${state.draft.id}/publish`;
+      const body = { effective_from: when.toISOString(), accept_warnings: findings > 0,
+                     accept_uncovered: unstaffed.map((u) => u.grid) };
       let draft;
-      try {
-        draft = await api("POST", path, { effective_from: when.toISOString(), accept_warnings: findings > 0 });
-      } catch (err) {
-        if (err.status !== 422 || !(err.problem && err.problem.report && err.problem.report.warnings)) throw err;
-        const n = err.problem.report.warnings.length;
-        if (!window.confirm(`检查发现 ${n} 个问题，仍要发布？ The checks found ${n} problem(s); publish anyway?`)) {
-          say(err.message, "error");
-          return;
+      for (;;) {
+        try {
+          draft = await api("POST", path, body);
+          break;
+        } catch (err) {
+          const report = err.status === 422 && err.problem && err.problem.report;
+          if (report && report.warnings && !body.accept_warnings) {
+            const n = report.warnings.length;
+            if (!window.confirm(`检查发现 ${n} 个问题，仍要发布？ The checks found ${n} problem(s); publish anyway?`)) {
+              say(err.message, "error");
+              return;
+            }
+            body.accept_warnings = true;
+          } else if (report && report.uncovered && !report.uncovered.every((u) => body.accept_uncovered.includes(u.grid))) {
+            // someone's assignment ended since the draft was read: ask again about the grids now uncovered
+            if (!askUncovered(report.uncovered)) {
+              say(err.message, "error");
+              return;
+            }
+            body.accept_uncovered = [...body.accept_uncovered, ...report.uncovered.map((u) => u.grid)];
+          } else {
+            throw err;
+          }
         }
-        draft = await api("POST", path, { effective_from: when.toISOString(), accept_warnings: true });
       }
       show(draft, null, null, null);
       await listDrafts(draft.id);

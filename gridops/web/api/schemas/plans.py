@@ -42,6 +42,13 @@ class PlanPublish(Schema):
         "description": "publish although the checks found something (a grid out of bounds, in pieces, ragged)"})
     supersede = fields.Boolean(load_default=False, metadata={
         "description": "cancel versions already scheduled after this one's effective time (otherwise 409)"})
+    workers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=32)),
+                          values=fields.String(validate=validate.Length(min=1, max=32)), load_default=dict,
+                          metadata={"description": "grid code -> worker code (工号): each answers for that grid from "
+                                                   "effective_from (a grid nobody would answer for needs one, or acceptance)",
+                                    "example": {"510199001002009": "W0031"}})
+    accept_uncovered = fields.List(fields.String(validate=validate.Length(min=1, max=32)), load_default=list, metadata={
+        "description": "grids published knowingly with nobody answering for them (their reports go to the community admin)"})
 
 
 class PlanGrid(Schema):
