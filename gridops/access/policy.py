@@ -281,6 +281,11 @@ ROUTES: dict[str, RouteAccess] = {
     "patrols.list_registers": _a(READ_REGISTERS, "the registers of one's ground, ID numbers masked unless allowed"),
     "patrols.create_register": _a(KEEP_REGISTERS, "registers someone on one's ground"),
     "patrols.visit": _a(WORKS, "records one's own patrol visit"),
+    "patrols.change_register": _a(KEEP_REGISTERS, "changes an entry's interval or contact on one's ground"),
+    "patrols.move_register": _a(KEEP_REGISTERS, "moves an entry to another door of one's ground"),
+    "patrols.pause_register": _a(KEEP_REGISTERS, "pauses an entry's visits until a day"),
+    "patrols.resume_register": _a(KEEP_REGISTERS, "resumes a paused entry's visits"),
+    "patrols.end_register": _a(KEEP_REGISTERS, "ends an entry (its open visit is cancelled)"),
     # plans
     "plans.drafts": _a(READ_PLANS, "the drafts"),
     "plans.show": _a(READ_PLANS, "a draft and its checks"),

@@ -548,6 +548,7 @@ class PatrolRegister(Base):
     id_number: Mapped[str | None] = mapped_column(String(32))  # 身份证号: masked for all but staff
     interval_days: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused_until: Mapped[date | None] = mapped_column(Date)  # no visits through this day (in hospital, away)
     last_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -47,14 +47,21 @@ DAY_START, DAY_END = time(9, 0), time(23, 59)
 FIRST_VISIT_DAYS = 3  # a new register's first visit: from the day it is made, due by the end of the third
 
 
-def next_visit_from(reg: PatrolRegister) -> datetime:
-    """When the next visit may be made: at once for someone just registered, else one interval after the last."""
-    return reg.created_at if reg.last_visit_at is None else reg.last_visit_at + timedelta(days=reg.interval_days)
+def next_visit_from(reg: PatrolRegister, tz: ZoneInfo) -> datetime:
+    """When the next visit may be made: at once for someone just registered, else one interval after the last;
+    after a pause, not before the city's day after it."""
+    due = reg.created_at if reg.last_visit_at is None else reg.last_visit_at + timedelta(days=reg.interval_days)
+    if reg.paused_until is not None:
+        back = datetime.combine(reg.paused_until + timedelta(days=1), time(0, 0), tz)
+        due = max(due, back)
+    return due
 
 
 def _visit_days(reg: PatrolRegister) -> int:
-    """How many days a visit has: a first visit a few (the interval, when it is shorter), any other its day."""
-    return min(FIRST_VISIT_DAYS, reg.interval_days) if reg.last_visit_at is None else 1
+    """How many days a visit has: a first visit (or the first after a pause) a few (the interval, when it is
+    shorter), any other its day."""
+    first = reg.last_visit_at is None or reg.paused_until is not None
+    return min(FIRST_VISIT_DAYS, reg.interval_days) if first else 1
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ def add_register(session: Session, ctx: Context, principal: Principal | None, *,
             raise NotFound(f"no building has the code {building!r}.", field="building")
     else:
         raise InvalidParameter("household", "a register needs the household (or building) of the person visited.")
-    grid = _grid_of(session, ctx, bid)
+    grid = grid_of(session, ctx, bid)
     if principal is not None and not (principal.is_staff or principal.covers(grid)):
         raise Forbidden(f"grid {grid} is not ground you answer for.")
     register = PatrolRegister(household_id=hh.id if hh else None, building_id=bid, kind=kind, person=person, phone=phone,
@@ -109,7 +116,7 @@ def schedule_visits(session: Session, ctx: Context, now: datetime | None = None,
     ):
         if reg.id in busy:
             continue
-        due_from = next_visit_from(reg)
+        due_from = next_visit_from(reg, tz)
         if due_from > now + timedelta(days=horizon_days):
             continue
         day = max(due_from, now).astimezone(tz).date()
@@ -170,6 +177,7 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
     register = session.get(PatrolRegister, task.patrol_id) if task.patrol_id else None
     if register is not None:
         register.last_visit_at = now
+        register.paused_until = None  # the first visit after a pause is made: the interval counts again
     session.flush()
     next_at = (now + timedelta(days=register.interval_days)).isoformat() if register is not None else None
     return {"id": task.id, "status": task.status, "completed_at": now.isoformat(), "distance_m": distance,
@@ -193,7 +201,7 @@ def registers(session: Session, ctx: Context, principal: Principal, area: str | 
         point = to_point(location)
         grid = _grid_at(session, ctx, point.x, point.y)
         if (principal.is_staff or principal.covers(grid)) and (area is None or (grid or "").startswith(area)):
-            out.append(_shown(reg, principal, b_code, address, h_code, grid, visits.get(reg.id)))
+            out.append(_shown(reg, principal, b_code, address, h_code, grid, visits.get(reg.id), ZoneInfo(ctx.timezone)))
     return out
 
 
@@ -204,11 +212,11 @@ def view(session: Session, ctx: Context, reg: PatrolRegister, principal: Princip
     point = to_point(building.location)
     visit = session.execute(select(Task.id, Task.due_at).where(Task.patrol_id == reg.id, Task.status.in_(TASK_ACTIVE)).limit(1)).first()
     return _shown(reg, principal, building.code, building.address, household.code if household else None,
-                  _grid_at(session, ctx, point.x, point.y), (visit[0], visit[1]) if visit else None)
+                  _grid_at(session, ctx, point.x, point.y), (visit[0], visit[1]) if visit else None, ZoneInfo(ctx.timezone))
 
 
 def _shown(reg: PatrolRegister, principal: Principal | None, building: str, address: str | None, household: str | None,
-           grid: str | None, visit: tuple[int, datetime | None] | None) -> dict[str, Any]:
+           grid: str | None, visit: tuple[int, datetime | None] | None, tz: ZoneInfo) -> dict[str, Any]:
     """A register as this user may see it: phone numbers and ID numbers masked unless their work needs them."""
     shown_to = principal.policy if principal else role("admin")  # the CLI: the office itself
     return {
@@ -217,12 +225,14 @@ def _shown(reg: PatrolRegister, principal: Principal | None, building: str, addr
         "id_number": reg.id_number if shown_to.can(SEE_ID_NUMBERS) else mask_id_number(reg.id_number),
         "household": household, "building": building, "address": address, "grid": grid, "interval_days": reg.interval_days,
         "last_visit_at": reg.last_visit_at.isoformat() if reg.last_visit_at else None,
-        "next_visit_from": next_visit_from(reg).isoformat(),
+        "next_visit_from": next_visit_from(reg, tz).isoformat(), "active": bool(reg.active),
+        "paused_until": reg.paused_until.isoformat() if reg.paused_until else None,
         "open_visit": {"task": visit[0], "due_at": visit[1].isoformat() if visit[1] else None} if visit else None,
     }
 
 
-def _grid_of(session: Session, ctx: Context, building_id: int) -> str | None:
+def grid_of(session: Session, ctx: Context, building_id: int) -> str | None:
+    """The grid a building's door is in today."""
     location = session.scalar(select(Building.location).where(Building.id == building_id))
     assert location is not None  # the callers found the building
     point = to_point(location)

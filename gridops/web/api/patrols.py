@@ -7,9 +7,21 @@ from typing import Any
 from flask import current_app
 
 from gridops.field.patrols import add_register, record_visit, registers
+from gridops.registers import visits
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
-from gridops.web.api.schemas.patrols import PatrolArgs, PatrolCreate, PatrolList, PatrolView, VisitBody, VisitDone
+from gridops.web.api.schemas.patrols import (
+    PatrolArgs,
+    PatrolChange,
+    PatrolCreate,
+    PatrolList,
+    PatrolMove,
+    PatrolNote,
+    PatrolPause,
+    PatrolView,
+    VisitBody,
+    VisitDone,
+)
 from gridops.web.context import use_case_context
 from gridops.web.request import caller, database
 
@@ -41,6 +53,64 @@ def create_register(body: dict[str, Any]) -> dict[str, Any]:
     who = caller()
     with database().session() as session:
         return add_register(session, use_case_context(current_app), who, **body)
+
+
+@bp.patch("/patrols/<int:entry_id>")
+@bp.arguments(PatrolChange(), location="json")
+@bp.response(200, PatrolView)
+@problem_response(bp, 404, "no such entry on your ground")
+@problem_response(bp, 409, "the entry has ended")
+def change_register(body: dict[str, Any], entry_id: int) -> dict[str, Any]:
+    """Change an entry's interval or contact; a new interval reschedules its open visit at once."""
+    note = body.pop("note", None)
+    with database().session() as session:
+        return visits.change_entry(session, use_case_context(current_app), caller(), entry_id, note=note, **body)
+
+
+@bp.post("/patrols/<int:entry_id>/move")
+@bp.arguments(PatrolMove(), location="json")
+@bp.response(200, PatrolView)
+@problem_response(bp, 403, "the new door is not on your ground")
+@problem_response(bp, 404, "no such entry, household or building")
+@problem_response(bp, 409, "the entry has ended, or is at that door already")
+def move_register(body: dict[str, Any], entry_id: int) -> dict[str, Any]:
+    """The person moves to another door (she moves in with her son): visits go to the new door's grid worker."""
+    with database().session() as session:
+        return visits.move_entry(session, use_case_context(current_app), caller(), entry_id, household=body.get("household"),
+                                 building=body.get("building"), note=body.get("note"))
+
+
+@bp.post("/patrols/<int:entry_id>/pause")
+@bp.arguments(PatrolPause(), location="json")
+@bp.response(200, PatrolView)
+@problem_response(bp, 400, "the day is past")
+@problem_response(bp, 404, "no such entry on your ground")
+def pause_register(body: dict[str, Any], entry_id: int) -> dict[str, Any]:
+    """No visits through `until` (in hospital, away with family); the first after it is due within the first days."""
+    with database().session() as session:
+        return visits.pause_entry(session, use_case_context(current_app), caller(), entry_id, body["until"], note=body.get("note"))
+
+
+@bp.post("/patrols/<int:entry_id>/resume")
+@bp.arguments(PatrolNote(), location="json")
+@bp.response(200, PatrolView)
+@problem_response(bp, 404, "no such entry on your ground")
+@problem_response(bp, 409, "the entry is not paused")
+def resume_register(body: dict[str, Any], entry_id: int) -> dict[str, Any]:
+    """Visits again from today."""
+    with database().session() as session:
+        return visits.resume_entry(session, use_case_context(current_app), caller(), entry_id, note=body.get("note"))
+
+
+@bp.post("/patrols/<int:entry_id>/end")
+@bp.arguments(PatrolNote(), location="json")
+@bp.response(200, PatrolView)
+@problem_response(bp, 404, "no such entry on your ground")
+@problem_response(bp, 409, "the entry has ended already")
+def end_register(body: dict[str, Any], entry_id: int) -> dict[str, Any]:
+    """The person no longer needs visits: the entry ends and its open visit is cancelled."""
+    with database().session() as session:
+        return visits.end_entry(session, use_case_context(current_app), caller(), entry_id, note=body.get("note"))
 
 
 @bp.post("/tasks/<int:task_id>/visit")

@@ -43,6 +43,35 @@ class PatrolView(Schema):
     last_visit_at = fields.String(allow_none=True)
     next_visit_from = fields.String()
     open_visit = fields.Nested(OpenVisit, allow_none=True)
+    active = fields.Boolean()
+    paused_until = fields.String(allow_none=True, metadata={"description": "no visits through this day"})
+    visits_cancelled = fields.Integer(metadata={"description": "after a change: open visits cancelled (the new one, if due, "
+                                                               "is in open_visit)"})
+
+
+_NOTE = fields.String(validate=validate.Length(max=2000), metadata={"description": "why (kept in the audit trail)"})
+
+
+class PatrolChange(Schema):
+    interval_days = fields.Integer(strict=True, validate=validate.Range(1, 366), metadata={"description": "days between visits"})
+    person = fields.String(allow_none=True, validate=validate.Length(max=64))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    note = _NOTE
+
+
+class PatrolMove(Schema):
+    household = fields.String(validate=validate.Length(min=1, max=48), metadata={"description": "the new door's household code"})
+    building = fields.String(validate=validate.Length(min=1, max=32), metadata={"description": "or the new building"})
+    note = _NOTE
+
+
+class PatrolPause(Schema):
+    until = fields.Date(required=True, metadata={"description": "the last day with no visits (in hospital until …)"})
+    note = _NOTE
+
+
+class PatrolNote(Schema):
+    note = _NOTE
 
 
 class PatrolList(Schema):

@@ -1,0 +1,140 @@
+"""The special-group registers (独居老人, 残疾人, 低保户 …) kept as people's lives change: an entry is changed
+(its interval, its contact), moved to another door (she moves in with her son), paused (in hospital until
+a day) or ended — each change audited, and the entry's visits rescheduled at once: its open visit is
+cancelled and the scheduler gives it the visit its new door, interval or pause calls for (gridops.field.patrols).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridops.access.policy import KEEP_REGISTERS, Forbidden, Principal, require_permission
+from gridops.core import clock
+from gridops.core.errors import Conflict, InvalidParameter, NotFound
+from gridops.core.models import Building, Household, PatrolRegister, Task
+from gridops.field.patrols import grid_of, schedule_visits, view
+from gridops.incidents.context import Context
+from gridops.incidents.loop import TASK_ACTIVE
+from gridops.registers.audit import record_change
+
+KIND = "register"
+EDITABLE = ("interval_days", "person", "phone")
+
+
+def change_entry(session: Session, ctx: Context, who: Principal | None, entry_id: int, *, note: str | None = None,
+                 **changes: Any) -> dict[str, Any]:
+    """A new interval or contact; a new interval reschedules the open visit."""
+    reg = _kept(session, ctx, who, entry_id)
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InvalidParameter(sorted(unknown)[0], f"a register entry's {', '.join(EDITABLE)} may be changed.")
+    if "interval_days" in changes and not 1 <= int(changes["interval_days"]) <= 366:
+        raise InvalidParameter("interval_days", f"a visit interval is 1 to 366 days; got {changes['interval_days']}.")
+    before = _facts(reg)
+    for k, v in changes.items():
+        setattr(reg, k, v)
+    return _done(session, ctx, who, reg, "update", before, note, reschedule="interval_days" in changes)
+
+
+def move_entry(session: Session, ctx: Context, who: Principal | None, entry_id: int, *, household: str | None = None,
+               building: str | None = None, note: str | None = None) -> dict[str, Any]:
+    """The person moves to another door: their visits go to the new door's grid worker, from now."""
+    reg = _kept(session, ctx, who, entry_id)
+    if household:
+        hh = session.scalar(select(Household).where(Household.code == household))
+        if hh is None:
+            raise NotFound(f"no household has the code {household!r}.", field="household")
+        target_household, target_building = hh.id, hh.building_id
+    elif building:
+        bid = session.scalar(select(Building.id).where(Building.code == building))
+        if bid is None:
+            raise NotFound(f"no building has the code {building!r}.", field="building")
+        target_household, target_building = None, bid
+    else:
+        raise InvalidParameter("household", "say where the person moves: a household (门牌码) or a building.")
+    if (target_household, target_building) == (reg.household_id, reg.building_id):
+        raise Conflict("the entry is at that door already.", field="household")
+    grid = grid_of(session, ctx, target_building)
+    if who is not None and not (who.is_staff or who.covers(grid)):
+        raise Forbidden(f"the new door is in grid {grid}, not on ground you answer for: ask its community to register them.")
+    before = _facts(reg)
+    reg.household_id, reg.building_id = target_household, target_building
+    return _done(session, ctx, who, reg, "move", before, note)
+
+
+def pause_entry(session: Session, ctx: Context, who: Principal | None, entry_id: int, until: date, *,
+                note: str | None = None) -> dict[str, Any]:
+    """No visits through `until`; the first after it is due within the first days, as for someone new."""
+    reg = _kept(session, ctx, who, entry_id)
+    today = clock.now().astimezone(_zone(ctx)).date()
+    if until < today:
+        raise InvalidParameter("until", f"a pause lasts until a day from today on; {until} is past.")
+    before = _facts(reg)
+    reg.paused_until = until
+    return _done(session, ctx, who, reg, "pause", before, note)
+
+
+def resume_entry(session: Session, ctx: Context, who: Principal | None, entry_id: int, *, note: str | None = None) -> dict[str, Any]:
+    """Visits again from today (a pause ended early)."""
+    reg = _kept(session, ctx, who, entry_id)
+    if reg.paused_until is None:
+        raise Conflict(f"register entry {entry_id} is not paused.", field="id")
+    before = _facts(reg)
+    yesterday = clock.now().astimezone(_zone(ctx)).date().toordinal() - 1
+    reg.paused_until = date.fromordinal(yesterday)  # the first visit after it is due within the first days
+    return _done(session, ctx, who, reg, "resume", before, note)
+
+
+def end_entry(session: Session, ctx: Context, who: Principal | None, entry_id: int, *, note: str | None = None) -> dict[str, Any]:
+    """The person no longer needs visits (moved away, passed away, no longer eligible): their open visit is cancelled."""
+    reg = _kept(session, ctx, who, entry_id)
+    before = _facts(reg)
+    reg.active = False
+    return _done(session, ctx, who, reg, "end", before, note, reschedule=True)
+
+
+def _kept(session: Session, ctx: Context, who: Principal | None, entry_id: int) -> PatrolRegister:
+    """The entry, if `who` keeps the registers of its door's grid (None: the command line)."""
+    if who is not None:
+        require_permission(who, KEEP_REGISTERS)
+    reg = session.get(PatrolRegister, entry_id, with_for_update=True)
+    if reg is None or (who is not None and not (who.is_staff or who.covers(grid_of(session, ctx, reg.building_id)))):
+        raise NotFound(f"no register entry {entry_id} on ground you answer for.", field="id")
+    if not reg.active:
+        raise Conflict(f"register entry {entry_id} has ended.", field="id")
+    return reg
+
+
+def _done(session: Session, ctx: Context, who: Principal | None, reg: PatrolRegister, action: str, before: dict[str, Any],
+          note: str | None, *, reschedule: bool = True) -> dict[str, Any]:
+    """Audit the change and reschedule: the open visit is cancelled, and the scheduler makes the one now due."""
+    session.flush()
+    cancelled = 0
+    if reschedule:
+        open_visits = list(session.scalars(select(Task).where(Task.patrol_id == reg.id, Task.kind == "patrol",
+                                                              Task.status.in_(TASK_ACTIVE))))
+        for task in open_visits:
+            task.status, task.note = "cancelled", f"register entry {action}: rescheduled"
+        cancelled = len(open_visits)
+        session.flush()
+        if reg.active:
+            schedule_visits(session, ctx)
+    record_change(session, who, KIND, str(reg.id), action, before, _facts(reg), note=note)
+    out = view(session, ctx, reg, who)
+    out["visits_cancelled"] = cancelled
+    return out
+
+
+def _facts(reg: PatrolRegister) -> dict[str, Any]:
+    return {"kind": reg.kind, "person": reg.person, "household_id": reg.household_id, "building_id": reg.building_id,
+            "interval_days": reg.interval_days, "active": bool(reg.active),
+            "paused_until": reg.paused_until.isoformat() if reg.paused_until else None}
+
+
+def _zone(ctx: Context) -> ZoneInfo:
+    return ZoneInfo(ctx.timezone)
