@@ -102,8 +102,10 @@ def add_register(session: Session, ctx: Context, principal: Principal | None, *,
     return view(session, ctx, register, principal)
 
 
-def schedule_visits(session: Session, ctx: Context, now: datetime | None = None, horizon_days: float = 1.0) -> Scheduled:
-    """A visit task for every active register whose next visit is due within the horizon and that has none open."""
+def schedule_visits(session: Session, ctx: Context, now: datetime | None = None, horizon_days: float = 1.0,
+                    only: list[int] | None = None) -> Scheduled:
+    """A visit task for every active register (or those `only`) whose next visit is due within the horizon and that
+    has none open."""
     now = now or clock.now()
     tz = ZoneInfo(ctx.timezone)
     busy = set(session.scalars(select(Task.patrol_id).where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE),
@@ -112,7 +114,8 @@ def schedule_visits(session: Session, ctx: Context, now: datetime | None = None,
     created, unassigned = [], []
     for reg, b_code, b_loc in session.execute(
         select(PatrolRegister, Building.code, Building.location).join(Building, Building.id == PatrolRegister.building_id)
-        .where(PatrolRegister.active.is_(True)).order_by(PatrolRegister.id)
+        .where(PatrolRegister.active.is_(True), *([PatrolRegister.id.in_(only)] if only is not None else []))
+        .order_by(PatrolRegister.id)
     ):
         if reg.id in busy:
             continue

@@ -22,7 +22,7 @@ from gridops.planning.community import Community
 
 def uncovered_of(session: Session, layer_id: int, grids: list[str], at: datetime) -> list[str]:
     """The grids of a plan nobody would answer for at `at`: no active worker assigned to the grid or a micro-grid
-    within it (the same rule the people register's uncovered grids follow)."""
+    within it (gridops.registers.people.uncovered_grids: the same rule, over the version in force)."""
     held = set(session.scalars(
         select(Assignment.area_code).join(Worker, Worker.id == Assignment.worker_id)
         .where(Assignment.layer_id == layer_id, Worker.active.is_(True), Assignment.in_force(at))))

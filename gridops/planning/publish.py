@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gridops.geo.plan import as_multipolygon
 from gridops.geo.validate import AreaRecord, validate_tree
 
-from gridops.access.policy import Principal
+from gridops.access.policy import KEEP_PEOPLE, Forbidden, Principal, roles_with
 from gridops.boundaries.areas import version_in_force
 from gridops.boundaries.levels import level_rules
 from gridops.boundaries.versions import ImportRefused, store_version, version_records
@@ -73,7 +73,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     effect = impact(session, com, plan, settings.digits[0])
     named = dict(workers or {})
     _check_coverage(session, com.layer_id, [a.code for a in plan.grids], {a.code: a.households for a in plan.grids},
-                    effective, named, set(accept_uncovered), assign is not None)
+                    effective, named, set(accept_uncovered), assign is not None, principal)
     version = store_version(session, records, layer, effective=given, source=f"plan draft {draft_id}",
                             note=f"community {com.code} redrawn: {len(plan.grids)} grids, {len(plan.micro_grids)} micro-grids",
                             created_by=principal.name if principal else "cli", supersede=supersede)
@@ -124,7 +124,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
 
 
 def _check_coverage(session: Session, layer_id: int, grids: list[str], households: dict[str, int], at: datetime,
-                    named: dict[str, str], accepted: set[str], can_assign: bool) -> None:
+                    named: dict[str, str], accepted: set[str], can_assign: bool, who: Principal | None) -> None:
     """Refuse a plan that would leave a grid with nobody answering for it, unless the planner named a worker for
     it or accepted it by name."""
     strays = sorted(set(named) - set(grids)) or sorted(accepted - set(grids))
@@ -133,6 +133,9 @@ def _check_coverage(session: Session, layer_id: int, grids: list[str], household
                                f"{strays[0]} is not a grid of this plan; its grids are {', '.join(grids[:12])}.")
     if named and not can_assign:
         raise InvalidParameter("workers", "workers cannot be named here: assign them in the people register.")
+    if named and who is not None and not who.can(KEEP_PEOPLE):
+        raise Forbidden(f"a {who.role} may not assign workers (it needs one of: {', '.join(roles_with(KEEP_PEOPLE))}); "
+                        "accept the grids as uncovered (accept_uncovered) and ask the community to assign them.")
     left = [g for g in uncovered_of(session, layer_id, grids, at) if g not in named and g not in accepted]
     if left:
         raise ImportRefused(

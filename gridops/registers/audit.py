@@ -37,10 +37,11 @@ def _plain(value: Any) -> Any:
 
 def record_change(session: Session, actor: Principal | None, kind: str, key: str, action: str,
                   before: dict[str, Any] | None, after: dict[str, Any] | None, *, note: str | None = None,
-                  at: datetime | None = None) -> ReferenceChange:
-    """One row of the trail, in the caller's transaction (fields that did not change are left out of both sides)."""
+                  at: datetime | None = None, keep: tuple[str, ...] = ()) -> ReferenceChange:
+    """One row of the trail, in the caller's transaction (fields that did not change are left out of both sides,
+    but those in `keep`, which say what the change was about: the day of a rota change)."""
     if before is not None and after is not None:
-        changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+        changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k) or k in keep}
         before = {k: v for k, v in before.items() if k in changed}
         after = {k: v for k, v in after.items() if k in changed}
     row = ReferenceChange(at=at or clock.now(), actor_user_id=actor.user_id if actor else None, actor_label=label_of(actor),

@@ -115,16 +115,18 @@ def answered_for(session: Session, area_code: str, at: datetime, layer: str = "g
 
 
 def uncovered_grids(session: Session, layer: str, at: datetime | None = None) -> list[str]:
-    """The grids in force that no active worker answers for (as worker, backup or leader) at `at`."""
+    """The grids in force that no active worker answers for (as worker, backup or leader, of the grid or a micro-grid
+    within it) at `at`."""
     at = at or clock.now()
     version = version_in_force(session, layer, at)
     if version is None:
         return []
     grids = session.scalars(select(Area.code).where(Area.version_id == version.id, Area.level == "grid").order_by(Area.code))
-    covered = set(session.scalars(
+    held = set(session.scalars(
         select(Assignment.area_code).join(Worker, Worker.id == Assignment.worker_id).join(Layer, Layer.id == Assignment.layer_id)
         .where(Layer.code == layer, Worker.active.is_(True), Assignment.in_force(at))))
-    return [g for g in grids if g not in covered]
+    # a worker of one of its micro-grids answers for the grid too (gridops.planning.impact.uncovered_of: the same rule)
+    return [g for g in grids if not any(h.startswith(g) for h in held)]
 
 
 # --- changing ------------------------------------------------------------------------------------

@@ -102,7 +102,8 @@ def set_day(session: Session, who: Principal | None, code: str, day: date, windo
     before = _days(session, worker.id, day, day)
     _replace(session, worker.id, day, parsed, reason)
     after = _days(session, worker.id, day, day)
-    record_change(session, who, KIND, code, "set_day", {"day": day, "was": before}, {"day": day, "now": after}, note=note)
+    record_change(session, who, KIND, code, "set_day", {"day": day, "was": before}, {"day": day, "now": after}, note=note,
+                  keep=("day",))
     return after[0]
 
 
@@ -125,11 +126,13 @@ def leave(session: Session, who: Principal | None, code: str, first: date, last:
     if (last - first).days + 1 > MAX_LEAVE_DAYS:
         raise InvalidParameter("last", f"a leave is at most {MAX_LEAVE_DAYS} days; for longer, deactivate the worker.")
     worker = kept_worker(session, who, code)
+    replaced = _days(session, worker.id, first, last)  # the days of their own it overwrites, for the trail
     day = first
     while day <= last:
         _replace(session, worker.id, day, (), "leave")
         day += timedelta(days=1)
-    record_change(session, who, KIND, code, "leave", None, {"first": first, "last": last}, note=note)
+    record_change(session, who, KIND, code, "leave", {"days": replaced} if replaced else None, {"first": first, "last": last},
+                  note=note)
     open_tasks = session.scalar(select(func.count(Task.id)).where(Task.worker_id == worker.id, Task.status.in_(TASK_ACTIVE)))
     return {"worker": code, "first": first.isoformat(), "last": last.isoformat(), "days": (last - first).days + 1,
             "open_tasks": int(open_tasks or 0)}
@@ -151,7 +154,7 @@ def swap(session: Session, ctx: Context, who: Principal | None, day: date, a: st
     after = [_days(session, wa.id, day, day)[0], _days(session, wb.id, day, day)[0]]
     for code, other, mine in ((a, b, after[0]), (b, a, after[1])):
         record_change(session, who, KIND, code, "swap", {"day": day, "windows": _plain(windows_a if code == a else windows_b)},
-                      {"day": day, "with": other, "windows": mine["windows"]}, note=note)
+                      {"day": day, "with": other, "windows": mine["windows"]}, note=note, keep=("day",))
     return after
 
 
@@ -178,9 +181,10 @@ def _day_windows(windows: list[dict[str, Any]]) -> tuple[tuple[time, time], ...]
 
 
 def _days(session: Session, worker_id: int, since: date, until: date) -> list[dict[str, Any]]:
-    rows = session.scalars(select(RosterDay).where(RosterDay.worker_id == worker_id, RosterDay.day >= since,
-                                                   RosterDay.day <= until).order_by(RosterDay.day, RosterDay.start_time))
-    codes = dict(session.execute(select(Worker.id, Worker.code)).all())
+    rows = list(session.scalars(select(RosterDay).where(RosterDay.worker_id == worker_id, RosterDay.day >= since,
+                                                        RosterDay.day <= until).order_by(RosterDay.day, RosterDay.start_time)))
+    partners = {r.swap_with_id for r in rows if r.swap_with_id}
+    codes = dict(session.execute(select(Worker.id, Worker.code).where(Worker.id.in_(partners))).all()) if partners else {}
     out: dict[date, dict[str, Any]] = {}
     for r in rows:
         d = out.setdefault(r.day, {"day": r.day.isoformat(), "weekday": r.day.weekday(), "weekday_name": WEEKDAYS[r.day.weekday()],

@@ -26,21 +26,32 @@ _MAX_SCANNED = 20_000  # a reader with little ground gets a short page rather th
 
 def visible_changes(session: Session, ctx: Context, who: Principal | None, q: ChangeQuery) -> list[dict[str, Any]]:
     """The trail, newest first, as `who` may read it (None: the command line, which reads all)."""
+    return visible_page(session, ctx, who, q)[0]
+
+
+def visible_page(session: Session, ctx: Context, who: Principal | None, q: ChangeQuery) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of the trail as `who` may read it, and where the next (older) page starts — also when the page
+    is short because the scan of a reader with little ground stopped, so older rows stay reachable."""
     if who is not None:
         require_permission(who, READ_PEOPLE)
     if who is None or who.policy.measures == ALL:
-        return changes(session, q)
+        rows = changes(session, q)
+        return rows, (rows[-1]["id"] if len(rows) == q.limit else None)
     sees = _Sight(session, ctx, who)
     found: list[dict[str, Any]] = []
-    batch, scanned = replace(q, limit=_SCAN), 0
+    cursor, scanned = q.before_id, 0
     while len(found) < q.limit and scanned < _MAX_SCANNED:
-        rows = changes(session, batch)
-        found.extend(r for r in rows if sees.change(r))
-        scanned += len(rows)
-        if len(rows) < _SCAN:
-            break
-        batch = replace(batch, before_id=rows[-1]["id"])
-    return found[:q.limit]
+        rows = changes(session, replace(q, limit=_SCAN, before_id=cursor))
+        for r in rows:
+            cursor, scanned = r["id"], scanned + 1
+            if sees.change(r):
+                found.append(r)
+                if len(found) == q.limit:
+                    break
+        else:  # the whole batch was read
+            if len(rows) < _SCAN:
+                return found, None  # the start of the trail
+    return found, cursor
 
 
 class _Sight:

@@ -38,7 +38,10 @@ def change_entry(session: Session, ctx: Context, who: Principal | None, entry_id
     before = _facts(reg)
     for k, v in changes.items():
         setattr(reg, k, v)
-    return _done(session, ctx, who, reg, "update", before, note, reschedule="interval_days" in changes)
+    if _facts(reg) == before:
+        raise InvalidParameter("body", "nothing to change: send interval_days, person or phone with a new value.")
+    return _done(session, ctx, who, reg, "update", before, note,
+                 reschedule=before["interval_days"] != reg.interval_days)
 
 
 def move_entry(session: Session, ctx: Context, who: Principal | None, entry_id: int, *, household: str | None = None,
@@ -123,7 +126,7 @@ def _done(session: Session, ctx: Context, who: Principal | None, reg: PatrolRegi
         cancelled = len(open_visits)
         session.flush()
         if reg.active:
-            schedule_visits(session, ctx)
+            schedule_visits(session, ctx, only=[reg.id])  # this entry's visit, not the whole city's
     record_change(session, who, KIND, str(reg.id), action, before, _facts(reg), note=note)
     out = view(session, ctx, reg, who)
     out["visits_cancelled"] = cancelled
@@ -132,7 +135,7 @@ def _done(session: Session, ctx: Context, who: Principal | None, reg: PatrolRegi
 
 def _facts(reg: PatrolRegister) -> dict[str, Any]:
     return {"kind": reg.kind, "person": reg.person, "household_id": reg.household_id, "building_id": reg.building_id,
-            "interval_days": reg.interval_days, "active": bool(reg.active),
+            "phone": reg.phone, "interval_days": reg.interval_days, "active": bool(reg.active),
             "paused_until": reg.paused_until.isoformat() if reg.paused_until else None}
 
 

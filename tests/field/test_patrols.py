@@ -24,14 +24,14 @@ def _a_household_in_the_test_grid(city) -> str:
         ids = dict(s.execute(select(Household.code, Household.id)).all())
     ctx = use_case_context(city.app)
     from gridops.core.models import Household as H
-    from gridops.field.patrols import _grid_of
+    from gridops.field.patrols import grid_of
 
     with city.session() as s:
         for code in codes:
             if ids[code] in registered:
                 continue
             bid = s.scalar(select(H.building_id).where(H.code == code))
-            if _grid_of(s, ctx, bid) == TEST_GRID:
+            if grid_of(s, ctx, bid) == TEST_GRID:
                 return code
     raise AssertionError("no free household in the test grid")
 

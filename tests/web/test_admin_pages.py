@@ -142,6 +142,15 @@ def test_a_community_admin_reads_the_trail_of_their_own_ground_only(city):
     assert all(c["after"]["area"].startswith(COMMUNITY) for c in mine if c["kind"] == "assignment")
     page = city.client.get("/admin/audit", headers=city.h("community_admin")).get_data(as_text=True)
     assert "W9101" in page and "W9100" not in page
+    with city.app.app_context(), city.session() as s:  # paged one row at a time, the older rows stay reachable
+        from gridops.registers.audit import ChangeQuery
+        from gridops.registers.trail import visible_page
+        from gridops.web.context import use_case_context
+
+        reader = city.app.extensions["gridops.principals"].principal(s, city.tokens["community_admin"])
+        first, older = visible_page(s, use_case_context(city.app), reader, ChangeQuery(limit=1))
+        second, _ = visible_page(s, use_case_context(city.app), reader, ChangeQuery(limit=1, before_id=older))
+    assert [r["id"] for r in first + second] == [r["id"] for r in mine[:2]]
     answered = city.client.get(f"/api/v1/assignments?area={OTHER_GRID}", headers=city.h("community_admin"))
     assert answered.status_code == 404  # who answers for another community's grid is not theirs to read
     assert city.client.get(f"/api/v1/assignments?area={TEST_GRID}", headers=city.h("community_admin")).status_code == 200

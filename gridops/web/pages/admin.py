@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request
@@ -24,7 +25,7 @@ from gridops.core.models import Department
 from gridops.reference.calendar import workday_minutes
 from gridops.registers import buildings, calendars, categories, households, people, rosters
 from gridops.registers.audit import ChangeQuery
-from gridops.registers.trail import visible_changes
+from gridops.registers.trail import visible_changes, visible_page
 from gridops.web.context import use_case_context
 from gridops.web.i18n import N_
 from gridops.web.pages.base import PageAnswer, pages, signed_in
@@ -43,6 +44,12 @@ REASONS = {"change": N_("changed"), "leave": N_("leave"), "swap": N_("swap")}
 ACTIONS = {"create": N_("added"), "update": N_("changed"), "deactivate": N_("left (deactivated)"), "end": N_("ended"),
            "set": N_("set"), "clear": N_("cleared"), "import": N_("imported"), "demolish": N_("demolished"),
            "set_day": N_("a day set"), "clear_day": N_("a day back to the week"), "leave": N_("leave"), "swap": N_("swap")}
+
+
+@pages.app_template_filter("segment")
+def segment(code: str) -> str:
+    """A code as one segment of an API path (codes are free text: a slash or a space must not change the path)."""
+    return quote(str(code), safe="")
 
 
 @pages.app_template_global()
@@ -171,9 +178,9 @@ def admin_person(code: str) -> PageAnswer:
         for a in person["assignments"]:
             trail += visible_changes(session, ctx, who, ChangeQuery(kind=people.KIND_ASSIGNMENT, key=str(a["id"])))
         trail.sort(key=lambda r: r["id"], reverse=True)
-        by_day = {w["weekday"]: w for w in week}
-        return _page("admin/person.html", who, person=person, week=[(k, WEEKDAYS[k], by_day.get(k)) for k in range(7)], days=days,
-                     trail=trail, names=_names(session, (a["area"] for a in person["assignments"])),
+        by_day = [(k, WEEKDAYS[k], [w for w in week if w["weekday"] == k]) for k in range(7)]
+        return _page("admin/person.html", who, person=person, week=by_day, days=days, trail=trail,
+                     names=_names(session, (a["area"] for a in person["assignments"])),
                      duties=people.DUTIES, roles=_roles_for(who), today=_today())
 
 
@@ -188,7 +195,7 @@ def admin_calendar() -> PageAnswer:
     """A year's holidays and make-up workdays; import next year's from the State Council's notice."""
     who = signed_in()
     raw = _arg("year")
-    year = int(raw) if raw.isdigit() and 1900 <= int(raw) <= 2999 else _today().year
+    year = int(raw) if raw.isascii() and raw.isdecimal() and 1900 <= int(raw) <= 2999 else _today().year
     with database().session() as session:
         try:
             shown = calendars.days(session, who, year)
@@ -247,13 +254,14 @@ def admin_audit() -> PageAnswer:
     who = signed_in()
     kind, key = _arg("kind") or None, _arg("key") or None
     before = _arg("before")
-    q = ChangeQuery(kind=kind, key=key, limit=100, before_id=int(before) if before.isdigit() else None)
+    q = ChangeQuery(kind=kind, key=key, limit=100,
+                    before_id=int(before) if before.isascii() and before.isdecimal() and len(before) <= 18 else None)
     with database().session() as session:
-        rows = visible_changes(session, use_case_context(), who, q)
+        rows, older = visible_page(session, use_case_context(), who, q)
     return _page("admin/audit.html", who, rows=rows, kind=kind or "", key=key or "",
                  kinds=(people.KIND_WORKER, people.KIND_ASSIGNMENT, rosters.KIND, calendars.KIND, categories.KIND,
                         buildings.KIND, households.KIND, "register", rosters.KIND_DEPARTMENT),
-                 older=rows[-1]["id"] if len(rows) == q.limit else None)
+                 older=older)
 
 
 def _today() -> date:

@@ -42,7 +42,9 @@
 
   // The body and the path: fields marked data-path fill {name} in the path and are not sent
   function request(form) {
-    let [method, path] = form.dataset.api.split(" ");
+    const space = form.dataset.api.indexOf(" ");
+    const method = form.dataset.api.slice(0, space);
+    let path = form.dataset.api.slice(space + 1);
     if (form.enctype === "multipart/form-data") return [method, path, new FormData(form)];
     const body = {};
     for (const el of form.elements) {

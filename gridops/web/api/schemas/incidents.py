@@ -88,7 +88,7 @@ class FlagArgs(Query):
     since = AwareDateTime(metadata={"description": "flagged at or after"})
     until = AwareDateTime(metadata={"description": "flagged before"})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, None))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10**9))
 
 
 class FlagList(Schema):
@@ -263,7 +263,7 @@ class IncidentListArgs(Query):
     bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat"})
     overdue = fields.Boolean(load_default=False, metadata={"description": "only open incidents past their due time"})
     limit = fields.Integer(load_default=1000, validate=validate.Range(1, 50_000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, None))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10**9))
 
 
 class PointGeometry(Schema):
