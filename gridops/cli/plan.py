@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -146,10 +145,7 @@ def plan_publish(draft_id: int, effective: str | None, accept_warnings: bool, wo
     at = when(effective, app)
     ctx = context(app)
     with app_db(app).session() as session:
-        def assign(grid: str, code: str, start: datetime) -> None:
-            people.assign(session, ctx, None, code, area=grid, duty="primary", valid_from=start,
-                          note=f"named when plan draft {draft_id} was published")
-
+        assign = people.primary_from(session, ctx, None, f"named when plan draft {draft_id} was published")
         done = publish_draft(session, ctx, draft_id, None, at, accept_warnings, accept_uncovered=accepted, workers=named,
                              assign=assign)
     p = done["published"]

@@ -5,7 +5,6 @@ windows, leave 请假, swaps 换班), and departments' office hours — the same
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -38,7 +37,7 @@ def rosters_group() -> None:
 def rosters_show(code: str, days: int) -> None:
     """A worker's week, then the days of the next DAYS that differ from it."""
     app = make_app()
-    today = clock.now().astimezone(ZoneInfo(app.config["TIMEZONE"])).date()
+    today = clock.today(app.config["TIMEZONE"])
     with app_db(app).session() as session:
         week = rosters.week(session, None, code)
         changed = rosters.days_of(session, None, code, today, today + timedelta(days=days))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 _source: Callable[[], datetime] | None = None
 
@@ -19,6 +20,11 @@ def now() -> datetime:
     if _source is None:
         return datetime.now(UTC)
     return _source().astimezone(UTC)
+
+
+def today(tz: str) -> date:
+    """The city's date now (a leave, a pause, a calendar year are days where the city is, not in UTC)."""
+    return now().astimezone(ZoneInfo(tz)).date()
 
 
 def set_source(source: Callable[[], datetime] | None) -> None:

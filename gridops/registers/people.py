@@ -11,6 +11,7 @@ A community admin keeps the people of their own community; an admin keeps everyo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -228,6 +229,15 @@ def assign(session: Session, ctx: Context, who: Principal | None, code: str, *, 
     sync_user_areas(session, [worker.id])
     record_change(session, who, KIND_ASSIGNMENT, str(row.id), "create", None, _assignment_facts(row, worker), note=note)
     return _assignment_view(row, worker, layer)
+
+
+def primary_from(session: Session, ctx: Context, who: Principal | None, note: str) -> Callable[[str, str, datetime], None]:
+    """`assign(grid, worker code, from)` as its grid worker, in this session: what publishing a plan is handed to
+    staff the grids it draws (gridops.planning.publish.Assign)."""
+    def assign_primary(grid: str, code: str, start: datetime) -> None:
+        assign(session, ctx, who, code, area=grid, duty="primary", valid_from=start, note=note)
+
+    return assign_primary
 
 
 def end_assignment(session: Session, ctx: Context, who: Principal | None, assignment_id: int, *,

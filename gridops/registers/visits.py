@@ -6,9 +6,8 @@ cancelled and the scheduler gives it the visit its new door, interval or pause c
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,7 +73,7 @@ def pause_entry(session: Session, ctx: Context, who: Principal | None, entry_id:
                 note: str | None = None) -> dict[str, Any]:
     """No visits through `until`; the first after it is due within the first days, as for someone new."""
     reg = _kept(session, ctx, who, entry_id)
-    today = clock.now().astimezone(_zone(ctx)).date()
+    today = clock.today(ctx.timezone)
     if until < today:
         raise InvalidParameter("until", f"a pause lasts until a day from today on; {until} is past.")
     before = _facts(reg)
@@ -88,8 +87,7 @@ def resume_entry(session: Session, ctx: Context, who: Principal | None, entry_id
     if reg.paused_until is None:
         raise Conflict(f"register entry {entry_id} is not paused.", field="id")
     before = _facts(reg)
-    yesterday = clock.now().astimezone(_zone(ctx)).date().toordinal() - 1
-    reg.paused_until = date.fromordinal(yesterday)  # the first visit after it is due within the first days
+    reg.paused_until = clock.today(ctx.timezone) - timedelta(days=1)  # the first visit after it is due within the first days
     return _done(session, ctx, who, reg, "resume", before, note)
 
 
@@ -137,7 +135,3 @@ def _facts(reg: PatrolRegister) -> dict[str, Any]:
     return {"kind": reg.kind, "person": reg.person, "household_id": reg.household_id, "building_id": reg.building_id,
             "phone": reg.phone, "interval_days": reg.interval_days, "active": bool(reg.active),
             "paused_until": reg.paused_until.isoformat() if reg.paused_until else None}
-
-
-def _zone(ctx: Context) -> ZoneInfo:
-    return ZoneInfo(ctx.timezone)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app
@@ -106,10 +105,7 @@ def publish(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
     who = caller()
     ctx = use_case_context(current_app)
     with database().session() as session:
-        def assign(grid: str, code: str, start: datetime) -> None:
-            people.assign(session, ctx, who, code, area=grid, duty="primary", valid_from=start,
-                          note=f"named when plan draft {draft_id} was published")
-
+        assign = people.primary_from(session, ctx, who, f"named when plan draft {draft_id} was published")
         return publish_draft(session, ctx, draft_id, who, body.get("effective_from"), body["accept_warnings"], body["supersede"],
                              accept_uncovered=body["accept_uncovered"], workers=body["workers"], assign=assign)
 

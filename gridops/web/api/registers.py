@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, request
 from flask_smorest.fields import Upload
@@ -241,7 +240,7 @@ def change_department(body: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 def _today() -> date:
-    return clock.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return clock.today(current_app.config["TIMEZONE"])
 
 
 @bp.post("/assignments/<int:assignment_id>/end")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request
 from flask_babel import get_locale, gettext
@@ -265,4 +264,4 @@ def admin_audit() -> PageAnswer:
 
 
 def _today() -> date:
-    return clock.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return clock.today(current_app.config["TIMEZONE"])

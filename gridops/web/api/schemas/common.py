@@ -120,3 +120,7 @@ class Link(Schema):
 def problem_response(bp: Blueprint, status: int, description: str) -> Callable[[_View], _View]:
     """Document an error answer as it is sent: RFC 9457 problem details."""
     return bp.alt_response(status, schema=Problem, description=description, content_type="application/problem+json")
+
+
+# why a change to reference data was made: kept in the audit trail (gridops.registers.audit)
+NOTE = fields.String(validate=validate.Length(max=2000), metadata={"description": "why (kept in the audit trail)"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from gridops.web.api.schemas.common import NOTE as _NOTE
 from gridops.web.api.schemas.common import Query, latitude, longitude
 
 PATROL_KINDS = ["elderly_alone", "left_behind_child", "disabled", "special_care"]
@@ -48,8 +49,6 @@ class PatrolView(Schema):
     visits_cancelled = fields.Integer(metadata={"description": "after a change: open visits cancelled (the new one, if due, "
                                                                "is in open_visit)"})
 
-
-_NOTE = fields.String(validate=validate.Length(max=2000), metadata={"description": "why (kept in the audit trail)"})
 
 
 class PatrolChange(Schema):

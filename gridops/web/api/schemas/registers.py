@@ -8,10 +8,10 @@ from gridops.registers.buildings import MAX_HOUSEHOLDS, USES
 from gridops.registers.categories import HANDLERS, MAX_LIMIT_MINUTES, URGENCIES
 from gridops.registers.people import DUTIES, WORKER_ROLES
 from gridops.registers.rosters import REASONS
+from gridops.web.api.schemas.common import NOTE as _NOTE
 from gridops.web.api.schemas.common import AwareDateTime, Query, latitude, longitude, stored_id
 
 _CODE = validate.Length(min=1, max=32)
-_NOTE = fields.String(validate=validate.Length(max=2000), metadata={"description": "why (kept in the audit trail)"})
 
 
 class PeopleArgs(Query):
