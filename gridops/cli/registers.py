@@ -14,7 +14,7 @@ import click
 from gridops.cli.base import app_db, cli, context, make_app, when
 from gridops.core import clock
 from gridops.core.timeparse import parse_date
-from gridops.registers import buildings, calendars, categories, households, people
+from gridops.registers import buildings, calendars, categories, households, people, taxonomy
 from gridops.registers.audit import ChangeQuery, changes
 from gridops.registers.categories import EDITABLE
 from gridops.registers.files import BadFile, text_of, write_csv, write_xlsx
@@ -166,8 +166,68 @@ def categories_list() -> None:
         found = categories.list_categories(session)
     for c in found:
         unit = "working min" if c["working_time"] else "min"
-        click.echo(f"{c['code']}\t{c['name']}\t{c['urgency']}\t{c['time_limit_minutes']} {unit}\t{c['handler']}")
+        stages = "/".join("-" if c[k] is None else str(c[k]) for k in categories.LIMITS)
+        click.echo(f"{c['group_code'] or '-'}\t{c['code']}\t{c['name']}\t{c['urgency']}\t"
+                   f"accept/handle/verify {stages} {unit}\t{c['handler']}")
     click.echo(f"{len(found)} categories")
+
+
+@categories_group.command("groups")
+def categories_groups() -> None:
+    """The classes (大类), in the pages' order."""
+    app = make_app()
+    with app_db(app).session() as session:
+        found = categories.list_groups(session)
+    for g in found:
+        click.echo(f"{g['code']}\t{g['name']}\t{g['name_en'] or ''}\t{g['categories']} categories")
+    click.echo(f"{len(found)} classes")
+
+
+@categories_group.command("group")
+@click.argument("code")
+@click.option("--name", default=None, help="its Chinese name (needed for a new class)")
+@click.option("--name-en", default=None)
+@click.option("--position", type=int, default=None, help="where lists show it (lower first)")
+@click.option("--note", default=None)
+def categories_group_set(code: str, name: str | None, name_en: str | None, position: int | None, note: str | None) -> None:
+    """Add the class CODE, or rename it or move it in the order."""
+    fields = {k: v for k, v in (("name", name), ("name_en", name_en), ("position", position)) if v is not None}
+    app = make_app()
+    with app_db(app).session() as session:
+        g = categories.set_group(session, None, code, note=note, **fields)
+    click.echo(f"class {g['code']}: {g['name']}")
+
+
+@categories_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--note", default=None)
+def categories_import(file: Path, note: str | None) -> None:
+    """Import an event taxonomy from FILE (.xlsx or CSV: 大类代码, 大类名称, 小类代码, 小类名称, 紧急程度, 受理时限,
+    处置时限, 核查时限 (hours) …, or the export's own columns): all rows or none."""
+    app = make_app()
+    try:
+        with app_db(app).session() as session:
+            done = taxonomy.import_taxonomy(session, None, file.read_bytes(), name=file.name, note=note)
+    except BadFile as err:
+        for row in err.rows:
+            click.echo(f"row {row['row']} ({row['field']}): {row['detail']}", err=True)
+        raise
+    click.echo(f"categories: {done.rows} row(s) from {file.name}: {len(done.created)} added, {len(done.updated)} changed; "
+               f"classes: {len(done.groups_created)} added, {len(done.groups_updated)} renamed")
+
+
+@categories_group.command("export")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".csv or .xlsx")
+def categories_export(out: Path) -> None:
+    """Write the classes and categories, as the import reads them."""
+    app = make_app()
+    with app_db(app).session() as session:
+        rows = taxonomy.export_taxonomy(session)
+    if out.suffix.lower() == ".xlsx":
+        out.write_bytes(write_xlsx(taxonomy.COLUMNS, rows, "categories"))
+    else:
+        out.write_text(write_csv(taxonomy.COLUMNS, rows), encoding="utf-8")
+    click.echo(f"categories: {len(rows)} row(s) written to {out}")
 
 
 @categories_group.command("set")

@@ -197,19 +197,38 @@ class Department(Base):
     office_hours: Mapped[str | None] = mapped_column(String(64))
 
 
+class CategoryGroup(Base):
+    """A class of categories (大类), as an event taxonomy (GB/T 30428-style: 大类 → 小类) groups them."""
+
+    __tablename__ = "category_group"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)  # dispute, hazard, … or a taxonomy's "01"
+    name: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str | None] = mapped_column(String(128))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # the order lists and pickers show the classes in
+
+
 class Category(Base):
-    """An incident category: its urgency, its time limit and who handles it."""
+    """An incident category (小类): its urgency, its time limits per stage and who handles it."""
 
     __tablename__ = "category"
-    __table_args__ = (CheckConstraint("time_limit_minutes > 0", name="time_limit_positive"),)
+    __table_args__ = (
+        CheckConstraint("time_limit_minutes > 0", name="time_limit_positive"),
+        CheckConstraint("accept_limit_minutes IS NULL OR accept_limit_minutes > 0", name="accept_limit_positive"),
+        CheckConstraint("verify_limit_minutes IS NULL OR verify_limit_minutes > 0", name="verify_limit_positive"),
+    )
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
     name_en: Mapped[str] = mapped_column(String(128))
-    group_code: Mapped[str | None] = mapped_column(String(64))  # dispute, hazard, order, livelihood, care
+    group_code: Mapped[str | None] = mapped_column(ForeignKey("category_group.code"))  # its 大类
     description: Mapped[str | None] = mapped_column(Text)
     urgency: Mapped[str] = mapped_column(String(16))  # critical, urgent, normal, low
+    # the stages' limits (none: the stage has no limit of its own): accept (受理) counted from the report,
+    # handle (处置, to resolution; the incident's due_at) from the report, verify (核查) from the resolution
+    accept_limit_minutes: Mapped[int | None] = mapped_column(Integer)
     time_limit_minutes: Mapped[int] = mapped_column(Integer)
+    verify_limit_minutes: Mapped[int | None] = mapped_column(Integer)
     working_time: Mapped[bool] = mapped_column(Boolean, default=False)  # limit counts working hours only
     handler: Mapped[str] = mapped_column(String(16))  # grid, department
     department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
@@ -349,7 +368,14 @@ class Incident(Base):
     routing_reason: Mapped[str | None] = mapped_column(String(256))
     # when
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # to be resolved by (处置时限)
+    accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # to be accepted by (受理时限)
+    verify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # to be verified by, once resolved (核查时限)
+    # the limits it was reported under (a category's later change applies to later reports): a reopening and
+    # an escalation count these again; none on rows older than migration 0020 (it filled them in)
+    limit_minutes: Mapped[int | None] = mapped_column(Integer)
+    verify_limit_minutes: Mapped[int | None] = mapped_column(Integer)
+    limit_working: Mapped[bool | None] = mapped_column(Boolean)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))

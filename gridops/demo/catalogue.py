@@ -61,6 +61,20 @@ DEPARTMENTS = [
 ]
 
 
+# the classes (大类) the categories below belong to, in the order the pages list them
+CATEGORY_GROUPS = [
+    {"code": "dispute", "name": "矛盾纠纷", "name_en": "Disputes", "position": 10},
+    {"code": "hazard", "name": "安全隐患", "name_en": "Hidden hazards", "position": 20},
+    {"code": "order", "name": "公共秩序", "name_en": "Public order", "position": 30},
+    {"code": "environment", "name": "市容环境", "name_en": "City appearance and environment", "position": 40},
+    {"code": "livelihood", "name": "民生服务", "name_en": "Livelihood services", "position": 50},
+    {"code": "care", "name": "关爱帮扶", "name_en": "Care and help", "position": 60},
+    {"code": "security", "name": "治安防范", "name_en": "Public security", "position": 70},
+]
+# the accept (受理) and verify (核查) limits by urgency, in minutes (of working time where the category counts it)
+STAGE_LIMITS = {"critical": (15, 4 * 60), "urgent": (60, 24 * 60), "normal": (4 * 60, 48 * 60), "low": (8 * 60, 72 * 60)}
+
+
 class CategorySpec(NamedTuple):
     """One incident category: its time limit (minutes, of working time or the clock), who handles it,
     how near and how recent a report must be to count as a duplicate, and how often it is reported."""
@@ -115,7 +129,9 @@ def category_row(c: CategorySpec) -> dict[str, Any]:
     """A category as city.json carries it (and as the generator reads it back while it writes reports)."""
     return {
         "code": c.code, "name": c.name, "name_en": c.name_en, "group_code": c.group, "urgency": c.urgency,
-        "time_limit_minutes": c.limit, "working_time": c.working, "handler": c.handler, "department_code": c.department,
+        "accept_limit_minutes": min(STAGE_LIMITS[c.urgency][0], c.limit), "time_limit_minutes": c.limit,
+        "verify_limit_minutes": STAGE_LIMITS[c.urgency][1] if not c.working else 2 * _WD, "working_time": c.working,
+        "handler": c.handler, "department_code": c.department,
         "dedupe_radius_m": c.radius, "dedupe_window_hours": c.window, "keywords": c.keywords,
         "description": f"{c.name} ({c.name_en})", "weekly_rate_per_1000_households": c.rate,
         **visibility(c.group, c.department),

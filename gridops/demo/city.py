@@ -38,6 +38,7 @@ from gridops.demo.catalogue import (
     ACTORS,
     CALENDAR_2026,
     CATEGORIES,
+    CATEGORY_GROUPS,
     CENTER,
     COMMUNITY_NAMES,
     COMPOUND_HEADS,
@@ -93,6 +94,7 @@ def generate_city(seed: int = 7, end: datetime = DEFAULT_END, weeks: int = 8) ->
             "incidents_from": iso(start),
             "snapshot_at": iso(end),
             "departments": DEPARTMENTS,
+            "category_groups": CATEGORY_GROUPS,
             "categories": [category_row(c) for c in CATEGORIES],
             "calendar": [{"day": d.isoformat(), "kind": k, "name": n} for d, k, n in sorted(CALENDAR_2026)],
         }

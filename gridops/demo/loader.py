@@ -42,6 +42,7 @@ from gridops.core.models import (
     Building,
     CalendarDay,
     Category,
+    CategoryGroup,
     Department,
     Household,
     Layer,
@@ -52,7 +53,7 @@ from gridops.core.models import (
     Worker,
 )
 from gridops.demo import reading
-from gridops.demo.catalogue import FORMAT_VERSION, visibility
+from gridops.demo.catalogue import CATEGORY_GROUPS, FORMAT_VERSION, visibility
 from gridops.demo.reading import Feature, Progress
 from gridops.demo.replay import play_history
 
@@ -156,6 +157,15 @@ def _reference_data(session: Session, manifest: dict[str, Any]) -> None:
     session.flush()
     for d in manifest.get("departments", []):
         session.merge(Department(**d))
+    session.flush()
+    known = {g["code"]: g for g in CATEGORY_GROUPS}
+    groups = {g["code"]: g for g in manifest.get("category_groups", [])}
+    for c in manifest.get("categories", []):  # files older than the classes name them by code only
+        code = c.get("group_code")
+        if code and code not in groups:
+            groups[code] = known.get(code, {"code": code, "name": code, "position": 1000})
+    for g in groups.values():
+        session.merge(CategoryGroup(**{k: v for k, v in g.items() if k in CategoryGroup.__table__.columns}))
     session.flush()
     for c in manifest.get("categories", []):
         fields = {**visibility(c.get("group_code"), c.get("department_code")),  # files older than the flags

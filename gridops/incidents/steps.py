@@ -26,6 +26,7 @@ from gridops.core.errors import Conflict, GridopsError, InvalidParameter, NotFou
 from gridops.core.models import Area, Assignment, Category, Incident, IncidentEvent, Task, Worker
 from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
+from gridops.incidents.deadlines import limits_of
 from gridops.incidents.events import notify, record
 from gridops.incidents.flags import check_resolution, record_flags
 from gridops.incidents.loop import (
@@ -268,6 +269,7 @@ def _resolve(c: StepCall) -> None:
     """Resolved, with its photos checked against the incident: what does not fit is flagged for the
     verifier and the command centre (gridops.incidents.flags), never refused."""
     event = c.record("resolve", "resolved", photos=True)
+    c.incident.verify_due_at = _stage_due(c, limits_of(c.incident, _category_of(c)).verify_minutes)
     _tasks(c.session, c.incident, {"open": "done", "accepted": "done"})
     if c.photos:
         c.session.flush()  # the flags name the resolve event; the same-photo check reads this step's attachments
@@ -321,16 +323,29 @@ def _not_fixed(c: StepCall) -> None:
 
 
 def _reopen(c: StepCall) -> None:
-    """Back to whoever handled it, with a fresh time limit counted from now."""
-    category = c.session.get(Category, c.incident.category_code)
-    assert category is not None
-    c.incident.closed_at = None
-    ref = c.ctx.references.current(c.session)
-    limit = ref.category(category.code)
-    assert limit is not None
-    c.incident.due_at = ref.calendar(c.ctx.timezone, ref.hours_for(limit)).due(c.now, category.time_limit_minutes,
-                                                                               category.working_time)
+    """Back to whoever handled it, with a fresh time limit counted from now: its own, as it was reported
+    under (gridops.incidents.deadlines)."""
+    c.incident.closed_at = c.incident.verify_due_at = None
+    due = _stage_due(c, limits_of(c.incident, _category_of(c)).handle_minutes)
+    assert due is not None
+    c.incident.due_at = due
     _back_to_handler(c, f"reopened by the resident: {c.act.note or 'not satisfied'}")
+
+
+def _category_of(c: StepCall) -> Category:
+    category = c.session.get(Category, c.incident.category_code)
+    assert category is not None  # incident.category_code is a NOT NULL foreign key
+    return category
+
+
+def _stage_due(c: StepCall, minutes: int | None) -> datetime | None:
+    """A stage's limit from now, counted as the incident's limits are (working time or the clock)."""
+    if minutes is None:
+        return None
+    ref = c.ctx.references.current(c.session)
+    category = ref.category(c.incident.category_code)
+    assert category is not None
+    return ref.due(c.ctx.timezone, category, c.now, minutes, limits_of(c.incident, _category_of(c)).working_time)
 
 
 def _escalate(c: StepCall) -> None:

@@ -2,11 +2,14 @@
 
 An overdue incident still being handled is supervised and escalated one tier
 (grid worker → grid leader → community → street → district department); while
-it stays overdue it climbs again each time its category's time limit passes
-once more (at least hourly), until the top. Work waiting for verification is
-supervised and the assignee told, not escalated: the handling is done. Each
-incident is swept in its own transaction through the same steps people take,
-so two sweepers at once (a CLI run beside the server's) cannot both act on it.
+it stays overdue it climbs again each time its own time limit passes once more
+(at least hourly), until the top. Work waiting for verification is supervised
+and the assignee told, not escalated: the handling is done. The stages with
+limits of their own — nobody accepted it in time (受理超时), nobody verified the
+resolution in time (核查超时) — are supervised once each, not escalated: the
+handling limit still runs. Each incident is swept in its own transaction through
+the same steps people take, so two sweepers at once (a CLI run beside the
+server's) cannot both act on it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from gridops.core import clock
@@ -24,6 +27,7 @@ from gridops.core.db import Database
 from gridops.core.errors import GridopsError
 from gridops.core.models import Category, Incident, IncidentEvent
 from gridops.incidents.context import Context
+from gridops.incidents.deadlines import AWAITING_ACCEPT, AWAITING_VERIFY, STAGE_NAMES, limits_of, overdue_stage
 from gridops.incidents.loop import HANDLING, OPEN, next_tier
 from gridops.incidents.steps import Act, act
 
@@ -38,8 +42,11 @@ def sweep_incidents(db: Database, ctx: Context, now: datetime | None = None) -> 
     skipped: list[int] = []
     with db.session() as session:
         overdue = list(session.scalars(
-            select(Incident.id).where(Incident.status.in_(OPEN), Incident.merged_into_id.is_(None), Incident.due_at < now)
-            .order_by(Incident.due_at)
+            select(Incident.id).where(Incident.merged_into_id.is_(None), or_(
+                and_(Incident.status.in_(OPEN), Incident.due_at < now),
+                _stage_overdue(Incident.status.in_(AWAITING_ACCEPT), Incident.accept_due_at, now),
+                _stage_overdue(Incident.status.in_(AWAITING_VERIFY), Incident.verify_due_at, now),
+            )).order_by(Incident.due_at)
         ))
     for iid in overdue:
         try:
@@ -51,11 +58,27 @@ def sweep_incidents(db: Database, ctx: Context, now: datetime | None = None) -> 
     return supervised, escalated, skipped
 
 
+def _stage_overdue(waiting: ColumnElement[bool], deadline: InstrumentedAttribute[datetime | None],
+                   now: datetime) -> ColumnElement[bool]:
+    """In SQL: waiting in a stage past its own deadline, and not yet supervised since."""
+    return and_(waiting, deadline < now, or_(Incident.supervised_at.is_(None), Incident.supervised_at < deadline))
+
+
 def _one(session: Session, ctx: Context, iid: int, now: datetime, supervised: list[int], escalated: list[int]) -> None:
     incident = session.get(Incident, iid)
-    if incident is None or incident.status not in OPEN or incident.due_at >= now:
+    if incident is None:
         return
-    if incident.supervised_at is None:
+    stage = overdue_stage(incident.status, now, incident.due_at, incident.accept_due_at, incident.verify_due_at)
+    if stage in ("accept", "verify"):
+        deadline = incident.accept_due_at if stage == "accept" else incident.verify_due_at
+        assert deadline is not None  # overdue_stage said it has run out
+        if incident.supervised_at is None or incident.supervised_at < deadline:
+            act(session, ctx, iid, "supervise", Act(note=f"{STAGE_NAMES[stage]}超时督办: due {deadline.isoformat()}"), None)
+            supervised.append(iid)
+        return
+    if stage != "handle":
+        return
+    if incident.supervised_at is None or incident.supervised_at < incident.due_at:
         act(session, ctx, iid, "supervise", Act(note=f"逾期督办: due {incident.due_at.isoformat()}"), None)
         supervised.append(iid)
         if incident.status not in HANDLING:
@@ -77,5 +100,5 @@ def _due_again(session: Session, incident: Incident, now: datetime) -> bool:
         return True
     category = session.get(Category, incident.category_code)
     assert category is not None  # incident.category_code is a NOT NULL foreign key
-    limit = category.time_limit_minutes
+    limit = limits_of(incident, category).handle_minutes
     return now - last >= max(timedelta(hours=1), timedelta(minutes=limit))

@@ -15,6 +15,7 @@ from gridops.core import clock
 from gridops.core.errors import NotFound
 from gridops.core.models import Area, Attachment, BoundaryVersion, Category, Incident, IncidentEvent, Worker
 from gridops.core.shapes import to_point
+from gridops.incidents.deadlines import limits_of, overdue_stage
 from gridops.incidents.flags import flags_of
 from gridops.incidents.listing import photos_of
 from gridops.incidents.loop import OPEN
@@ -78,6 +79,10 @@ def view(session: Session, incident: Incident, grid_code: str, principal: Princi
         "reported_at": incident.reported_at.isoformat(),
         "due_at": incident.due_at.isoformat(),
         "overdue": incident.status in OPEN and incident.due_at < now,
+        "accept_due_at": incident.accept_due_at.isoformat() if incident.accept_due_at else None,
+        "verify_due_at": incident.verify_due_at.isoformat() if incident.verify_due_at else None,
+        "overdue_stage": overdue_stage(incident.status, now, incident.due_at, incident.accept_due_at, incident.verify_due_at),
+        "limits": limits_of(incident, category).as_dict(),
         "supervised_at": incident.supervised_at.isoformat() if incident.supervised_at else None,
         "closed_at": incident.closed_at.isoformat() if incident.closed_at else None,
         "merged_into": incident.merged_into_id,

@@ -42,13 +42,15 @@ class CategoryRef:
     name_en: str
     group_code: str | None
     urgency: str
-    time_limit_minutes: int
-    working_time: bool
+    time_limit_minutes: int  # handle (处置): from the report to its resolution
+    working_time: bool  # every stage's limit counts working hours only
     handler: str
     department_code: str | None
     dedupe_radius_m: float | None
     dedupe_window_hours: float | None
     active: bool
+    accept_limit_minutes: int | None = None  # accept (受理): from the report; none, no limit of its own
+    verify_limit_minutes: int | None = None  # verify (核查): from the resolution
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,13 @@ class Reference:
         if found is None:
             found = self._calendars[key] = WorkCalendar.from_days(tz, self.day_kinds.items(), key[1])
         return found
+
+    def due(self, tz: str, category: CategoryRef, start: datetime, minutes: int, working_time: bool | None = None) -> datetime:
+        """When a stage's limit of `minutes` from `start` runs out, counted as the category counts it (working
+        time in its department's hours, or the clock). `working_time` is the incident's own (as reported),
+        where it differs from the category's today."""
+        working = category.working_time if working_time is None else working_time
+        return self.calendar(tz, self.hours_for(category)).due(start, minutes, working)
 
     def hours_for(self, category: CategoryRef) -> Windows:
         """The office hours a category's working-time limit counts: its department's own, else the city's."""
@@ -191,7 +200,8 @@ def load_reference(session: Session, stamp: int, previous: Reference | None = No
                    office_hours: Windows = DEFAULT_WINDOWS) -> Reference:
     categories = {
         c.code: CategoryRef(c.code, c.name, c.name_en, c.group_code, c.urgency, c.time_limit_minutes, bool(c.working_time),
-                            c.handler, c.department_code, c.dedupe_radius_m, c.dedupe_window_hours, bool(c.active))
+                            c.handler, c.department_code, c.dedupe_radius_m, c.dedupe_window_hours, bool(c.active),
+                            c.accept_limit_minutes, c.verify_limit_minutes)
         for c in session.scalars(select(Category))
     }
     workers = {

@@ -40,8 +40,10 @@ def test_a_report_is_placed_routed_and_answered_in_full(city):
     assert body["grid"]["code"] == TEST_GRID and body["micro_grid"]["code"].startswith(TEST_GRID)
     assert body["boundary_version"]["number"] == 1
     assert body["category"] == {"code": "dispute.neighbour", "name": "邻里纠纷", "urgency": "normal",
-                                "time_limit_minutes": 4320, "working_time": False}
+                                "time_limit_minutes": 4320, "working_time": False, "accept_limit_minutes": 240,
+                                "verify_limit_minutes": 2880}
     assert body["due_at"].startswith("2026-11-26T02:00:00")  # three calendar days after Monday 10:00 (UTC+8)
+    assert body["accept_due_at"].startswith("2026-11-23T06:00:00")  # to be accepted within four hours
     assert body["assignee"]["code"] == city.workers["grid_worker"]
     assert body["routing_reason"] == "grid worker on shift"
     with city.session() as s:

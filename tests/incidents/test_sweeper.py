@@ -24,14 +24,22 @@ def report(city, category="care.elderly"):  # a 2-hour limit
 
 
 def test_overdue_work_is_supervised_told_and_escalated_once_per_time_limit(city):
-    iid = report(city)
+    iid = report(city)  # care.elderly: accepted within 15 minutes, handled within 2 hours
     db = city.app.extensions["gridops.db"]
     start = city.clock["t"]
-    city.clock["t"] = start + timedelta(hours=1)
+    city.clock["t"] = start + timedelta(minutes=10)
     early = sweep(db, context(city))  # the demo city's own open reports are long overdue; ours is not yet
     assert iid not in early.supervised and iid not in early.escalated and len(early.supervised) > 0
 
-    city.clock["t"] = start + timedelta(hours=2, minutes=5)
+    city.clock["t"] = start + timedelta(hours=1)  # nobody has accepted it: supervised once, not escalated
+    late = sweep(db, context(city))
+    assert iid in late.supervised and iid not in late.escalated
+    assert iid not in sweep(db, context(city)).supervised
+    with city.session() as s:
+        note = s.scalar(select(IncidentEvent.note).where(IncidentEvent.incident_id == iid, IncidentEvent.action == "supervise"))
+        assert note.startswith("受理超时督办") and s.get(Incident, iid).status == "reported"
+
+    city.clock["t"] = start + timedelta(hours=2, minutes=5)  # the handling limit has run out too
     first = sweep(db, context(city))
     assert iid in first.supervised and iid in first.escalated
     with city.session() as s:
@@ -49,7 +57,26 @@ def test_overdue_work_is_supervised_told_and_escalated_once_per_time_limit(city)
         steps = s.scalars(select(IncidentEvent.action).where(IncidentEvent.incident_id == iid).order_by(IncidentEvent.seq)).all()
         labels = s.scalars(select(IncidentEvent.actor_label)
                            .where(IncidentEvent.incident_id == iid, IncidentEvent.action != "report")).all()
-    assert steps == ["report", "supervise", "escalate", "escalate"] and set(labels) == {"system"}
+    assert steps == ["report", "supervise", "supervise", "escalate", "escalate"] and set(labels) == {"system"}
+
+
+def test_a_resolution_nobody_verifies_in_time_is_supervised_while_the_handling_limit_still_runs(city):
+    iid = report(city, "dispute.neighbour")  # handled within 3 days; verified within 48 hours of the resolution
+    near = {"lon": round(TEST_POINT[0] + 0.0001, 7), "lat": TEST_POINT[1]}
+    for action, body in (("take", {}), ("check_in", near), ("resolve", {"note": "双方已和解"})):
+        assert city.client.post(f"/api/v1/incidents/{iid}/{action}", json=body, headers=city.h("grid_worker")).status_code == 200
+    view = city.client.get(f"/api/v1/incidents/{iid}", headers=city.h("grid_leader")).json
+    assert view["verify_due_at"] is not None and view["overdue_stage"] is None
+    db = city.app.extensions["gridops.db"]
+    city.clock["t"] += timedelta(hours=49)
+    done = sweep(db, context(city))
+    assert iid in done.supervised and iid not in done.escalated
+    view = city.client.get(f"/api/v1/incidents/{iid}", headers=city.h("grid_leader")).json
+    assert view["overdue_stage"] == "verify" and not view["overdue"] and view["status"] == "resolved"
+    with city.session() as s:
+        note = s.scalar(select(IncidentEvent.note).where(IncidentEvent.incident_id == iid, IncidentEvent.action == "supervise"))
+    assert note.startswith("核查超时督办")
+    assert iid not in sweep(db, context(city)).supervised  # once
 
 
 def test_work_waiting_for_verification_is_supervised_not_escalated(city):

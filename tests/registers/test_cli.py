@@ -37,6 +37,15 @@ def test_the_office_keeps_workers_calendars_and_categories_from_the_command_line
     assert changed.exit_code == 0 and "time_limit_minutes=120" in changed.output, changed.output
     wrong = _run("categories", "set", "hazard.fire_lane", "time_limit=5")
     assert wrong.exit_code != 0
+    listed = _run("categories", "list")
+    assert "hazard\thazard.fire_lane\t消防通道堵塞\turgent\taccept/handle/verify 60/120/1440 min\tdepartment" in listed.output
+    named = _run("categories", "group", "09", "--name", "突发事件")
+    assert named.exit_code == 0 and "class 09: 突发事件" in named.output, named.output
+    assert "09\t突发事件\t\t0 categories" in _run("categories", "groups").output
+    sheet = tmp_path / "categories.csv"
+    assert _run("categories", "export", "--out", str(sheet)).exit_code == 0
+    back = _run("categories", "import", str(sheet))
+    assert back.exit_code == 0 and "0 added, 0 changed; classes: 0 added, 0 renamed" in back.output, back.output
 
     deactivated = _run("workers", "deactivate", "W8001", "--note", "试用期未过")
     assert deactivated.exit_code == 0 and "worker W8001 deactivated: 1 assignment(s) ended" in deactivated.output, deactivated.output

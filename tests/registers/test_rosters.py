@@ -86,7 +86,8 @@ def test_someone_with_no_rota_is_on_duty_in_office_hours(city):
 def test_a_departments_own_office_hours_set_its_working_time_deadlines(city):
     admin = city.h("admin")
     res = city.client.patch("/api/v1/categories/livelihood.repair",
-                            json={"time_limit_minutes": 60, "working_time": True, "dedupe_window_hours": 0.5}, headers=admin)
+                            json={"accept_limit_minutes": 30, "time_limit_minutes": 60, "working_time": True, "dedupe_window_hours": 0.5},
+                            headers=admin)
     assert res.status_code == 200, res.json
     dept = res.json["department_code"]
     city_hours = report(city, "livelihood.repair")

@@ -82,18 +82,42 @@ def test_a_new_worker_takes_over_a_grid_and_the_old_ones_work_moves_with_events(
 
 
 def test_a_shortened_time_limit_applies_to_new_reports_only(city):
-    before = report(city)
+    before = report(city)  # accepted within 4 hours, handled within 3 days, verified within 2 days of the resolution
     res = city.client.patch("/api/v1/categories/dispute.neighbour", json={"time_limit_minutes": 60, "note": "市里缩短时限"},
                             headers=city.h("admin"))
+    assert res.status_code == 400 and res.json["field"] == "accept_limit_minutes", res.json  # accepting may not outlast handling
+    res = city.client.patch("/api/v1/categories/dispute.neighbour", headers=city.h("admin"),
+                            json={"accept_limit_minutes": 30, "time_limit_minutes": 60, "verify_limit_minutes": 120,
+                                  "note": "市里缩短时限"})
     assert res.status_code == 200 and res.json["time_limit_minutes"] == 60, res.json
     after = report(city, point=(TEST_POINT[0] + 0.003, TEST_POINT[1]))  # not a duplicate of the first
     assert datetime.fromisoformat(after["due_at"]) == datetime(2026, 11, 23, 11, 0, tzinfo=SH)
+    assert datetime.fromisoformat(after["accept_due_at"]) == datetime(2026, 11, 23, 10, 30, tzinfo=SH)
     assert datetime.fromisoformat(before["due_at"]) == datetime(2026, 11, 26, 10, 0, tzinfo=SH)  # still three days
     again = city.client.get(f"/api/v1/incidents/{before['id']}", headers=city.h("command_centre")).json
     assert datetime.fromisoformat(again["due_at"]) == datetime(2026, 11, 26, 10, 0, tzinfo=SH)
+    assert datetime.fromisoformat(again["accept_due_at"]) == datetime(2026, 11, 23, 14, 0, tzinfo=SH)
+    assert again["limits"] == {"handle_minutes": 4320, "verify_minutes": 2880, "working_time": False}
     trail = city.client.get("/api/v1/audit?kind=category&key=dispute.neighbour", headers=city.h("admin")).json["changes"]
-    assert trail[0]["before"] == {"time_limit_minutes": 4320} and trail[0]["after"] == {"time_limit_minutes": 60}
+    assert trail[0]["before"] == {"accept_limit_minutes": 240, "time_limit_minutes": 4320, "verify_limit_minutes": 2880}
+    assert trail[0]["after"] == {"accept_limit_minutes": 30, "time_limit_minutes": 60, "verify_limit_minutes": 120}
     assert trail[0]["note"] == "市里缩短时限"
+
+    # the first report is handled, verified and closed; the resident says it is not fixed: three days again, its own
+    near = {"lon": round(TEST_POINT[0] + 0.0001, 7), "lat": TEST_POINT[1]}
+    for who, action, body in (("grid_worker", "take", {}), ("grid_worker", "check_in", near),
+                              ("grid_worker", "resolve", {"note": "已调解"})):
+        assert city.client.post(f"/api/v1/incidents/{before['id']}/{action}", json=body, headers=city.h(who)).status_code == 200
+    resolved = city.client.get(f"/api/v1/incidents/{before['id']}", headers=city.h("grid_leader")).json
+    assert datetime.fromisoformat(resolved["verify_due_at"]) == datetime(2026, 11, 25, 10, 0, tzinfo=SH)  # its 2 days
+    for action in ("verify", "close"):
+        res = city.client.post(f"/api/v1/incidents/{before['id']}/{action}", json={}, headers=city.h("grid_leader"))
+        assert res.status_code == 200, res.json
+    res = city.client.post(f"/api/v1/incidents/{before['id']}/not_fixed", json={"note": "又吵起来了"}, headers=city.h("resident"))
+    assert res.status_code == 200, res.json
+    reopened = city.client.get(f"/api/v1/incidents/{before['id']}", headers=city.h("grid_leader")).json
+    assert reopened["status"] == "reopened"
+    assert datetime.fromisoformat(reopened["due_at"]) == datetime(2026, 11, 26, 10, 0, tzinfo=SH)  # now + 3 days
 
 
 def test_next_years_calendar_is_imported_and_a_working_time_deadline_skips_the_spring_festival(city, tmp_path, monkeypatch):
@@ -114,8 +138,8 @@ def test_next_years_calendar_is_imported_and_a_working_time_deadline_skips_the_s
 
     # two working hours, reported on the Thursday before the holiday at 16:30: one hour that day, the
     # rest on Friday the 12th, the first working day after it
-    res = city.client.patch("/api/v1/categories/dispute.property", json={"time_limit_minutes": 120, "working_time": True},
-                            headers=admin)
+    res = city.client.patch("/api/v1/categories/dispute.property", headers=admin,
+                            json={"accept_limit_minutes": 60, "time_limit_minutes": 120, "working_time": True})
     assert res.status_code == 200, res.json
     city.clock["t"] = datetime(2027, 2, 4, 16, 30, tzinfo=SH)
     due = datetime.fromisoformat(report(city, "dispute.property")["due_at"])

@@ -154,3 +154,49 @@ def test_a_community_admin_reads_the_trail_of_their_own_ground_only(city):
     answered = city.client.get(f"/api/v1/assignments?area={OTHER_GRID}", headers=city.h("community_admin"))
     assert answered.status_code == 404  # who answers for another community's grid is not theirs to read
     assert city.client.get(f"/api/v1/assignments?area={TEST_GRID}", headers=city.h("community_admin")).status_code == 200
+
+
+def test_the_city_keeps_its_categories_classes_and_stage_limits_on_the_page(city, artifacts_dir, backend, tmp_path):
+    with live_server(city.app) as base, browser() as (p, b):
+        context = b.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                base_url=base)
+        page = context.new_page()
+        seen = watch(page, base)
+        page.goto("/admin")
+        page.fill("#token", city.tokens["admin"])
+        page.click("button[type=submit]")
+        page.wait_for_url("**/admin")
+        page.goto("/admin/categories")
+        heads = page.locator("tr.class-head").all_inner_texts()
+        assert heads[0].startswith("矛盾纠纷") and any(h.startswith("安全隐患") for h in heads), heads
+        row = page.locator("#cat-dispute\\.neighbour").inner_text()
+        assert "4 小时" in row and "72 小时" in row and "48 小时" in row, row  # accept, handle, verify
+
+        page.locator("#cat-dispute\\.neighbour a").click()
+        page.fill("#category-edit [name=accept_limit_minutes]", "100")  # longer than handling it: refused, said why
+        said = _submit(page, "#category-edit")
+        assert said.startswith("参数有误") and "accept" in said, said
+        page.fill("#category-edit [name=accept_limit_minutes]", "1")
+        page.fill("#category-edit [name=verify_limit_minutes]", "")  # no verify limit of its own
+        assert _submit(page, "#category-edit") == "已保存。"
+
+        sheet = tmp_path / "分类.csv"
+        sheet.write_text("大类代码,大类名称,小类代码,小类名称,紧急程度,受理时限(小时),处置时限(小时)\n"
+                         "01,市容环境,0101,暴露垃圾,一般,2,48\n01,市容环境,0102,积存渣土,很急,2,48\n", encoding="utf-8")
+        page.set_input_files("#categories-import [name=file]", str(sheet))
+        said = _submit(page, "#categories-import")
+        assert said.startswith("文件有误：") and "第 3 行" in said, said
+        page.screenshot(path=str(artifacts_dir / f"admin-categories-refused-{backend.name}.png"), full_page=True)
+        sheet.write_text(sheet.read_text(encoding="utf-8").replace("很急", "紧急"), encoding="utf-8")
+        page.set_input_files("#categories-import [name=file]", str(sheet))
+        assert _submit(page, "#categories-import") == "已导入 2 行。"
+        page.goto("/admin/categories")
+        assert page.locator("#class-01").inner_text().startswith("市容环境")
+        assert "1 小时" in page.locator("#cat-dispute\\.neighbour").inner_text()
+        page.screenshot(path=str(artifacts_dir / f"admin-categories-{backend.name}.png"), full_page=True)
+        unexpected = [e for e in seen.errors if not re.search(r"status of (400|422)", e)]  # the two refusals asked for above
+        assert not unexpected and not seen.outside(), (unexpected, seen.outside())
+        context.close()
+    cats = {c["code"]: c for c in city.client.get("/api/v1/categories", headers=city.h("admin")).json["categories"]}
+    assert cats["dispute.neighbour"]["accept_limit_minutes"] == 60 and cats["dispute.neighbour"]["verify_limit_minutes"] is None
+    assert cats["0102"]["urgency"] == "urgent"

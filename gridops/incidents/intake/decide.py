@@ -44,6 +44,7 @@ class Placed:
     due: datetime
     chosen: Route
     dupes: list[dict[str, Any]]
+    accept_due: datetime | None = None  # to be accepted by (受理时限), if the category sets a limit
     target_id: int | None = None  # merged into a stored incident
     target_new: Placed | None = None  # merged into an earlier report of this batch
     merge_distance_m: float | None = None
@@ -99,11 +100,13 @@ def place(session: Session, ctx: Context, ref: Reference, sub: Submission, now: 
     )
     areas = answer["layers"][ctx.geocoder.primary_layer]["areas"]
     codes = {level: a["code"] for level, a in areas.items()}
-    due = ref.calendar(ctx.timezone, ref.hours_for(category)).due(now, category.time_limit_minutes, category.working_time)
+    due = ref.due(ctx.timezone, category, now, category.time_limit_minutes)
+    accept = category.accept_limit_minutes
     grid_id = version.area_id(codes["grid"])
     assert grid_id is not None  # the placement named it
     placed = Placed(sub, category, answer, version.info.id, grid_id, version.area_id(codes.get("micro_grid")), codes,
-                    answer["location"]["lon"], answer["location"]["lat"], due, Route(None, "", "grid"), [])
+                    answer["location"]["lon"], answer["location"]["lat"], due, Route(None, "", "grid"), [],
+                    accept_due=ref.due(ctx.timezone, category, now, accept) if accept is not None else None)
     if "building" in answer:
         placed.building_id = session.scalar(select(Building.id).where(Building.code == answer["building"]["code"]))
         if "household" in answer:

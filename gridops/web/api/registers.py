@@ -16,7 +16,7 @@ from marshmallow import Schema, fields
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.timeparse import parse_date
-from gridops.registers import buildings, calendars, categories, households, people, rosters
+from gridops.registers import buildings, calendars, categories, households, people, rosters, taxonomy
 from gridops.registers.audit import ChangeQuery
 from gridops.registers.files import text_of, write_csv, write_xlsx
 from gridops.registers.trail import visible_changes
@@ -45,6 +45,9 @@ from gridops.web.api.schemas.registers import (
     DepartmentChange,
     DepartmentList,
     DepartmentView,
+    GroupBody,
+    GroupList,
+    GroupView,
     LeaveBody,
     LeaveView,
     NoteBody,
@@ -57,6 +60,7 @@ from gridops.web.api.schemas.registers import (
     RosterDays,
     RosterDayView,
     SwapBody,
+    TaxonomyImported,
     Week,
     YearArgs,
 )
@@ -346,6 +350,10 @@ def calendar_clear(day: str) -> None:
         calendars.clear_day(session, caller(), _day(day), note=request.args.get("note"))
 
 
+class ExportArgs(Schema):
+    format = fields.String(load_default="csv", validate=lambda v: v in ("csv", "xlsx"))
+
+
 # --- categories ----------------------------------------------------------------------------------
 
 
@@ -376,6 +384,66 @@ def change_category(body: dict[str, Any], code: str) -> dict[str, Any]:
     note = body.pop("note", None)
     with database().session() as session:
         return categories.update_category(session, caller(), code, note=note, **body)
+
+
+class TaxonomyUpload(Schema):
+    file = Upload(metadata={"description": "a .xlsx or CSV (UTF-8) with a header row: group_code, group_name, code, name, urgency, "
+                                           "accept_hours, handle_hours, verify_hours, working_time, handler, department_code … "
+                                           "(大类代码, 大类名称, 小类代码, 小类名称, 紧急程度, 受理时限, 处置时限, 核查时限 … also read)"})
+    note = fields.String()
+
+
+@bp.post("/categories/import")
+@bp.arguments(TaxonomyUpload(), location=FORM_AND_FILES)
+@bp.response(200, TaxonomyImported)
+@problem_response(bp, 400, "not a CSV or workbook, or it names neither categories nor classes")
+@problem_response(bp, 422, "rows cannot be stored (`rows` names each); nothing was imported")
+def categories_import(form: dict[str, Any]) -> dict[str, Any]:
+    """Import an event taxonomy (大类/小类, GB/T 30428-style): classes and categories added or changed, each row
+    checked as a change of one category is, all in one transaction and one audit event, or nothing."""
+    data, name = _uploaded(form, {"text/csv": "upload.csv", XLSX: "upload.xlsx"}, "the categories")
+    with database().session() as session:
+        done = taxonomy.import_taxonomy(session, caller(), data, name=name, note=form.get("note"))
+    return vars(done)
+
+
+@bp.get("/categories/export")
+@bp.arguments(ExportArgs(), location="query", as_kwargs=True)
+@bp.response(200, content_type="text/csv", description="the classes and categories as the import reads them")
+@bp.alt_response(200, content_type=XLSX, success=True, description="the same as an Excel workbook")
+def categories_export(**args: Any) -> Response:
+    with database().session() as session:
+        rows = taxonomy.export_taxonomy(session)
+    return _file(taxonomy.COLUMNS, rows, "categories", args["format"])
+
+
+@bp.get("/category-groups")
+@bp.response(200, GroupList)
+def list_groups() -> dict[str, Any]:
+    """The classes (大类) the categories belong to, in the order the pages list them."""
+    with database().session() as session:
+        return {"groups": categories.list_groups(session)}
+
+
+@bp.put("/category-groups/<code>")
+@bp.arguments(GroupBody(), location="json")
+@bp.response(200, GroupView)
+def set_group(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Add a class, or rename it or move it in the order."""
+    note = body.pop("note", None)
+    with database().session() as session:
+        found = categories.set_group(session, caller(), code, note=note, **body)
+        return next(g for g in categories.list_groups(session) if g["code"] == found["code"])
+
+
+@bp.delete("/category-groups/<code>")
+@bp.response(204)
+@problem_response(bp, 404, "no such class")
+@problem_response(bp, 409, "categories still belong to it")
+def remove_group(code: str) -> None:
+    """A class no category belongs to any more goes."""
+    with database().session() as session:
+        categories.remove_group(session, caller(), code, note=request.args.get("note"))
 
 
 # --- buildings and households ---------------------------------------------------------------
@@ -453,10 +521,6 @@ def households_import(form: dict[str, Any]) -> dict[str, Any]:
     return {"rows": done.rows, "created": done.created, "updated": done.updated}
 
 
-class ExportArgs(Schema):
-    format = fields.String(load_default="csv", validate=lambda v: v in ("csv", "xlsx"))
-
-
 @bp.get("/households/export")
 @bp.arguments(ExportArgs(), location="query", as_kwargs=True)
 @bp.response(200, content_type="text/csv", description="the households as the import reads them (CSV, or .xlsx with format=xlsx)")
@@ -464,11 +528,15 @@ class ExportArgs(Schema):
 def households_export(**args: Any) -> Response:
     with database().session() as session:
         rows = households.export_households(session, use_case_context(), caller())
-    if args["format"] == "xlsx":
-        return Response(write_xlsx(households.COLUMNS, rows, "households"), mimetype=XLSX,
-                        headers={"Content-Disposition": "attachment; filename=households.xlsx"})
-    return Response(write_csv(households.COLUMNS, rows), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=households.csv"})
+    return _file(households.COLUMNS, rows, "households", args["format"])
+
+
+def _file(columns: tuple[str, ...], rows: list[dict[str, Any]], stem: str, fmt: str) -> Response:
+    """A register's rows as a download: CSV, or an Excel workbook."""
+    if fmt == "xlsx":
+        return Response(write_xlsx(columns, rows, stem), mimetype=XLSX,
+                        headers={"Content-Disposition": f"attachment; filename={stem}.xlsx"})
+    return Response(write_csv(columns, rows), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={stem}.csv"})
 
 
 # --- the audit trail -----------------------------------------------------------------------------

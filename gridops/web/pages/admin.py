@@ -16,7 +16,7 @@ from flask import current_app, render_template, request
 from flask_babel import get_locale, gettext
 from sqlalchemy import select
 
-from gridops.access.policy import KEEP_BUILDINGS, KEEP_CITY, KEEP_PEOPLE, Principal
+from gridops.access.policy import KEEP_BUILDINGS, KEEP_CITY, KEEP_PEOPLE, ROLES, Principal
 from gridops.boundaries.areas import area_names
 from gridops.core import clock
 from gridops.core.errors import GridopsError
@@ -82,9 +82,10 @@ def use_label(use: str) -> str:
 
 
 @pages.app_template_global()
-def limit_label(minutes: int, working_time: bool) -> str:
-    """A time limit as people say it: 2 hours, 3 working days (a working day is the office day's hours)."""
-    day = workday_minutes(current_app.extensions["gridops.references"].office_hours)
+def limit_label(minutes: int, working_time: bool, day: int | None = None) -> str:
+    """A time limit as people say it: 2 hours, 3 working days (a working day of `day` minutes: the office day's
+    hours, or the category's department's own)."""
+    day = day or workday_minutes(current_app.extensions["gridops.references"].office_hours)
     if working_time and minutes % day == 0:
         return gettext("%(n)d working day(s)", n=minutes // day)
     hours = minutes / 60
@@ -104,6 +105,44 @@ def problem_titles() -> dict[str, str]:
 def role_label(names: tuple[str, str]) -> str:
     """A (Chinese, English) pair of names, as the page's language reads it."""
     return names[1] if str(get_locale()) == "en" else names[0]
+
+
+# the fields the audit trail keeps, as a clerk calls them (a field not named here shows as its code)
+FIELD_NAMES: dict[str, tuple[str, str]] = {
+    "code": ("编码", "code"), "name": ("名称", "name"), "name_en": ("英文名称", "English name"), "phone": ("电话", "phone"),
+    "role": ("角色", "role"), "department_code": ("部门", "department"), "active": ("在岗/启用", "active"),
+    "area": ("区域", "area"), "layer": ("图层", "layer"), "duty": ("职责", "duty"), "valid_from": ("起", "from"),
+    "valid_to": ("止", "until"), "worker": ("人员", "person"), "kind": ("类别", "kind"),
+    "interval_days": ("走访间隔（天）", "visit every (days)"),
+    "paused_until": ("暂停至", "paused until"), "building": ("楼栋", "building"), "household": ("门牌码", "door code"),
+    "person": ("对象", "person"), "address": ("地址", "address"), "compound": ("小区", "compound"), "use": ("用途", "use"),
+    "floors": ("层数", "floors"), "households": ("户数", "households"), "lon": ("经度", "longitude"), "lat": ("纬度", "latitude"),
+    "group_code": ("大类", "class"), "description": ("说明", "description"), "urgency": ("紧急程度", "urgency"),
+    "accept_limit_minutes": ("受理时限（分钟）", "accept within (min)"), "time_limit_minutes": ("处置时限（分钟）", "handle within (min)"),
+    "verify_limit_minutes": ("核查时限（分钟）", "verify within (min)"), "working_time": ("按工作时", "working hours"),
+    "handler": ("办理方", "handled by"), "dedupe_radius_m": ("查重半径（米）", "duplicate radius (m)"),
+    "dedupe_window_hours": ("查重时窗（小时）", "duplicate window (h)"), "keywords": ("关键词", "keywords"),
+    "public": ("公开", "public"), "sensitive": ("敏感", "sensitive"), "separate_verifier": ("另人核查", "separate verifier"),
+    "position": ("排列顺序", "position"), "shifts": ("班次", "shifts"), "office_hours": ("办公时间", "office hours"),
+    "day": ("日期", "day"), "reason": ("原因", "reason"), "rows": ("行数", "rows"), "created": ("新增", "added"),
+    "updated": ("修改", "changed"), "demolished_at": ("拆除时间", "demolished"), "households_before": ("拆除前户数", "households before"),
+    "days": ("天数", "days"), "replaced": ("替换", "replaced"), "year": ("年份", "year"),
+}
+
+
+@pages.app_template_global()
+def field_label(key: str) -> str:
+    return role_label(FIELD_NAMES[key]) if key in FIELD_NAMES else key
+
+
+@pages.app_template_global()
+def actor_label(label: str) -> str:
+    """Who made a change, as the trail stores it ("community_admin:张三", "system"), in the page's words."""
+    if label == "system":
+        return gettext("the system")
+    role_code, _, name = label.partition(":")
+    found = ROLES.get(role_code)
+    return f"{role_label((found.name, found.name_en))} {name}" if found else label
 
 
 def _page(template: str, who: Principal, status: int = 200, **context: Any) -> PageAnswer:
@@ -210,9 +249,17 @@ def admin_categories() -> PageAnswer:
     who = signed_in()
     with database().session() as session:
         found = categories.list_categories(session)
+        groups = categories.list_groups(session)
         departments = session.execute(select(Department.code, Department.name).order_by(Department.code)).all()
-    return _page("admin/categories.html", who, categories=found, urgencies=categories.URGENCIES, handlers=categories.HANDLERS,
-                 departments=departments, department_names=dict(departments), selected=_arg("code"))
+        ref = current_app.extensions["gridops.references"].current(session)
+        day_of = {c["code"]: workday_minutes(ref.hours_for(cat)) for c in found if (cat := ref.category(c["code"])) is not None}
+    by_group: dict[str | None, list[dict[str, Any]]] = {}
+    for c in found:
+        by_group.setdefault(c["group_code"], []).append(c)
+    blocks = [(g, by_group.get(g["code"], [])) for g in groups] + ([(None, by_group[None])] if None in by_group else [])
+    return _page("admin/categories.html", who, categories=found, blocks=blocks, groups=groups, day_of=day_of,
+                 urgencies=categories.URGENCIES, handlers=categories.HANDLERS, departments=departments,
+                 department_names=dict(departments), selected=_arg("code"))
 
 
 @pages.get("/admin/buildings")

@@ -39,6 +39,14 @@ class CategoryRef(Schema):
     urgency = fields.String()
     time_limit_minutes = fields.Integer()
     working_time = fields.Boolean()
+    accept_limit_minutes = fields.Integer(allow_none=True)
+    verify_limit_minutes = fields.Integer(allow_none=True)
+
+
+class Limits(Schema):
+    handle_minutes = fields.Integer()
+    verify_minutes = fields.Integer(allow_none=True)
+    working_time = fields.Boolean()
 
 
 class WorkerRef(Schema):
@@ -118,6 +126,7 @@ class IncidentCreated(Schema):
     boundary_version = fields.Nested(VersionMeta)
     reported_at = fields.String()
     due_at = fields.String()
+    accept_due_at = fields.String(allow_none=True, metadata={"description": "to be accepted (受理) by; none: no limit"})
     assignee = fields.Nested(WorkerRef, allow_none=True)
     department = fields.String(allow_none=True)
     tier = fields.String()
@@ -148,8 +157,12 @@ class IncidentView(Schema):
     tier = fields.String()
     routing_reason = fields.String(allow_none=True)
     reported_at = fields.String()
-    due_at = fields.String()
+    due_at = fields.String(metadata={"description": "to be resolved (处置) by"})
     overdue = fields.Boolean()
+    accept_due_at = fields.String(allow_none=True, metadata={"description": "to be accepted (受理) by; none: no limit"})
+    verify_due_at = fields.String(allow_none=True, metadata={"description": "once resolved, to be verified (核查) by"})
+    overdue_stage = fields.String(allow_none=True, metadata={"description": "accept, handle or verify: whose limit ran out"})
+    limits = fields.Nested(Limits, metadata={"description": "the limits it was reported under (the category's later ones do not apply)"})
     supervised_at = fields.String(allow_none=True)
     closed_at = fields.String(allow_none=True)
     merged_into = fields.Integer(allow_none=True)

@@ -161,7 +161,9 @@ class CategoryView(Schema):
     group_code = fields.String(allow_none=True)
     description = fields.String(allow_none=True)
     urgency = fields.String()
+    accept_limit_minutes = fields.Integer(allow_none=True)
     time_limit_minutes = fields.Integer()
+    verify_limit_minutes = fields.Integer(allow_none=True)
     working_time = fields.Boolean()
     handler = fields.String()
     department_code = fields.String(allow_none=True)
@@ -185,8 +187,13 @@ class CategoryChange(Schema):
     group_code = fields.String(allow_none=True, validate=validate.Length(max=64))
     description = fields.String(allow_none=True, validate=validate.Length(max=4000))
     urgency = fields.String(validate=validate.OneOf(URGENCIES))
-    time_limit_minutes = fields.Integer(strict=True, validate=validate.Range(1, MAX_LIMIT_MINUTES))
-    working_time = fields.Boolean(metadata={"description": "the limit counts working hours of working days only"})
+    accept_limit_minutes = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, MAX_LIMIT_MINUTES), metadata={
+        "description": "accept (受理) within this, from the report; null: no limit of its own; at most the handling limit"})
+    time_limit_minutes = fields.Integer(strict=True, validate=validate.Range(1, MAX_LIMIT_MINUTES),
+                                        metadata={"description": "handle (处置) within this, from the report to the resolution"})
+    verify_limit_minutes = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, MAX_LIMIT_MINUTES), metadata={
+        "description": "verify (核查) within this, from the resolution; null: no limit of its own"})
+    working_time = fields.Boolean(metadata={"description": "the limits count working hours of working days only"})
     handler = fields.String(validate=validate.OneOf(HANDLERS))
     department_code = fields.String(allow_none=True, validate=validate.Length(max=32))
     dedupe_radius_m = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(0, 100_000, min_inclusive=False))
@@ -201,6 +208,34 @@ class CategoryChange(Schema):
 
 class CategoryCreate(CategoryChange):
     code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class GroupView(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String(allow_none=True)
+    position = fields.Integer()
+    categories = fields.Integer(metadata={"description": "how many categories it holds"})
+
+
+class GroupList(Schema):
+    groups = fields.List(fields.Nested(GroupView))
+
+
+class GroupBody(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=128))
+    name_en = fields.String(allow_none=True, validate=validate.Length(max=128))
+    position = fields.Integer(strict=True, validate=validate.Range(0, 1_000_000),
+                              metadata={"description": "where the pages list it (lower first)"})
+    note = _NOTE
+
+
+class TaxonomyImported(Schema):
+    rows = fields.Integer()
+    created = fields.List(fields.String())
+    updated = fields.List(fields.String())
+    groups_created = fields.List(fields.String())
+    groups_updated = fields.List(fields.String())
 
 
 class AuditArgs(Query):
