@@ -250,6 +250,10 @@ ROUTES: dict[str, RouteAccess] = {
     "pages.admin_buildings": _a(READ_PEOPLE, "the buildings of the ground one sees; households in bulk"),
     "pages.admin_building": _a(READ_PEOPLE, "one building, its households and trail; changing it (to keepers)"),
     "pages.admin_audit": _a(READ_PEOPLE, "the audit trail of reference data on the ground one sees"),
+    # the resident's pages a door's QR label opens (码上服务): anonymous by design, the report form rate limited per address
+    "pages.resident_door": _a(ANYONE, "where the label is (building, 单元, room) and the form; nothing of who lives there"),
+    "pages.resident_report": _a(ANYONE, "reports an incident from a door's label (channel qr), anonymously"),
+    "pages.resident_follow": _a(ANYONE, "a report's progress, to whoever holds its follow-up token"),
     "static": _a(ANYONE, "scripts, styles, icons"),
     "swagger_assets.swagger_asset": _a(ANYONE, "Swagger UI's files"),
     "api-docs.openapi_json": _a(ANYONE, "the OpenAPI document"),
@@ -329,6 +333,7 @@ ROUTES: dict[str, RouteAccess] = {
     "registers.create_building": _a(KEEP_BUILDINGS, "adds a building on one's ground"),
     "registers.change_building": _a(KEEP_BUILDINGS, "changes a building on one's ground (its grid's households follow)"),
     "registers.demolish_building": _a(KEEP_BUILDINGS, "demolishes a building on one's ground"),
+    "registers.building_labels": _a(KEEP_BUILDINGS, "a building's QR door labels to print (PDF, PNG), on one's ground"),
     "registers.households_import": _a(KEEP_BUILDINGS, "imports households (door codes) of one's ground from a file"),
     "registers.households_export": _a(READ_PEOPLE, "the households as a file"),
     "registers.audit": _a(READ_PEOPLE, "the audit trail of reference data"),

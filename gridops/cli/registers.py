@@ -11,10 +11,11 @@ from typing import Any
 
 import click
 
-from gridops.cli.base import app_db, cli, context, make_app, when
+from gridops.cli.base import Failure, app_db, cli, context, make_app, when
 from gridops.core import clock
 from gridops.core.timeparse import parse_date
-from gridops.registers import buildings, calendars, categories, households, people, taxonomy
+from gridops.incidents.doors import door_url
+from gridops.registers import buildings, calendars, categories, households, labels, people, taxonomy
 from gridops.registers.audit import ChangeQuery, changes
 from gridops.registers.categories import EDITABLE
 from gridops.registers.files import BadFile, text_of, write_csv, write_xlsx
@@ -307,6 +308,32 @@ def buildings_demolish(code: str, note: str | None) -> None:
     with app_db(app).session() as session:
         b = buildings.demolish_building(session, context(app), None, code, note=note)
     click.echo(f"building {code} demolished; {len(b['registers_ended'])} visit register(s) ended")
+
+
+@buildings_group.command("labels")
+@click.argument("code")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help=".pdf (A4 sheets of every door) or .png (one label: give --door)")
+@click.option("--door", default=None, help="Only this door's label (a household's code, or the building's own for its entrance).")
+@click.option("--no-entrance", is_flag=True, help="No label for the building's entrance.")
+@click.option("--base-url", default=None, help="The address residents reach gridops at (default: GRIDOPS_PUBLIC_URL).")
+def buildings_labels(code: str, out: Path, door: str | None, no_entrance: bool, base_url: str | None) -> None:
+    """Write a building's QR door labels to print: each opens the resident's report page of its door."""
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in labels.FORMATS:
+        raise click.UsageError(f"--out must end in .pdf or .png; got {out.name}")
+    app = make_app()
+    base = base_url or app.config["PUBLIC_URL"]
+    if not base:
+        raise Failure("the labels need the address residents reach gridops at: set GRIDOPS_PUBLIC_URL "
+                      "(https://grid.example.gov.cn) or give --base-url.")
+    with app_db(app).session() as session:
+        sheet = labels.building_labels(session, context(app), None, code, lambda c: door_url(base, c), door=door,
+                                       entrance=not no_entrance)
+    out.write_bytes(labels.render(sheet, fmt))
+    pages = -(-len(sheet.labels) // (labels.COLUMNS * labels.ROWS)) if fmt == "pdf" else 1
+    click.echo(f"building {sheet.building}: {len(sheet.labels)} label(s) for {base.rstrip('/')}/r/… written to {out}"
+               + (f" ({pages} A4 page(s))" if fmt == "pdf" else ""))
 
 
 @cli.group("households")

@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "PRIMARY_LAYER": "grid",
     # an intranet tile server for the maps, e.g. http://tiles.local/{z}/{x}/{y}.png
     "TILE_URL": None,
+    # the address residents reach the service at, as a door's QR label encodes it (https://grid.example.gov.cn);
+    # unset: the address the request for the labels came in on (the CLI then needs --base-url)
+    "PUBLIC_URL": "",
     "API_PAGE_SIZE": 100,
     "API_MAX_PAGE_SIZE": 1000,
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,

@@ -96,7 +96,7 @@ def add_building(session: Session, ctx: Context, who: Principal | None, *, code:
     if session.scalar(select(Building.id).where(Building.code == code)) is not None:
         raise Conflict(f"building code {code!r} is taken.", field="code")
     place = _place(session, ctx, lon, lat)
-    _may_keep(who, place)
+    may_keep(who, place)
     b = Building(code=code, use="residential", households=0, location=from_shape(Point(lon, lat), srid=STORAGE_SRID),
                  updated_at=clock.now())
     _apply(b, fields)
@@ -113,7 +113,7 @@ def update_building(session: Session, ctx: Context, who: Principal | None, code:
     if _demolished(b):
         raise Conflict(f"building {code} was demolished on {str((b.attributes or {}).get('demolished_at'))[:10]}.", field="code")
     place = placed(session, ctx, b)
-    _may_keep(who, place)
+    may_keep(who, place)
     before = _facts(b)
     _apply(b, changes)
     b.updated_at = clock.now()
@@ -130,7 +130,7 @@ def demolish_building(session: Session, ctx: Context, who: Principal | None, cod
     if _demolished(b):
         raise Conflict(f"building {code} was already demolished.", field="code")
     place = placed(session, ctx, b)
-    _may_keep(who, place)
+    may_keep(who, place)
     now = at or clock.now()
     before = _facts(b)
     gone = b.households
@@ -154,7 +154,7 @@ def demolish_building(session: Session, ctx: Context, who: Principal | None, cod
     return view
 
 
-def _may_keep(who: Principal | None, place: Placed) -> None:
+def may_keep(who: Principal | None, place: Placed) -> None:
     """Planners and admins keep every building; a community admin those of their own ground."""
     if who is None:
         return

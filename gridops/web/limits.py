@@ -1,5 +1,7 @@
-"""Rate limits where guessing pays: signing in (a token guessed is a user taken) and Open311's token
-lookups. Counted per client address, in Redis when GRIDOPS_REDIS_URL is set (so every worker and
+"""Rate limits where guessing pays, or where anyone may write: signing in (a token guessed is a user taken),
+Open311's token lookups, and the resident's report form a door's QR label opens (no sign-in: a script could
+flood a grid's worker with reports). A phone network puts many phones behind one address, so the form's
+limit is generous for people and tight for a script. Counted per client address, in Redis when GRIDOPS_REDIS_URL is set (so every worker and
 machine counts together), else in each process's memory.
 
 The counting is the `limits` library's (windows and storage back ends done right); it is asked
@@ -21,6 +23,8 @@ from werkzeug.exceptions import TooManyRequests
 LIMITS: dict[str, tuple[str, tuple[str, ...]]] = {
     "pages.login": ("10/minute;100/day", ("POST",)),
     "open311.token": ("60/minute", ("GET",)),
+    "pages.resident_report": ("10/minute;60/hour", ("POST",)),
+    "pages.resident_follow": ("60/minute", ("GET",)),
 }
 
 

@@ -44,6 +44,9 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.admin_buildings": ("GET", "/admin/buildings", {}),
     "pages.admin_building": ("GET", "/admin/buildings/NO-SUCH", {}),
     "pages.admin_audit": ("GET", "/admin/audit", {}),
+    "pages.resident_door": ("GET", "/r/510199B00001-1-0101", {}),  # a real door: the no-script walk opens its form
+    "pages.resident_report": ("POST", "/r/NO-SUCH", {"data": {"description": "楼道灯坏了"}}),
+    "pages.resident_follow": ("GET", "/follow/no-such-token", {}),
     "static": ("GET", "/static/gridops.css", {}),
     "swagger_assets.swagger_asset": ("GET", "/api/docs/assets/index.css", {}),
     "api-docs.openapi_json": ("GET", "/api/v1/openapi.json", {}),
@@ -120,6 +123,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "registers.create_building": ("POST", "/api/v1/buildings", {"json": {}}),
     "registers.change_building": ("PATCH", "/api/v1/buildings/NO-SUCH", {"json": {}}),
     "registers.demolish_building": ("POST", "/api/v1/buildings/NO-SUCH/demolish", {"json": {}}),
+    "registers.building_labels": ("GET", "/api/v1/buildings/NO-SUCH/labels", {}),
     "stats.measures": ("GET", f"/api/v1/stats?level=grid&area={TEST_GRID}", {}),
     "stream.live": ("GET", "/api/v1/stream?after=not-a-number", {}),  # refused before it would stream
     "open311.discovery": ("GET", "/open311/v2/discovery.json", {}),
@@ -177,10 +181,12 @@ def test_each_role_may_call_exactly_the_routes_declared_for_it(city):
 
 def test_no_route_open_to_anyone_takes_a_change(tmp_path):
     """Routes open to anyone answer only reads, except signing in and out, which touch the page session
-    alone; every other route that takes a change refuses an anonymous caller (the matrix shows it)."""
+    alone, and the resident's report from a door's QR label, anonymous by design (码上服务: a report and
+    nothing else, rate limited per address); every other route that takes a change refuses an anonymous
+    caller (the matrix shows it)."""
     app = make_app(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
     changing = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods - {"GET", "HEAD", "OPTIONS"}}
-    assert {e for e in changing if ROUTES[e].who == ANYONE} == {"pages.login", "pages.logout"}
+    assert {e for e in changing if ROUTES[e].who == ANYONE} == {"pages.login", "pages.logout", "pages.resident_report"}
 
 
 def test_what_each_role_lists_is_the_ground_it_sees(city):
@@ -214,3 +220,6 @@ def test_the_table_says_what_the_street_office_expects():
     assert ROUTES["open311.request_create"].who != ANYONE and ROUTES["incidents.create"].who != ANYONE
     # the flags of resolutions (虚假办结) are for those who verify: the command centre and the ground's leaders
     assert roles("incidents.flags") == {"grid_leader", "community_admin", "command_centre", "admin"}
+    # QR door labels are printed by those who keep buildings: planners, admins, and a community admin for their ground
+    assert roles("registers.building_labels") == {"community_admin", "planner", "admin"}
+    assert ROUTES["pages.resident_report"].who == ANYONE and ROUTES["pages.resident_door"].who == ANYONE

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, current_app, request
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.timeparse import parse_date
-from gridops.registers import buildings, calendars, categories, households, people, rosters, taxonomy
+from gridops.incidents.doors import door_url
+from gridops.registers import buildings, calendars, categories, households, labels, people, rosters, taxonomy
 from gridops.registers.audit import ChangeQuery
 from gridops.registers.files import text_of, write_csv, write_xlsx
 from gridops.registers.trail import visible_changes
@@ -492,6 +494,40 @@ def demolish_building(body: dict[str, Any], code: str) -> dict[str, Any]:
     """The building is gone: its households leave the grid's count, its visit registers end."""
     with database().session() as session:
         return buildings.demolish_building(session, use_case_context(), caller(), code, note=body.get("note"))
+
+
+class LabelArgs(Schema):
+    format = fields.String(load_default="pdf", validate=validate.OneOf(labels.FORMATS),
+                           metadata={"description": "pdf: A4 sheets, 12 labels a sheet; png: one label (with `door`)"})
+    door = fields.String(metadata={"description": "only this door's label (a household's code, or the building's own "
+                                                  "for its entrance): to reprint one"})
+    entrance = fields.Boolean(load_default=True, metadata={"description": "a label for the building's entrance too"})
+
+
+_LABELS_DOC = {"responses": {"200": {"description": "the labels to print", "content": {
+    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+    "image/png": {"schema": {"type": "string", "format": "binary"}}}}}}
+
+
+@bp.get("/buildings/<code>/labels")
+@bp.arguments(LabelArgs(), location="query", as_kwargs=True)
+@bp.doc(**_LABELS_DOC)
+@problem_response(bp, 400, "an unknown format, or a PNG asked for without `door`")
+@problem_response(bp, 403, "the building is not on your ground")
+@problem_response(bp, 404, "no such building, or no such door in it")
+@problem_response(bp, 409, "the building was demolished")
+def building_labels(code: str, **args: Any) -> Response:
+    """QR door labels of a building to print: each encodes the resident's report page of its door
+    (`/r/<door code>` at GRIDOPS_PUBLIC_URL, else at the address this request came in on)."""
+    base = current_app.config["PUBLIC_URL"] or request.url_root
+    with database().session() as session:
+        sheet = labels.building_labels(session, use_case_context(), caller(), code, lambda c: door_url(base, c),
+                                       door=args.get("door"), entrance=args["entrance"])
+    data = labels.render(sheet, args["format"])
+    name = f"labels-{sheet.labels[0].code if args.get('door') else sheet.building}.{args['format']}"
+    mimetype = "application/pdf" if args["format"] == "pdf" else "image/png"
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f"inline; filename={quote(name)}",
+                                                      "Cache-Control": "private, no-store"})
 
 
 class HouseholdUpload(Schema):

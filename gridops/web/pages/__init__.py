@@ -1,8 +1,9 @@
 """The pages (zh-CN first): landing and problem types, signing in, the worker's phone page,
-the command centre's maps and measures, the planner's page, the registers' pages (/admin). Each module adds its routes
-to the one blueprint in `base`."""
+the command centre's maps and measures, the planner's page, the registers' pages (/admin), and the
+resident's pages a door's QR label opens (/r/<code>). Each module adds its routes to the one blueprint
+in `base`."""
 
-from gridops.web.pages import admin, command, landing, login, plan, worker
+from gridops.web.pages import admin, command, landing, login, plan, resident, worker
 from gridops.web.pages.base import pages
 
-__all__ = ["pages", "admin", "command", "landing", "login", "plan", "worker"]
+__all__ = ["pages", "admin", "command", "landing", "login", "plan", "resident", "worker"]

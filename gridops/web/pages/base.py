@@ -34,6 +34,15 @@ def localday(value: datetime | str | None) -> str:
     return when.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d")
 
 
+@pages.app_template_filter("localminute")
+def localminute(value: datetime | str | None) -> str:
+    """A stored time as a resident reads it: the city's day and minute, no zone (they live in it)."""
+    if not value:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+
+
 def signed_in() -> Principal:
     """The page's user: the guard (gridops.web.guard) has signed them in and admitted their role."""
     who = principal()

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from gridops.access import sessions
 from gridops.access.policy import PLAN, ROUTES, SEE_WORKERS, Principal
+from gridops.web.pages import resident
 from gridops.web.pages.base import pages
 from gridops.web.request import SESSION_KEY, database
 
@@ -55,9 +56,13 @@ def login() -> Response | tuple[str, int]:
 
 @pages.errorhandler(TooManyRequests)
 def too_many(err: TooManyRequests) -> tuple[str, int, dict[str, str]]:
-    """Over the sign-in limit (gridops.web.limits): the page again, saying why — a person reads it."""
-    error = "尝试次数过多，请一分钟后再试。Too many attempts from this address: wait a minute and try again."
+    """Over a page's limit (gridops.web.limits): the page again, saying why — a person reads it (the sign-in form,
+    or a resident's report form)."""
     retry = {"Retry-After": str(err.retry_after or 60)}
+    resident_page = resident.too_many(err)
+    if resident_page is not None:
+        return *resident_page, retry
+    error = "尝试次数过多，请一分钟后再试。Too many attempts from this address: wait a minute and try again."
     return render_template("login.html", error=error, next=_safe_next(request.values.get("next")) or ""), 429, retry
 
 
