@@ -178,7 +178,8 @@ def test_the_city_keeps_its_categories_classes_and_stage_limits_on_the_page(city
         assert said.startswith("参数有误") and "accept" in said, said
         page.fill("#category-edit [name=accept_limit_minutes]", "1")
         page.fill("#category-edit [name=verify_limit_minutes]", "")  # no verify limit of its own
-        assert _submit(page, "#category-edit") == "已保存。"
+        with page.expect_navigation():  # a saved form reloads its page: the next form is filled on the new one
+            assert _submit(page, "#category-edit") == "已保存。"
 
         sheet = tmp_path / "分类.csv"
         sheet.write_text("大类代码,大类名称,小类代码,小类名称,紧急程度,受理时限(小时),处置时限(小时)\n"
