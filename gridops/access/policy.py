@@ -250,6 +250,7 @@ ROUTES: dict[str, RouteAccess] = {
     "pages.admin_buildings": _a(READ_PEOPLE, "the buildings of the ground one sees; households in bulk"),
     "pages.admin_building": _a(READ_PEOPLE, "one building, its households and trail; changing it (to keepers)"),
     "pages.admin_audit": _a(READ_PEOPLE, "the audit trail of reference data on the ground one sees"),
+    "pages.admin_registers": _a(READ_REGISTERS, "the visit registers of one's ground; in bulk (to keepers)"),
     "static": _a(ANYONE, "scripts, styles, icons"),
     "swagger_assets.swagger_asset": _a(ANYONE, "Swagger UI's files"),
     "api-docs.openapi_json": _a(ANYONE, "the OpenAPI document"),

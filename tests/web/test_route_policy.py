@@ -44,6 +44,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.admin_buildings": ("GET", "/admin/buildings", {}),
     "pages.admin_building": ("GET", "/admin/buildings/NO-SUCH", {}),
     "pages.admin_audit": ("GET", "/admin/audit", {}),
+    "pages.admin_registers": ("GET", "/admin/registers", {}),
     "static": ("GET", "/static/gridops.css", {}),
     "swagger_assets.swagger_asset": ("GET", "/api/docs/assets/index.css", {}),
     "api-docs.openapi_json": ("GET", "/api/v1/openapi.json", {}),
