@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gridops.access.policy import ALL, KEEP_PEOPLE, Principal, require_permission
+from gridops.access.policy import ALL, KEEP_PEOPLE, READ_PEOPLE, Principal, require_permission
 from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.models import Area, Assignment, Department, Layer, Worker
@@ -250,7 +250,7 @@ def export_assignments(session: Session, ctx: Context, who: Principal | None) ->
     """The assignments not yet ended (those in force and those from a later day), of `who`'s ground, as the import
     reads them; days and times in the city's zone."""
     if who is not None:
-        require_permission(who, people.READ_PEOPLE)
+        require_permission(who, READ_PEOPLE)
     stmt = (select(Assignment, Worker.code).join(Worker, Worker.id == Assignment.worker_id)
             .join(Layer, Layer.id == Assignment.layer_id)
             .where(Layer.code == ctx.geocoder.primary_layer, Assignment.not_ended(clock.now()))

@@ -114,13 +114,13 @@ class _Doors:
     def __init__(self, session: Session, rows: list[tuple[int, dict[str, Any]]]) -> None:
         households = sorted({str(r["household"]) for _, r in rows if r.get("household")})
         codes = sorted({str(r["building"]) for _, r in rows if r.get("building")})
-        self.households: dict[str, tuple[int, int, str]] = {}
+        self.households: dict[str, tuple[int, int, str, bool]] = {}  # (household id, building id, its code, demolished)
         self.buildings: dict[str, tuple[int, bool]] = {}
         for k in range(0, len(households), 1000):
-            for code, hid, bid, b_code in session.execute(
-                    select(Household.code, Household.id, Household.building_id, Building.code)
+            for code, hid, b in session.execute(
+                    select(Household.code, Household.id, Building)
                     .join(Building, Building.id == Household.building_id).where(Household.code.in_(households[k:k + 1000]))):
-                self.households[code] = (hid, bid, b_code)
+                self.households[code] = (hid, b.id, b.code, demolished(b))
         for k in range(0, len(codes), 1000):
             for b in session.scalars(select(Building).where(Building.code.in_(codes[k:k + 1000]))):
                 self.buildings[b.code] = (b.id, demolished(b))
@@ -200,6 +200,9 @@ def _door(number: int, row: dict[str, Any], doors: _Doors, entry: PatrolRegister
             return None
         if building and str(building) != found[2]:
             problems.add(number, "building", f"household {household} is in building {found[2]}, not {building}.")
+            return None
+        if found[3]:
+            problems.add(number, "household", f"household {household} is in building {found[2]}, which was demolished.")
             return None
         return found[0], found[1]
     if building:

@@ -1,7 +1,8 @@
-"""The special-group registers (独居老人, 残疾人, 低保户 …) kept as people's lives change: an entry is changed
-(its interval, its contact), moved to another door (she moves in with her son), paused (in hospital until
-a day) or ended — each change audited, and the entry's visits rescheduled at once: its open visit is
-cancelled and the scheduler gives it the visit its new door, interval or pause calls for (gridops.field.patrols).
+"""The special-group registers (独居老人, 残疾人, 低保户 …) kept as people's lives change: an entry is added (its
+first visit due within the first days), changed (its interval, its contact), moved to another door (she moves
+in with her son), paused (in hospital until a day) or ended — each change audited, and the entry's visits
+rescheduled at once: its open visit is cancelled and the scheduler gives it the visit its new door, interval or
+pause calls for (gridops.field.patrols). A file of entries comes in through the same functions (visit_files).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gridops.field.patrols import KINDS, grid_of, registers, schedule_visits, vi
 from gridops.incidents.context import Context
 from gridops.incidents.loop import TASK_ACTIVE
 from gridops.registers.audit import record_change
+from gridops.registers.buildings import demolished
 
 KIND = "register"
 EDITABLE = ("interval_days", "person", "phone")
@@ -59,18 +61,24 @@ def add_entry(session: Session, ctx: Context, who: Principal | None, *, househol
 
 
 def _door(session: Session, household: str | None, building: str | None) -> tuple[int | None, int]:
-    """(household id, building id) of the door a person is registered at: a household's, else a building's."""
+    """(household id, building id) of the door a person is registered at: a household's, else a building's; never
+    in a demolished building."""
+    hh, b = None, None
     if household:
         hh = session.scalar(select(Household).where(Household.code == household))
         if hh is None:
             raise NotFound(f"no household has the code {household!r}.", field="household")
-        return hh.id, hh.building_id
-    if building:
-        bid = session.scalar(select(Building.id).where(Building.code == building))
-        if bid is None:
+        b = session.get(Building, hh.building_id)
+    elif building:
+        b = session.scalar(select(Building).where(Building.code == building))
+        if b is None:
             raise NotFound(f"no building has the code {building!r}.", field="building")
-        return None, bid
-    raise InvalidParameter("household", "say where the person lives: a household (门牌码) or a building.")
+    else:
+        raise InvalidParameter("household", "say where the person lives: a household (门牌码) or a building.")
+    assert b is not None  # a household's building is a NOT NULL foreign key
+    if demolished(b):
+        raise Conflict(f"building {b.code} was demolished: nobody is visited there.", field="household" if hh else "building")
+    return (hh.id if hh else None), b.id
 
 
 def change_entry(session: Session, ctx: Context, who: Principal | None, entry_id: int, *, note: str | None = None,

@@ -215,14 +215,24 @@ def test_visit_registers_in_bulk_schedule_reschedule_and_end(city):
     assert len(entries) >= 2
     changed, ended = entries[0], entries[1]
     door, other_door, _ = _doors_of(city, TEST_GRID)
+    with city.session() as s:  # a door of a building that is demolished
+        version = version_in_force(s, "grid")
+        kept = select(Household.building_id).where(Household.code.in_([door, other_door]))
+        gone_door, gone = s.execute(select(Household.code, Building.code).join(Building, Building.id == Household.building_id)
+                                    .join(Area, func.ST_Intersects(Area.geom, Building.location))
+                                    .where(Area.version_id == version.id, Area.code == TEST_GRID, Building.id.not_in(kept),
+                                           Building.code.not_in([changed["building"], ended["building"]]))
+                                    .order_by(Household.code).limit(1)).one()
+    assert city.client.post(f"/api/v1/buildings/{gone}/demolish", json={}, headers=city.h("admin")).status_code == 200
     header = ["登记编号", "门牌码", "楼栋", "类别", "姓名", "电话", "走访间隔", "暂停至", "在册"]
     rows = [[None, door, None, "独居老人", "陈奶奶", "13900001111", None, None, None],
             [None, "NO-SUCH-DOOR", None, "低保户", "王伯", None, None, None, None],
             [None, other_door, None, "游客", "李四", None, None, None, None],
             [999_999_999, None, None, "残疾人", None, None, None, None, None],
-            [changed["id"], None, None, None, changed["person"], None, 3, "2026-12-40", None]]
+            [changed["id"], None, None, None, changed["person"], None, 3, "2026-12-40", None],
+            [None, gone_door, None, "残疾人", "周叔", None, None, None, None]]
     assert _named(_post(city, "/api/v1/patrols/import", _workbook(header, rows), keeper)) == {
-        (3, "household"), (4, "kind"), (5, "id"), (6, "paused_until")}
+        (3, "household"), (4, "kind"), (5, "id"), (6, "paused_until"), (7, "household")}
     with city.session() as s:
         assert s.scalar(select(func.count(PatrolRegister.id)).where(PatrolRegister.person == "陈奶奶")) == 0
 
