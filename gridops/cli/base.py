@@ -4,8 +4,10 @@ failures said in one sentence (never a traceback)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,6 +21,7 @@ from gridops.core.db import Database
 from gridops.core.errors import GridopsError
 from gridops.core.timeparse import parse_optional_time
 from gridops.incidents.context import Context
+from gridops.registers.files import BadFile, write_file
 from gridops.web.app import create_app
 from gridops.web.context import use_case_context
 
@@ -93,3 +96,37 @@ def when(text: str | None, app: Flask, field: str = "at") -> datetime | None:
 
 def progress(items: Iterable[Any], label: str) -> Any:
     return click.progressbar(items, label=label.ljust(12), file=sys.stderr, show_pos=True)
+
+
+@contextmanager
+def naming_bad_rows() -> Iterator[None]:
+    """A refused file's bad rows, a line each on stderr, before the one sentence that says nothing was imported."""
+    try:
+        yield
+    except BadFile as err:
+        for row in err.rows:
+            click.echo(f"row {row['row']} ({row['field']}): {row['detail']}", err=True)
+        raise
+
+
+def file_commands(group: click.Group, label: str, importer: Any, exporter: Any, columns: tuple[str, ...], columns_doc: str) -> None:
+    """`import FILE` and `export --out FILE` for one register, each calling its one application function as the system:
+    an import names every bad row and stores nothing of a bad file; both end with one line saying what they did."""
+    @group.command("import", help=f"Import FILE (.xlsx or CSV: {columns_doc}): every row checked first, all stored or none.")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--note", default=None, help="Why (kept in the audit trail).")
+    def import_file(file: Path, note: str | None) -> None:
+        app = make_app()
+        with naming_bad_rows(), app_db(app).session() as session:
+            done = importer(session, context(app), None, file.read_bytes(), name=file.name, note=note)
+        click.echo(f"{label}: {done.rows} row(s) imported from {file.name}: {done.created} added, {done.updated} updated, "
+                   f"{done.unchanged} unchanged")
+
+    @group.command("export", help=f"Write every row of the register as the import reads them ({', '.join(columns)}).")
+    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".csv or .xlsx")
+    def export_file(out: Path) -> None:
+        app = make_app()
+        with app_db(app).session() as session:
+            rows = exporter(session, context(app), None)
+        out.write_bytes(write_file(columns, rows, label, "xlsx" if out.suffix.lower() == ".xlsx" else "csv"))
+        click.echo(f"{label}: {len(rows)} row(s) written to {out}")

@@ -145,9 +145,9 @@ def plan_publish(draft_id: int, effective: str | None, accept_warnings: bool, wo
     at = when(effective, app)
     ctx = context(app)
     with app_db(app).session() as session:
-        assign = people.primary_from(session, ctx, None, f"named when plan draft {draft_id} was published")
+        staffing = people.Staffing(session, ctx, None, f"plan draft {draft_id} published")
         done = publish_draft(session, ctx, draft_id, None, at, accept_warnings, accept_uncovered=accepted, workers=named,
-                             assign=assign)
+                             staffing=staffing)
     p = done["published"]
     click.echo(f"published {p['layer']} version {p['version']}, effective {p['effective_from']}: "
                f"{p['incidents_noted']} open incidents stay with their assignee (noted), "

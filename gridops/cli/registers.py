@@ -1,5 +1,6 @@
-"""`gridops workers …`, `gridops calendar …`, `gridops categories …` and `gridops audit`: the reference
-registers from the command line, through the same functions as /api/v1/people, /calendar and /categories.
+"""`gridops workers …`, `gridops assignments …`, `gridops calendar …`, `gridops categories …`, `gridops buildings …`,
+`gridops households …` and `gridops audit`: the reference registers from the command line, through the same
+functions as /api/v1/people, /assignments, /calendar, /categories, /buildings and /households.
 
 Run on the server, a command acts as the system (its audit rows say `system`), as `gridops users` does."""
 
@@ -11,14 +12,14 @@ from typing import Any
 
 import click
 
-from gridops.cli.base import Failure, app_db, cli, context, make_app, when
+from gridops.cli.base import Failure, app_db, cli, context, file_commands, make_app, naming_bad_rows, when
 from gridops.core import clock
 from gridops.core.timeparse import parse_date
 from gridops.incidents.doors import door_url
-from gridops.registers import buildings, calendars, categories, households, labels, people, taxonomy
+from gridops.registers import building_files, buildings, calendars, categories, households, labels, people, people_files, taxonomy
 from gridops.registers.audit import ChangeQuery, changes
 from gridops.registers.categories import EDITABLE
-from gridops.registers.files import BadFile, text_of, write_csv, write_xlsx
+from gridops.registers.files import text_of, write_file
 
 
 @cli.group()
@@ -106,13 +107,8 @@ def calendar() -> None:
 def calendar_import(file: Path, note: str | None) -> None:
     """Import FILE (CSV: date,kind[,name]); each year it names is replaced, all or nothing."""
     app = make_app()
-    try:
-        with app_db(app).session() as session:
-            done = calendars.import_days(session, None, text_of(file.read_bytes()), note=note or file.name)
-    except BadFile as err:
-        for row in err.rows:
-            click.echo(f"row {row['row']}: {row['detail']}", err=True)
-        raise
+    with naming_bad_rows(), app_db(app).session() as session:
+        done = calendars.import_days(session, None, text_of(file.read_bytes()), note=note or file.name)
     click.echo(f"calendar: {done.days} day(s) imported for {', '.join(map(str, done.years))} "
                f"(replacing {done.replaced})")
 
@@ -206,13 +202,8 @@ def categories_import(file: Path, note: str | None) -> None:
     """Import an event taxonomy from FILE (.xlsx or CSV: 大类代码, 大类名称, 小类代码, 小类名称, 紧急程度, 受理时限,
     处置时限, 核查时限 (hours) …, or the export's own columns): all rows or none."""
     app = make_app()
-    try:
-        with app_db(app).session() as session:
-            done = taxonomy.import_taxonomy(session, None, file.read_bytes(), name=file.name, note=note)
-    except BadFile as err:
-        for row in err.rows:
-            click.echo(f"row {row['row']} ({row['field']}): {row['detail']}", err=True)
-        raise
+    with naming_bad_rows(), app_db(app).session() as session:
+        done = taxonomy.import_taxonomy(session, None, file.read_bytes(), name=file.name, note=note)
     click.echo(f"categories: {done.rows} row(s) from {file.name}: {len(done.created)} added, {len(done.updated)} changed; "
                f"classes: {len(done.groups_created)} added, {len(done.groups_updated)} renamed")
 
@@ -224,10 +215,7 @@ def categories_export(out: Path) -> None:
     app = make_app()
     with app_db(app).session() as session:
         rows = taxonomy.export_taxonomy(session)
-    if out.suffix.lower() == ".xlsx":
-        out.write_bytes(write_xlsx(taxonomy.COLUMNS, rows, "categories"))
-    else:
-        out.write_text(write_csv(taxonomy.COLUMNS, rows), encoding="utf-8")
+    out.write_bytes(write_file(taxonomy.COLUMNS, rows, "categories", "xlsx" if out.suffix.lower() == ".xlsx" else "csv"))
     click.echo(f"categories: {len(rows)} row(s) written to {out}")
 
 
@@ -290,7 +278,7 @@ def buildings_show(code: str) -> None:
 @click.option("--note", default=None)
 def buildings_set(code: str, households: int | None, address: str | None, name: str | None, note: str | None) -> None:
     """Change a building's households, address or name."""
-    fields = {k: v for k, v in (("households", households), ("address", address), ("name", name)) if v is not None}
+    fields: dict[str, Any] = {k: v for k, v in (("households", households), ("address", address), ("name", name)) if v is not None}
     if not fields:
         raise click.UsageError("give --households, --address or --name")
     app = make_app()
@@ -341,31 +329,18 @@ def households_group() -> None:
     """Households (门牌码) in bulk: a workbook or CSV in, the same columns out."""
 
 
-@households_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--note", default=None)
-def households_import(file: Path, note: str | None) -> None:
-    """Import FILE (.xlsx or CSV: code, building, unit, floor, room, persons): all rows or none."""
-    app = make_app()
-    try:
-        with app_db(app).session() as session:
-            done = households.import_households(session, context(app), None, file.read_bytes(), name=file.name, note=note)
-    except BadFile as err:
-        for row in err.rows:
-            click.echo(f"row {row['row']} ({row['field']}): {row['detail']}", err=True)
-        raise
-    click.echo(f"households: {done.rows} row(s) imported from {file.name}: {done.created} added, {done.updated} updated")
+file_commands(households_group, "households", households.import_households, households.export_households, households.COLUMNS,
+              "code, building, unit, floor, room, persons")
+file_commands(buildings_group, "buildings", building_files.import_buildings, building_files.export_buildings,
+              building_files.SHEET.columns, "code, name, address, compound, use, floors, households, lon, lat, footprint")
+file_commands(workers, "workers", people_files.import_workers, people_files.export_workers, people_files.WORKERS.columns,
+              "code, name, phone, role, department, active")
 
 
-@households_group.command("export")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".csv or .xlsx")
-def households_export(out: Path) -> None:
-    """Write every household, as the import reads them."""
-    app = make_app()
-    with app_db(app).session() as session:
-        rows = households.export_households(session, context(app), None)
-    if out.suffix.lower() == ".xlsx":
-        out.write_bytes(write_xlsx(households.COLUMNS, rows, "households"))
-    else:
-        out.write_text(write_csv(households.COLUMNS, rows), encoding="utf-8")
-    click.echo(f"households: {len(rows)} row(s) written to {out}")
+@cli.group()
+def assignments() -> None:
+    """Who answers for which area, from when to when, in bulk (one at a time: `gridops workers assign`)."""
+
+
+file_commands(assignments, "assignments", people_files.import_assignments, people_files.export_assignments,
+              people_files.ASSIGNMENTS.columns, "area, worker, duty, valid_from, valid_to")

@@ -26,3 +26,11 @@ def cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def uncell(text: str) -> str:
+    """A cell read back as it was before `cell` guarded it (an exported phone +86…, a floor -1 typed as text), so a
+    file exported and imported again says what the register holds, not the apostrophe."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_START):
+        return text[1:]
+    return text

@@ -61,6 +61,15 @@ def parse_optional_time(raw: str | None, tz: str | None, field: str = "time") ->
     return parse_time(raw, tz, field)
 
 
+def format_local(value: datetime, tz: str) -> str:
+    """A stored time as a file writes it for the city's clerks, and as parse_time reads it back: the city's day
+    alone for its midnight (an assignment from Monday is 2026-12-07), else the city's time with its offset."""
+    local = value.astimezone(ZoneInfo(tz))
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return local.date().isoformat()
+    return local.isoformat()
+
+
 def parse_date(raw: str, field: str = "date") -> date:
     """A calendar day (2026-02-17), as a holiday file or a form writes it."""
     text = raw.strip() if isinstance(raw, str) else ""

@@ -42,6 +42,8 @@ KINDS: dict[str, tuple[str, int]] = {
     "left_behind_child": ("留守儿童", 14),
     "disabled": ("残疾人", 14),
     "special_care": ("特殊关爱对象", 30),
+    "low_income": ("低保户", 30),
+    "key_person": ("重点人员", 14),
 }
 DAY_START, DAY_END = time(9, 0), time(23, 59)
 FIRST_VISIT_DAYS = 3  # a new register's first visit: from the day it is made, due by the end of the third
@@ -68,38 +70,6 @@ def _visit_days(reg: PatrolRegister) -> int:
 class Scheduled:
     created: list[int]
     unassigned: list[int]  # registers whose grid has no worker to send
-
-
-def add_register(session: Session, ctx: Context, principal: Principal | None, *, household: str | None = None,
-                 building: str | None = None, kind: str, interval_days: int | None = None, person: str | None = None,
-                 phone: str | None = None, id_number: str | None = None) -> dict[str, Any]:
-    """Register someone who needs visits, at a household's door (or a building's)."""
-    if kind not in KINDS:
-        raise InvalidParameter("kind", f"kind must be one of {', '.join(KINDS)}; got {kind!r}.", allowed=list(KINDS))
-    interval = KINDS[kind][1] if interval_days is None else interval_days
-    if not 1 <= interval <= 366:
-        raise InvalidParameter("interval_days", f"a visit interval is 1 to 366 days; got {interval}.")
-    hh = None
-    bid: int | None
-    if household:
-        hh = session.scalar(select(Household).where(Household.code == household))
-        if hh is None:
-            raise NotFound(f"no household has the code {household!r}.", field="household")
-        bid = hh.building_id
-    elif building:
-        bid = session.scalar(select(Building.id).where(Building.code == building))
-        if bid is None:
-            raise NotFound(f"no building has the code {building!r}.", field="building")
-    else:
-        raise InvalidParameter("household", "a register needs the household (or building) of the person visited.")
-    grid = grid_of(session, ctx, bid)
-    if principal is not None and not (principal.is_staff or principal.covers(grid)):
-        raise Forbidden(f"grid {grid} is not ground you answer for.")
-    register = PatrolRegister(household_id=hh.id if hh else None, building_id=bid, kind=kind, person=person, phone=phone,
-                              id_number=id_number, interval_days=interval, active=True, created_at=clock.now())
-    session.add(register)
-    session.flush()
-    return view(session, ctx, register, principal)
 
 
 def schedule_visits(session: Session, ctx: Context, now: datetime | None = None, horizon_days: float = 1.0,
@@ -187,9 +157,9 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
             "note": task.note, "away_reason": away_reason, "next_visit_from": next_at}
 
 
-def registers(session: Session, ctx: Context, principal: Principal, area: str | None = None) -> list[dict[str, Any]]:
-    """The registers of the ground this user answers for (staff: all, or `area`)."""
-    if not principal.can(READ_REGISTERS):
+def registers(session: Session, ctx: Context, principal: Principal | None, area: str | None = None) -> list[dict[str, Any]]:
+    """The registers of the ground this user answers for (staff and the command line: all, or `area`)."""
+    if principal is not None and not principal.can(READ_REGISTERS):
         raise Forbidden(f"a {principal.role} does not keep patrol registers.")
     visits = {pid: (tid, due) for pid, tid, due in session.execute(
         select(Task.patrol_id, Task.id, Task.due_at)
@@ -203,7 +173,8 @@ def registers(session: Session, ctx: Context, principal: Principal, area: str | 
     ):
         point = to_point(location)
         grid = _grid_at(session, ctx, point.x, point.y)
-        if (principal.is_staff or principal.covers(grid)) and (area is None or (grid or "").startswith(area)):
+        mine = principal is None or principal.is_staff or principal.covers(grid)
+        if mine and (area is None or (grid or "").startswith(area)):
             out.append(_shown(reg, principal, b_code, address, h_code, grid, visits.get(reg.id), ZoneInfo(ctx.timezone)))
     return out
 

@@ -7,9 +7,9 @@ for them at that time; the geocoder switches to the new version then
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,14 +29,21 @@ from gridops.incidents.events import record
 from gridops.planning.drafts import answer, checks_of, current, draft_row, layer_code
 from gridops.planning.impact import impact, uncovered_of
 
-# assign(grid, worker code, from): makes a worker answer for a grid of the new version (the people register's
-# own function, handed in by the adapter: planning does not reach into the registers)
-Assign = Callable[[str, str, datetime], None]
+
+class Staffing(Protocol):
+    """The people register's part in a publication, handed in by the adapter (planning does not reach into the
+    registers): each change it makes is that register's own, checked and in the audit trail."""
+
+    def assign(self, grid: str, code: str, start: datetime) -> None:
+        """Worker `code` answers for `grid` of the new version from `start`."""
+
+    def retire(self, layer_id: int, area: str, at: datetime) -> int:
+        """The assignments to `area`, a grid the version retires, end at `at`; how many ended."""
 
 
 def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Principal | None, effective: datetime | None = None,
                   accept_warnings: bool = False, supersede: bool = False, *, accept_uncovered: Collection[str] = (),
-                  workers: Mapping[str, str] | None = None, assign: Assign | None = None) -> dict[str, Any]:
+                  workers: Mapping[str, str] | None = None, staffing: Staffing) -> dict[str, Any]:
     """The draft becomes the next version of its layer from `effective` (default now); all or nothing.
 
     A draft whose checks find anything (a grid out of bounds, in pieces,
@@ -73,7 +80,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     effect = impact(session, com, plan, settings.digits[0])
     named = dict(workers or {})
     _check_coverage(session, com.layer_id, [a.code for a in plan.grids], {a.code: a.households for a in plan.grids},
-                    effective, named, set(accept_uncovered), assign is not None, principal)
+                    effective, named, set(accept_uncovered), principal)
     version = store_version(session, records, layer, effective=given, source=f"plan draft {draft_id}",
                             note=f"community {com.code} redrawn: {len(plan.grids)} grids, {len(plan.micro_grids)} micro-grids",
                             created_by=principal.name if principal else "cli", supersede=supersede)
@@ -102,16 +109,10 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
             task.worker_id = visitor
         moved_visits += 1
     # the workers of retired grids stop answering for them at the effective time
-    ended = 0
-    for w in effect["workers"]:
-        if w["change"] == "retired":
-            for a in session.scalars(select(Assignment).where(Assignment.layer_id == com.layer_id, Assignment.area_code == w["area"],
-                                                              Assignment.valid_to.is_(None))):
-                a.valid_to = effective
-                ended += 1
+    ended = sum(staffing.retire(com.layer_id, area, effective)
+                for area in sorted({w["area"] for w in effect["workers"] if w["change"] == "retired"}))
     for grid, code in sorted(named.items()):
-        assert assign is not None  # _check_coverage refused names without a way to assign them
-        assign(grid, code, effective)
+        staffing.assign(grid, code, effective)
     draft.status = "published"
     draft.published_version_id = version.id
     draft.updated_at = at
@@ -124,15 +125,13 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
 
 
 def _check_coverage(session: Session, layer_id: int, grids: list[str], households: dict[str, int], at: datetime,
-                    named: dict[str, str], accepted: set[str], can_assign: bool, who: Principal | None) -> None:
+                    named: dict[str, str], accepted: set[str], who: Principal | None) -> None:
     """Refuse a plan that would leave a grid with nobody answering for it, unless the planner named a worker for
     it or accepted it by name."""
     strays = sorted(set(named) - set(grids)) or sorted(accepted - set(grids))
     if strays:
         raise InvalidParameter("workers" if set(named) - set(grids) else "accept_uncovered",
                                f"{strays[0]} is not a grid of this plan; its grids are {', '.join(grids[:12])}.")
-    if named and not can_assign:
-        raise InvalidParameter("workers", "workers cannot be named here: assign them in the people register.")
     if named and who is not None and not who.can(KEEP_PEOPLE):
         raise Forbidden(f"a {who.role} may not assign workers (it needs one of: {', '.join(roles_with(KEEP_PEOPLE))}); "
                         "accept the grids as uncovered (accept_uncovered) and ask the community to assign them.")

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from geoalchemy2.shape import from_shape
-from shapely.geometry import Point
+import shapely.wkt
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import MultiPolygon, Point, Polygon
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,7 @@ from gridops.registers.audit import record_change
 
 KIND = "building"
 USES = ("residential", "mixed", "commercial", "public", "industrial", "vacant")
-EDITABLE = ("name", "address", "compound", "use", "floors", "households")
+EDITABLE = ("name", "address", "compound", "use", "floors", "households", "footprint")
 MAX_HOUSEHOLDS = 5000  # one building; a tower of 40 floors × 12 doors is 480
 
 
@@ -55,6 +56,11 @@ class BuildingQuery:
 def list_buildings(session: Session, ctx: Context, who: Principal | None, q: BuildingQuery) -> list[dict[str, Any]]:
     """The buildings a clerk looks for: by a part of their code, name or address, in an area; a community
     admin finds those of their own ground (planners and the command centre, the whole city)."""
+    return [_view(b, placed(session, ctx, b)) for b in buildings_of(session, ctx, who, q)]
+
+
+def buildings_of(session: Session, ctx: Context, who: Principal | None, q: BuildingQuery) -> list[Building]:
+    """The rows behind list_buildings (the export reads their footprints too), scoped the same way."""
     stmt = select(Building).order_by(Building.code).limit(q.limit)
     if q.text and q.text.strip():
         like = f"%{q.text.strip()}%"
@@ -70,8 +76,7 @@ def list_buildings(session: Session, ctx: Context, who: Principal | None, q: Bui
         inside = (select(Area.geom).where(Area.version_id == version.id, Area.code.in_(codes))
                   .where(func.ST_Intersects(Area.geom, Building.location)).exists())
         stmt = stmt.where(inside)
-    found = list(session.scalars(stmt))
-    return [_view(b, placed(session, ctx, b)) for b in found if q.demolished or not _demolished(b)]
+    return [b for b in session.scalars(stmt) if q.demolished or not demolished(b)]
 
 
 def _grounds(who: Principal | None, area: str | None) -> list[list[str]]:
@@ -103,36 +108,47 @@ def add_building(session: Session, ctx: Context, who: Principal | None, *, code:
     session.add(b)
     session.flush()
     _count(session, place, b.households)
-    record_change(session, who, KIND, code, "create", None, _facts(b), note=note)
+    record_change(session, who, KIND, code, "create", None, facts(b), note=note)
     return _view(b, place)
 
 
 def update_building(session: Session, ctx: Context, who: Principal | None, code: str, *, note: str | None = None,
-                    **changes: Any) -> dict[str, Any]:
+                    lon: float | None = None, lat: float | None = None, **changes: Any) -> dict[str, Any]:
+    """Change a building's facts; a new entrance point (lon, lat) may move it to another grid, whose count then
+    takes its households from the old one."""
     b = _building(session, code, for_update=True)
-    if _demolished(b):
+    if demolished(b):
         raise Conflict(f"building {code} was demolished on {str((b.attributes or {}).get('demolished_at'))[:10]}.", field="code")
     place = placed(session, ctx, b)
     may_keep(who, place)
-    before = _facts(b)
+    before = facts(b)
+    moved = None
+    if lon is not None and lat is not None and (round(lon, 7), round(lat, 7)) != (before["lon"], before["lat"]):
+        moved = _place(session, ctx, lon, lat)
+        may_keep(who, moved)
+        b.location = from_shape(Point(lon, lat), srid=STORAGE_SRID)
     _apply(b, changes)
     b.updated_at = clock.now()
     session.flush()
-    _count(session, place, b.households - before["households"])
-    record_change(session, who, KIND, code, "update", before, _facts(b), note=note)
-    return _view(b, place)
+    if moved is not None and moved.chain != place.chain:
+        _count(session, place, -before["households"])
+        _count(session, moved, b.households)
+    else:
+        _count(session, place, b.households - before["households"])
+    record_change(session, who, KIND, code, "update", before, facts(b), note=note)
+    return _view(b, moved or place)
 
 
 def demolish_building(session: Session, ctx: Context, who: Principal | None, code: str, *, note: str | None = None,
                       at: datetime | None = None) -> dict[str, Any]:
     """The building is gone: its households leave the grid's count, its visit registers end."""
     b = _building(session, code, for_update=True)
-    if _demolished(b):
+    if demolished(b):
         raise Conflict(f"building {code} was already demolished.", field="code")
     place = placed(session, ctx, b)
     may_keep(who, place)
     now = at or clock.now()
-    before = _facts(b)
+    before = facts(b)
     gone = b.households
     b.households, b.use = 0, "vacant"
     b.attributes = {**(b.attributes or {}), "demolished_at": now.isoformat(), "households_before": gone}
@@ -148,7 +164,7 @@ def demolish_building(session: Session, ctx: Context, who: Principal | None, cod
                         .values(status="cancelled", note=f"building {code} demolished"))
     session.flush()
     _count(session, place, -gone)
-    record_change(session, who, KIND, code, "demolish", before, _facts(b), note=note, at=now)
+    record_change(session, who, KIND, code, "demolish", before, facts(b), note=note, at=now)
     view = _view(b, place)
     view["registers_ended"] = ended
     return view
@@ -171,7 +187,7 @@ def _building(session: Session, code: str, *, for_update: bool = False) -> Build
     return found
 
 
-def _demolished(b: Building) -> bool:
+def demolished(b: Building) -> bool:
     return bool((b.attributes or {}).get("demolished_at"))
 
 
@@ -187,6 +203,12 @@ def _apply(b: Building, changes: dict[str, Any]) -> None:
         raise InvalidParameter("use", f"use is one of {', '.join(USES)}.", allowed=list(USES))
     if changes.get("floors") is not None and not (isinstance(changes["floors"], int) and 1 <= changes["floors"] <= 200):
         raise InvalidParameter("floors", f"floors is 1 to 200; got {changes['floors']!r}.")
+    if "footprint" in changes:
+        shape = changes.pop("footprint")
+        if shape is not None and not (isinstance(shape, Polygon | MultiPolygon) and shape.is_valid and not shape.is_empty):
+            raise InvalidParameter("footprint", "a footprint is a valid polygon (or several) in lon/lat.")
+        b.footprint = None if shape is None else from_shape(
+            shape if isinstance(shape, MultiPolygon) else MultiPolygon([shape]), srid=STORAGE_SRID)
     for key, value in changes.items():
         setattr(b, key, value.strip() if isinstance(value, str) else value)
     if "address" in changes:
@@ -222,12 +244,17 @@ def _count(session: Session, place: Placed, delta: int) -> None:
                             else func.greatest(0, Area.households + delta)))
 
 
-def _facts(b: Building) -> dict[str, Any]:
+def facts(b: Building) -> dict[str, Any]:
     p = to_point(b.location)
     return {"code": b.code, "name": b.name, "address": b.address, "compound": b.compound, "use": b.use, "floors": b.floors,
-            "households": b.households, "lon": round(p.x, 7), "lat": round(p.y, 7)}
+            "households": b.households, "lon": round(p.x, 7), "lat": round(p.y, 7), "footprint": footprint_wkt(b)}
+
+
+def footprint_wkt(b: Building) -> str | None:
+    """The footprint as WKT in lon/lat to 7 decimals (a centimetre): what the trail records and a file carries."""
+    return None if b.footprint is None else shapely.wkt.dumps(to_shape(b.footprint), rounding_precision=7)
 
 
 def _view(b: Building, place: Placed) -> dict[str, Any]:
-    return {**_facts(b), "grid": place.grid, "demolished_at": (b.attributes or {}).get("demolished_at"),
+    return {**facts(b), "grid": place.grid, "demolished_at": (b.attributes or {}).get("demolished_at"),
             "updated_at": b.updated_at.isoformat() if b.updated_at else None}

@@ -11,7 +11,6 @@ A community admin keeps the people of their own community; an admin keeps everyo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,9 +74,9 @@ def list_workers(session: Session, who: Principal | None, q: WorkerQuery) -> lis
         # Monday is already one of the grid's people)
         held = select(Assignment.worker_id).where(Assignment.in_force(at) if q.at else Assignment.not_ended(at))
         if q.area:
-            held = held.where(_within(Assignment.area_code, q.area))
+            held = held.where(within(Assignment.area_code, q.area))
         if scope is not None:
-            held = held.where(or_(*[_within(Assignment.area_code, a) for a in scope]) if scope else Assignment.id < 0)
+            held = held.where(or_(*[within(Assignment.area_code, a) for a in scope]) if scope else Assignment.id < 0)
         stmt = stmt.where(Worker.id.in_(held))
     workers = list(session.scalars(stmt))
     return _views(session, workers, at)
@@ -231,13 +230,27 @@ def assign(session: Session, ctx: Context, who: Principal | None, code: str, *, 
     return _assignment_view(row, worker, layer)
 
 
-def primary_from(session: Session, ctx: Context, who: Principal | None, note: str) -> Callable[[str, str, datetime], None]:
-    """`assign(grid, worker code, from)` as its grid worker, in this session: what publishing a plan is handed to
-    staff the grids it draws (gridops.planning.publish.Assign)."""
-    def assign_primary(grid: str, code: str, start: datetime) -> None:
-        assign(session, ctx, who, code, area=grid, duty="primary", valid_from=start, note=note)
+@dataclass(frozen=True)
+class Staffing:
+    """What publishing a plan asks of the people register, in the publisher's transaction
+    (gridops.planning.publish.Staffing): the workers named for its grids assigned, the assignments of the grids
+    it retires ended — each in the trail, as when done by hand."""
 
-    return assign_primary
+    session: Session
+    ctx: Context
+    who: Principal | None
+    note: str
+
+    def assign(self, grid: str, code: str, start: datetime) -> None:
+        """`code` answers for `grid` as its grid worker from `start`."""
+        assign(self.session, self.ctx, self.who, code, area=grid, duty="primary", valid_from=start, note=self.note)
+
+    def retire(self, layer_id: int, area: str, at: datetime) -> int:
+        """Every assignment to `area` not ended by `at` ends then (the grid is retired); the right to publish the
+        plan is the right to end them. How many ended."""
+        rows = list(self.session.scalars(select(Assignment).where(
+            Assignment.layer_id == layer_id, Assignment.area_code == area, Assignment.not_ended(at))))
+        return len(_end_rows(self.session, self.who, rows, at, self.note))
 
 
 def end_assignment(session: Session, ctx: Context, who: Principal | None, assignment_id: int, *,
@@ -354,22 +367,28 @@ def _require_area(session: Session, layer: str, code: str, at: datetime) -> None
         raise InvalidParameter("area", f"no area {code!r} in the boundaries of layer {layer!r} in force on {at:%Y-%m-%d}.")
 
 
-def _within(column: Any, code: str) -> Any:
+def within(column: Any, code: str) -> Any:
     """The area or one inside it: codes are hierarchical (a grid's code starts with its community's)."""
     return column.like(code.replace("%", "").replace("_", r"\_") + "%", escape="\\")
 
 
 def _end_all(session: Session, who: Principal | None, worker: Worker, at: datetime, note: str) -> list[int]:
-    ended = []
-    for row in session.scalars(select(Assignment).where(
-            Assignment.worker_id == worker.id, Assignment.not_ended(at))):
+    rows = list(session.scalars(select(Assignment).where(Assignment.worker_id == worker.id, Assignment.not_ended(at))))
+    return _end_rows(session, who, rows, at, note)
+
+
+def _end_rows(session: Session, who: Principal | None, rows: list[Assignment], at: datetime, note: str) -> list[int]:
+    """The assignments end at `at` (one not yet started is void), each in the trail; their workers' sign-ins follow."""
+    for row in rows:
+        worker = session.get(Worker, row.worker_id)
+        assert worker is not None  # a NOT NULL foreign key
         before = _assignment_facts(row, worker)
         row.valid_to = max(at, row.valid_from)
         record_change(session, who, KIND_ASSIGNMENT, str(row.id), "end", before, _assignment_facts(row, worker), note=note, at=at)
-        ended.append(row.id)
     session.flush()
-    sync_user_areas(session, [worker.id])
-    return ended
+    if rows:
+        sync_user_areas(session, sorted({r.worker_id for r in rows}))
+    return [r.id for r in rows]
 
 
 def _hand_on(session: Session, ctx: Context, worker: Worker, why: str) -> list[dict[str, Any]]:

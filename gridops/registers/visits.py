@@ -1,11 +1,13 @@
-"""The special-group registers (独居老人, 残疾人, 低保户 …) kept as people's lives change: an entry is changed
-(its interval, its contact), moved to another door (she moves in with her son), paused (in hospital until
-a day) or ended — each change audited, and the entry's visits rescheduled at once: its open visit is
-cancelled and the scheduler gives it the visit its new door, interval or pause calls for (gridops.field.patrols).
+"""The special-group registers (独居老人, 残疾人, 低保户 …) kept as people's lives change: an entry is added (its
+first visit due within the first days), changed (its interval, its contact), moved to another door (she moves
+in with her son), paused (in hospital until a day) or ended — each change audited, and the entry's visits
+rescheduled at once: its open visit is cancelled and the scheduler gives it the visit its new door, interval or
+pause calls for (gridops.field.patrols). A file of entries comes in through the same functions (visit_files).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,13 +18,67 @@ from gridops.access.policy import KEEP_REGISTERS, Forbidden, Principal, require_
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
 from gridops.core.models import Building, Household, PatrolRegister, Task
-from gridops.field.patrols import grid_of, schedule_visits, view
+from gridops.field.patrols import KINDS, grid_of, registers, schedule_visits, view
 from gridops.incidents.context import Context
 from gridops.incidents.loop import TASK_ACTIVE
 from gridops.registers.audit import record_change
+from gridops.registers.buildings import demolished
 
 KIND = "register"
 EDITABLE = ("interval_days", "person", "phone")
+ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")  # 身份证号: 17 digits and a check digit or X
+
+
+def list_entries(session: Session, ctx: Context, who: Principal | None, area: str | None = None) -> list[dict[str, Any]]:
+    """The entries of `who`'s ground (None: the command line, every entry), each with its next and open visit."""
+    return registers(session, ctx, who, area)
+
+
+def add_entry(session: Session, ctx: Context, who: Principal | None, *, household: str | None = None,
+              building: str | None = None, kind: str, interval_days: int | None = None, person: str | None = None,
+              phone: str | None = None, id_number: str | None = None, note: str | None = None) -> dict[str, Any]:
+    """Register someone who needs visits, at a household's door (or a building's): the first visit is due from today
+    (the next sweep schedules it, within the first days); the entry is the first row of its trail."""
+    if who is not None:
+        require_permission(who, KEEP_REGISTERS)
+    if kind not in KINDS:
+        raise InvalidParameter("kind", f"kind must be one of {', '.join(KINDS)}; got {kind!r}.", allowed=list(KINDS))
+    interval = KINDS[kind][1] if interval_days is None else interval_days
+    if not 1 <= interval <= 366:
+        raise InvalidParameter("interval_days", f"a visit interval is 1 to 366 days; got {interval}.")
+    if id_number and not ID_NUMBER.match(id_number):
+        raise InvalidParameter("id_number", "an ID number is 17 digits and a digit or X.")
+    household_id, building_id = _door(session, household, building)
+    grid = grid_of(session, ctx, building_id)
+    if who is not None and not (who.is_staff or who.covers(grid)):
+        raise Forbidden(f"grid {grid} is not ground you answer for.")
+    reg = PatrolRegister(household_id=household_id, building_id=building_id, kind=kind, person=person, phone=phone,
+                         id_number=id_number, interval_days=interval, active=True, created_at=clock.now())
+    session.add(reg)
+    session.flush()
+    record_change(session, who, KIND, str(reg.id), "create", None, _facts(reg), note=note)
+    return view(session, ctx, reg, who)
+
+
+def _door(session: Session, household: str | None, building: str | None) -> tuple[int | None, int]:
+    """(household id, building id) of the door a person is registered at: a household's, else a building's; never
+    in a demolished building."""
+    hh, b = None, None
+    if household:
+        hh = session.scalar(select(Household).where(Household.code == household))
+        if hh is None:
+            raise NotFound(f"no household has the code {household!r}.", field="household")
+        b = session.get(Building, hh.building_id)
+    elif building:
+        b = session.scalar(select(Building).where(Building.code == building))
+        if b is None:
+            raise NotFound(f"no building has the code {building!r}.", field="building")
+    else:
+        raise InvalidParameter("household", "say where the person lives: a household (门牌码) or a building.")
+    assert b is not None  # a household's building is a NOT NULL foreign key
+    if demolished(b):
+        raise Conflict(f"building {b.code} was demolished: nobody is visited there.", field="household" if hh else "building")
+    return (hh.id if hh else None), b.id
 
 
 def change_entry(session: Session, ctx: Context, who: Principal | None, entry_id: int, *, note: str | None = None,
@@ -47,18 +103,7 @@ def move_entry(session: Session, ctx: Context, who: Principal | None, entry_id: 
                building: str | None = None, note: str | None = None) -> dict[str, Any]:
     """The person moves to another door: their visits go to the new door's grid worker, from now."""
     reg = _kept(session, ctx, who, entry_id)
-    if household:
-        hh = session.scalar(select(Household).where(Household.code == household))
-        if hh is None:
-            raise NotFound(f"no household has the code {household!r}.", field="household")
-        target_household, target_building = hh.id, hh.building_id
-    elif building:
-        bid = session.scalar(select(Building.id).where(Building.code == building))
-        if bid is None:
-            raise NotFound(f"no building has the code {building!r}.", field="building")
-        target_household, target_building = None, bid
-    else:
-        raise InvalidParameter("household", "say where the person moves: a household (门牌码) or a building.")
+    target_household, target_building = _door(session, household, building)
     if (target_household, target_building) == (reg.household_id, reg.building_id):
         raise Conflict("the entry is at that door already.", field="household")
     grid = grid_of(session, ctx, target_building)

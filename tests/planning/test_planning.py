@@ -162,6 +162,11 @@ def test_publishing_makes_a_version_that_new_reports_use_while_open_work_stays_p
                 assert task.area_code == item["to"]
         ended = s.scalars(select(Assignment).where(Assignment.valid_to.is_not(None))).all()
         assert len(ended) >= sum(1 for w in impact["workers"] if w["change"] == "retired")
+    # each assignment of a retired grid ended in the trail, as the people register ends one by hand
+    trail = city.client.get("/api/v1/audit?kind=assignment&limit=2000", headers=city.h("admin")).json["changes"]
+    retired = [c for c in trail if c["action"] == "end" and c["note"] == f"plan draft {draft['id']} published"]
+    assert len(retired) == done["published"]["assignments_ended"] > 0
+    assert all(c["after"]["valid_to"] == done["published"]["effective_from"] for c in retired)
     # a published draft cannot be edited or published again
     assert city.client.post(f"/api/v1/plans/{draft['id']}/publish", json={}, headers=city.h("planner")).status_code == 409
     # places are found in the old grids until the effective time and in the new ones after it

@@ -61,8 +61,42 @@ def test_households_round_trip_through_a_file_from_the_command_line(writable_dem
     assert exported.exit_code == 0 and "row(s) written" in exported.output, exported.output
     n = int(exported.output.split("households: ")[1].split(" ")[0])
     again = _run("households", "import", str(out), "--note", "原样导回")
-    assert again.exit_code == 0 and f"{n} row(s) imported from households.xlsx: 0 added, {n} updated" in again.output, again.output
+    assert again.exit_code == 0 and f"{n} row(s) imported from households.xlsx: 0 added, 0 updated, {n} unchanged" in again.output, \
+        again.output
     bad = tmp_path / "bad.csv"
     bad.write_text("code,building\nHH-Z-1,NOWHERE\n", encoding="utf-8")
     refused = _run("households", "import", str(bad))
     assert refused.exit_code != 0 and "row 2 (building): no building has the code NOWHERE" in refused.output, refused.output
+
+
+def test_each_register_in_bulk_and_a_visit_entry_kept_from_the_command_line(city, tmp_path, monkeypatch):
+    from tests.registers.test_imports import _doors_of
+
+    monkeypatch.setenv("DATABASE_URL", city.app.config["DATABASE_URL"])  # the test's own database, its clock
+    monkeypatch.setenv("GRIDOPS_INSTANCE_PATH", str(tmp_path / "instance"))
+    for register in ("workers", "assignments", "buildings", "registers"):
+        out = tmp_path / f"{register}.{'xlsx' if register == 'buildings' else 'csv'}"
+        exported = _run(register, "export", "--out", str(out))
+        assert exported.exit_code == 0 and "row(s) written to" in exported.output, exported.output
+        n = int(exported.output.split(f"{register}: ")[1].split(" ")[0])
+        again = _run(register, "import", str(out), "--note", "原样导回")
+        assert again.exit_code == 0 and f"{n} row(s) imported from {out.name}: 0 added, 0 updated, {n} unchanged" in again.output, \
+            again.output
+    bad = tmp_path / "people.csv"
+    bad.write_text("工号,姓名,角色\nW9401,新人,网格员\nW9402,,网格员\n", encoding="utf-8")
+    refused = _run("workers", "import", str(bad))
+    assert refused.exit_code != 0 and "row 3 (name)" in refused.output and "nothing was imported" in refused.output, refused.output
+
+    here, there, _ = _doors_of(city, TEST_GRID)
+    added = _run("registers", "add", here, "--kind", "low_income", "--person", "赵奶奶", "--note", "新登记")
+    assert added.exit_code == 0 and "低保户 赵奶奶" in added.output, added.output
+    entry = added.output.split("register ")[1].split(":")[0]
+    listed = _run("registers", "list", "--area", TEST_GRID)
+    assert f"{entry}\t{TEST_GRID}\tlow_income\t赵奶奶\t{here}\tevery 30 days" in listed.output, listed.output
+    for args, said in ((("change", entry, "--every", "10"), "changed"), (("pause", entry, "2026-12-01"), "paused until 2026-12-01"),
+                       (("resume", entry), "resumed"), (("move", entry, "--household", there), f"moved to {there}"),
+                       (("end", entry, "--note", "迁出"), "ended")):
+        done = _run("registers", *args)
+        assert done.exit_code == 0 and f"register {entry} {said}" in done.output, done.output
+    trail = _run("audit", "--kind", "register", "--key", entry)
+    assert [line.split("\t")[3] for line in trail.output.splitlines()[:-1]] == ["end", "move", "resume", "pause", "update", "create"]

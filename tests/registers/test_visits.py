@@ -92,5 +92,6 @@ def test_a_register_entry_is_paused_moved_and_ended_and_its_visits_follow(city):
     _sweep(city)
     assert all(r["id"] != entry for r in city.client.get(f"/api/v1/patrols?area={COMMUNITY}", headers=keeper).json["registers"])
     trail = city.client.get(f"/api/v1/audit?kind=register&key={entry}", headers=keeper).json["changes"]
-    assert [c["action"] for c in trail] == ["end", "update", "move", "pause"]
+    assert [c["action"] for c in trail] == ["end", "update", "move", "pause", "create"]  # adding one is audited too
+    assert trail[4]["after"]["person"] == "陈奶奶" and trail[4]["actor"] == "community_admin:community_admin"
     assert trail[3]["note"] == "住院" and trail[3]["after"]["paused_until"] == "2026-11-30"

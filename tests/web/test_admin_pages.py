@@ -126,6 +126,21 @@ def test_what_each_role_reads_and_may_change_on_the_register_pages(city):
     assert 'id="calendar-import"' not in planner and "2026 年节假日与调休" in planner
     english = city.client.get("/admin/calendar?lang=en", headers=city.h("admin")).get_data(as_text=True)
     assert "Holidays and make-up workdays, 2026" in english and 'id="calendar-import"' in english
+    # every register in bulk where it is shown: one import form (admin/macros.html), export links for every reader
+    for who, keeps in (("community_admin", True), ("command_centre", False)):
+        people_page = city.client.get("/admin/people", headers=city.h(who)).get_data(as_text=True)
+        assert 'id="people-export"' in people_page and 'id="assignments-export"' in people_page
+        assert ('id="people-import"' in people_page) is keeps and ('id="assignments-import"' in people_page) is keeps
+    built = city.client.get("/admin/buildings", headers=city.h("planner")).get_data(as_text=True)
+    assert 'id="buildings-import"' in built and 'id="households-import"' in built and "/api/v1/buildings/export?format=xlsx" in built
+    visited = city.client.get(f"/admin/registers?area={TEST_GRID}&lang=zh", headers=city.h("grid_leader"))
+    page = visited.get_data(as_text=True)
+    assert visited.status_code == 200 and "走访对象登记" in page and "独居老人" in page and 'id="registers-import"' in page
+    worker_page = city.client.get("/admin/registers", headers=city.h("grid_worker")).get_data(as_text=True)
+    assert 'id="registers-export"' in worker_page and 'id="registers-import"' not in worker_page
+    assert 'href="/admin/people"' not in worker_page  # no tab for a page their role cannot open
+    assert city.client.get("/admin/registers", headers=city.h("planner")).status_code == 403
+    assert 'href="/admin/registers"' not in city.client.get("/admin", headers=city.h("planner")).get_data(as_text=True)
 
 
 def test_a_community_admin_reads_the_trail_of_their_own_ground_only(city):

@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import current_app
 
-from gridops.field.patrols import add_register, record_visit, registers
-from gridops.registers import visits
+from gridops.field.patrols import record_visit
+from gridops.registers import visit_files, visits
+from gridops.web.api import sheets
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.patrols import (
@@ -38,7 +39,7 @@ def list_registers(**args: Any) -> dict[str, Any]:
     unless you are community staff or the command centre."""
     who = caller()
     with database().session() as session:
-        return {"registers": registers(session, use_case_context(current_app), who, args.get("area"))}
+        return {"registers": visits.list_entries(session, use_case_context(current_app), who, args.get("area"))}
 
 
 @bp.post("/patrols")
@@ -52,7 +53,20 @@ def create_register(body: dict[str, Any]) -> dict[str, Any]:
     """Register someone who needs regular visits; the next sweep schedules their first visit."""
     who = caller()
     with database().session() as session:
-        return add_register(session, use_case_context(current_app), who, **body)
+        return visits.add_entry(session, use_case_context(current_app), who, **body)
+
+
+sheets.file_routes(
+    bp, "/patrols", "registers", importer=visit_files.import_entries, exporter=visit_files.export_entries,
+    columns=visit_files.SHEET.columns, what="the register entries",
+    upload="id (an entry's, to change it), household, building, kind, person, phone, id_number, interval_days, "
+           "paused_until, active (登记编号, 门牌码, 楼栋, 类别, 姓名, 电话, 身份证号, 走访间隔, 暂停至, 在册 also read; "
+           "kind as 独居老人, 残疾人, 低保户 …)",
+    forbidden="your role keeps no registers",
+    imports_doc="""Import register entries: every row checked first, then each new person registered (their first visit
+    due from today) and each known entry changed, moved, paused or ended where the file differs, its visits
+    rescheduled; all in one transaction, or nothing, the bad rows named.""",
+    exports_doc="The register entries of your ground (ID numbers masked unless your role reads them).")
 
 
 @bp.patch("/patrols/<int:entry_id>")

@@ -105,9 +105,9 @@ def publish(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
     who = caller()
     ctx = use_case_context(current_app)
     with database().session() as session:
-        assign = people.primary_from(session, ctx, who, f"named when plan draft {draft_id} was published")
+        staffing = people.Staffing(session, ctx, who, f"plan draft {draft_id} published")
         return publish_draft(session, ctx, draft_id, who, body.get("effective_from"), body["accept_warnings"], body["supersede"],
-                             accept_uncovered=body["accept_uncovered"], workers=body["workers"], assign=assign)
+                             accept_uncovered=body["accept_uncovered"], workers=body["workers"], staffing=staffing)
 
 
 @bp.delete("/plans/<int:draft_id>")

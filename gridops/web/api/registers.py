@@ -18,10 +18,11 @@ from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.timeparse import parse_date
 from gridops.incidents.doors import door_url
-from gridops.registers import buildings, calendars, categories, households, labels, people, rosters, taxonomy
+from gridops.registers import building_files, buildings, calendars, categories, households, labels, people, people_files, rosters, taxonomy
 from gridops.registers.audit import ChangeQuery
-from gridops.registers.files import text_of, write_csv, write_xlsx
+from gridops.registers.files import text_of
 from gridops.registers.trail import visible_changes
+from gridops.web.api import sheets
 from gridops.web.api.parsing import FORM_AND_FILES, Blueprint
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.registers import (
@@ -69,7 +70,6 @@ from gridops.web.api.schemas.registers import (
 from gridops.web.context import use_case_context
 from gridops.web.request import caller, database
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 bp = Blueprint("registers", __name__, description="Reference data kept live (人员, 排班, 节假日, 事件分类) and its audit trail")
 
 
@@ -272,16 +272,24 @@ def answered(**args: Any) -> dict[str, Any]:
     return {"area": args["area"], "at": at.isoformat(), "answered": found}
 
 
-def _uploaded(form: dict[str, Any], bodies: dict[str, str], what: str) -> tuple[bytes, str]:
-    """An import's file and its name: the multipart field `file`, or the whole body when its type is one of
-    `bodies` (content type -> the name it is imported under)."""
-    upload = form.get("file")
-    if upload is not None:
-        return upload.read(), upload.filename or ""
-    if request.mimetype in bodies:
-        return request.get_data(), bodies[request.mimetype]
-    kinds = " or ".join(".xlsx" if t == XLSX else t for t in bodies)
-    raise InvalidParameter("file", f"send {what} as a multipart field `file`, or as a {kinds} body.")
+sheets.file_routes(
+    bp, "/people", "people", importer=people_files.import_workers, exporter=people_files.export_workers,
+    columns=people_files.WORKERS.columns, what="the workers",
+    upload="code, name, phone, role, department, active (工号, 姓名, 电话, 角色, 部门, 在岗 also read)",
+    forbidden="a worker or a role of the file is not yours to keep",
+    imports_doc="""Import workers: every row checked first, then each new code added and each known one changed where the
+    file differs (`active` no: they leave and their work is handed on), through the same functions as one change by
+    hand, in one transaction; or nothing, the bad rows named.""",
+    exports_doc="The people you may see, as the import reads them.")
+sheets.file_routes(
+    bp, "/assignments", "assignments", importer=people_files.import_assignments, exporter=people_files.export_assignments,
+    columns=people_files.ASSIGNMENTS.columns, what="the assignments",
+    upload="area, worker, duty, valid_from, valid_to (a day, or a time; without a zone in the city's; 区域, 工号, 职责, "
+           "开始日期, 结束日期 also read)",
+    forbidden="an area of the file is not your ground",
+    imports_doc="""Import assignments: a new row makes a worker answer for an area from its day; a known one (same worker,
+    area, duty, start) is ended where the file ends it earlier; all in one transaction, or nothing, the bad rows named.""",
+    exports_doc="The assignments not yet ended on your ground, days and times in the city's zone.")
 
 
 # --- the holiday calendar ------------------------------------------------------------------------
@@ -312,7 +320,7 @@ class CalendarUpload(Schema):
 def calendar_import(form: dict[str, Any]) -> dict[str, Any]:
     """Import holidays and make-up days: each year the file names is replaced by the file's days, all or nothing.
     Send the file as multipart field `file`, or the CSV itself as a text/csv body."""
-    data, _ = _uploaded(form, {"text/csv": "upload.csv"}, "the calendar")
+    data, _ = sheets.uploaded(form, {"text/csv": "upload.csv"}, "the calendar")
     text = text_of(data)
     with database().session() as session:
         done = calendars.import_days(session, caller(), text, note=form.get("note") or request.args.get("note"))
@@ -352,10 +360,6 @@ def calendar_clear(day: str) -> None:
         calendars.clear_day(session, caller(), _day(day), note=request.args.get("note"))
 
 
-class ExportArgs(Schema):
-    format = fields.String(load_default="csv", validate=lambda v: v in ("csv", "xlsx"))
-
-
 # --- categories ----------------------------------------------------------------------------------
 
 
@@ -388,11 +392,9 @@ def change_category(body: dict[str, Any], code: str) -> dict[str, Any]:
         return categories.update_category(session, caller(), code, note=note, **body)
 
 
-class TaxonomyUpload(Schema):
-    file = Upload(metadata={"description": "a .xlsx or CSV (UTF-8) with a header row: group_code, group_name, code, name, urgency, "
-                                           "accept_hours, handle_hours, verify_hours, working_time, handler, department_code … "
-                                           "(大类代码, 大类名称, 小类代码, 小类名称, 紧急程度, 受理时限, 处置时限, 核查时限 … also read)"})
-    note = fields.String()
+TaxonomyUpload = sheets.upload_schema("TaxonomyUpload", "group_code, group_name, code, name, urgency, accept_hours, "
+                                      "handle_hours, verify_hours, working_time, handler, department_code … (大类代码, 大类名称, "
+                                      "小类代码, 小类名称, 紧急程度, 受理时限, 处置时限, 核查时限 … also read)")
 
 
 @bp.post("/categories/import")
@@ -403,20 +405,17 @@ class TaxonomyUpload(Schema):
 def categories_import(form: dict[str, Any]) -> dict[str, Any]:
     """Import an event taxonomy (大类/小类, GB/T 30428-style): classes and categories added or changed, each row
     checked as a change of one category is, all in one transaction and one audit event, or nothing."""
-    data, name = _uploaded(form, {"text/csv": "upload.csv", XLSX: "upload.xlsx"}, "the categories")
+    data, name = sheets.uploaded(form, sheets.SHEETS, "the categories")
     with database().session() as session:
         done = taxonomy.import_taxonomy(session, caller(), data, name=name, note=form.get("note"))
     return vars(done)
 
 
 @bp.get("/categories/export")
-@bp.arguments(ExportArgs(), location="query", as_kwargs=True)
-@bp.response(200, content_type="text/csv", description="the classes and categories as the import reads them")
-@bp.alt_response(200, content_type=XLSX, success=True, description="the same as an Excel workbook")
+@sheets.exports(bp, "the classes and categories")
 def categories_export(**args: Any) -> Response:
-    with database().session() as session:
-        rows = taxonomy.export_taxonomy(session)
-    return _file(taxonomy.COLUMNS, rows, "categories", args["format"])
+    return sheets.exported(lambda session, _ctx, _who: taxonomy.export_taxonomy(session), taxonomy.COLUMNS, "categories",
+                           args["format"])
 
 
 @bp.get("/category-groups")
@@ -530,49 +529,24 @@ def building_labels(code: str, **args: Any) -> Response:
                                                       "Cache-Control": "private, no-store"})
 
 
-class HouseholdUpload(Schema):
-    file = Upload(metadata={"description": "a .xlsx or CSV (UTF-8) with a header row: code, building, unit, floor, room, persons "
-                                           "(门牌码, 楼栋, 单元, 楼层, 房号, 人数 also read)"})
-    note = fields.String()
-
-
-class HouseholdsImported(Schema):
-    rows = fields.Integer()
-    created = fields.Integer()
-    updated = fields.Integer()
-
-
-@bp.post("/households/import")
-@bp.arguments(HouseholdUpload(), location=FORM_AND_FILES)
-@bp.response(200, HouseholdsImported)
-@problem_response(bp, 400, "not a CSV or workbook, or a required column is missing")
-@problem_response(bp, 403, "a building of the file is not on your ground")
-@problem_response(bp, 422, "rows cannot be stored (`rows` names each); nothing was imported")
-def households_import(form: dict[str, Any]) -> dict[str, Any]:
-    """Import households (door codes) from a workbook or CSV: every row checked first, then all stored in one
-    transaction (new codes added, known ones updated), or nothing. Multipart field `file`, or the file as the body."""
-    data, name = _uploaded(form, {"text/csv": "upload.csv", XLSX: "upload.xlsx"}, "the households")
-    with database().session() as session:
-        done = households.import_households(session, use_case_context(), caller(), data, name=name, note=form.get("note"))
-    return {"rows": done.rows, "created": done.created, "updated": done.updated}
-
-
-@bp.get("/households/export")
-@bp.arguments(ExportArgs(), location="query", as_kwargs=True)
-@bp.response(200, content_type="text/csv", description="the households as the import reads them (CSV, or .xlsx with format=xlsx)")
-@bp.alt_response(200, content_type=XLSX, success=True, description="the same as an Excel workbook")
-def households_export(**args: Any) -> Response:
-    with database().session() as session:
-        rows = households.export_households(session, use_case_context(), caller())
-    return _file(households.COLUMNS, rows, "households", args["format"])
-
-
-def _file(columns: tuple[str, ...], rows: list[dict[str, Any]], stem: str, fmt: str) -> Response:
-    """A register's rows as a download: CSV, or an Excel workbook."""
-    if fmt == "xlsx":
-        return Response(write_xlsx(columns, rows, stem), mimetype=XLSX,
-                        headers={"Content-Disposition": f"attachment; filename={stem}.xlsx"})
-    return Response(write_csv(columns, rows), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={stem}.csv"})
+sheets.file_routes(
+    bp, "/buildings", "buildings", importer=building_files.import_buildings, exporter=building_files.export_buildings,
+    columns=building_files.SHEET.columns, what="the buildings",
+    upload="code, name, address, compound, use, floors, households, lon, lat, footprint (WKT or GeoJSON; 楼栋编码, 名称, "
+           "地址, 小区, 用途, 层数, 户数, 经度, 纬度 also read)",
+    forbidden="a building of the file is not on your ground",
+    imports_doc="""Import buildings: every row checked first, then each new code added at its entrance and each known one
+    changed where the file differs (the grids' household totals follow), in one transaction; or nothing, the bad rows
+    named.""",
+    exports_doc="The buildings standing on your ground, footprints as WKT.")
+sheets.file_routes(
+    bp, "/households", "households", importer=households.import_households, exporter=households.export_households,
+    columns=households.COLUMNS, what="the households",
+    upload="code, building, unit, floor, room, persons (门牌码, 楼栋, 单元, 楼层, 房号, 人数 also read)",
+    forbidden="a building of the file is not on your ground",
+    imports_doc="""Import households (door codes) from a workbook or CSV: every row checked first, then all stored in one
+    transaction (new codes added, known ones updated), or nothing. Multipart field `file`, or the file as the body.""",
+    exports_doc="The households of your ground.")
 
 
 # --- the audit trail -----------------------------------------------------------------------------

@@ -16,13 +16,33 @@ from flask import current_app, render_template, request
 from flask_babel import get_locale, gettext
 from sqlalchemy import select
 
-from gridops.access.policy import KEEP_BUILDINGS, KEEP_CITY, KEEP_PEOPLE, ROLES, Principal
+from gridops.access.policy import (
+    KEEP_BUILDINGS,
+    KEEP_CITY,
+    KEEP_PEOPLE,
+    KEEP_REGISTERS,
+    READ_PEOPLE,
+    READ_REGISTERS,
+    ROLES,
+    Principal,
+)
 from gridops.boundaries.areas import area_names
 from gridops.core import clock
 from gridops.core.errors import GridopsError
 from gridops.core.models import Department
 from gridops.reference.calendar import workday_minutes
-from gridops.registers import buildings, calendars, categories, households, people, rosters
+from gridops.registers import (
+    building_files,
+    buildings,
+    calendars,
+    categories,
+    households,
+    people,
+    people_files,
+    rosters,
+    visit_files,
+    visits,
+)
 from gridops.registers.audit import ChangeQuery
 from gridops.registers.trail import visible_changes, visible_page
 from gridops.web.context import use_case_context
@@ -35,14 +55,22 @@ WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Fr
 # the trail's kinds and actions as the pages name them (the API keeps the codes)
 KINDS = {people.KIND_WORKER: N_("person"), people.KIND_ASSIGNMENT: N_("assignment"), rosters.KIND: N_("rota"),
          calendars.KIND: N_("holiday calendar"), categories.KIND: N_("category"), buildings.KIND: N_("building"),
-         households.KIND: N_("households import"), "register": N_("visit register"), rosters.KIND_DEPARTMENT: N_("department")}
+         households.KIND: N_("households import"), visits.KIND: N_("visit register"), rosters.KIND_DEPARTMENT: N_("department"),
+         people_files.KIND_WORKERS: N_("people import"), people_files.KIND_ASSIGNMENTS: N_("assignments import"),
+         building_files.KIND: N_("buildings import"), visit_files.KIND: N_("visit registers import")}
+# the groups people are visited for (gridops.field.patrols.KINDS), as the pages name them
+REGISTER_KINDS = {"elderly_alone": N_("elderly living alone"), "left_behind_child": N_("left-behind child"),
+                  "disabled": N_("disabled resident"), "special_care": N_("special care"), "low_income": N_("subsistence allowance"),
+                  "key_person": N_("key person")}
+SHOWN_ENTRIES = 500
 URGENCIES = {"critical": N_("critical"), "urgent": N_("urgent"), "normal": N_("normal"), "low": N_("low")}
 USES = {"residential": N_("residential"), "mixed": N_("mixed use"), "commercial": N_("commercial"), "public": N_("public building"),
         "industrial": N_("industrial"), "vacant": N_("vacant")}
 REASONS = {"change": N_("changed"), "leave": N_("leave"), "swap": N_("swap")}
 ACTIONS = {"create": N_("added"), "update": N_("changed"), "deactivate": N_("left (deactivated)"), "end": N_("ended"),
            "set": N_("set"), "clear": N_("cleared"), "import": N_("imported"), "demolish": N_("demolished"),
-           "set_day": N_("a day set"), "clear_day": N_("a day back to the week"), "leave": N_("leave"), "swap": N_("swap")}
+           "set_day": N_("a day set"), "clear_day": N_("a day back to the week"), "leave": N_("leave"), "swap": N_("swap"),
+           "move": N_("moved"), "pause": N_("paused"), "resume": N_("resumed")}
 
 
 @pages.app_template_filter("segment")
@@ -54,6 +82,11 @@ def segment(code: str) -> str:
 @pages.app_template_global()
 def kind_name(kind: str) -> str:
     return gettext(KINDS[kind]) if kind in KINDS else kind
+
+
+@pages.app_template_global()
+def register_kind(kind: str) -> str:
+    return gettext(REGISTER_KINDS[kind]) if kind in REGISTER_KINDS else kind
 
 
 @pages.app_template_global()
@@ -147,7 +180,8 @@ def actor_label(label: str) -> str:
 
 def _page(template: str, who: Principal, status: int = 200, **context: Any) -> PageAnswer:
     """Every register page: who is signed in, what they may change, the page header for the API."""
-    may = {"people": who.can(KEEP_PEOPLE), "city": who.can(KEEP_CITY), "buildings": who.can(KEEP_BUILDINGS)}
+    may = {"people": who.can(KEEP_PEOPLE), "city": who.can(KEEP_CITY), "buildings": who.can(KEEP_BUILDINGS),
+           "registers": who.can(KEEP_REGISTERS), "read_people": who.can(READ_PEOPLE), "read_registers": who.can(READ_REGISTERS)}
     ground = []
     if who.areas and who.policy.measures != "all":
         with database().session() as session:
@@ -294,6 +328,23 @@ def admin_building(code: str) -> PageAnswer:
                      uses=buildings.USES)
 
 
+@pages.get("/admin/registers")
+def admin_registers() -> PageAnswer:
+    """The people visited on one's ground (独居老人, 残疾人, 低保户 …): who, at which door, how often, the next visit;
+    the registers in bulk."""
+    who = signed_in()
+    area = _arg("area") or None
+    with database().session() as session:
+        try:
+            found = visits.list_entries(session, use_case_context(), who, area)
+        except GridopsError as err:
+            return _failed("admin/registers.html", who, err, area=area or "", entries=[], names={}, shown=SHOWN_ENTRIES,
+                           today=_today().isoformat())
+        return _page("admin/registers.html", who, area=area or "", entries=found[:SHOWN_ENTRIES], total=len(found),
+                     names=_names(session, {r["grid"] for r in found[:SHOWN_ENTRIES] if r["grid"]}), shown=SHOWN_ENTRIES,
+                     today=_today().isoformat())
+
+
 @pages.get("/admin/audit")
 def admin_audit() -> PageAnswer:
     """The trail of reference data: every change, who made it, before and after; of one object or one kind."""
@@ -305,8 +356,7 @@ def admin_audit() -> PageAnswer:
     with database().session() as session:
         rows, older = visible_page(session, use_case_context(), who, q)
     return _page("admin/audit.html", who, rows=rows, kind=kind or "", key=key or "",
-                 kinds=(people.KIND_WORKER, people.KIND_ASSIGNMENT, rosters.KIND, calendars.KIND, categories.KIND,
-                        buildings.KIND, households.KIND, "register", rosters.KIND_DEPARTMENT),
+                 kinds=tuple(KINDS),
                  older=older)
 
 

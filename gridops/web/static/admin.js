@@ -12,6 +12,8 @@
     saved: zh ? "已保存。" : "Saved.",
     working: zh ? "正在提交…" : "Sending…",
     imported: (n) => zh ? `已导入 ${n} 行。` : `Imported ${n} row(s).`,
+    counted: (a) => zh ? `已导入 ${a.rows} 行：新增 ${a.created}，修改 ${a.updated}，未变 ${a.unchanged}。`
+      : `Imported ${a.rows} row(s): ${a.created} added, ${a.updated} changed, ${a.unchanged} unchanged.`,
     moved: (n) => zh ? `已保存；${n} 件未办结事件已转交。` : `Saved; ${n} open incident(s) handed on.`,
     row: (r) => zh ? `第 ${r.row} 行 ${r.field || ""}：${r.detail}` : `row ${r.row} ${r.field || ""}: ${r.detail}`,
     more: (n) => zh ? `…另有 ${n} 行` : `… and ${n} more row(s)`,
@@ -98,7 +100,7 @@
   function done(form, answer) {
     const then = form.dataset.then;
     if (answer && Array.isArray(answer.moved)) show(form, said.moved(answer.moved.length), "ok");
-    else if (answer && answer.created !== undefined) show(form, said.imported(answer.rows), "ok");
+    else if (answer && answer.created !== undefined) show(form, said.counted(answer), "ok");
     else if (answer && Array.isArray(answer.years)) show(form, said.imported(answer.days), "ok");
     else show(form, said.saved, "ok");
     const target = then && then.startsWith("/") ? then.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent((answer || {})[k] ?? "")) : null;

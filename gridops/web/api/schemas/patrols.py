@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from gridops.field.patrols import KINDS
 from gridops.web.api.schemas.common import NOTE as _NOTE
 from gridops.web.api.schemas.common import Query, latitude, longitude
 
-PATROL_KINDS = ["elderly_alone", "left_behind_child", "disabled", "special_care"]
+PATROL_KINDS = list(KINDS)
 
 
 class PatrolArgs(Query):
@@ -22,6 +23,7 @@ class PatrolCreate(Schema):
     person = fields.String(validate=validate.Length(max=64))
     phone = fields.String(validate=validate.Length(max=32))
     id_number = fields.String(validate=validate.Regexp(r"^\d{17}[\dXx]$", error="an ID number is 17 digits and a digit or X."))
+    note = _NOTE
 
 
 class OpenVisit(Schema):
