@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,8 @@ class PostgresServer:
         self.admin = make_url(admin_url)
         self.engine = create_engine(self.admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
         self.created: list[str] = []
+        self._dropper: ThreadPoolExecutor | None = None
+        self._dropping: list[Future] = []
 
     def reachable(self) -> str | None:
         from sqlalchemy import text
@@ -83,9 +86,20 @@ class PostgresServer:
         if name in self.created:
             self.created.remove(name)
 
+    def drop_later(self, name: str) -> None:
+        """Drop a test's database in the background: every DROP DATABASE forces a checkpoint (0.1-2 s of
+        the server's I/O), which overlaps the next test instead of piling up at the end of the run."""
+        if self._dropper is None:
+            self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridops-test-dropdb")
+        self._dropping.append(self._dropper.submit(self.drop, name))
+
     def drop_all(self) -> None:
+        for future in self._dropping:
+            future.result()
         for name in list(self.created):
             self.drop(name)
+        if self._dropper is not None:
+            self._dropper.shutdown()
         self.engine.dispose()
 
 
@@ -165,6 +179,11 @@ class Backend:
             return f"sqlite:///{dst}"
         template = url.rsplit("/", 1)[1]
         return self.postgres.url(self.postgres.create(template=template))
+
+    def discard(self, url: str) -> None:
+        """A test's database is done with: dropped now (PostGIS, in the background), not at the end of the run."""
+        if self.name == "postgis":
+            self.postgres.drop_later(url.rsplit("/", 1)[1])
 
 
 def migrate(url: str) -> None:
@@ -247,15 +266,19 @@ def demo_url(backend: Backend, demo_template_url: str) -> str:
 
 
 @pytest.fixture
-def writable_demo_url(backend: Backend, demo_template_url: str) -> str:
+def writable_demo_url(backend: Backend, demo_template_url: str) -> Iterator[str]:
     """A private copy of the demo database for a test that changes data."""
-    return backend.clone(demo_template_url)
+    url = backend.clone(demo_template_url)
+    yield url
+    backend.discard(url)
 
 
 @pytest.fixture
-def empty_url(backend: Backend) -> str:
+def empty_url(backend: Backend) -> Iterator[str]:
     """A brand-new database with no schema."""
-    return backend.empty_url()
+    url = backend.empty_url()
+    yield url
+    backend.discard(url)
 
 
 @pytest.fixture
