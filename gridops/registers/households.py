@@ -78,11 +78,11 @@ def import_households(session: Session, ctx: Context, who: Principal | None, dat
     new = [r for r in good if r["code"] not in known]
     insert_rows(session, cast(Table, Household.__table__), [_stored(r, buildings[r["building"]][0]) for r in new])
     columns = set(good[0])  # a file's columns: what it does not have is left as it was
-    for r in good:
-        if r["code"] in known:
-            values = {k: v for k, v in _stored(r, buildings[r["building"]][0]).items()
-                      if k in ("code", "building_id") or k in columns}
-            session.execute(update(Household).where(Household.id == known[r["code"]][0]).values(**values))
+    changes = [{"id": known[r["code"]][0], **{k: v for k, v in _stored(r, buildings[r["building"]][0]).items()
+                                              if k in ("code", "building_id") or k in columns}}
+               for r in good if r["code"] in known]
+    if changes:  # an UPDATE by primary key sent as one executemany, not a statement built per row
+        session.execute(update(Household), changes)
     record_change(session, who, KIND, name or "upload", "import", None,
                   {"rows": len(good), "created": len(new), "updated": len(good) - len(new)}, note=note)
     session.flush()
