@@ -2,8 +2,9 @@
 
 Every database test runs twice, on SpatiaLite (always) and on PostGIS (when a
 server is reachable; under CI=true it must be, and a PostGIS skip fails the run).
-The demo city is generated once and loaded once per backend; tests that change
-data get a database of their own.
+The demo city is generated once and loaded once per backend for the whole run (the
+xdist workers share them: tests/runshare.py); tests that change data get a copy of
+their own, dropped when the test ends.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gridops.demo.city import DEFAULT_END, generate_city, write_city
+from tests.runshare import RunShare
 
 ADMIN_URL = os.environ.get("GRIDOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["spatialite", "postgis"]
@@ -47,6 +50,8 @@ class PostgresServer:
         self.admin = make_url(admin_url)
         self.engine = create_engine(self.admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
         self.created: list[str] = []
+        self._dropper: ThreadPoolExecutor | None = None
+        self._dropping: list[Future] = []
 
     def reachable(self) -> str | None:
         from sqlalchemy import text
@@ -58,13 +63,16 @@ class PostgresServer:
         except Exception as exc:  # any failure to connect means "not reachable"
             return str(exc).splitlines()[0]
 
-    def create(self, template: str | None = None) -> str:
+    def create(self, template: str | None = None, *, keep: bool = False) -> str:
+        """A new database (a copy of `template`); dropped by drop_all unless `keep` (a template
+        shared by the whole run, which its last worker drops: tests/runshare.py)."""
         from sqlalchemy import text
 
         name = f"gridops_test_{uuid.uuid4().hex[:10]}"
         with self.engine.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
-        self.created.append(name)
+        if not keep:
+            self.created.append(name)
         return name
 
     def url(self, name: str) -> str:
@@ -78,9 +86,20 @@ class PostgresServer:
         if name in self.created:
             self.created.remove(name)
 
+    def drop_later(self, name: str) -> None:
+        """Drop a test's database in the background: every DROP DATABASE forces a checkpoint (0.1-2 s of
+        the server's I/O), which overlaps the next test instead of piling up at the end of the run."""
+        if self._dropper is None:
+            self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridops-test-dropdb")
+        self._dropping.append(self._dropper.submit(self.drop, name))
+
     def drop_all(self) -> None:
+        for future in self._dropping:
+            future.result()
         for name in list(self.created):
             self.drop(name)
+        if self._dropper is not None:
+            self._dropper.shutdown()
         self.engine.dispose()
 
 
@@ -106,10 +125,35 @@ def _need_postgres(postgres: PostgresServer | None) -> PostgresServer:
 
 
 @pytest.fixture(scope="session")
-def demo_city_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo-city")
-    write_city(generate_city(seed=7, end=DEFAULT_END, weeks=8), out)
-    return out
+def run_share(tmp_path_factory) -> Iterator[RunShare]:
+    """What the run's workers make once and share (set up before, torn down after every other fixture)."""
+    share = RunShare(tmp_path_factory, drop_database=_drop_database)
+    yield share
+    share.leave()
+
+
+def _drop_database(name: str) -> None:
+    server = PostgresServer(ADMIN_URL)
+    try:
+        server.drop(name)
+    finally:
+        server.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _join_run_share(run_share: RunShare) -> None:
+    """Every worker counts as a user of the shared databases from its first test on."""
+
+
+@pytest.fixture(scope="session")
+def demo_city_dir(run_share: RunShare) -> Path:
+    out = run_share.root / "demo-city"
+
+    def make() -> dict:
+        write_city(generate_city(seed=7, end=DEFAULT_END, weeks=8), out)
+        return {"dir": str(out)}
+
+    return Path(run_share.once("demo-city", make)["dir"])
 
 
 class Backend:
@@ -120,10 +164,11 @@ class Backend:
         self.tmp_factory = tmp_factory
         self.postgres = postgres
 
-    def empty_url(self) -> str:
+    def empty_url(self, *, keep: bool = False) -> str:
+        """A new database; `keep`: one the run's last worker drops (tests/runshare.py), not this worker."""
         if self.name == "spatialite":
             return f"sqlite:///{self.tmp_factory.mktemp('sqlite') / 'gridops.sqlite'}"
-        return self.postgres.url(self.postgres.create())
+        return self.postgres.url(self.postgres.create(keep=keep))
 
     def clone(self, url: str) -> str:
         """A private copy of a database (the demo city is loaded once, then copied)."""
@@ -134,6 +179,11 @@ class Backend:
             return f"sqlite:///{dst}"
         template = url.rsplit("/", 1)[1]
         return self.postgres.url(self.postgres.create(template=template))
+
+    def discard(self, url: str) -> None:
+        """A test's database is done with: dropped now (PostGIS, in the background), not at the end of the run."""
+        if self.name == "postgis":
+            self.postgres.drop_later(url.rsplit("/", 1)[1])
 
 
 def migrate(url: str) -> None:
@@ -173,12 +223,34 @@ def backend(request, tmp_path_factory, postgres) -> Backend:
 
 
 @pytest.fixture(scope="session")
-def demo_template_url(backend: Backend, demo_city_dir: Path) -> str:
-    """The demo city, loaded once per backend; only ever copied, never connected to afterwards."""
-    url = backend.empty_url()
-    migrate(url)
-    load_demo(url, demo_city_dir)
-    return url
+def demo_template_url(request, backend: Backend, demo_city_dir: Path, run_share: RunShare, tmp_path_factory, postgres) -> str:
+    """The demo city, loaded once per backend for the whole run; only ever copied, never connected to afterwards.
+
+    A worker that finds the backend's load already under way (by the other worker) loads the other
+    backend meanwhile, if this run has tests on it: the two loads (a minute or two each) run side by side.
+    """
+
+    def build(name: str):
+        def make() -> dict:
+            if name == "spatialite":
+                url = f"sqlite:///{run_share.root / 'demo-city.sqlite'}"
+            else:
+                url = Backend(name, tmp_path_factory, postgres).empty_url(keep=True)
+                run_share.owns_database(f"demo-{name}", url.rsplit("/", 1)[1])
+            migrate(url)
+            load_demo(url, demo_city_dir)
+            return {"url": url, "counts": DEMO_LOADS[url]}
+        return make
+
+    others = [name for name in BACKENDS if name != backend.name and _run_has_tests_on(request.session, name)
+              and (name != "postgis" or postgres is not None)]
+    state = run_share.once(f"demo-{backend.name}", build(backend.name), meanwhile={f"demo-{n}": build(n) for n in others})
+    DEMO_LOADS[state["url"]] = state["counts"]
+    return state["url"]
+
+
+def _run_has_tests_on(session, backend_name: str) -> bool:
+    return any(getattr(item, "callspec", None) and item.callspec.params.get("backend") == backend_name for item in session.items)
 
 
 @pytest.fixture(scope="session")
@@ -194,15 +266,19 @@ def demo_url(backend: Backend, demo_template_url: str) -> str:
 
 
 @pytest.fixture
-def writable_demo_url(backend: Backend, demo_template_url: str) -> str:
+def writable_demo_url(backend: Backend, demo_template_url: str) -> Iterator[str]:
     """A private copy of the demo database for a test that changes data."""
-    return backend.clone(demo_template_url)
+    url = backend.clone(demo_template_url)
+    yield url
+    backend.discard(url)
 
 
 @pytest.fixture
-def empty_url(backend: Backend) -> str:
+def empty_url(backend: Backend) -> Iterator[str]:
     """A brand-new database with no schema."""
-    return backend.empty_url()
+    url = backend.empty_url()
+    yield url
+    backend.discard(url)
 
 
 @pytest.fixture

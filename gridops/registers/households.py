@@ -52,16 +52,17 @@ def import_households(session: Session, ctx: Context, who: Principal | None, dat
     new = [r for r in good if r["code"] not in known]
     insert_rows(session, cast(Table, Household.__table__), [_stored(r, buildings[r["building"]][0]) for r in new])
     columns = set(good[0])  # a file's columns: what it does not have is left as it was
-    updated = 0
+    changes = []
     for r in good:
         if r["code"] in known:
             was = known[r["code"]]
             values = {k: v for k, v in _stored(r, buildings[r["building"]][0]).items()
                       if k in ("code", "building_id") or k in columns}
             if any(was[k] != v for k, v in values.items()):
-                session.execute(update(Household).where(Household.id == was["id"]).values(**values))
-                updated += 1
-    done = Imported(len(good), len(new), updated, len(good) - len(new) - updated)
+                changes.append({"id": was["id"], **values})
+    if changes:  # an UPDATE by primary key sent as one executemany, not a statement built per row
+        session.execute(update(Household), changes)
+    done = Imported(len(good), len(new), len(changes), len(good) - len(new) - len(changes))
     record_change(session, who, KIND, name or "upload", "import", None, done.as_dict(), note=note)
     session.flush()
     return done

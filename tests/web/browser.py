@@ -19,6 +19,38 @@ from werkzeug.serving import make_server
 
 from tests.conftest import IN_CI
 
+# A walk through a page whose behaviour is the page's own (its scripts, what it shows and asks), not the backend's.
+# The API under it is tested on both backends (each route's answers against the document by tests/web/test_openapi.py,
+# each use case by its own tests), so such a walk runs once, on the embedded backend (always there).
+ON_ONE_BACKEND = pytest.mark.parametrize("backend", ["spatialite"], indirect=True)
+
+# An init script: window.__busy counts the page's fetches still under way, each until the caller's own code after
+# its answer (and after reading the answer's body) has run, so `settled` below waits on what the page asked for
+# being shown, not on a fixed time. (The event stream is an EventSource, not a fetch: it never counts.)
+COUNT_FETCHES = """
+window.__busy = 0;
+(() => {
+    const fetch = window.fetch;
+    const done = () => { setTimeout(() => { window.__busy--; }, 0); };
+    const counted = (promise) => { window.__busy++; promise.then(done, done); return promise; };
+    window.fetch = function (...args) {
+        return counted(fetch.apply(this, args).then((res) => {
+            for (const read of ["json", "text", "blob", "arrayBuffer", "formData"]) {
+                const original = res[read].bind(res);
+                res[read] = () => counted(original());
+            }
+            return res;
+        }));
+    };
+})();
+"""
+
+
+def settled(page, timeout: float = 20000) -> None:
+    """Every fetch the page made has been answered and its answer handled (context.add_init_script(COUNT_FETCHES))."""
+    page.wait_for_function("() => window.__busy === 0", timeout=timeout)
+
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from shapely.geometry import shape
 
 from tests.conftest import TEST_GRID
-from tests.web.browser import browser, live_server, watch
+from tests.web.browser import ON_ONE_BACKEND, browser, live_server, watch
 
 COMMUNITY = TEST_GRID[:12]
 
 
+@ON_ONE_BACKEND
 def test_a_planner_generates_edits_and_publishes_on_the_page(city, artifacts_dir, backend):
     with live_server(city.app) as base, browser() as (p, b):
         context = b.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai", base_url=base)
