@@ -105,12 +105,14 @@ def calendar() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--note", default=None)
 def calendar_import(file: Path, note: str | None) -> None:
-    """Import FILE (CSV: date,kind[,name]); each year it names is replaced, all or nothing."""
+    """Import FILE (CSV: date,kind[,name]); each year it gives whole is replaced (a few days spilling into
+    another year are set one by one), all or nothing."""
     app = make_app()
     with naming_bad_rows(), app_db(app).session() as session:
         done = calendars.import_days(session, None, text_of(file.read_bytes()), note=note or file.name)
+    edges = f"; days of {', '.join(map(str, done.merged_years))} set, the rest of those years kept" if done.merged_years else ""
     click.echo(f"calendar: {done.days} day(s) imported for {', '.join(map(str, done.years))} "
-               f"(replacing {done.replaced})")
+               f"(replacing {done.replaced}){edges}")
 
 
 @calendar.command("show")

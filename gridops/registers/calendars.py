@@ -37,9 +37,10 @@ MAX_ROWS = 2000
 
 @dataclass(frozen=True)
 class Imported:
-    years: list[int]
+    years: list[int]  # the years the file replaced whole
     days: int
     replaced: int  # days of those years there were before
+    merged_years: list[int]  # years the file touched at their edge only: its days set, the others kept
 
 
 def days(session: Session, who: Principal | None, year: int) -> dict[str, Any]:
@@ -64,14 +65,27 @@ def missing_years(session: Session, today: date | None = None) -> list[int]:
 
 
 def import_days(session: Session, who: Principal | None, text: str, *, note: str | None = None) -> Imported:
-    """Read a file of `date,kind[,name]` rows and replace the calendar of each year it names."""
+    """Read a file of `date,kind[,name]` rows and replace the calendar of each year it gives whole.
+
+    The State Council's notice for a year spills into the next and the last (元旦 2019: 2018-12-29 a make-up
+    workday, 12-30 and 12-31 off): a year the file holds only a few days of — under half as many as its
+    fullest year — keeps the rest of its calendar, those days set one by one."""
     _may_keep(who)
     parsed = _parse(text)
     by_year: dict[int, list[tuple[date, str, str | None]]] = {}
     for day, kind, name in parsed:
         by_year.setdefault(day.year, []).append((day, kind, name))
+    fullest = max((len(rows) for rows in by_year.values()), default=0)
     replaced = 0
+    whole: list[int] = []
+    merged: list[int] = []
     for year, rows in sorted(by_year.items()):
+        if len(rows) * 2 < fullest:
+            merged.append(year)
+            for d, k, n in rows:
+                set_day(session, who, d, k, n, note=note)
+            continue
+        whole.append(year)
         old = session.scalars(select(CalendarDay).where(_of_year(year)).order_by(CalendarDay.day)).all()
         replaced += len(old)
         before = {r.day.isoformat(): _kind_and_name(r.kind, r.name) for r in old} or None
@@ -80,7 +94,7 @@ def import_days(session: Session, who: Principal | None, text: str, *, note: str
         after = {d.isoformat(): _kind_and_name(k, n) for d, k, n in rows}
         record_change(session, who, KIND, str(year), "import", before, after, note=note)
     session.flush()
-    return Imported(sorted(by_year), len(parsed), replaced)
+    return Imported(whole, len(parsed), replaced, merged)
 
 
 def set_day(session: Session, who: Principal | None, day: date, kind: str, name: str | None = None, *,

@@ -131,7 +131,7 @@ def test_next_years_calendar_is_imported_and_a_working_time_deadline_skips_the_s
     assert "calendar: warning: no holiday calendar for 2027" in checked.output, checked.output
 
     res = city.client.post("/api/v1/calendar/import", data=CALENDAR_2027.encode(), content_type="text/csv", headers=admin)
-    assert res.status_code == 200 and res.json == {"years": [2027], "days": 9, "replaced": 0}, res.json
+    assert res.status_code == 200 and res.json == {"years": [2027], "days": 9, "replaced": 0, "merged_years": []}, res.json
     year = city.client.get("/api/v1/calendar?year=2027", headers=admin).json
     assert year["has_calendar"] and year["missing_years"] == [] and year["days"][-1]["kind"] == "workday"
     assert "calendar: this year and next are kept" in CliRunner().invoke(cli, ["db", "check"]).output
@@ -154,6 +154,19 @@ def test_a_calendar_file_with_a_bad_row_stores_nothing_and_names_the_row(city):
     assert "2027-02-30" in res.json["rows"][0]["detail"] and "上学" in res.json["rows"][1]["detail"]
     assert "weekday" in res.json["rows"][2]["detail"]
     assert city.client.get("/api/v1/calendar?year=2027", headers=city.h("admin")).json["has_calendar"] is False
+
+
+def test_a_notice_that_spills_into_the_last_year_keeps_that_years_calendar(city):
+    admin = city.h("admin")
+    before = city.client.get("/api/v1/calendar?year=2026", headers=admin).json["days"]
+    assert len(before) > 5  # the demo city's 2026 holidays
+    notice = CALENDAR_2027 + "2026-12-31,休,元旦\n"  # 元旦 2027 begins on the last day of 2026
+    res = city.client.post("/api/v1/calendar/import", data=notice.encode(), content_type="text/csv", headers=admin)
+    assert res.status_code == 200 and res.json == {"years": [2027], "days": 10, "replaced": 0, "merged_years": [2026]}, res.json
+    after = city.client.get("/api/v1/calendar?year=2026", headers=admin).json["days"]
+    assert [d["date"] for d in after] == sorted({d["date"] for d in before} | {"2026-12-31"})
+    trail = city.client.get("/api/v1/audit?kind=calendar&key=2026-12-31", headers=admin).json["changes"]
+    assert trail and trail[0]["after"] == {"kind": "holiday", "name": "元旦"}
 
 
 def test_a_community_admin_keeps_the_people_of_their_own_community_only(city):

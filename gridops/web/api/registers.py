@@ -324,7 +324,7 @@ def calendar_import(form: dict[str, Any]) -> dict[str, Any]:
     text = text_of(data)
     with database().session() as session:
         done = calendars.import_days(session, caller(), text, note=form.get("note") or request.args.get("note"))
-    return {"years": done.years, "days": done.days, "replaced": done.replaced}
+    return {"years": done.years, "days": done.days, "replaced": done.replaced, "merged_years": done.merged_years}
 
 
 @bp.get("/calendar/export")

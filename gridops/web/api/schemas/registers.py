@@ -152,6 +152,8 @@ class CalendarImported(Schema):
     years = fields.List(fields.Integer())
     days = fields.Integer()
     replaced = fields.Integer(metadata={"description": "days those years held before"})
+    merged_years = fields.List(fields.Integer(), metadata={
+        "description": "years the file holds only a few days of (a notice spilling over the new year): those days set, the rest kept"})
 
 
 class CategoryView(Schema):
