@@ -54,6 +54,7 @@ class TaxonomyImported:
     updated: list[str]
     groups_created: list[str]
     groups_updated: list[str]
+    unchanged: int  # categories the file gives as the city has them
 
 
 def import_taxonomy(session: Session, who: Principal | None, data: bytes, *, name: str = "",
@@ -194,7 +195,7 @@ def _store(session: Session, groups: dict[str, tuple[int, dict[str, Any]]], cate
            problems: list[dict[str, Any]]) -> dict[str, Any]:
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    made: dict[str, list[str]] = {"created": [], "updated": [], "groups_created": [], "groups_updated": []}
+    made: dict[str, Any] = {"created": [], "updated": [], "groups_created": [], "groups_updated": [], "unchanged": 0}
     position = next_position(session)
     unnamed: set[str] = set()  # new classes the file does not name: their categories are not checked against them
     for code, (number, names) in groups.items():
@@ -235,6 +236,7 @@ def _store(session: Session, groups: dict[str, tuple[int, dict[str, Any]]], cate
                     before[code] = was
                     made["updated"].append(code)
                 else:
+                    made["unchanged"] += 1
                     continue
             after[code] = category_facts(category)
         except GridopsError as bad:

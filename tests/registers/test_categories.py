@@ -46,7 +46,7 @@ def test_a_taxonomy_sheet_adds_classes_and_categories_and_a_report_gets_their_st
     res = _upload(city, _workbook(GOOD))
     assert res.status_code == 200, res.json
     assert res.json == {"rows": 5, "created": ["0101", "0102", "0201"], "updated": ["order.noise"],
-                        "groups_created": ["01", "02", "03"], "groups_updated": []}
+                        "groups_created": ["01", "02", "03"], "groups_updated": [], "unchanged": 0}
     groups = {g["code"]: g for g in city.client.get("/api/v1/category-groups", headers=city.h("grid_worker")).json["groups"]}
     assert groups["01"]["name"] == "市容环境" and groups["01"]["categories"] == 2 and groups["03"]["categories"] == 0
     assert groups["dispute"]["name"] == "矛盾纠纷"  # the demo city's own classes, named

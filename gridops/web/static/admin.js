@@ -12,8 +12,12 @@
     saved: zh ? "已保存。" : "Saved.",
     working: zh ? "正在提交…" : "Sending…",
     imported: (n) => zh ? `已导入 ${n} 行。` : `Imported ${n} row(s).`,
-    counted: (a) => zh ? `已导入 ${a.rows} 行：新增 ${a.created}，修改 ${a.updated}，未变 ${a.unchanged}。`
-      : `Imported ${a.rows} row(s): ${a.created} added, ${a.updated} changed, ${a.unchanged} unchanged.`,
+    // an import's answer counts its rows, or lists their codes (the categories')
+    counted: (a) => {
+      const [c, u, k] = [a.created, a.updated, a.unchanged].map((v) => (Array.isArray(v) ? v.length : v ?? 0));
+      return zh ? `已导入 ${a.rows} 行：新增 ${c}，修改 ${u}，未变 ${k}。`
+        : `Imported ${a.rows} row(s): ${c} added, ${u} changed, ${k} unchanged.`;
+    },
     moved: (n) => zh ? `已保存；${n} 件未办结事件已转交。` : `Saved; ${n} open incident(s) handed on.`,
     row: (r) => zh ? `第 ${r.row} 行 ${r.field || ""}：${r.detail}` : `row ${r.row} ${r.field || ""}: ${r.detail}`,
     more: (n) => zh ? `…另有 ${n} 行` : `… and ${n} more row(s)`,

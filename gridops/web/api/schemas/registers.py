@@ -238,6 +238,7 @@ class TaxonomyImported(Schema):
     updated = fields.List(fields.String())
     groups_created = fields.List(fields.String())
     groups_updated = fields.List(fields.String())
+    unchanged = fields.Integer(metadata={"description": "categories the file gives as the city has them (nothing written)"})
 
 
 class AuditArgs(Query):
