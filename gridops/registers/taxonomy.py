@@ -135,7 +135,7 @@ def _read_row(number: int, row: dict[str, Any], groups: dict[str, tuple[int, dic
         return bad
     if code in categories:
         return [*bad, InvalidParameter("code", f"category {code} is in the file twice (rows {categories[code][0]} and {number}).")]
-    changes: dict[str, Any] = {"group_code": group} if "group_code" in row else {}
+    changes: dict[str, Any] = {"group_code": group} if group else {}  # an empty class cell leaves the class as it is
     for key in ("name", "name_en", "department_code", "keywords"):
         if row.get(key):
             changes[key] = row[key]
@@ -232,12 +232,15 @@ def _store(session: Session, groups: dict[str, tuple[int, dict[str, Any]]], cate
             else:
                 was = category_facts(category)
                 apply_fields(session, category, changes)
-                if category_facts(category) != was:
-                    before[code] = was
-                    made["updated"].append(code)
-                else:
+                now = category_facts(category)
+                changed = [k for k in now if now[k] != was[k]]  # the trail keeps what changed of each, as for one change
+                if not changed:
                     made["unchanged"] += 1
                     continue
+                before[code] = {k: was[k] for k in changed}
+                after[code] = {k: now[k] for k in changed}
+                made["updated"].append(code)
+                continue
             after[code] = category_facts(category)
         except GridopsError as bad:
             problems.append({"row": number, "field": bad.details.get("field"), "detail": bad.message})

@@ -55,9 +55,10 @@ def test_a_taxonomy_sheet_adds_classes_and_categories_and_a_report_gets_their_st
     assert cats["0101"]["verify_limit_minutes"] == 24 * 60 and cats["0101"]["department_code"] == "sanitation"
     assert cats["0201"]["working_time"] is True and cats["0201"]["urgency"] == "low" and cats["0201"]["handler"] == "grid"
     assert cats["order.noise"]["urgency"] == "urgent" and cats["order.noise"]["time_limit_minutes"] == 3 * 24 * 60  # the rest kept
+    assert cats["order.noise"]["group_code"] == "order"  # its class cell empty: still in its class
     with city.session() as s:
         trail = s.scalars(select(ReferenceChange).where(ReferenceChange.kind == "category", ReferenceChange.action == "import")).all()
-    assert len(trail) == 1 and trail[0].before == {"order.noise": {**trail[0].before["order.noise"], "urgency": "normal"}}
+    assert len(trail) == 1 and trail[0].before == {"order.noise": {"urgency": "normal"}}
     assert set(trail[0].after) == {"group:01", "group:02", "group:03", "0101", "0102", "0201", "order.noise"}
 
     res = city.client.post("/api/v1/incidents", json={"category": "0101", "lon": TEST_POINT[0], "lat": TEST_POINT[1]},
