@@ -1,4 +1,4 @@
-"""Serving: Werkzeug, or gunicorn with worker processes; one sweeper beside them."""
+"""Serving: Werkzeug, or gunicorn with worker processes; one sweeper and one message dispatcher beside them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask import Config, Flask
 from gridops.cli.base import app_db, cli, context, make_app
 from gridops.core.health import health
 from gridops.field.sweep import Sweeper
+from gridops.messages.dispatcher import Dispatcher, Running
 from gridops.web.asgi import Server
 
 
@@ -33,6 +34,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     else:
         if interval > 0:
             _start_sweeper(app, interval)
+        _start_dispatcher(app)
         _redact("werkzeug")
         app.run(host=host, port=port, threaded=True, use_reloader=False)
 
@@ -84,6 +86,15 @@ def _start_sweeper(app: Flask, interval: float) -> Sweeper:
     return sweeper
 
 
+def _start_dispatcher(app: Flask) -> Running | None:
+    idle = app.config["NOTIFY_INTERVAL_SECONDS"]
+    if idle <= 0:
+        return None
+    running = Running(Dispatcher(app_db(app), app.config), idle)
+    running.start()
+    return running
+
+
 def _gunicorn(host: str, port: int, workers: int, app_cfg: Config) -> None:
     from gunicorn.app.base import BaseApplication  # the server of `--workers`, needed by nothing else
 
@@ -91,9 +102,11 @@ def _gunicorn(host: str, port: int, workers: int, app_cfg: Config) -> None:
     _more_files()
 
     def when_ready(_server: Any) -> None:
-        # one sweeper for the whole server, in the master, however many workers there are
+        # one sweeper and one dispatcher for the whole server, in the master, however many workers there are
+        master = make_app()
         if sweep_interval > 0:
-            _start_sweeper(make_app(), sweep_interval)
+            _start_sweeper(master, sweep_interval)
+        _start_dispatcher(master)
 
     class _App(BaseApplication):
         def load_config(self) -> None:

@@ -78,6 +78,21 @@ DEFAULTS: dict[str, Any] = {
     # served over HTTPS (behind a proxy that terminates it): the session cookie is Secure, HSTS is sent
     "HTTPS": False,
     "SQL_ECHO": False,
+    # messages (gridops.messages): `gridops serve` runs a dispatcher, waking this often when idle (0: none there;
+    # run `gridops notify run` instead, as many as wanted)
+    "NOTIFY_INTERVAL_SECONDS": 0.5,
+    # a copy that keeps failing is tried this many times, the first retry after MESSAGE_RETRY_SECONDS, each next
+    # one twice as long (at most 30 min apart), then it is `failed` and listed for the command centre
+    "MESSAGE_MAX_ATTEMPTS": 12,
+    "MESSAGE_RETRY_SECONDS": 5.0,
+    # non-urgent messages are held until these end (a person may set their own, or none)
+    "QUIET_HOURS": "22:00-07:00",
+    # SMS: "http" a generic gateway (SMS_URL, JSON; SMS_FORM for a form; SMS_TEMPLATES kind=template id,…)
+    "SMS_GATEWAY": "",
+    "SMS_URL": "",
+    "SMS_TOKEN": "",
+    "SMS_FORM": False,
+    "SMS_TEMPLATES": "",
 }
 
 # Environment variables read besides DATABASE_URL: GRIDOPS_<KEY>.

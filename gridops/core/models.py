@@ -385,6 +385,9 @@ class Incident(Base):
     token: Mapped[str | None] = mapped_column(String(40))  # Open311's receipt (unique index below)
     reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 督办: overdue and watched
+    # the next pre-due warning (50%, then 75% of the handling limit) and the last one sent (0, 50, 75)
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    warned_pct: Mapped[int] = mapped_column(SmallInteger, default=0)
     h3_cell: Mapped[int | None] = mapped_column(BigInteger)  # H3 cell of the location (geo.hexes.STORED_RES)
     reported_day: Mapped[date | None] = mapped_column(Date)  # the local day (city time zone) it was reported
 
@@ -534,18 +537,123 @@ class PageSession(Base):
 
 
 class Notification(Base):
-    """A message to a worker or a user: a new task, a reassignment, an overdue warning."""
+    """A message to a person: a new task, a warning, an answer to a resident. The outbox: written in the
+    transaction of the step that causes it; a dispatcher (gridops.messages) fans it out to the person's
+    channels once (`fanned_at`) and delivers each copy (`delivery`). In the app it is read as it is."""
 
     __tablename__ = "notification"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))  # a resident with no account: SMS only
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
-    kind: Mapped[str] = mapped_column(String(32))
-    message: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))  # a kind of gridops.messages.kinds.KINDS
+    message: Mapped[str] = mapped_column(Text)  # the text in Chinese, as the app shows it when no template renders
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)  # the template's fields
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # sent in quiet hours too
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # copies made for its channels
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """One copy of a notification on one channel, and what became of it (queued, sent, delivered, failed)."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (Index(None, "status", "next_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # sms, wecom, wecom_robot, dingtalk, email
+    address: Mapped[str] = mapped_column(String(512))  # a phone, a WeCom userid, an e-mail, a robot's id
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # the delivery key a gateway drops repeats by
+    title: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)  # rendered once, so every try sends the same words
+    status: Mapped[str] = mapped_column(String(16))  # queued, sent, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)  # not before (a retry's backoff, quiet hours)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)  # waiting for quiet hours to end
+    lease_owner: Mapped[str | None] = mapped_column(String(64))  # the dispatcher sending it now
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # … which another may take it after
+    provider_id: Mapped[str | None] = mapped_column(String(128))  # the gateway's message id
+    error: Mapped[str | None] = mapped_column(Text)  # the last failure, in the gateway's words
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Contact(Base):
+    """How a person is reached: addresses per channel, the channels they chose, quiet hours, language."""
+
+    __tablename__ = "contact"
+    __table_args__ = (CheckConstraint("(worker_id IS NULL) != (user_id IS NULL)", name="one_person"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32))  # none: the worker's or user's own
+    email: Mapped[str | None] = mapped_column(String(256))
+    wecom_user: Mapped[str | None] = mapped_column(String(64))  # 企业微信 userid (none: the worker's 工号)
+    channels: Mapped[list[str] | None] = mapped_column(JsonDoc)  # in order of preference; none: the defaults
+    quiet_hours: Mapped[str | None] = mapped_column(String(16))  # "22:00-07:00"; "" none; NULL the city's
+    lang: Mapped[str | None] = mapped_column(String(16))  # zh_Hans_CN (default) or en
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Robot(Base):
+    """A group chat's robot (企业微信群机器人, 钉钉机器人) told of the kinds of message it was set for,
+    for incidents on its ground (an area and everything below it; none: the whole city)."""
+
+    __tablename__ = "robot"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))  # wecom_robot, dingtalk
+    webhook: Mapped[str] = mapped_column(Text)  # the robot's URL with its key or access token
+    secret: Mapped[str | None] = mapped_column(String(128))  # DingTalk's 加签 secret
+    area_code: Mapped[str | None] = mapped_column(String(32))
+    kinds: Mapped[list[str]] = mapped_column(JsonDoc)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MessageTemplate(Base):
+    """An admin's wording of one kind of message in one language (the built-in one otherwise)."""
+
+    __tablename__ = "message_template"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(16), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class MessageSetting(Base):
+    """A channel's setting made on the admin page; it wins over the environment's."""
+
+    __tablename__ = "message_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class OneTimeCode(Base):
+    """A sign-in code sent by SMS: only its hash is kept; it expires and counts wrong tries."""
+
+    __tablename__ = "one_time_code"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's IP it was asked from
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StreamEvent(Base):

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from gridops.geo.crs import STORAGE_SRID
 
 from gridops.access.policy import Principal
-from gridops.core.models import Attachment, Incident, IncidentEvent, Notification
+from gridops.core.models import Attachment, Incident, IncidentEvent
 from gridops.incidents.photos import Photo
+from gridops.messages.outbox import enqueue
 
 _NEXT_SEQ = "gridops.next_event_seq"  # session.info: incident id -> the seq its next event takes
 
@@ -74,6 +75,7 @@ def actor_label(actor: Principal | None) -> str:
     return f"{actor.role}:{actor.name}"
 
 
-def notify(session: Session, worker_id: int | None, incident: Incident, kind: str, message: str, at: datetime) -> None:
-    if worker_id is not None:
-        session.add(Notification(worker_id=worker_id, incident_id=incident.id, kind=kind, message=message, created_at=at))
+def notify(session: Session, worker_id: int | None, incident: Incident, kind: str, message: str, at: datetime,
+           data: dict[str, Any] | None = None) -> None:
+    """A message to the worker about the incident, in the outbox of this step's transaction."""
+    enqueue(session, kind, at=at, worker_id=worker_id, incident_id=incident.id, data={"reason": message, **(data or {})})

@@ -1,0 +1,201 @@
+"""The dispatcher: it fans new notifications out, takes the copies that are due, sends them on a few threads
+and writes down what each gateway said.
+
+At least once: a copy is taken with a lease (`lease_until`) in one statement (on PostGIS with SKIP LOCKED,
+so dispatchers in several processes take different copies), sent with no transaction open, and recorded
+after. A dispatcher killed between the send and the record leaves the lease to run out and another sends the
+copy again — with the same delivery key, which a keyed channel drops as a repeat. A try that fails waits
+longer each time (exponential backoff with jitter, or as long as a throttling gateway asks, the whole channel
+pausing meanwhile so its queue does not hammer it); after the last try the copy is `failed`, with the reason.
+Nothing here is in the transaction of a report: a gateway that hangs or fails slows only its own copies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from gridops.core import clock
+from gridops.core.db import Database
+from gridops.core.models import Delivery, Notification, Robot
+from gridops.messages import channels as registry
+from gridops.messages.channels.base import Channel, Outcome, Outgoing
+from gridops.messages.fanout import fan_out
+from gridops.messages.settings import effective
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_attempts: int = 12  # with the backoff below: about 1 h 45 min of tries before a copy is failed
+    backoff_seconds: float = 5.0  # the first retry's wait; each next one twice as long …
+    backoff_cap_seconds: float = 1800.0  # … up to this
+    lease_seconds: float = 60.0  # longer than any one send can take (connect + read timeouts)
+    batch: int = 64
+    threads: int = 8
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> Policy:
+        return cls(max_attempts=int(config.get("MESSAGE_MAX_ATTEMPTS") or cls.max_attempts),
+                   backoff_seconds=float(config.get("MESSAGE_RETRY_SECONDS") or cls.backoff_seconds))
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        wait = min(self.backoff_cap_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+        return max(wait, retry_after or 0.0)
+
+
+@dataclass
+class Pass:
+    fanned: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.fanned or self.outcomes)
+
+
+class Dispatcher:
+    def __init__(self, db: Database, config: Mapping[str, Any], *, owner: str | None = None,
+                 policy: Policy | None = None) -> None:
+        self.db, self.config = db, config
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
+        self.policy = policy or Policy.of(config)
+        self.tz = ZoneInfo(str(config.get("TIMEZONE") or "Asia/Shanghai"))
+        self.paused: dict[str, datetime] = {}  # a throttled channel: not taken from until then
+        self._pool = ThreadPoolExecutor(self.policy.threads, thread_name_prefix="gridops-send")
+        self._settings: dict[str, Any] | None = None
+        self.channels: dict[str, Channel] = {}
+
+    def step(self, now: datetime | None = None) -> Pass:
+        """One pass: fan out, take what is due, send it, record it."""
+        done = Pass()
+        now = now or clock.now()
+        with self.db.session() as session:
+            self._configure(session)
+            done.fanned = fan_out(session, self._settings or {}, set(self.channels), now, self.tz)
+        taken = self._take(now)
+        if not taken:
+            return done
+        futures = {self._pool.submit(self._send, message, delivery_id, channel): delivery_id
+                   for delivery_id, channel, message in taken}
+        for future in as_completed(futures):
+            delivery_id = futures[future]
+            outcome = future.result()
+            done.outcomes[delivery_id] = outcome
+            self._record(delivery_id, outcome, done)
+        return done
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _configure(self, session: Session) -> None:
+        settings = effective(self.config, session)
+        if settings != self._settings:  # rebuilt only on a change, so a channel keeps its token between passes
+            self._settings, self.channels = settings, registry.build(settings)
+
+    def _take(self, now: datetime) -> list[tuple[int, str, Outgoing]]:
+        live = [c for c in self.channels if self.paused.get(c, now) <= now]
+        if not live:
+            return []
+        lease = now + timedelta(seconds=self.policy.lease_seconds)
+        due = (select(Delivery.id).where(Delivery.status == "queued", Delivery.next_at <= now, Delivery.channel.in_(live),
+                                         or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
+               .order_by(Delivery.next_at).limit(self.policy.batch).with_for_update(skip_locked=True))
+        with self.db.session() as session:
+            ids = list(session.scalars(
+                update(Delivery).where(Delivery.id.in_(due.scalar_subquery()))
+                .values(lease_owner=self.owner, lease_until=lease, attempts=Delivery.attempts + 1)
+                .returning(Delivery.id)))
+            if not ids:
+                return []
+            rows = session.execute(
+                select(Delivery, Notification.data, Notification.kind)
+                .join(Notification, Notification.id == Delivery.notification_id).where(Delivery.id.in_(ids))).all()
+            robot_ids = {int(d.address.split(":", 1)[1]) for d, _, _ in rows if d.address.startswith("robot:")}
+            robots = {r.id: r for r in session.scalars(select(Robot).where(Robot.id.in_(robot_ids)))} if robot_ids else {}
+        taken = []
+        for d, data, kind in rows:
+            address, secret = d.address, None
+            if d.address.startswith("robot:"):
+                robot = robots.get(int(d.address.split(":", 1)[1]))
+                address, secret = (robot.webhook, robot.secret) if robot is not None else ("", None)
+            taken.append((d.id, d.channel, Outgoing(key=d.key, address=address, title=d.title, body=d.body, kind=kind,
+                                                    secret=secret, data=dict(data or {}))))
+        return taken
+
+    def _send(self, message: Outgoing, delivery_id: int, channel: str) -> Outcome:
+        sender = self.channels.get(channel)
+        if sender is None:
+            return Outcome("retry", error=f"the {channel} channel is no longer configured")
+        if not message.address:
+            return Outcome("failed", error="its robot was deleted")
+        try:
+            return sender.send(message)
+        except Exception as exc:  # a channel's bug must not stop the others; the copy is tried again
+            log.exception("channel %s failed on delivery %s", channel, delivery_id)
+            return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:1000])
+
+    def _record(self, delivery_id: int, outcome: Outcome, done: Pass) -> None:
+        now = clock.now()
+        with self.db.session() as session:
+            d = session.get(Delivery, delivery_id)
+            if d is None or d.lease_owner != self.owner:
+                return  # the lease ran out and another dispatcher has it now
+            d.lease_owner, d.lease_until = None, None
+            if outcome.status in ("sent", "delivered"):
+                d.status, d.sent_at, d.error = outcome.status, now, None
+                d.provider_id = outcome.provider_id
+                if outcome.status == "delivered":
+                    d.delivered_at = now
+                done.sent += 1
+                return
+            d.error = outcome.error
+            if outcome.status == "failed" or d.attempts >= self.policy.max_attempts:
+                d.status = "failed"
+                if outcome.status == "retry":
+                    d.error = f"gave up after {d.attempts} tries: {outcome.error}"
+                done.failed += 1
+                return
+            wait = self.policy.backoff(d.attempts, outcome.retry_after)
+            d.status, d.held, d.next_at = "queued", False, now + timedelta(seconds=wait)
+            if outcome.throttled:
+                self.paused[d.channel] = max(self.paused.get(d.channel, now), now + timedelta(seconds=outcome.retry_after or 2.0))
+            done.retried += 1
+
+
+class Running(threading.Thread):
+    """A dispatcher passing every `idle` seconds when there is nothing to send, at once again when there was."""
+
+    def __init__(self, dispatcher: Dispatcher, idle: float = 0.5) -> None:
+        super().__init__(name="gridops-notify", daemon=True)
+        self.dispatcher, self.idle = dispatcher, idle
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                busy = self.dispatcher.step().busy
+            except Exception:  # the database away a moment: the next pass tries again
+                log.exception("notify pass failed")
+                busy = False
+                time.sleep(1)
+            if not busy:
+                self.stop.wait(self.idle)
+        self.dispatcher.close()

@@ -1,0 +1,27 @@
+"""The messages' settings: the configuration's (defaults, the environment), then what an admin set on the
+page (`message_setting`), which wins. Read by each dispatcher pass, so a change reaches every process."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridops.core.models import MessageSetting
+
+# the settings the admin page may change (the rest are the deployment's, in the environment)
+KEYS = (
+    "SMS_GATEWAY", "SMS_URL", "SMS_TOKEN", "SMS_FORM", "SMS_TEMPLATES",
+    "QUIET_HOURS",
+)
+SECRET_KEYS = frozenset({"SMS_TOKEN"})  # shown masked, never read back
+
+
+def effective(config: Mapping[str, Any], session: Session) -> dict[str, Any]:
+    merged = {k: config.get(k) for k in KEYS}
+    merged.update({k: v for k, v in config.items() if k not in merged})
+    for row in session.scalars(select(MessageSetting)):
+        merged[row.key] = row.value
+    return merged
