@@ -33,16 +33,10 @@ def run(once: bool, idle: float | None) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    totals = {"fanned": 0, "sent": 0, "retried": 0, "failed": 0}
-    try:
-        while not stop.is_set():
-            done = dispatcher.step()
-            for key in totals:
-                totals[key] += getattr(done, key)
-            if once:
-                break
-            if not done.busy:
-                stop.wait(wait)
-    finally:
+    if once:
+        done = dispatcher.step()
         dispatcher.close()
-    click.echo("notify: {fanned} notifications fanned out, {sent} sent, {retried} to retry, {failed} failed".format(**totals))
+    else:
+        done = dispatcher.run(stop, wait)
+    click.echo(f"notify: {done.fanned} notifications fanned out, {done.sent} sent, {done.retried} to retry, "
+               f"{done.failed} failed")

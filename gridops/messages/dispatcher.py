@@ -19,7 +19,8 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,14 +45,15 @@ class Policy:
     max_attempts: int = 12  # with the backoff below: about 1 h 45 min of tries before a copy is failed
     backoff_seconds: float = 5.0  # the first retry's wait; each next one twice as long …
     backoff_cap_seconds: float = 1800.0  # … up to this
-    lease_seconds: float = 60.0  # longer than any one send can take (connect + read timeouts)
+    lease_seconds: float = 60.0  # longer than any one send can take (connect + read timeouts) and its wait for a thread
     batch: int = 64
     threads: int = 8
 
     @classmethod
     def of(cls, config: Mapping[str, Any]) -> Policy:
         return cls(max_attempts=int(config.get("MESSAGE_MAX_ATTEMPTS") or cls.max_attempts),
-                   backoff_seconds=float(config.get("MESSAGE_RETRY_SECONDS") or cls.backoff_seconds))
+                   backoff_seconds=float(config.get("MESSAGE_RETRY_SECONDS") or cls.backoff_seconds),
+                   lease_seconds=float(config.get("MESSAGE_LEASE_SECONDS") or cls.lease_seconds))
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         wait = min(self.backoff_cap_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
@@ -61,14 +63,19 @@ class Policy:
 @dataclass
 class Pass:
     fanned: int = 0
+    taken: int = 0
     sent: int = 0
     retried: int = 0
     failed: int = 0
     outcomes: dict[int, Outcome] = field(default_factory=dict)
 
+    def add(self, other: Pass) -> None:
+        self.fanned, self.taken, self.sent = self.fanned + other.fanned, self.taken + other.taken, self.sent + other.sent
+        self.retried, self.failed = self.retried + other.retried, self.failed + other.failed
+
     @property
     def busy(self) -> bool:
-        return bool(self.fanned or self.outcomes)
+        return bool(self.fanned or self.taken or self.outcomes)
 
 
 class Dispatcher:
@@ -80,27 +87,66 @@ class Dispatcher:
         self.tz = ZoneInfo(str(config.get("TIMEZONE") or "Asia/Shanghai"))
         self.paused: dict[str, datetime] = {}  # a throttled channel: not taken from until then
         self._pool = ThreadPoolExecutor(self.policy.threads, thread_name_prefix="gridops-send")
+        self._inflight: dict[Future[Outcome], int] = {}  # sends on the pool, by the delivery they are of
         self._settings: dict[str, Any] | None = None
         self.channels: dict[str, Channel] = {}
 
-    def step(self, now: datetime | None = None) -> Pass:
-        """One pass: fan out, take what is due, send it, record it."""
+    def step(self, now: datetime | None = None, *, wait: bool = True) -> Pass:
+        """One pass: fan out, record what has been sent meanwhile, take what is due into the free sending
+        threads. With `wait`, also until everything taken is sent and recorded (a CLI pass, a test); without,
+        a slow gateway's copies stay in flight while the next passes go on with the others."""
         done = Pass()
         now = now or clock.now()
         with self.db.session() as session:
             self._configure(session)
             done.fanned = fan_out(session, self._settings or {}, set(self.channels), now, self.tz)
-        taken = self._take(now)
-        if not taken:
-            return done
-        futures = {self._pool.submit(self._send, message, delivery_id, channel): delivery_id
-                   for delivery_id, channel, message in taken}
-        for future in as_completed(futures):
-            delivery_id = futures[future]
+        self.collect(done, timeout=0)
+        room = 2 * self.policy.threads - len(self._inflight)  # a few waiting per thread, so none idles between passes
+        if room > 0:
+            for delivery_id, channel, message in self._take(now, min(room, self.policy.batch)):
+                self._inflight[self._pool.submit(self._send, message, delivery_id, channel)] = delivery_id
+                done.taken += 1
+        if wait:
+            self.collect(done, timeout=None)
+        return done
+
+    def collect(self, done: Pass, timeout: float | None) -> None:
+        """Record the sends that have finished: all of them (`timeout` None), or those done within `timeout`."""
+        if not self._inflight:
+            return
+        if timeout is None:
+            finished = list(self._inflight)
+            futures_wait(finished)
+        else:
+            finished = list(futures_wait(list(self._inflight), timeout=timeout, return_when=FIRST_COMPLETED).done)
+        for future in finished:
+            delivery_id = self._inflight.pop(future)
             outcome = future.result()
             done.outcomes[delivery_id] = outcome
             self._record(delivery_id, outcome, done)
-        return done
+
+    def run(self, stop: threading.Event, idle: float = 0.5) -> Pass:
+        """Pass after pass until `stop`: at once again while there is work, every `idle` seconds when there is
+        none, woken early by a send that finishes. What it did, in total."""
+        total = Pass()
+        try:
+            while not stop.is_set():
+                try:
+                    done = self.step(wait=False)
+                    if not done.busy:
+                        if self._inflight:  # to record the first send that finishes and refill its thread
+                            self.collect(done, timeout=idle)
+                        else:
+                            stop.wait(idle)
+                except Exception:  # the database away a moment: the next pass tries again
+                    log.exception("notify pass failed")
+                    time.sleep(1)
+                    continue
+                total.add(done)
+        finally:
+            self.collect(total, timeout=None)
+            self.close()
+        return total
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -110,14 +156,14 @@ class Dispatcher:
         if settings != self._settings:  # rebuilt only on a change, so a channel keeps its token between passes
             self._settings, self.channels = settings, registry.build(settings)
 
-    def _take(self, now: datetime) -> list[tuple[int, str, Outgoing]]:
+    def _take(self, now: datetime, limit: int) -> list[tuple[int, str, Outgoing]]:
         live = [c for c in self.channels if self.paused.get(c, now) <= now]
         if not live:
             return []
         lease = now + timedelta(seconds=self.policy.lease_seconds)
         due = (select(Delivery.id).where(Delivery.status == "queued", Delivery.next_at <= now, Delivery.channel.in_(live),
                                          or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
-               .order_by(Delivery.next_at).limit(self.policy.batch).with_for_update(skip_locked=True))
+               .order_by(Delivery.next_at).limit(limit).with_for_update(skip_locked=True))
         with self.db.session() as session:
             ids = list(session.scalars(
                 update(Delivery).where(Delivery.id.in_(due.scalar_subquery()))
@@ -189,13 +235,4 @@ class Running(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                busy = self.dispatcher.step().busy
-            except Exception:  # the database away a moment: the next pass tries again
-                log.exception("notify pass failed")
-                busy = False
-                time.sleep(1)
-            if not busy:
-                self.stop.wait(self.idle)
-        self.dispatcher.close()
+        self.dispatcher.run(self.stop, self.idle)
