@@ -87,7 +87,7 @@ DEFAULTS: dict[str, Any] = {
     "MESSAGE_RETRY_SECONDS": 5.0,
     # a dispatcher killed while sending leaves its copies to another after this (they are sent again, same key)
     "MESSAGE_LEASE_SECONDS": 60.0,
-    # non-urgent messages are held until these end (a person may set their own, or none)
+    # non-urgent messages are held until these end, city time ("off": never held; a person may set their own)
     "QUIET_HOURS": "22:00-07:00",
     # SMS: "http" a generic gateway (SMS_URL, JSON; SMS_FORM for a form; SMS_TEMPLATES kind=template id,…)
     "SMS_GATEWAY": "",

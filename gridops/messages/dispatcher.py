@@ -119,11 +119,9 @@ class Dispatcher:
             futures_wait(finished)
         else:
             finished = list(futures_wait(list(self._inflight), timeout=timeout, return_when=FIRST_COMPLETED).done)
-        for future in finished:
-            delivery_id = self._inflight.pop(future)
-            outcome = future.result()
-            done.outcomes[delivery_id] = outcome
-            self._record(delivery_id, outcome, done)
+        outcomes = {self._inflight.pop(future): future.result() for future in finished}
+        done.outcomes.update(outcomes)
+        self._record(outcomes, done)
 
     def run(self, stop: threading.Event, idle: float = 0.5) -> Pass:
         """Pass after pass until `stop`: at once again while there is work, every `idle` seconds when there is
@@ -198,32 +196,37 @@ class Dispatcher:
             log.exception("channel %s failed on delivery %s", channel, delivery_id)
             return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:1000])
 
-    def _record(self, delivery_id: int, outcome: Outcome, done: Pass) -> None:
+    def _record(self, outcomes: Mapping[int, Outcome], done: Pass) -> None:
+        """What the gateways said, all in one transaction."""
+        if not outcomes:
+            return
         now = clock.now()
         with self.db.session() as session:
-            d = session.get(Delivery, delivery_id)
-            if d is None or d.lease_owner != self.owner:
-                return  # the lease ran out and another dispatcher has it now
-            d.lease_owner, d.lease_until = None, None
-            if outcome.status in ("sent", "delivered"):
-                d.status, d.sent_at, d.error = outcome.status, now, None
-                d.provider_id = outcome.provider_id
-                if outcome.status == "delivered":
-                    d.delivered_at = now
-                done.sent += 1
-                return
-            d.error = outcome.error
-            if outcome.status == "failed" or d.attempts >= self.policy.max_attempts:
-                d.status = "failed"
-                if outcome.status == "retry":
-                    d.error = f"gave up after {d.attempts} tries: {outcome.error}"
-                done.failed += 1
-                return
-            wait = self.policy.backoff(d.attempts, outcome.retry_after)
-            d.status, d.held, d.next_at = "queued", False, now + timedelta(seconds=wait)
-            if outcome.throttled:
-                self.paused[d.channel] = max(self.paused.get(d.channel, now), now + timedelta(seconds=outcome.retry_after or 2.0))
-            done.retried += 1
+            for d in session.scalars(select(Delivery).where(Delivery.id.in_(list(outcomes)))):
+                if d.lease_owner == self.owner:  # else the lease ran out and another dispatcher has it now
+                    self._judge(d, outcomes[d.id], now, done)
+
+    def _judge(self, d: Delivery, outcome: Outcome, now: datetime, done: Pass) -> None:
+        d.lease_owner, d.lease_until = None, None
+        if outcome.status in ("sent", "delivered"):
+            d.status, d.sent_at, d.error = outcome.status, now, None
+            d.provider_id = outcome.provider_id
+            if outcome.status == "delivered":
+                d.delivered_at = now
+            done.sent += 1
+            return
+        d.error = outcome.error
+        if outcome.status == "failed" or d.attempts >= self.policy.max_attempts:
+            d.status = "failed"
+            if outcome.status == "retry":
+                d.error = f"gave up after {d.attempts} tries: {outcome.error}"
+            done.failed += 1
+            return
+        wait = self.policy.backoff(d.attempts, outcome.retry_after)
+        d.status, d.held, d.next_at = "queued", False, now + timedelta(seconds=wait)
+        if outcome.throttled:
+            self.paused[d.channel] = max(self.paused.get(d.channel, now), now + timedelta(seconds=outcome.retry_after or 2.0))
+        done.retried += 1
 
 
 class Running(threading.Thread):

@@ -36,9 +36,9 @@ class Person:
 
 
 def parse_quiet_hours(spec: str) -> tuple[time, time] | None:
-    """"22:00-07:00" → (22:00, 07:00); "" → none. Refuses what is not two times of day."""
+    """"22:00-07:00" → (22:00, 07:00); "" or "off" → none. Refuses what is not two times of day."""
     spec = (spec or "").strip()
-    if not spec:
+    if not spec or spec.lower() in ("off", "none"):
         return None
     try:
         start, end = (time.fromisoformat(part.strip()) for part in spec.split("-", 1))
