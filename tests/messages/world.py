@@ -49,11 +49,11 @@ def robot(db: Database, channel: str, webhook: str, *, secret: str | None = None
         return r.id
 
 
-def tasks(db: Database, worker_id: int, n: int, *, link: bool = False, at: datetime = NOON) -> None:
+def tasks(db: Database, worker_id: int, n: int, *, link: bool = False, at: datetime = NOON, first: int = 200) -> None:
     with db.session() as s:
         for i in range(n):
-            data = {**TASK, **({"link": f"https://grid.example.gov.cn/i/{200 + i}"} if link else {})}
-            enqueue(s, "assigned", at=at, worker_id=worker_id, data={**data, "incident": 200 + i})
+            data = {**TASK, **({"link": f"https://grid.example.gov.cn/i/{first + i}"} if link else {})}
+            enqueue(s, "assigned", at=at, worker_id=worker_id, data={**data, "incident": first + i})
 
 
 def resident(db: Database, n: int, *, kind: str = "accepted", phones: Iterable[str] | None = None, at: datetime = NOON) -> None:
