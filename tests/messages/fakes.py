@@ -497,7 +497,8 @@ class FakeSmtp:
             self.port = probe.getsockname()[1]
         params: dict[str, Any] = {"decode_data": False}
         if login is not None:
-            params.update(authenticator=authenticate, auth_required=True, auth_require_tls=security != "none")
+            # implicit TLS: aiosmtpd cannot tell the connection is TLS, so it is not asked to require it
+            params.update(authenticator=authenticate, auth_required=True, auth_require_tls=security == "starttls")
         if security == "starttls":
             params.update(tls_context=context, require_starttls=True)
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,

@@ -55,6 +55,8 @@ class Email:
             return _reply(exc.smtp_code, exc.smtp_error, message.address)
         except smtplib.SMTPNotSupportedError as exc:
             return failed(f"the mail server does not offer it: {exc} (check SMTP_SECURITY)")
+        except UnicodeEncodeError:
+            return failed("smtplib logs in with ASCII only: SMTP_USER and SMTP_PASSWORD cannot hold other characters")
         except ssl.SSLCertVerificationError as exc:
             return failed(f"the mail server's certificate is not trusted: {exc.verify_message}")
         except (OSError, smtplib.SMTPException) as exc:  # refused, timed out, dropped
