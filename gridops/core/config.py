@@ -95,6 +95,28 @@ DEFAULTS: dict[str, Any] = {
     "SMS_TOKEN": "",
     "SMS_FORM": False,
     "SMS_TEMPLATES": "",
+    # SMS "aliyun": Aliyun 短信服务 (SendSms) with this AccessKey, under this registered 短信签名; SMS_TEMPLATES gives
+    # each kind its registered TemplateCode (kind=SMS_xxx,…: a kind without one is not sent); the URL only for a test
+    "ALIYUN_ACCESS_KEY_ID": "",
+    "ALIYUN_ACCESS_KEY_SECRET": "",
+    "ALIYUN_SMS_SIGN_NAME": "",
+    "ALIYUN_SMS_URL": "https://dysmsapi.aliyuncs.com",
+    # 企业微信 application messages to a worker's WeCom userid: the corp, the application's secret and agentid
+    # (all three, or no WeCom); the API's address; how long WeCom drops a repeat of the same message (s, ≤ 14400)
+    "WECOM_CORP_ID": "",
+    "WECOM_SECRET": "",
+    "WECOM_AGENT_ID": "",
+    "WECOM_API_URL": "https://qyapi.weixin.qq.com",
+    "WECOM_DUPLICATE_SECONDS": 1800,
+    # e-mail over SMTP (host and from, or no e-mail); SMTP_SECURITY starttls, ssl or none; port 0: 587, 465 or 25
+    "SMTP_HOST": "",
+    "SMTP_PORT": 0,
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_FROM": "",
+    "SMTP_SECURITY": "starttls",
+    # group robots (企业微信群机器人, 钉钉机器人) are configured one by one on the admin page; off: none is told
+    "ROBOTS": True,
 }
 
 # Environment variables read besides DATABASE_URL: GRIDOPS_<KEY>.

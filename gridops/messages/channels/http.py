@@ -13,10 +13,18 @@ from gridops.messages.channels.base import Outcome, failed, retry
 TIMEOUT = (3.05, 10.0)  # connect, read: a gateway that hangs costs one sending thread this long, never the loop
 
 
-def post(session: requests.Session, url: str, judge: Callable[[requests.Response], Outcome], **kw: Any) -> Outcome:
+def post(session: requests.Session, url: str, judge: Callable[[requests.Response], Outcome], *,
+         judge_errors: bool = False, **kw: Any) -> Outcome:
     """POST, and turn every way it can go into an outcome (the answer's body is judged by `judge`)."""
+    return call(session, "POST", url, judge, judge_errors=judge_errors, **kw)
+
+
+def call(session: requests.Session, method: str, url: str, judge: Callable[[requests.Response], Outcome], *,
+         judge_errors: bool = False, **kw: Any) -> Outcome:
+    """One request, every way it can go an outcome. `judge_errors`: the gateway says what went wrong in a 4xx
+    body of its own (Aliyun's Code), which `judge` reads better than the status; 429 and 5xx stay retries."""
     try:
-        response = session.post(url, timeout=TIMEOUT, **kw)
+        response = session.request(method, url, timeout=TIMEOUT, **kw)
     except requests.Timeout:
         return retry("timed out")
     except requests.RequestException as exc:
@@ -25,7 +33,7 @@ def post(session: requests.Session, url: str, judge: Callable[[requests.Response
         return retry(f"throttled (HTTP 429): {response.text[:200]}", retry_after_of(response), throttled=True)
     if response.status_code >= 500:
         return retry(f"HTTP {response.status_code}: {response.text[:200]}")
-    if response.status_code >= 400:
+    if response.status_code >= 400 and not judge_errors:
         return failed(f"HTTP {response.status_code}: {response.text[:300]}")
     return judge(response)
 
