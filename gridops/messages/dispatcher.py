@@ -34,7 +34,7 @@ from gridops.core.db import Database
 from gridops.core.models import Delivery, Notification, Robot
 from gridops.messages import channels as registry
 from gridops.messages.channels.base import Channel, Outcome, Outgoing
-from gridops.messages.fanout import fan_out
+from gridops.messages.fanout import fall_back, fan_out
 from gridops.messages.settings import effective
 
 log = logging.getLogger(__name__)
@@ -205,6 +205,8 @@ class Dispatcher:
             for d in session.scalars(select(Delivery).where(Delivery.id.in_(list(outcomes)))):
                 if d.lease_owner == self.owner:  # else the lease ran out and another dispatcher has it now
                     self._judge(d, outcomes[d.id], now, done)
+                    if d.status == "failed":
+                        fall_back(session, d, set(self.channels), now)
 
     def _judge(self, d: Delivery, outcome: Outcome, now: datetime, done: Pass) -> None:
         d.lease_owner, d.lease_until = None, None

@@ -100,6 +100,29 @@ def fan_out(session: Session, settings: Mapping[str, Any], enabled: Collection[s
     return len(batch)
 
 
+def fall_back(session: Session, failed: Delivery, enabled: Collection[str], now: datetime) -> Delivery | None:
+    """A person who chose no channel is tried on the next one that reaches them when a copy fails for good
+    (not a WeCom member after all, a wrong e-mail); one who chose their channels gets what they chose."""
+    if failed.channel not in PERSONAL:
+        return None
+    note = session.get(Notification, failed.notification_id)
+    if note is None:
+        return None
+    who = _who(note)
+    person = _people(session, [note]).get(who) if who else None
+    if person is None or person.channels is not None:
+        return None
+    tried = set(session.scalars(select(Delivery.channel).where(Delivery.notification_id == note.id)))
+    untried = [c for c in DEFAULT_ORDER if c in enabled and person.addresses.get(c) and c not in tried]
+    if not untried:
+        return None
+    channel = untried[0]
+    copy = _copy(note, channel, person.addresses[channel], f"gridops-{note.id}-{channel}", failed.title,
+                 Wording(session).render(note.kind, person.lang, dict(note.data or {})), now, None)
+    session.add(copy)
+    return copy
+
+
 def _copy(note: Notification, channel: str, address: str, key: str, heading: str, body: str, now: datetime,
           held: datetime | None) -> Delivery:
     return Delivery(notification_id=note.id, channel=channel, address=address, key=key, title=heading, body=body,

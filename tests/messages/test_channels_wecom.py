@@ -10,7 +10,7 @@ import pytest
 from gridops.core.db import Database
 from gridops.messages.channels.base import Outgoing
 from gridops.messages.channels.wecom import WeCom
-from tests.messages.fakes import wecom
+from tests.messages.fakes import http_sms, wecom
 from tests.messages.world import NOON, copies, dispatcher, step, tasks, worker
 
 
@@ -75,6 +75,31 @@ def test_a_member_wecom_does_not_know_fails_at_once(db, gateway):
     assert done.failed == 1
     row = copies(db)[0]
     assert (row.status, row.attempts) == ("failed", 1) and "w404" in row.error and "userid" in row.error
+
+
+def test_a_worker_who_chose_nothing_and_is_not_in_wecom_gets_an_sms_instead(db, gateway):
+    sms = http_sms()
+    w = worker(db, "W404")  # no contact: WeCom is tried with the 工号, which WeCom does not know
+    tasks(db, w, 1)
+    d = dispatcher(db, {**settings(gateway), "SMS_GATEWAY": "http", "SMS_URL": sms.url + "/send"})
+    step(d)  # WeCom refuses the member; the SMS copy is made …
+    step(d)  # … and sent
+    d.close()
+    sms.close()
+    assert {(r.channel, r.status) for r in copies(db)} == {("wecom", "failed"), ("sms", "sent")}
+    assert [r.body["to"] for r in sms.received] == ["13800001111"] and "锦江区春熙路1号3单元" in sms.received[0].body["text"]
+
+
+def test_a_worker_who_chose_wecom_only_is_not_sent_an_sms(db, gateway):
+    sms = http_sms()
+    w = worker(db, "W404", channels=["wecom"])
+    tasks(db, w, 1)
+    d = dispatcher(db, {**settings(gateway), "SMS_GATEWAY": "http", "SMS_URL": sms.url + "/send"})
+    step(d)
+    step(d)
+    d.close()
+    sms.close()
+    assert [(r.channel, r.status) for r in copies(db)] == [("wecom", "failed")] and not sms.received
 
 
 def test_a_wrong_secret_fails_naming_the_settings(db, gateway):

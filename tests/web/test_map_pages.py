@@ -55,14 +55,15 @@ def test_the_live_map_shows_boundaries_incidents_workers_and_a_new_report_within
 
         take = city.client.post(f"/api/v1/incidents/{iid}/take", json={}, headers=city.h("grid_worker"))
         assert take.status_code == 200
-        page.wait_for_function(f"() => window.gridopsLiveState.props.get({iid}).status === 'dispatched'", timeout=5000)  # recoloured
+        page.wait_for_function(f"() => window.gridopsLiveState.props.get({iid}).status === 'dispatched'", timeout=15000)  # recoloured
         page.evaluate(f"() => {{ window.gridopsLiveState.markers.get({iid}).fire('click'); }}")
         popup = page.locator(".incident-popup")
         popup.locator("ol li").first.wait_for()
         assert "<img src=x" in popup.inner_text() and page.evaluate("window.pwned") is None  # shown as text
         page.once("dialog", lambda d: d.accept("小区物业不配合，升级到社区"))
         popup.get_by_text("升级 Escalate").click()
-        page.wait_for_function(f"() => window.gridopsLiveState.props.get({iid}).status === 'escalated'", timeout=5000)
+        # a wait, not a measure (the feed's speed is asserted above): the prompt, the POST and the feed's event on a busy machine
+        page.wait_for_function(f"() => window.gridopsLiveState.props.get({iid}).status === 'escalated'", timeout=15000)
         assert seen.outside() == [], seen.outside()
         assert seen.errors == [], seen.errors
         context.close()
