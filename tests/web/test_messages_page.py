@@ -4,9 +4,9 @@ they are reached on /me/messages, a refusal shown in Chinese. On a 360 px phone 
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from gridops.core.models import Notification
+from gridops.core.models import Contact, Notification
 from tests.conftest import TEST_POINT
 from tests.web.browser import ON_ONE_BACKEND, browser, live_server, watch
 
@@ -72,9 +72,6 @@ def test_a_worker_sees_a_new_task_arrive_on_the_bell_and_marks_it_read(city, art
         page.wait_for_selector("#contact-status.ok")
         page.wait_for_load_state("load")
         with city.session() as s:
-            from gridops.core.models import Contact
-            from sqlalchemy import select
-
             row = s.scalars(select(Contact)).one()
             assert (row.quiet_hours, row.lang) == ("22:00-07:00", "en")
         assert seen.outside() == [], seen.outside()
