@@ -119,7 +119,10 @@ def test_marking_all_read_up_to_what_the_page_showed_leaves_one_that_came_meanwh
     shown = _inbox(city, "grid_worker")
     assert shown["unread"] == 2
     newest = shown["notifications"][0]["id"]
-    late = _report(city, "三", "hazard.fire_lane", -0.0003)  # came while the page was open
+    with city.session() as s:  # came while the page was open
+        worker_id = s.scalar(select(Worker.id).where(Worker.code == city.workers["grid_worker"]))
+        late = enqueue(s, "warning", at=clock.now(), worker_id=worker_id, incident_id=shown["notifications"][0]["incident_id"],
+                       data={"pct": 50}).incident_id
     res = city.client.post("/api/v1/me/notifications/read", json={"up_to": newest}, headers=city.h("grid_worker"))
     assert res.status_code == 200 and res.json == {"marked": 2, "unread": 1}
     left = _inbox(city, "grid_worker")
