@@ -254,6 +254,7 @@ ROUTES: dict[str, RouteAccess] = {
     "pages.resident_door": _a(ANYONE, "where the label is (building, 单元, room) and the form; nothing of who lives there"),
     "pages.resident_report": _a(ANYONE, "reports an incident from a door's label (channel qr), anonymously"),
     "pages.resident_follow": _a(ANYONE, "a report's progress, to whoever holds its follow-up token"),
+    "pages.my_messages": _a(SIGNED_IN, "one's own messages and how one is reached"),
     "pages.admin_registers": _a(READ_REGISTERS, "the visit registers of one's ground; in bulk (to keepers)"),
     "static": _a(ANYONE, "scripts, styles, icons"),
     "swagger_assets.swagger_asset": _a(ANYONE, "Swagger UI's files"),
@@ -349,6 +350,12 @@ ROUTES: dict[str, RouteAccess] = {
     # measures and the live feed
     "stats.measures": _a(MEASURES, "the measures of the areas one answers for"),
     "stream.live": _a(SIGNED_IN, "live changes to what one sees"),
+    # one's own messages and how one is reached (gridops.messages): anyone signed in, of their own only
+    "inbox.notifications": _a(SIGNED_IN, "one's own messages, unread first, with what became of each copy"),
+    "inbox.read_one": _a(SIGNED_IN, "marks one of one's own messages read"),
+    "inbox.read_all": _a(SIGNED_IN, "marks one's own messages read"),
+    "inbox.contact": _a(SIGNED_IN, "how one is reached: channels, quiet hours, language"),
+    "inbox.change_contact": _a(SIGNED_IN, "sets how one is reached"),
     # Open311 (GeoReport v2): the public view, or with an api_key what the key's role sees
     "open311.discovery": _a(ANYONE, "the endpoint and its formats"),
     "open311.service_list": _a(ANYONE, "the services (categories)"),

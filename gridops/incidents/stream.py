@@ -29,6 +29,7 @@ from gridops.core.models import Area, Incident, StreamEvent
 
 log = logging.getLogger(__name__)
 CHANNEL = "gridops_events"
+NOTIFICATION = "notification"  # a message for one person (migration 0022), heard only by them
 BATCH = 500
 RECHECK_SECONDS = 5.0  # how soon a revoked user's open stream ends
 
@@ -101,7 +102,7 @@ class Batch:
     """The next stored events after some id, each with its incident's facts (None: not about an
     incident, everyone may hear it), and the id to resume after."""
 
-    events: list[tuple[dict[str, Any], Facts | None]]
+    events: list[tuple[dict[str, Any], Facts | Addressee | None]]
     after: int
     full: bool  # more may be waiting
 
@@ -109,7 +110,18 @@ class Batch:
         return [event for event, facts in self.events if facts is None or visible(principal, facts)]
 
 
-def visible(principal: Principal, facts: Facts) -> bool:
+@dataclass(frozen=True, slots=True)
+class Addressee:
+    """Whom a `notification` event is for (migration 0022): that person's pages hear it, nobody else's —
+    not staff, who see every incident but not everyone's messages."""
+
+    worker_id: int | None
+    user_id: int | None
+
+
+def visible(principal: Principal, facts: Facts | Addressee) -> bool:
+    if isinstance(facts, Addressee):
+        return principal.user_id == facts.user_id or (principal.worker_id is not None and principal.worker_id == facts.worker_id)
     return can_see(principal, facts, facts.grid_code, joined=principal.user_id in facts.followers)
 
 
@@ -132,13 +144,23 @@ def read_batch(session: Session, after: int, limit: int = BATCH) -> Batch:
             .outerjoin(Area, Area.id == Incident.grid_id).where(Incident.id.in_(ids))
         for iid, assignee, reporter, department, grid in session.execute(found):
             facts[iid] = Facts(assignee, reporter, department, grid, frozenset(followers.get(iid, ())))
-    events: list[tuple[dict[str, Any], Facts | None]] = []
+    events: list[tuple[dict[str, Any], Facts | Addressee | None]] = []
     for row in rows:
         if row.incident_id is not None and row.incident_id not in facts:
             continue  # its incident is gone: nobody may hear of it
         event = {"id": row.id, "event": row.kind, "data": {**(row.data or {}), "at": row.at.isoformat()}}
+        if row.kind == NOTIFICATION:
+            events.append((event, _addressee(row.data or {})))
+            continue
         events.append((event, facts.get(row.incident_id) if row.incident_id is not None else None))
     return Batch(events, rows[-1].id, len(rows) == limit)
+
+
+def _addressee(data: dict[str, Any]) -> Addressee:
+    def person(key: str) -> int | None:
+        value = data.get(key)
+        return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+    return Addressee(person("worker_id"), person("user_id"))
 
 
 def events_after(session: Session, after: int, principal: Principal) -> tuple[list[dict[str, Any]], int]:

@@ -62,16 +62,21 @@ class Feed:
     def close(self) -> None:
         self.conn.close()
 
-    def next_event(self, deadline: float) -> dict | None:
+    def next_event(self, deadline: float, kind: str = "incident") -> dict | None:
+        """The next event of a kind (a worker's feed also carries `notification`s of their own messages)."""
         event: dict = {}
         while time.monotonic() < deadline:
             line = self.res.fp.readline().decode().rstrip("\n")
             if line.startswith("id: "):
                 event["id"] = int(line[4:])
+            elif line.startswith("event: "):
+                event["event"] = line[7:]
             elif line.startswith("data: "):
                 event["data"] = json.loads(line[6:])
             elif line == "" and "data" in event:
-                return event
+                if event.get("event", "message") == kind:
+                    return event
+                event = {}
         return None
 
 

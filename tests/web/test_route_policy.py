@@ -135,6 +135,12 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "registers.building_labels": ("GET", "/api/v1/buildings/NO-SUCH/labels", {}),
     "stats.measures": ("GET", f"/api/v1/stats?level=grid&area={TEST_GRID}", {}),
     "stream.live": ("GET", "/api/v1/stream?after=not-a-number", {}),  # refused before it would stream
+    "inbox.notifications": ("GET", "/api/v1/me/notifications?limit=1", {}),
+    "inbox.read_one": ("POST", f"/api/v1/me/notifications/{NO_INCIDENT}/read", {}),
+    "inbox.read_all": ("POST", "/api/v1/me/notifications/read", {"json": {"up_to": "latest"}}),
+    "inbox.contact": ("GET", "/api/v1/me/contact", {}),
+    "inbox.change_contact": ("PUT", "/api/v1/me/contact", {"json": {"lang": "fr"}}),
+    "pages.my_messages": ("GET", "/me/messages", {}),
     "open311.discovery": ("GET", "/open311/v2/discovery.json", {}),
     "open311.service_list": ("GET", "/open311/v2/services.json", {}),
     "open311.service_definition": ("GET", "/open311/v2/services/order.noise.json", {}),

@@ -20,6 +20,7 @@ from gridops.core.types import STORED_ID_MAX
 from gridops.web.api.areas import bp as areas_bp
 from gridops.web.api.boundaries import bp as boundaries_bp
 from gridops.web.api.health import bp as health_bp
+from gridops.web.api.inbox import bp as inbox_bp
 from gridops.web.api.incidents import bp as incidents_bp
 from gridops.web.api.locate import bp as locate_bp
 from gridops.web.api.open311 import bp as open311_bp
@@ -103,6 +104,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(registers_bp, url_prefix="/api/v1")
     api.register_blueprint(stats_bp, url_prefix="/api/v1")
     api.register_blueprint(stream_bp, url_prefix="/api/v1")
+    api.register_blueprint(inbox_bp, url_prefix="/api/v1")
     api.register_blueprint(open311_bp, url_prefix=OPEN311_PREFIX)
 
     assets = Blueprint("swagger_assets", __name__)

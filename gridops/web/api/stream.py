@@ -20,8 +20,10 @@ bp = Blueprint("stream", __name__, description="The live feed of state changes (
 # closes the stream of a user signed out or revoked)
 EVENT = {"type": "object", "properties": {
     "id": {"type": "string", "description": "the event id (send it back as Last-Event-ID)"},
-    "event": {"type": "string", "description": "`incident`: a state change; `ended`: the stream closes"},
-    "data": {"type": "string", "description": "JSON: {id, action, status, seq, at} (`ended`: {reason})"},
+    "event": {"type": "string", "description": "`incident`: a state change; `notification`: a message for you (read it at "
+                                               "/api/v1/me/notifications); `ended`: the stream closes"},
+    "data": {"type": "string", "description": "JSON: {id, action, status, seq, at} (`notification`: {id, kind, incident, "
+                                              "worker_id, user_id, at}; `ended`: {reason})"},
     "retry": {"type": "integer", "description": "milliseconds to wait before reconnecting"},
 }}
 

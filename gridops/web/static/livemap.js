@@ -323,7 +323,7 @@
 
     function listen() {
       if (snapshot || !window.EventSource) return;
-      const feed = new EventSource("/api/v1/stream");
+      const feed = window.gridopsFeed ? window.gridopsFeed() : new EventSource("/api/v1/stream");  // shared with a bell
       feed.addEventListener("incident", (ev) => {
         const data = JSON.parse(ev.data);
         refresh(data.id);

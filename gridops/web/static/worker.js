@@ -141,6 +141,16 @@
     fill("tasks", incidents, "没有待办事件 No incidents waiting for you.");
     $("visits-count").textContent = `(${visits.length})`;
     $("tasks-count").textContent = `(${incidents.length})`;
+    // a message's link opened this page for one incident (#incident-<id>): it is selected, once
+    const asked = /^#incident-(\d+)$/.exec(window.location.hash);
+    const target = asked && incidents.find((t) => t.incident_id === Number(asked[1]));
+    if (target) {
+      selectedId = target.id;
+      markSelected();
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+      const node = document.querySelector(`.task[data-id="${target.id}"]`);
+      if (node) node.scrollIntoView({ block: "center" });
+    }
     if (selectedId === null || !tasks.some((t) => t.id === selectedId)) {
       const first = incidents[0] || visits[0];
       selectedId = first ? first.id : null;
@@ -309,7 +319,8 @@
 
   function listen() {
     if (!window.EventSource) return;
-    const feed = new EventSource("/api/v1/stream");
+    // the page's one live feed, shared with the bell (bell.js) when it is there
+    const feed = window.gridopsFeed ? window.gridopsFeed() : new EventSource("/api/v1/stream");
     let timer = null;
     feed.addEventListener("incident", () => {
       clearTimeout(timer);
@@ -317,6 +328,7 @@
     });
   }
 
+  window.addEventListener("hashchange", render);
   watchPosition();
   load();
   listen();
