@@ -93,6 +93,8 @@ DEFAULTS: dict[str, Any] = {
     "SMS_TOKEN": "",
     "SMS_FORM": False,
     "SMS_TEMPLATES": "",
+    # the shared token a gateway sends with its delivery receipts (POST /api/v1/messages/receipts/sms); unset: none taken
+    "SMS_RECEIPT_TOKEN": "",
 }
 
 # Environment variables read besides DATABASE_URL: GRIDOPS_<KEY>.

@@ -14,9 +14,10 @@ from gridops.core.models import MessageSetting
 # the settings the admin page may change (the rest are the deployment's, in the environment)
 KEYS = (
     "SMS_GATEWAY", "SMS_URL", "SMS_TOKEN", "SMS_FORM", "SMS_TEMPLATES",
+    "SMS_RECEIPT_TOKEN",
     "QUIET_HOURS",
 )
-SECRET_KEYS = frozenset({"SMS_TOKEN"})  # shown masked, never read back
+SECRET_KEYS = frozenset({"SMS_TOKEN", "SMS_RECEIPT_TOKEN"})  # shown masked, never read back
 
 
 def effective(config: Mapping[str, Any], session: Session) -> dict[str, Any]:
