@@ -204,6 +204,11 @@ def failed(session: Session, channel: str | None = None) -> list[Delivery]:
     return list(session.scalars(stmt))
 
 
+def failed_count(session: Session) -> int:
+    """How many copies failed and wait for someone to look (the dashboard's warning)."""
+    return int(session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "failed")) or 0)
+
+
 def summary(session: Session, last: int = 10) -> dict[str, Any]:
     """Copies per status and channel, and the latest failures with their reasons (`gridops notify status`)."""
     shown = case((and_(Delivery.status == "queued", Delivery.held.is_(True)), "held"), else_=Delivery.status)

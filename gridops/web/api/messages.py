@@ -13,7 +13,7 @@ from flask import current_app, request
 
 from gridops.access.policy import Forbidden
 from gridops.core import clock
-from gridops.core.errors import InvalidParameter
+from gridops.core.errors import InvalidParameter, NotFound
 from gridops.messages import deliveries
 from gridops.messages.deliveries import MessageQuery
 from gridops.messages.settings import effective
@@ -96,7 +96,7 @@ _RECEIPTS_DOC = {"requestBody": {"required": True, "content": {"application/json
 @bp.response(200, ReceiptsDone)
 @problem_response(bp, 400, "not a receipt or a list of them")
 @problem_response(bp, 403, "no receipt token, or not the one set (SMS_RECEIPT_TOKEN)")
-@problem_response(bp, 404, "no such channel")
+@problem_response(bp, 404, "no such channel, or no receipts taken (SMS_RECEIPT_TOKEN unset)")
 def receipts(channel: str) -> dict[str, Any]:
     """A gateway reports what reached the phone: {id: the delivery key, status: delivered|failed, error}, or a list
     of them, with the shared token in the X-Receipt-Token header (or ?token=). A sent copy becomes delivered or
@@ -104,8 +104,8 @@ def receipts(channel: str) -> dict[str, Any]:
     given = request.headers.get(RECEIPT_HEADER) or request.args.get("token")
     with database().session() as session:
         expected = effective(current_app.config, session).get("SMS_RECEIPT_TOKEN")
-        if not expected:
-            raise Forbidden("delivery receipts are not taken: no SMS_RECEIPT_TOKEN is set.")
+        if not expected:  # as if there were no such endpoint: nothing here takes receipts
+            raise NotFound("delivery receipts are not taken here: no SMS_RECEIPT_TOKEN is set.")
         if not deliveries.token_matches(str(expected), given):
             raise Forbidden(f"send the receipt token set as SMS_RECEIPT_TOKEN in the {RECEIPT_HEADER} header.")
         return deliveries.apply_receipts(session, channel, _receipts(), clock.now())
