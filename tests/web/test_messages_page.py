@@ -12,7 +12,7 @@ from gridops.core.models import Delivery, Notification
 from gridops.messages.dispatcher import Dispatcher
 from gridops.messages.outbox import enqueue
 from tests.messages.fakes import http_sms
-from tests.web.browser import ON_ONE_BACKEND, browser, live_server, settled, watch, COUNT_FETCHES
+from tests.web.browser import COUNT_FETCHES, ON_ONE_BACKEND, browser, live_server, settled, watch
 
 
 @pytest.fixture

@@ -144,7 +144,7 @@ def list_templates() -> dict[str, Any]:
 @bp.arguments(TemplateBody(), location="json")
 @bp.response(200, TemplateView)
 @problem_response(bp, 404, "no such kind or language")
-@problem_response(bp, 422, "the template cannot be rendered")
+@problem_response(bp, 400, "the template cannot be rendered (the field says why)")
 def set_template(body: dict[str, Any], kind: str, lang: str) -> dict[str, Any]:
     """Reword a kind of message in a language, from the next message made (audited)."""
     with database().session() as session:
@@ -164,7 +164,7 @@ def reset_template(kind: str, lang: str) -> dict[str, Any]:
 @bp.arguments(PreviewBody(), location="json")
 @bp.response(200, PreviewView)
 @problem_response(bp, 404, "no such kind or language")
-@problem_response(bp, 422, "the template cannot be rendered")
+@problem_response(bp, 400, "the template cannot be rendered (the field says why)")
 def preview_template(body: dict[str, Any], kind: str, lang: str) -> dict[str, Any]:
     """A wording (the one sent, else the built-in) rendered with sample data; nothing is stored."""
     return preview(kind, lang, body.get("text"))
@@ -185,7 +185,7 @@ def list_settings() -> dict[str, Any]:
 @bp.put("/message-settings")
 @bp.arguments(SettingsBody(), location="json")
 @bp.response(200, SettingList)
-@problem_response(bp, 422, "a value cannot work (the field names the key); nothing was stored")
+@problem_response(bp, 400, "a value cannot work (the field names the key); nothing was stored")
 def change_settings(body: dict[str, Any]) -> dict[str, Any]:
     """Set settings on the page (they win over the environment's) or unset them (null); every dispatcher follows
     from its next pass (audited, secrets masked in the trail)."""
@@ -217,7 +217,7 @@ def list_robots() -> dict[str, Any]:
 @bp.post("/robots")
 @bp.arguments(RobotCreate(), location="json")
 @bp.response(201, RobotView)
-@problem_response(bp, 422, "an unknown area or kind, or a webhook that is no http(s) address")
+@problem_response(bp, 400, "an unknown area or kind, or a webhook that is no http(s) address")
 def create_robot(body: dict[str, Any]) -> dict[str, Any]:
     note = body.pop("note", None)
     with database().session() as session:
