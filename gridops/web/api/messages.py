@@ -56,6 +56,7 @@ RECEIPT_HEADER = "X-Receipt-Token"
 @bp.get("/messages")
 @bp.arguments(MessageArgs(), location="query", as_kwargs=True)
 @bp.response(200, MessageList)
+@problem_response(bp, 404, "no such worker")
 def list_messages(**args: Any) -> dict[str, Any]:
     """Notifications, newest first, with their copies on each channel and what became of each; the copies counted
     per status. Filter by a copy's status or channel, the kind, the incident, the person, the time made."""
@@ -196,6 +197,7 @@ def change_settings(body: dict[str, Any]) -> dict[str, Any]:
 @bp.post("/message-settings/test")
 @bp.arguments(TestBody(), location="json")
 @bp.response(202, DeliveryView)
+@problem_response(bp, 404, "no such robot")
 @problem_response(bp, 409, "the channel is not configured")
 def send_test(body: dict[str, Any]) -> dict[str, Any]:
     """A test message through the outbox to the address given (or a robot): its status shows whether the channel works."""
