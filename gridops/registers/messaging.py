@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -203,7 +203,7 @@ def masked_webhook(url: str) -> str:
     """A robot's webhook as it may be shown: its host and path, each query value (the key, the access token) cut
     to its last four characters — enough to tell two robots apart, not to post to one."""
     parts = urlsplit(url)
-    query = urlencode([(k, "…" + v[-4:] if len(v) > 4 else "…") for k, v in parse_qsl(parts.query, keep_blank_values=True)])
+    query = "&".join(f"{quote(k)}=…{quote(v[-4:]) if len(v) > 4 else ''}" for k, v in parse_qsl(parts.query, keep_blank_values=True))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 

@@ -252,7 +252,7 @@ def test_an_admin_keeps_the_group_robots_and_their_secrets_never_come_back(city)
         "area_code": TEST_GRID[:12], "kinds": ["supervised", "escalated"], "note": "社区群"})
     assert made.status_code == 201, made.json
     robot = made.json
-    assert robot["has_secret"] and robot["webhook"] == "https://oapi.dingtalk.com/robot/send?access_token=%E2%80%A66789"
+    assert robot["has_secret"] and robot["webhook"] == "https://oapi.dingtalk.com/robot/send?access_token=…6789"
     listed = city.client.get("/api/v1/robots", headers=city.h("command_centre"))
     assert "SEC-robot-secret" not in listed.get_data(as_text=True) and "abcdef0123456789" not in listed.get_data(as_text=True)
     assert [r["name"] for r in listed.json["robots"]] == ["幸福里社区网格群"]
