@@ -46,9 +46,13 @@ READ_PEOPLE = "read_people"  # the people register: workers, their assignments a
 KEEP_PEOPLE = "keep_people"  # add, change, deactivate workers; assign them to areas (in its ground); their shifts and leave
 KEEP_CITY = "keep_city"  # the city's own rules: holiday calendars, categories and their time limits
 KEEP_BUILDINGS = "keep_buildings"  # add, change, demolish buildings and their household counts (in its ground)
+READ_MESSAGES = "read_messages"  # every message sent and what became of it (queued, sent, delivered, failed with the reason)
+RESEND = "resend"  # send a failed message again
+KEEP_MESSAGES = "keep_messages"  # the messages' wordings, channel settings and group robots; send a test message
 
 PERMISSIONS = (LEAD, SUPERVISE, RATE, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS,
-               SEE_ID_NUMBERS, PLAN, READ_PLANS, OVERRIDE, READ_PEOPLE, KEEP_PEOPLE, KEEP_CITY, KEEP_BUILDINGS)
+               SEE_ID_NUMBERS, PLAN, READ_PLANS, OVERRIDE, READ_PEOPLE, KEEP_PEOPLE, KEEP_CITY, KEEP_BUILDINGS,
+               READ_MESSAGES, RESEND, KEEP_MESSAGES)
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,8 @@ class Role:
         return permission in self.may
 
 
-_STAFF = frozenset(PERMISSIONS) - {PLAN, OVERRIDE, KEEP_PEOPLE, KEEP_CITY, KEEP_BUILDINGS}  # the command centre reads the registers
+# the command centre reads the registers and the messages' deliveries (and sends a failed one again); admins keep them
+_STAFF = frozenset(PERMISSIONS) - {PLAN, OVERRIDE, KEEP_PEOPLE, KEEP_CITY, KEEP_BUILDINGS, KEEP_MESSAGES}
 ROLES: dict[str, Role] = {r.code: r for r in (
     Role("resident", "居民", "resident", OWN, OWN, NONE, frozenset({RATE, COMMENT})),
     Role("grid_worker", "网格员", "grid worker", GROUND, OWN, NONE, frozenset({COMMENT, READ_REGISTERS}),
@@ -256,6 +261,7 @@ ROUTES: dict[str, RouteAccess] = {
     "pages.resident_follow": _a(ANYONE, "a report's progress, to whoever holds its follow-up token"),
     "pages.my_messages": _a(SIGNED_IN, "one's own messages and how one is reached"),
     "pages.admin_registers": _a(READ_REGISTERS, "the visit registers of one's ground; in bulk (to keepers)"),
+    "pages.admin_messages": _a(READ_MESSAGES, "what became of every message; wordings, channel settings, robots (to keepers)"),
     "static": _a(ANYONE, "scripts, styles, icons"),
     "swagger_assets.swagger_asset": _a(ANYONE, "Swagger UI's files"),
     "api-docs.openapi_json": _a(ANYONE, "the OpenAPI document"),
@@ -347,6 +353,22 @@ ROUTES: dict[str, RouteAccess] = {
     "registers.households_import": _a(KEEP_BUILDINGS, "imports households (door codes) of one's ground from a file"),
     "registers.households_export": _a(READ_PEOPLE, "the households as a file"),
     "registers.audit": _a(READ_PEOPLE, "the audit trail of reference data"),
+    # messages (gridops.messages): the command centre reads what became of them, admins keep how they are sent
+    "messages.list_messages": _a(READ_MESSAGES, "notifications with their copies and each copy's status, counted"),
+    "messages.retry": _a(RESEND, "queues a failed copy again"),
+    "messages.incident_messages": _a(READ_MESSAGES, "the messages an incident caused and what became of them"),
+    "messages.receipts": _a(ANYONE, "a gateway's delivery receipts, taken only with the shared token (SMS_RECEIPT_TOKEN)"),
+    "messages.list_templates": _a(READ_MESSAGES, "every kind of message, its fields, built-in and custom wording"),
+    "messages.set_template": _a(KEEP_MESSAGES, "rewords a kind of message in a language"),
+    "messages.reset_template": _a(KEEP_MESSAGES, "a kind of message back to its built-in wording"),
+    "messages.preview_template": _a(READ_MESSAGES, "a wording rendered with sample data; nothing stored"),
+    "messages.list_settings": _a(READ_MESSAGES, "the channels' settings and where each comes from; secrets never"),
+    "messages.change_settings": _a(KEEP_MESSAGES, "sets or unsets channel settings on the page"),
+    "messages.send_test": _a(KEEP_MESSAGES, "sends a test message through the outbox to an address one gives"),
+    "messages.list_robots": _a(READ_MESSAGES, "the group robots (企业微信, 钉钉), their webhooks masked, secrets never"),
+    "messages.create_robot": _a(KEEP_MESSAGES, "adds a group robot"),
+    "messages.change_robot": _a(KEEP_MESSAGES, "changes a group robot"),
+    "messages.delete_robot": _a(KEEP_MESSAGES, "removes a group robot"),
     # measures and the live feed
     "stats.measures": _a(MEASURES, "the measures of the areas one answers for"),
     "stream.live": _a(SIGNED_IN, "live changes to what one sees"),

@@ -10,7 +10,9 @@ from types import FrameType
 import click
 
 from gridops.cli.base import app_db, cli, make_app
+from gridops.messages.deliveries import CHANNELS, STATUSES, summary
 from gridops.messages.dispatcher import Dispatcher
+from gridops.registers.messaging import retry_failed
 
 
 @cli.group()
@@ -40,3 +42,32 @@ def run(once: bool, idle: float | None) -> None:
         done = dispatcher.run(stop, wait)
     click.echo(f"notify: {done.fanned} notifications fanned out, {done.sent} sent, {done.retried} to retry, "
                f"{done.failed} failed")
+
+
+@notify.command("status")
+@click.option("--last", default=10, show_default=True, type=click.IntRange(0, 1000), help="How many of the latest failures to list.")
+def status(last: int) -> None:
+    """Copies per status and channel, and the latest failures with the gateway's reason."""
+    app = make_app()
+    with app_db(app).session() as session:
+        found = summary(session, last)
+    table = found["channels"]
+    if table:
+        click.echo(f"{'channel':<12}" + "".join(f"{s:>11}" for s in STATUSES))
+        for channel in sorted(table):
+            click.echo(f"{channel:<12}" + "".join(f"{table[channel][s]:>11}" for s in STATUSES))
+    for f in found["failures"]:
+        click.echo(f"failed #{f['id']} {f['channel']} {f['kind']} to {f['address']} after {f['attempts']} tries: {f['error']}")
+    totals = {s: sum(row[s] for row in table.values()) for s in STATUSES}
+    click.echo("notify: " + ", ".join(f"{totals[s]} {s}" for s in STATUSES) + f"; {found['waiting']} notifications not yet fanned out")
+
+
+@notify.command("retry")
+@click.option("--failed", "failed_only", is_flag=True, required=True, help="Queue every failed copy again (required: says what).")
+@click.option("--channel", type=click.Choice(CHANNELS), default=None, help="Only the failed copies of this channel.")
+def retry(failed_only: bool, channel: str | None) -> None:
+    """Send the failed copies again (each audited; the same delivery key, so a keyed gateway drops a repeat)."""
+    app = make_app()
+    with app_db(app).session() as session:
+        ids = retry_failed(session, None, channel)
+    click.echo(f"notify: {len(ids)} failed {'copy' if len(ids) == 1 else 'copies'}{f' on {channel}' if channel else ''} queued again")

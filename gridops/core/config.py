@@ -117,6 +117,8 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_SECURITY": "starttls",
     # group robots (企业微信群机器人, 钉钉机器人) are configured one by one on the admin page; off: none is told
     "ROBOTS": True,
+    # the shared token a gateway sends with its delivery receipts (POST /api/v1/messages/receipts/sms); unset: none taken
+    "SMS_RECEIPT_TOKEN": "",
 }
 
 # Environment variables read besides DATABASE_URL: GRIDOPS_<KEY>.

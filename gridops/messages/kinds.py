@@ -6,6 +6,7 @@ braces ({incident}, {category}, {address}, {due}, {link}…), and a field a mess
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 
 LANGS = ("zh_Hans_CN", "en")
@@ -66,6 +67,10 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
          "您的登录验证码为{code}，{minutes}分钟内有效。如非本人操作请忽略。",
          "Your sign-in code is {code}, valid for {minutes} minutes. Ignore this if you did not ask for it.",
          urgent=True),
+    Kind("test", "测试消息", "Test message",
+         "【测试】这是gridops发出的测试消息（{channel}，{sent_by}，{at}）。收到即表示该通道可用。",
+         "[Test] A test message from gridops ({channel}, {sent_by}, {at}). If it reached you, the channel works.",
+         urgent=True),  # an admin's check of a channel: sent at once, whatever the hour
 )}
 
 
@@ -75,6 +80,19 @@ def builtin(kind: str, lang: str) -> str:
     if k is None:
         return "{message}"
     return k.en if lang == "en" else k.zh
+
+
+def fields_of(kind: str) -> list[str]:
+    """The fields a kind's message has, in the order its wordings name them (what a template may use)."""
+    k = KINDS.get(kind)
+    if k is None:
+        return ["message"]
+    seen: dict[str, None] = {}
+    for text in (k.zh, k.en):
+        for _, name, _, _ in string.Formatter().parse(text):
+            if name:
+                seen.setdefault(name, None)
+    return list(seen)
 
 
 def title(kind: str, lang: str) -> str:

@@ -14,13 +14,14 @@ from gridops.core.models import MessageSetting
 # the settings the admin page may change (the rest are the deployment's, in the environment)
 KEYS = (
     "SMS_GATEWAY", "SMS_URL", "SMS_TOKEN", "SMS_FORM", "SMS_TEMPLATES",
+    "SMS_RECEIPT_TOKEN",
     "QUIET_HOURS",
     "ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME", "ALIYUN_SMS_URL",
     "WECOM_CORP_ID", "WECOM_SECRET", "WECOM_AGENT_ID", "WECOM_API_URL", "WECOM_DUPLICATE_SECONDS",
     "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_SECURITY",
     "ROBOTS",
 )
-SECRET_KEYS = frozenset({"SMS_TOKEN", "ALIYUN_ACCESS_KEY_SECRET", "WECOM_SECRET", "SMTP_PASSWORD"})  # shown masked, never read back
+SECRET_KEYS = frozenset({"SMS_TOKEN", "SMS_RECEIPT_TOKEN", "ALIYUN_ACCESS_KEY_SECRET", "WECOM_SECRET", "SMTP_PASSWORD"})  # shown masked
 
 
 def effective(config: Mapping[str, Any], session: Session) -> dict[str, Any]:

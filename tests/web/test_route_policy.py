@@ -48,6 +48,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.resident_report": ("POST", "/r/NO-SUCH", {"data": {"description": "楼道灯坏了"}}),
     "pages.resident_follow": ("GET", "/follow/no-such-token", {}),
     "pages.admin_registers": ("GET", "/admin/registers", {}),
+    "pages.admin_messages": ("GET", "/admin/messages", {}),
     "static": ("GET", "/static/gridops.css", {}),
     "swagger_assets.swagger_asset": ("GET", "/api/docs/assets/index.css", {}),
     "api-docs.openapi_json": ("GET", "/api/v1/openapi.json", {}),
@@ -133,6 +134,21 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "registers.change_building": ("PATCH", "/api/v1/buildings/NO-SUCH", {"json": {}}),
     "registers.demolish_building": ("POST", "/api/v1/buildings/NO-SUCH/demolish", {"json": {}}),
     "registers.building_labels": ("GET", "/api/v1/buildings/NO-SUCH/labels", {}),
+    "messages.list_messages": ("GET", "/api/v1/messages?limit=5", {}),
+    "messages.retry": ("POST", "/api/v1/messages/999999999/retry", {"json": {}}),
+    "messages.incident_messages": ("GET", f"/api/v1/incidents/{NO_INCIDENT}/messages", {}),
+    "messages.receipts": ("POST", "/api/v1/messages/receipts/sms", {"json": {"id": "no-such", "status": "delivered"}}),
+    "messages.list_templates": ("GET", "/api/v1/message-templates", {}),
+    "messages.set_template": ("PUT", "/api/v1/message-templates/no_such/zh_Hans_CN", {"json": {"text": "x"}}),
+    "messages.reset_template": ("DELETE", "/api/v1/message-templates/no_such/zh_Hans_CN", {}),
+    "messages.preview_template": ("POST", "/api/v1/message-templates/assigned/zh_Hans_CN/preview", {"json": {}}),
+    "messages.list_settings": ("GET", "/api/v1/message-settings", {}),
+    "messages.change_settings": ("PUT", "/api/v1/message-settings", {"json": {"values": {}}}),
+    "messages.send_test": ("POST", "/api/v1/message-settings/test", {"json": {"robot": 999999999}}),
+    "messages.list_robots": ("GET", "/api/v1/robots", {}),
+    "messages.create_robot": ("POST", "/api/v1/robots", {"json": {}}),
+    "messages.change_robot": ("PATCH", "/api/v1/robots/999999999", {"json": {}}),
+    "messages.delete_robot": ("DELETE", "/api/v1/robots/999999999", {}),
     "stats.measures": ("GET", f"/api/v1/stats?level=grid&area={TEST_GRID}", {}),
     "stream.live": ("GET", "/api/v1/stream?after=not-a-number", {}),  # refused before it would stream
     "inbox.notifications": ("GET", "/api/v1/me/notifications?limit=1", {}),
@@ -196,12 +212,14 @@ def test_each_role_may_call_exactly_the_routes_declared_for_it(city):
 
 def test_no_route_open_to_anyone_takes_a_change(tmp_path):
     """Routes open to anyone answer only reads, except signing in and out, which touch the page session
-    alone, and the resident's report from a door's QR label, anonymous by design (码上服务: a report and
-    nothing else, rate limited per address); every other route that takes a change refuses an anonymous
-    caller (the matrix shows it)."""
+    alone, the resident's report from a door's QR label, anonymous by design (码上服务: a report and
+    nothing else, rate limited per address), and a gateway's delivery receipts, which carry no user but the
+    shared token they are refused without (tests/messages/test_admin.py); every other route that takes a change
+    refuses an anonymous caller (the matrix shows it)."""
     app = make_app(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
     changing = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods - {"GET", "HEAD", "OPTIONS"}}
-    assert {e for e in changing if ROUTES[e].who == ANYONE} == {"pages.login", "pages.logout", "pages.resident_report"}
+    assert {e for e in changing if ROUTES[e].who == ANYONE} == {"pages.login", "pages.logout", "pages.resident_report",
+                                                                 "messages.receipts"}
 
 
 def test_what_each_role_lists_is_the_ground_it_sees(city):

@@ -23,6 +23,7 @@ from gridops.web.api.health import bp as health_bp
 from gridops.web.api.inbox import bp as inbox_bp
 from gridops.web.api.incidents import bp as incidents_bp
 from gridops.web.api.locate import bp as locate_bp
+from gridops.web.api.messages import bp as messages_bp
 from gridops.web.api.open311 import bp as open311_bp
 from gridops.web.api.open311 import error_response as open311_error
 from gridops.web.api.patrols import bp as patrols_bp
@@ -102,6 +103,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(patrols_bp, url_prefix="/api/v1")
     api.register_blueprint(plans_bp, url_prefix="/api/v1")
     api.register_blueprint(registers_bp, url_prefix="/api/v1")
+    api.register_blueprint(messages_bp, url_prefix="/api/v1")
     api.register_blueprint(stats_bp, url_prefix="/api/v1")
     api.register_blueprint(stream_bp, url_prefix="/api/v1")
     api.register_blueprint(inbox_bp, url_prefix="/api/v1")

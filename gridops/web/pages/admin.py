@@ -19,10 +19,13 @@ from sqlalchemy import select
 from gridops.access.policy import (
     KEEP_BUILDINGS,
     KEEP_CITY,
+    KEEP_MESSAGES,
     KEEP_PEOPLE,
     KEEP_REGISTERS,
+    READ_MESSAGES,
     READ_PEOPLE,
     READ_REGISTERS,
+    RESEND,
     ROLES,
     Principal,
 )
@@ -30,6 +33,9 @@ from gridops.boundaries.areas import area_names
 from gridops.core import clock
 from gridops.core.errors import GridopsError
 from gridops.core.models import Department
+from gridops.messages.deliveries import CHANNELS, STATUSES, MessageQuery
+from gridops.messages.kinds import KINDS as MESSAGE_KINDS
+from gridops.messages.kinds import LANGS
 from gridops.reference.calendar import workday_minutes
 from gridops.registers import (
     building_files,
@@ -37,6 +43,7 @@ from gridops.registers import (
     calendars,
     categories,
     households,
+    messaging,
     people,
     people_files,
     rosters,
@@ -57,7 +64,9 @@ KINDS = {people.KIND_WORKER: N_("person"), people.KIND_ASSIGNMENT: N_("assignmen
          calendars.KIND: N_("holiday calendar"), categories.KIND: N_("category"), buildings.KIND: N_("building"),
          households.KIND: N_("households import"), visits.KIND: N_("visit register"), rosters.KIND_DEPARTMENT: N_("department"),
          people_files.KIND_WORKERS: N_("people import"), people_files.KIND_ASSIGNMENTS: N_("assignments import"),
-         building_files.KIND: N_("buildings import"), visit_files.KIND: N_("visit registers import")}
+         building_files.KIND: N_("buildings import"), visit_files.KIND: N_("visit registers import"),
+         messaging.KIND_TEMPLATE: N_("message wording"), messaging.KIND_SETTING: N_("channel setting"),
+         messaging.KIND_ROBOT: N_("group robot"), messaging.KIND_DELIVERY: N_("message copy")}
 # the groups people are visited for (gridops.field.patrols.KINDS), as the pages name them
 REGISTER_KINDS = {"elderly_alone": N_("elderly living alone"), "left_behind_child": N_("left-behind child"),
                   "disabled": N_("disabled resident"), "special_care": N_("special care"), "low_income": N_("subsistence allowance"),
@@ -70,7 +79,14 @@ REASONS = {"change": N_("changed"), "leave": N_("leave"), "swap": N_("swap")}
 ACTIONS = {"create": N_("added"), "update": N_("changed"), "deactivate": N_("left (deactivated)"), "end": N_("ended"),
            "set": N_("set"), "clear": N_("cleared"), "import": N_("imported"), "demolish": N_("demolished"),
            "set_day": N_("a day set"), "clear_day": N_("a day back to the week"), "leave": N_("leave"), "swap": N_("swap"),
-           "move": N_("moved"), "pause": N_("paused"), "resume": N_("resumed")}
+           "move": N_("moved"), "pause": N_("paused"), "resume": N_("resumed"), "retry": N_("sent again"),
+           "remove": N_("removed")}
+# a message copy's status and channel as the pages name them
+MESSAGE_STATUSES = {"queued": N_("queued"), "held": N_("held (quiet hours)"), "sent": N_("sent"), "delivered": N_("delivered"),
+                    "failed": N_("failed"), "waiting": N_("not yet fanned out")}
+MESSAGE_CHANNELS = {"sms": N_("SMS"), "wecom": N_("WeCom"), "email": N_("e-mail"), "wecom_robot": N_("WeCom group robot"),
+                    "dingtalk": N_("DingTalk robot")}
+SETTING_SOURCES = {"page": N_("this page"), "environment": N_("the environment"), "default": N_("the default")}
 
 
 @pages.app_template_filter("segment")
@@ -92,6 +108,31 @@ def register_kind(kind: str) -> str:
 @pages.app_template_global()
 def action_name(action: str) -> str:
     return gettext(ACTIONS[action]) if action in ACTIONS else action
+
+
+@pages.app_template_global()
+def message_status(status: str) -> str:
+    return gettext(MESSAGE_STATUSES[status]) if status in MESSAGE_STATUSES else status
+
+
+@pages.app_template_global()
+def channel_name(channel: str) -> str:
+    return gettext(MESSAGE_CHANNELS[channel]) if channel in MESSAGE_CHANNELS else channel
+
+
+@pages.app_template_global()
+def message_kind(kind: str) -> str:
+    found = MESSAGE_KINDS.get(kind)
+    return role_label((found.name, found.name_en)) if found else kind
+
+
+pages.add_app_template_filter(channel_name, "channel_label")
+pages.add_app_template_filter(message_kind, "message_kind_label")
+
+
+@pages.app_template_global()
+def setting_source(source: str) -> str:
+    return gettext(SETTING_SOURCES[source]) if source in SETTING_SOURCES else source
 
 
 @pages.app_template_global()
@@ -181,7 +222,8 @@ def actor_label(label: str) -> str:
 def _page(template: str, who: Principal, status: int = 200, **context: Any) -> PageAnswer:
     """Every register page: who is signed in, what they may change, the page header for the API."""
     may = {"people": who.can(KEEP_PEOPLE), "city": who.can(KEEP_CITY), "buildings": who.can(KEEP_BUILDINGS),
-           "registers": who.can(KEEP_REGISTERS), "read_people": who.can(READ_PEOPLE), "read_registers": who.can(READ_REGISTERS)}
+           "registers": who.can(KEEP_REGISTERS), "read_people": who.can(READ_PEOPLE), "read_registers": who.can(READ_REGISTERS),
+           "read_messages": who.can(READ_MESSAGES), "messages": who.can(KEEP_MESSAGES), "resend": who.can(RESEND)}
     ground = []
     if who.areas and who.policy.measures != "all":
         with database().session() as session:
@@ -358,6 +400,32 @@ def admin_audit() -> PageAnswer:
     return _page("admin/audit.html", who, rows=rows, kind=kind or "", key=key or "",
                  kinds=tuple(KINDS),
                  older=older)
+
+
+@pages.get("/admin/messages")
+def admin_messages() -> PageAnswer:
+    """What became of the messages (the failed first, with the reason and a retry), their wordings, the channels'
+    settings and the group robots: the command centre reads, an admin keeps."""
+    who = signed_in()
+    raw_incident = _arg("incident")
+    q = MessageQuery(status=_arg("status") if _arg("status") in STATUSES else None,
+                     channel=_arg("channel") if _arg("channel") in CHANNELS else None,
+                     kind=_arg("kind") if _arg("kind") in MESSAGE_KINDS else None,
+                     incident=int(raw_incident) if raw_incident.isascii() and raw_incident.isdecimal() and len(raw_incident) <= 18
+                     else None, limit=100)
+    editing = _arg("template") if _arg("template") in MESSAGE_KINDS else None
+    with database().session() as session:
+        failed = messaging.message_list(session, who, MessageQuery(status="failed", limit=50))
+        shown = messaging.message_list(session, who, q)
+        catalogue = messaging.templates(session, who)
+        channel_settings = messaging.settings(session, who, current_app.config)
+        robots = messaging.robots(session, who)
+        names = _names(session, {r["area_code"] for r in robots if r["area_code"]})
+    return _page("admin/messages.html", who, q=q, failed=failed["messages"], shown=shown, counts=shown["counts"],
+                 catalogue=catalogue, editing=next((k for k in catalogue if k["kind"] == editing), None),
+                 settings=channel_settings["settings"], configured=channel_settings["channels"], robots=robots, names=names,
+                 statuses=STATUSES, channels=CHANNELS, kinds=MESSAGE_KINDS, langs=LANGS,
+                 robot_channels=("wecom_robot", "dingtalk"))
 
 
 def _today() -> date:

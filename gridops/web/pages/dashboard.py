@@ -8,12 +8,13 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from gridops.access.policy import ALL, Principal
+from gridops.access.policy import ALL, READ_MESSAGES, Principal
 from gridops.analytics.stats import LEVELS, StatsQuery, month_of, stats
 from gridops.core import clock
 from gridops.core.db import Database
 from gridops.core.errors import GridopsError
 from gridops.core.timeparse import parse_month
+from gridops.messages.deliveries import failed_count
 from gridops.registers import calendars, people
 from gridops.web.problems import describe
 
@@ -36,7 +37,7 @@ def dashboard_context(db: Database, cfg: Mapping[str, Any], who: Principal, args
     level = args.get("level") or "grid"
     area = (args.get("area") or "").strip() or (None if who.policy.measures == ALL else (who.areas[0] if who.areas else None))
     context: dict[str, Any] = {"levels": LEVELS, "level": level, "area": area or "", "problem": None, "result": None,
-                               "uncovered": [], "missing_years": []}
+                               "uncovered": [], "missing_years": [], "failed_messages": None}
     try:
         since, until, month = _month(args.get("month"), cfg["TIMEZONE"])
         context["month"] = month
@@ -44,7 +45,8 @@ def dashboard_context(db: Database, cfg: Mapping[str, Any], who: Principal, args
             result = stats(session, StatsQuery(level=level, area=area, since=since, until=until, layer=cfg["PRIMARY_LAYER"]), who,
                            cfg["TIMEZONE"])
             context.update(uncovered=_uncovered(people.uncovered_grids(session, cfg["PRIMARY_LAYER"]), who, area),
-                           missing_years=calendars.missing_years(session))
+                           missing_years=calendars.missing_years(session),
+                           failed_messages=failed_count(session) if who.can(READ_MESSAGES) else None)
     except GridopsError as err:
         context.update(problem=err.public_message, month=args.get("month") or "")
         return context, describe(err).status

@@ -21,6 +21,8 @@
     moved: (n) => zh ? `已保存；${n} 件未办结事件已转交。` : `Saved; ${n} open incident(s) handed on.`,
     row: (r) => zh ? `第 ${r.row} 行 ${r.field || ""}：${r.detail}` : `row ${r.row} ${r.field || ""}: ${r.detail}`,
     more: (n) => zh ? `…另有 ${n} 行` : `… and ${n} more row(s)`,
+    queued: (d) => zh ? `已加入发送队列（第 ${d.id} 条，${d.status === "queued" ? "排队中" : d.status}）。` : `Queued (copy ${d.id}, ${d.status}).`,
+    previewed: zh ? "预览如下（示例数据）。" : "The preview, with sample data:",
     offline: zh ? "无法连接服务器，请检查网络后重试。" : "The server cannot be reached: check the connection and try again.",
   };
 
@@ -30,6 +32,7 @@
     if (raw === "") return el.dataset.empty === "null" ? null : undefined;
     switch (el.dataset.type) {
       case "int": return parseInt(raw, 10);
+      case "bool": return raw === "true";
       case "number": return Number(raw);
       case "hours": return Math.round(Number(raw) * 60); // a limit typed in hours, kept in minutes
       default: return raw;
@@ -46,15 +49,35 @@
     return out;
   }
 
-  // The body and the path: fields marked data-path fill {name} in the path and are not sent
-  function request(form) {
-    const space = form.dataset.api.indexOf(" ");
-    const method = form.dataset.api.slice(0, space);
-    let path = form.dataset.api.slice(space + 1);
+  // The channel settings: only what was changed is sent (emptied: null, back to the environment's);
+  // a secret left empty is kept, one ticked "remove" is unset
+  function settings(form, body) {
+    const values = {};
+    for (const el of form.elements) {
+      if (!("setting" in el.dataset)) continue;
+      if ("clear" in el.dataset) { if (el.checked) values[el.name] = null; continue; }
+      const raw = el.value.trim();
+      if ("secret" in el.dataset) { if (raw && !(el.name in values)) values[el.name] = raw; continue; }
+      if (raw !== (el.dataset.initial || "")) values[el.name] = raw === "" ? null : raw;
+    }
+    body.values = values;
+  }
+
+  // The body and the path: fields marked data-path fill {name} in the path and are not sent;
+  // checkboxes marked data-list send the list of the values ticked; a button may call its own API (data-api)
+  function request(form, button) {
+    const target = (button && button.dataset.api) || form.dataset.api;
+    const space = target.indexOf(" ");
+    const method = target.slice(0, space);
+    let path = target.slice(space + 1);
     if (form.enctype === "multipart/form-data") return [method, path, new FormData(form)];
     const body = {};
     for (const el of form.elements) {
-      if (!el.name || el.disabled) continue;
+      if (!el.name || el.disabled || "setting" in el.dataset) continue;
+      if (el.type === "checkbox" && "list" in el.dataset) {
+        body[el.name] = (body[el.name] || []).concat(el.checked ? [el.value] : []);
+        continue;
+      }
       const v = value(el);
       if ("path" in el.dataset) {
         path = path.replace(`{${el.name}}`, encodeURIComponent(v ?? ""));
@@ -63,6 +86,7 @@
       }
     }
     if (form.dataset.build === "shifts") body.shifts = shifts(form);
+    if (form.dataset.build === "settings") settings(form, body);
     return [method, path, method === "DELETE" ? undefined : body];
   }
 
@@ -101,9 +125,15 @@
     }
   }
 
-  function done(form, answer) {
+  function done(form, answer, button) {
     const then = form.dataset.then;
-    if (answer && Array.isArray(answer.moved)) show(form, said.moved(answer.moved.length), "ok");
+    if (button && button.dataset.show) { // a preview: shown beside the form, nothing stored, nothing reloaded
+      show(form, said.previewed, "ok");
+      document.querySelector(button.dataset.show).textContent = answer.text;
+      return;
+    }
+    if (answer && answer.key && answer.notification) show(form, said.queued(answer), "ok");
+    else if (answer && Array.isArray(answer.moved)) show(form, said.moved(answer.moved.length), "ok");
     else if (answer && answer.created !== undefined) show(form, said.counted(answer), "ok");
     else if (answer && Array.isArray(answer.years)) show(form, said.imported(answer.days), "ok");
     else show(form, said.saved, "ok");
@@ -115,12 +145,12 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
-      const button = form.querySelector("button[type=submit]");
+      const button = event.submitter || form.querySelector("button[type=submit]");
       button.disabled = true;
       show(form, said.working);
       try {
-        const [method, path, body] = request(form);
-        done(form, await api(method, path, body));
+        const [method, path, body] = request(form, event.submitter);
+        done(form, await api(method, path, body), event.submitter);
       } catch (err) {
         refused(form, err);
       } finally {
