@@ -25,7 +25,7 @@ from geoalchemy2.elements import WKBElement
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from gridops.geo.crs import STORAGE_SRID
@@ -46,6 +46,7 @@ from gridops.core.models import (
     Department,
     Household,
     Layer,
+    Notification,
     PatrolRegister,
     Road,
     Shift,
@@ -130,6 +131,8 @@ def load_city(
     worker_ids = _load_workers(session, city_dir, manifest, layer, progress)
     counts["workers"] = len(worker_ids)
     counts.update(play_history(session, city_dir, config, progress))
+    # the history's messages were news weeks ago: read in the app, never sent to a phone when a channel is set up
+    session.execute(update(Notification).where(Notification.fanned_at.is_(None)).values(fanned_at=Notification.created_at))
     counts["patrols"] = _load_patrols(session, city_dir, building_ids, household_ids, now, progress)
     counts["tasks"] = _load_tasks(session, city_dir, building_ids, household_ids, worker_ids, now, progress)
     return counts
