@@ -241,6 +241,7 @@ ROUTES: dict[str, RouteAccess] = {
     "pages.index": _a(ANYONE, "the landing page: what each page is for"),
     "pages.login": _a(ANYONE, "the sign-in form"),
     "pages.logout": _a(ANYONE, "ends the page session"),
+    "pages.login_phone": _a(ANYONE, "signing in with a code sent by SMS (a worker on a phone), limited per number and address"),
     "pages.problem_type": _a(ANYONE, "what an error kind means"),
     "pages.worker": _a(WORKS, "the phone page: one's own tasks"),
     "pages.live_map_page": _a(WATCH, "the live map of the ground one sees"),
@@ -260,6 +261,7 @@ ROUTES: dict[str, RouteAccess] = {
     "pages.resident_report": _a(ANYONE, "reports an incident from a door's label (channel qr), anonymously"),
     "pages.resident_follow": _a(ANYONE, "a report's progress, to whoever holds its follow-up token"),
     "pages.my_messages": _a(SIGNED_IN, "one's own messages and how one is reached"),
+    "pages.resident_phone": _a(ANYONE, "a resident signs in on the door's page with a code sent by SMS, limited per number and address"),
     "pages.admin_registers": _a(READ_REGISTERS, "the visit registers of one's ground; in bulk (to keepers)"),
     "pages.admin_messages": _a(READ_MESSAGES, "what became of every message; wordings, channel settings, robots (to keepers)"),
     "static": _a(ANYONE, "scripts, styles, icons"),
@@ -267,6 +269,9 @@ ROUTES: dict[str, RouteAccess] = {
     "api-docs.openapi_json": _a(ANYONE, "the OpenAPI document"),
     "api-docs.openapi_swagger_ui": _a(ANYONE, "the API's documentation page"),
     "health.healthz": _a(ANYONE, "whether the service can work (details for admins)"),
+    # signing in by phone (gridops.access.otp): anyone, limited per number and per address
+    "auth.phone_code": _a(ANYONE, "sends a sign-in code by SMS to any mobile number (never says whether it has an account)"),
+    "auth.phone_verify": _a(ANYONE, "a right code starts a page session: the number's worker or staff user, else its resident"),
     # the public map
     "areas.areas": _a(ANYONE, "areas and their boundaries (no people)"),
     "areas.area": _a(ANYONE, "one area and its boundary"),

@@ -194,3 +194,13 @@ def follow(session: Session, token: str) -> dict[str, Any]:
         "steps": steps,
     }
 
+
+
+def reports_of(session: Session, user_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    """A signed-in resident's latest reports, as their door page lists them: the number, what, when, the phase,
+    and the follow-up token to open each by."""
+    rows = session.execute(select(Incident.id, Incident.token, Incident.status, Incident.reported_at, Category.name,
+                                  Category.name_en).join(Category, Category.code == Incident.category_code)
+                           .where(Incident.reporter_user_id == user_id).order_by(Incident.id.desc()).limit(limit))
+    return [{"number": i, "token": token, "phase": PHASES.get(status, "received"), "reported_at": at, "category": name,
+             "category_en": name_en} for i, token, status, at, name, name_en in rows]

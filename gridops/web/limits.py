@@ -25,6 +25,12 @@ LIMITS: dict[str, tuple[str, tuple[str, ...]]] = {
     "open311.token": ("60/minute", ("GET",)),
     "pages.resident_report": ("10/minute;60/hour", ("POST",)),
     "pages.resident_follow": ("60/minute", ("GET",)),
+    # signing in by phone (gridops.access.otp counts the codes asked per number and address in its table; these
+    # bound the tries at a code and the asking, across processes when Redis is set)
+    "auth.phone_code": ("30/minute;100/hour", ("POST",)),
+    "auth.phone_verify": ("30/minute;300/hour", ("POST",)),
+    "pages.login_phone": ("30/minute;300/hour", ("POST",)),
+    "pages.resident_phone": ("30/minute;300/hour", ("POST",)),
 }
 
 
@@ -48,6 +54,18 @@ class Limits:
                 retry = max(1, math.ceil(reset - time.time()))
                 raise TooManyRequests(f"more than {item} from this address; try again in {retry} s.",
                                       retry_after=retry)
+
+
+    def take(self, spec: str, *keys: str) -> int | None:
+        """Count one against `spec` for `keys` (a phone number across every process, say): the seconds to wait
+        when over it, else None."""
+        if not self.enabled:
+            return None
+        for item in parse_many(spec):
+            if not self.limiter.hit(item, "gridops", *keys):
+                reset = self.limiter.get_window_stats(item, "gridops", *keys).reset_time
+                return max(1, math.ceil(reset - time.time()))
+        return None
 
 
 def install(app: Flask) -> Limits:

@@ -198,7 +198,7 @@ def test_a_resident_reports_from_a_cheap_phone_with_no_script(city, artifacts_di
         # a slip first: one character, and the form comes back saying so, with the choice kept
         page.get_by_label("公共设施报修").check()
         page.fill("#description", "灯")
-        page.click("button[type=submit]")
+        page.click("#report-form button[type=submit]")
         page.wait_for_load_state("load")
         assert page.locator("#error-description").inner_text() == "请说明发生了什么。"
         assert page.get_by_label("公共设施报修").is_checked()
@@ -206,7 +206,7 @@ def test_a_resident_reports_from_a_cheap_phone_with_no_script(city, artifacts_di
         page.fill("#description", "3单元楼道灯坏了，晚上看不见台阶")
         page.fill("#contact", "13900001111")
         page.set_input_files("#photo", files=[{"name": "IMG_0002.jpg", "mimeType": "image/jpeg", "buffer": jpeg(4)}])
-        page.click("button[type=submit]")
+        page.click("#report-form button[type=submit]")
         page.wait_for_url("**/follow/**")
         assert page.locator("#received").is_visible() and page.locator("#report-number").inner_text().isdigit()
         page.screenshot(path=str(artifacts_dir / f"resident-follow-{backend.name}.png"), full_page=True)

@@ -30,6 +30,9 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.index": ("GET", "/", {}),
     "pages.login": ("GET", "/login", {}),
     "pages.logout": ("POST", "/logout", {}),
+    "pages.login_phone": ("POST", "/login/phone", {"data": {"phone": "not-a-number", "action": "send"}}),
+    "auth.phone_code": ("POST", "/api/v1/auth/phone/code", {"json": {"phone": "not-a-number"}}),
+    "auth.phone_verify": ("POST", "/api/v1/auth/phone/verify", {"json": {"phone": "not-a-number", "code": "1"}}),
     "pages.problem_type": ("GET", "/problems/forbidden", {}),
     "pages.worker": ("GET", "/worker", {}),
     "pages.live_map_page": ("GET", "/map", {}),
@@ -46,6 +49,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.admin_audit": ("GET", "/admin/audit", {}),
     "pages.resident_door": ("GET", "/r/510199B00001-1-0101", {}),  # a real door: the no-script walk opens its form
     "pages.resident_report": ("POST", "/r/NO-SUCH", {"data": {"description": "楼道灯坏了"}}),
+    "pages.resident_phone": ("POST", "/r/NO-SUCH/phone", {"data": {"phone": "13900001111", "action": "send"}}),
     "pages.resident_follow": ("GET", "/follow/no-such-token", {}),
     "pages.admin_registers": ("GET", "/admin/registers", {}),
     "pages.admin_messages": ("GET", "/admin/messages", {}),
@@ -211,15 +215,16 @@ def test_each_role_may_call_exactly_the_routes_declared_for_it(city):
 
 
 def test_no_route_open_to_anyone_takes_a_change(tmp_path):
-    """Routes open to anyone answer only reads, except signing in and out, which touch the page session
-    alone, the resident's report from a door's QR label, anonymous by design (码上服务: a report and
-    nothing else, rate limited per address), and a gateway's delivery receipts, which carry no user but the
-    shared token they are refused without (tests/messages/test_admin.py); every other route that takes a change
-    refuses an anonymous caller (the matrix shows it)."""
+    """Routes open to anyone answer only reads, except signing in and out (by token or by a phone code, limited
+    per number and address), which touch the page session alone, the resident's report from a door's QR label,
+    anonymous by design (码上服务: a report and nothing else, rate limited per address), and a gateway's delivery
+    receipts, which carry no user but the shared token they are refused without (tests/messages/test_admin.py);
+    every other route that takes a change refuses an anonymous caller (the matrix shows it)."""
     app = make_app(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
     changing = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods - {"GET", "HEAD", "OPTIONS"}}
     assert {e for e in changing if ROUTES[e].who == ANYONE} == {"pages.login", "pages.logout", "pages.resident_report",
-                                                                 "messages.receipts"}
+                                                                 "pages.login_phone", "pages.resident_phone",
+                                                                 "auth.phone_code", "auth.phone_verify", "messages.receipts"}
 
 
 def test_what_each_role_lists_is_the_ground_it_sees(city):

@@ -6,8 +6,10 @@ from flask import current_app, redirect, render_template, request, session, url_
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
-from gridops.access import sessions
-from gridops.access.policy import PLAN, ROUTES, SEE_WORKERS, Principal
+from gridops.access import otp, sessions
+from gridops.access.policy import PLAN, ROUTES, SEE_WORKERS, Principal, role
+from gridops.core.errors import GridopsError
+from gridops.web import phone as by_phone
 from gridops.web.pages import resident
 from gridops.web.pages.base import pages
 from gridops.web.request import SESSION_KEY, database
@@ -21,12 +23,17 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _home(who: Principal) -> str:
+    return home_of(who.role)
+
+
+def home_of(role_code: str) -> str:
     """Where a user starts when no page sent them: their own work, the plans (a planner), or the maps."""
-    if ROUTES["pages.worker"].admits(who.role):
+    r = role(role_code)
+    if ROUTES["pages.worker"].admits(role_code):
         return url_for("pages.worker")
-    if who.can(PLAN) and not who.can(SEE_WORKERS):
+    if r.can(PLAN) and not r.can(SEE_WORKERS):
         return url_for("pages.plan_page")
-    if ROUTES["pages.live_map_page"].admits(who.role):
+    if ROUTES["pages.live_map_page"].admits(role_code):
         return url_for("pages.live_map_page")
     return url_for("pages.index")
 
@@ -54,6 +61,31 @@ def login() -> Response | tuple[str, int]:
     return render_template("login.html", error=error, next=nxt or ""), (401 if error else 200)
 
 
+@pages.route("/login/phone", methods=["GET", "POST"])
+def login_phone() -> Response | tuple[str, int]:
+    """Sign in with a code sent by SMS to the phone one's office has on file (a worker on a phone, no token to
+    paste): the number, then the code; no script needed."""
+    nxt = _safe_next(request.values.get("next")) or ""
+    if request.method == "GET":
+        return render_template("login_phone.html", step="phone", phone="", next=nxt), 200
+    action = request.form.get("action") or "send"
+    raw = (request.form.get("phone") or "").strip()
+    try:
+        if action == "verify":
+            who = by_phone.sign_in(raw, request.form.get("code"))
+            return redirect(nxt or home_of(who.role))
+        asked = by_phone.ask_code(raw)
+    except GridopsError as err:
+        again = isinstance(err, otp.CodeRefused) and err.reason in ("none", "used", "expired", "dead")
+        step = "code" if action == "verify" and not again else "phone"
+        status = 429 if isinstance(err, otp.TooManyCodes) else 403 if isinstance(err, otp.SignInRefused) else 400
+        answer = render_template("login_phone.html", step=step, phone=raw, next=nxt, error=by_phone.explain(err))
+        if isinstance(err, otp.TooManyCodes):
+            return Response(answer, status, {"Retry-After": str(err.retry_after)}, mimetype="text/html")
+        return answer, status
+    return render_template("login_phone.html", step="code", phone=asked.phone, sent_to=by_phone.masked(asked.phone), next=nxt), 200
+
+
 @pages.errorhandler(TooManyRequests)
 def too_many(err: TooManyRequests) -> tuple[str, int, dict[str, str]]:
     """Over a page's limit (gridops.web.limits): the page again, saying why — a person reads it (the sign-in form,
@@ -63,6 +95,9 @@ def too_many(err: TooManyRequests) -> tuple[str, int, dict[str, str]]:
     if resident_page is not None:
         return *resident_page, retry
     error = "尝试次数过多，请一分钟后再试。Too many attempts from this address: wait a minute and try again."
+    if request.endpoint == "pages.login_phone":
+        return render_template("login_phone.html", step="phone", phone=request.form.get("phone") or "", error=error,
+                               next=_safe_next(request.values.get("next")) or ""), 429, retry
     return render_template("login.html", error=error, next=_safe_next(request.values.get("next")) or ""), 429, retry
 
 
@@ -74,4 +109,4 @@ def logout() -> Response:
         with database().session() as s:
             sessions.end(s, sid)
     session.clear()
-    return redirect(url_for("pages.login"))
+    return redirect(_safe_next(request.values.get("next")) or url_for("pages.login"))

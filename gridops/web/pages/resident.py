@@ -10,24 +10,31 @@ same form key and gets the first report back.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 from typing import Any
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 from werkzeug.wrappers import Response
 
 from gridops.geo.errors import GeoError
 
+from gridops.access import otp, sessions
+from gridops.access.policy import OWN, Principal
 from gridops.core.errors import Conflict, GridopsError, NotFound
+from gridops.core.models import AppUser
+from gridops.core.stamps import USERS_STAMP, read_stamp
 from gridops.incidents import doors
 from gridops.incidents.idempotency import check_key, fingerprint
 from gridops.incidents.intake.submission import Submission
 from gridops.incidents.photos import Photo, PhotoTooLarge, check_photos
+from gridops.web import phone as by_phone
 from gridops.web.pages.base import PageAnswer, pages
-from gridops.web.request import database
+from gridops.web.request import SESSION_KEY, database
 
 ANONYMOUS = 0  # the "user" whose form keys these are: no user has id 0
 MAX_PHOTOS = 3  # a resident's report: a few pictures are plenty on a phone's data plan
@@ -54,10 +61,46 @@ def _message(problem: doors.FormProblem, **numbers: Any) -> str:
 
 
 def _door_page(door: doors.Door, status: int = 200, *, values: dict[str, str] | None = None,
-               errors: dict[str, str] | None = None, problem: str | None = None) -> tuple[str, int]:
-    return render_template("resident/door.html", door=door, categories=_categories(), values=values or {},
+               errors: dict[str, str] | None = None, problem: str | None = None,
+               sign_in: dict[str, Any] | None = None) -> tuple[str, int]:
+    me = _me()
+    values = dict(values or {})
+    if me is not None and me["phone"] and "contact" not in values:
+        values["contact"] = me["phone"]
+    return render_template("resident/door.html", door=door, categories=_categories(), values=values,
                            errors=errors or {}, problem=problem, form_key=secrets.token_urlsafe(16),
-                           max_description=doors.MAX_DESCRIPTION), status
+                           max_description=doors.MAX_DESCRIPTION, me=me, sign_in=sign_in or {}), status
+
+
+def _signed_in() -> tuple[Principal, str, str] | None:
+    """The user of this browser's page session (signed in by phone on this page, or otherwise), with their token's
+    hash and the session id; none for a resident who never signed in (the page works for them as before)."""
+    sid = session.get(SESSION_KEY)
+    if not sid:
+        return None
+    with database().session() as s:
+        key = sessions.token_hash_of(s, str(sid))
+        who = current_app.extensions["gridops.principals"].by_hash(s, key, read_stamp(s, USERS_STAMP)) if key else None
+    return (who, key, str(sid)) if who is not None and key else None
+
+
+def _mark(sid: str) -> str:
+    """What the report form carries of the page session it was shown in: a form another site made cannot know it,
+    so a report is made as the signed-in resident only from their own page (the cookie is SameSite=Lax besides)."""
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), f"door-form:{sid}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _me() -> dict[str, Any] | None:
+    found = _signed_in()
+    if found is None:
+        return None
+    who, _, sid = found
+    with database().session() as s:
+        user = s.get(AppUser, who.user_id)
+        reports = doors.reports_of(s, who.user_id) if who.policy.sees == OWN else []
+    phone = (user.phone if user else None) or ""
+    return {"name": who.name, "resident": who.policy.sees == OWN, "phone": phone, "masked": by_phone.masked(phone),
+            "reports": reports, "mark": _mark(sid)}
 
 
 def _unknown(code: str, err: GridopsError) -> tuple[str, int]:
@@ -118,7 +161,12 @@ def resident_report(code: str) -> PageAnswer | Response:
                           problem=gettext("Please correct what is marked below and send it again."))
     new = doors.new_report(door, form)
     key = (request.form.get("form_key") or "").strip() or None
-    sub = Submission(new, None, check_key(key, ANONYMOUS) if key else None, _fingerprint(door.code, form), "POST", request.path)
+    found = _signed_in()
+    if found is not None and not hmac.compare_digest(request.form.get("signed") or "", _mark(found[2])):
+        found = None  # a form not shown in this session: reported anonymously, as before sign-in
+    who, token_hash = (found[0], found[1]) if found is not None else (None, None)
+    sub = Submission(new, who, check_key(key, who.user_id if who else ANONYMOUS) if key else None,
+                     _fingerprint(door.code, form), "POST", request.path, token_hash=token_hash)
     try:
         answer = current_app.extensions["gridops.intake"].submit(sub).result()
     except Conflict:  # the same form key with other words: a form sent, then changed and sent again
@@ -128,6 +176,48 @@ def resident_report(code: str) -> PageAnswer | Response:
         return _door_page(door, 422, values=values,
                           problem=gettext("This door cannot take reports at the moment. Please call your community office."))
     return redirect(url_for("pages.resident_follow", token=answer["token"], new=1), code=303)
+
+
+@pages.post("/r/<path:code>/phone")
+def resident_phone(code: str) -> PageAnswer | Response:
+    """Signing in on the door's page, no script needed: the number (a code is sent by SMS), then the code (a page
+    session starts, and the page comes back with the resident's reports and the form, which now reports as them)."""
+    with database().session() as session_:
+        try:
+            door = doors.find_door(session_, code)
+        except NotFound as err:
+            return _unknown(code, err)
+    action = request.form.get("action") or "send"
+    raw = (request.form.get("phone") or "").strip()
+    try:
+        if action == "verify":
+            by_phone.sign_in(raw, request.form.get("code"))
+            return redirect(url_for("pages.resident_door", code=door.code), code=303)
+        asked = by_phone.ask_code(raw)
+    except GridopsError as err:
+        step = "code" if action == "verify" and not _asks_again(err) else "phone"
+        page, status = _door_page(door, _status(err), sign_in={"step": step, "phone": raw, "error": by_phone.explain(err)})
+        return _with_retry(page, status, err)
+    return _door_page(door, 200, sign_in={"step": "code", "phone": asked.phone, "sent_to": by_phone.masked(asked.phone)})
+
+
+def _asks_again(err: GridopsError) -> bool:
+    """A refusal after which only a new code helps (the form goes back to the number)."""
+    return isinstance(err, otp.CodeRefused) and err.reason in ("none", "used", "expired", "dead")
+
+
+def _status(err: GridopsError) -> int:
+    if isinstance(err, otp.TooManyCodes):
+        return 429
+    if isinstance(err, otp.SignInRefused):
+        return 403
+    return 400
+
+
+def _with_retry(page: str, status: int, err: GridopsError) -> PageAnswer | Response:
+    if isinstance(err, otp.TooManyCodes):
+        return Response(page, status, {"Retry-After": str(err.retry_after)}, mimetype="text/html")
+    return page, status
 
 
 @pages.get("/follow/<token>")
@@ -171,7 +261,7 @@ def step_label(action: str) -> str:
 
 def too_many(err: TooManyRequests) -> tuple[str, int] | None:
     """Over the limit of reports from one address (gridops.web.limits): the form again, saying why."""
-    if request.endpoint != "pages.resident_report":
+    if request.endpoint not in ("pages.resident_report", "pages.resident_phone"):
         return None
     code = (request.view_args or {}).get("code", "")
     with database().session() as session:
@@ -179,6 +269,10 @@ def too_many(err: TooManyRequests) -> tuple[str, int] | None:
             door = doors.find_door(session, code)
         except NotFound as exc:
             return _unknown(code, exc)
+    if request.endpoint == "pages.resident_phone":
+        return _door_page(door, 429, sign_in={"step": "phone", "phone": request.form.get("phone") or "",
+                                              "error": gettext("Too many tries from this phone's network just now. Wait a "
+                                                               "minute and try again.")})
     return _door_page(door, 429, problem=gettext("Too many reports from this phone's network just now. Wait a few minutes and "
                                                  "send it again."))
 
