@@ -101,7 +101,8 @@ class Dispatcher:
             self._configure(session)
             done.fanned = fan_out(session, self._settings or {}, set(self.channels), now, self.tz)
         self.collect(done, timeout=0)
-        room = 2 * self.policy.threads - len(self._inflight)  # a few waiting per thread, so none idles between passes
+        # running on, a few waiting per thread so none idles between passes; waiting here, a whole batch
+        room = self.policy.batch if wait else 2 * self.policy.threads - len(self._inflight)
         if room > 0:
             for delivery_id, channel, message in self._take(now, min(room, self.policy.batch)):
                 self._inflight[self._pool.submit(self._send, message, delivery_id, channel)] = delivery_id

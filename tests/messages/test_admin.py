@@ -130,13 +130,13 @@ def test_settings_say_where_each_value_comes_from_and_never_give_back_a_secret(c
     after = {s["key"]: s for s in answer.json["settings"]}
     assert after["SMS_URL"] == {**after["SMS_URL"], "value": gateway.url + "/send", "source": "page"}
     assert after["SMS_TOKEN"]["value"] is None and after["SMS_TOKEN"]["set"] and after["SMS_TOKEN"]["secret"]
-    assert answer.json["channels"] == ["sms"]
+    assert answer.json["channels"] == ["dingtalk", "sms", "wecom_robot"]  # robots: each row is its own setting
     trail = city.client.get("/api/v1/audit?kind=message_setting", headers=city.h("admin"))
     assert SECRET not in trail.get_data(as_text=True)
     assert {c["key"] for c in trail.json["changes"]} == {"SMS_GATEWAY", "SMS_URL", "SMS_TOKEN"}
     unset = city.client.put("/api/v1/message-settings", headers=city.h("admin"), json={"values": {"SMS_URL": None}})
     row = next(s for s in unset.json["settings"] if s["key"] == "SMS_URL")
-    assert row["source"] == "default" and row["value"] == "" and unset.json["channels"] == []
+    assert row["source"] == "default" and row["value"] == "" and unset.json["channels"] == ["dingtalk", "wecom_robot"]
 
 
 @pytest.mark.parametrize("values, field", [
