@@ -254,6 +254,7 @@ ROUTES: dict[str, RouteAccess] = {
     "pages.resident_door": _a(ANYONE, "where the label is (building, 单元, room) and the form; nothing of who lives there"),
     "pages.resident_report": _a(ANYONE, "reports an incident from a door's label (channel qr), anonymously"),
     "pages.resident_follow": _a(ANYONE, "a report's progress, to whoever holds its follow-up token"),
+    "pages.resident_follow_answer": _a(ANYONE, "the reporter's rating or \"not fixed\" of a closed report, to whoever holds its token"),
     "pages.admin_registers": _a(READ_REGISTERS, "the visit registers of one's ground; in bulk (to keepers)"),
     "static": _a(ANYONE, "scripts, styles, icons"),
     "swagger_assets.swagger_asset": _a(ANYONE, "Swagger UI's files"),

@@ -25,6 +25,7 @@ LIMITS: dict[str, tuple[str, tuple[str, ...]]] = {
     "open311.token": ("60/minute", ("GET",)),
     "pages.resident_report": ("10/minute;60/hour", ("POST",)),
     "pages.resident_follow": ("60/minute", ("GET",)),
+    "pages.resident_follow_answer": ("10/minute;30/hour", ("POST",)),
 }
 
 
