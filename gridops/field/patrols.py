@@ -127,7 +127,7 @@ def tell_overdue_visits(session: Session, ctx: Context, now: datetime) -> list[i
     overdue = list(session.execute(
         select(Task, PatrolRegister, Building.address, Building.code)
         .join(PatrolRegister, PatrolRegister.id == Task.patrol_id).join(Building, Building.id == PatrolRegister.building_id)
-        .where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.due_at < now)).tuples())
+        .where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.due_at < now)))
     if not overdue:
         return []
     since = min(t.due_at for t, _, _, _ in overdue if t.due_at is not None)

@@ -111,11 +111,12 @@ def _answer(p: Placed, ref: Reference, now: datetime, photos: list[dict[str, Any
 def _news(session: Session, ctx: Context, ref: Reference, routed: list[Placed], now: datetime) -> list[dict[str, Any]]:
     """The new tasks' messages, as the steps write them (gridops.incidents.news), from what the batch holds: its worker
     is told of a new task; a department's order goes to every one of its staff."""
-    departments = (dict(session.execute(select(Department.code, Department.name)).tuples().all())
+    departments = ({code: name for code, name in session.execute(select(Department.code, Department.name))}
                    if any(p.chosen.department_code for p in routed) else {})
     rows = []
     for p in routed:
         dept = p.chosen.department_code
+        assert p.incident_id is not None  # stored above
         building = p.answer.get("building") or {}
         data = fields(incident=p.incident_id, category=p.category.name, category_en=p.category.name_en,
                       address=p.sub.new.address or building.get("address"), grid=(p.answer.get("grid") or {}).get("name", ""),
