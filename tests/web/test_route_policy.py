@@ -47,6 +47,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.resident_door": ("GET", "/r/510199B00001-1-0101", {}),  # a real door: the no-script walk opens its form
     "pages.resident_report": ("POST", "/r/NO-SUCH", {"data": {"description": "楼道灯坏了"}}),
     "pages.resident_follow": ("GET", "/follow/no-such-token", {}),
+    "pages.resident_follow_answer": ("POST", "/follow/no-such-token", {"data": {"action": "rate", "rating": "5"}}),
     "pages.admin_registers": ("GET", "/admin/registers", {}),
     "static": ("GET", "/static/gridops.css", {}),
     "swagger_assets.swagger_asset": ("GET", "/api/docs/assets/index.css", {}),
@@ -190,12 +191,14 @@ def test_each_role_may_call_exactly_the_routes_declared_for_it(city):
 
 def test_no_route_open_to_anyone_takes_a_change(tmp_path):
     """Routes open to anyone answer only reads, except signing in and out, which touch the page session
-    alone, and the resident's report from a door's QR label, anonymous by design (码上服务: a report and
-    nothing else, rate limited per address); every other route that takes a change refuses an anonymous
+    alone, the resident's report from a door's QR label, anonymous by design (码上服务: a report and
+    nothing else, rate limited per address), and the reporter's rating or "not fixed" on their follow page (only
+    the holder of the report's 128-bit token, rate limited per address); every other route that takes a change refuses an anonymous
     caller (the matrix shows it)."""
     app = make_app(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
     changing = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods - {"GET", "HEAD", "OPTIONS"}}
-    assert {e for e in changing if ROUTES[e].who == ANYONE} == {"pages.login", "pages.logout", "pages.resident_report"}
+    assert {e for e in changing if ROUTES[e].who == ANYONE} == {"pages.login", "pages.logout", "pages.resident_report",
+                                                                          "pages.resident_follow_answer"}
 
 
 def test_what_each_role_lists_is_the_ground_it_sees(city):
