@@ -262,6 +262,7 @@ ROUTES: dict[str, RouteAccess] = {
     "pages.resident_follow": _a(ANYONE, "a report's progress, to whoever holds its follow-up token"),
     "pages.my_messages": _a(SIGNED_IN, "one's own messages and how one is reached"),
     "pages.resident_phone": _a(ANYONE, "a resident signs in on the door's page with a code sent by SMS, limited per number and address"),
+    "pages.resident_follow_answer": _a(ANYONE, "the reporter's rating or \"not fixed\" of a closed report, to whoever holds its token"),
     "pages.admin_registers": _a(READ_REGISTERS, "the visit registers of one's ground; in bulk (to keepers)"),
     "pages.admin_messages": _a(READ_MESSAGES, "what became of every message; wordings, channel settings, robots (to keepers)"),
     "static": _a(ANYONE, "scripts, styles, icons"),

@@ -30,10 +30,12 @@ from gridops.access.masking import mask_id_number, mask_phone
 from gridops.access.policy import KEEP_REGISTERS, READ_REGISTERS, SEE_ID_NUMBERS, Forbidden, Principal, role
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound, TooFar
-from gridops.core.models import Building, Household, PatrolRegister, Task, Worker
+from gridops.core.models import Building, Household, Notification, PatrolRegister, Task, Worker
 from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
 from gridops.incidents.loop import TASK_ACTIVE
+from gridops.incidents.news import when
+from gridops.messages.outbox import enqueue
 from gridops.reference.data import Reference
 
 # kinds of people visited, with their name and the default interval in days
@@ -82,8 +84,9 @@ def schedule_visits(session: Session, ctx: Context, now: datetime | None = None,
                                                             Task.patrol_id.is_not(None))))
     ref = ctx.references.current(session)
     created, unassigned = [], []
-    for reg, b_code, b_loc in session.execute(
-        select(PatrolRegister, Building.code, Building.location).join(Building, Building.id == PatrolRegister.building_id)
+    for reg, b_code, b_loc, b_address in session.execute(
+        select(PatrolRegister, Building.code, Building.location, Building.address)
+        .join(Building, Building.id == PatrolRegister.building_id)
         .where(PatrolRegister.active.is_(True), *([PatrolRegister.id.in_(only)] if only is not None else []))
         .order_by(PatrolRegister.id)
     ):
@@ -109,7 +112,33 @@ def schedule_visits(session: Session, ctx: Context, now: datetime | None = None,
         session.add(task)
         session.flush()
         created.append(task.id)
+        enqueue(session, "visit_due", at=now, worker_id=worker, data=visit_fields(task, reg, b_address or b_code, ctx.timezone))
     return Scheduled(created, unassigned)
+
+
+def visit_fields(task: Task, reg: PatrolRegister, address: str, tz: str) -> dict[str, Any]:
+    """What a visit's message says: who is visited (the register's kind, in Chinese), where, by when."""
+    return {"task": task.id, "register": KINDS.get(reg.kind, (reg.kind,))[0], "register_code": reg.kind, "person": reg.person or "",
+            "address": address, **when(task.due_at, tz), "ground": [task.area_code] if task.area_code else []}
+
+
+def tell_overdue_visits(session: Session, ctx: Context, now: datetime) -> list[int]:
+    """Each visit not recorded by its end told to its worker, once (the messages of past sweeps name their task)."""
+    overdue = list(session.execute(
+        select(Task, PatrolRegister, Building.address, Building.code)
+        .join(PatrolRegister, PatrolRegister.id == Task.patrol_id).join(Building, Building.id == PatrolRegister.building_id)
+        .where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.due_at < now)))
+    if not overdue:
+        return []
+    since = min(t.due_at for t, _, _, _ in overdue if t.due_at is not None)
+    told = {(n.worker_id, (n.data or {}).get("task")) for n in session.scalars(
+        select(Notification).where(Notification.kind == "visit_overdue", Notification.created_at >= since))}
+    done = []
+    for task, reg, address, code in overdue:
+        if (task.worker_id, task.id) not in told:
+            enqueue(session, "visit_overdue", at=now, worker_id=task.worker_id, data=visit_fields(task, reg, address or code, ctx.timezone))
+            done.append(task.id)
+    return done
 
 
 def record_visit(session: Session, ctx: Context, task_id: int, principal: Principal, *, note: str | None,

@@ -11,16 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-
 from gridops.access.users import sync_user_areas
 from gridops.core import clock
 from gridops.core.db import Database
-from gridops.core.models import Notification, Task
-from gridops.field.patrols import schedule_visits
+from gridops.field.patrols import schedule_visits, tell_overdue_visits
 from gridops.incidents.context import Context
-from gridops.incidents.loop import TASK_ACTIVE
-from gridops.incidents.sweeper import sweep_incidents
+from gridops.incidents.sweeper import sweep_incidents, warn_incidents
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +28,7 @@ class SweepReport:
     overdue_visits: list[int] = field(default_factory=list)
     visits_scheduled: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    warned: list[tuple[int, int]] = field(default_factory=list)  # (incident, percent of its limit used)
 
 
 def sweep(db: Database, ctx: Context, now: datetime | None = None) -> SweepReport:
@@ -39,20 +36,14 @@ def sweep(db: Database, ctx: Context, now: datetime | None = None) -> SweepRepor
     now = now or clock.now()
     report = SweepReport()
     report.supervised, report.escalated, report.skipped = sweep_incidents(db, ctx, now)
+    report.warned, skipped = warn_incidents(db, ctx, now)
+    report.skipped += skipped
     with db.session() as session:
         report.visits_scheduled = schedule_visits(session, ctx, now).created
     with db.session() as session:  # assignments that started or ended by the clock: their users' ground follows
         sync_user_areas(session, now=now)
     with db.session() as session:
-        for task in session.scalars(select(Task).where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.due_at < now)):
-            told = session.scalar(select(Notification.id).where(Notification.worker_id == task.worker_id,
-                                                                Notification.kind == "visit_overdue",
-                                                                Notification.message.contains(f"task {task.id}:")))
-            if told is None:
-                assert task.due_at is not None
-                session.add(Notification(worker_id=task.worker_id, kind="visit_overdue", created_at=now,
-                                         message=f"task {task.id}: {task.title} is overdue since {task.due_at.isoformat()}"))
-                report.overdue_visits.append(task.id)
+        report.overdue_visits = tell_overdue_visits(session, ctx, now)
     return report
 
 

@@ -23,4 +23,5 @@ class Context:
     reopen_days: float = 7.0  # a resident may say "not fixed" this long after the close
     photo_max_distance_m: float = 300.0  # a resolution photo taken farther than this from the incident is flagged
     photo_clock_skew_minutes: float = 10.0  # a resolution photo's time this far outside report..now is flagged
+    public_url: str = ""  # where residents reach the service (GRIDOPS_PUBLIC_URL, else a request's address): their links
     written: list[str] = field(default_factory=list)  # photo files this request wrote

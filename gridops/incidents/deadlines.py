@@ -17,6 +17,8 @@ STAGES = ("accept", "handle", "verify")
 STAGE_NAMES = {"accept": "受理", "handle": "处置", "verify": "核查"}
 AWAITING_ACCEPT = ("reported",)  # nobody has accepted or taken it yet
 AWAITING_VERIFY = ("resolved",)  # resolved, nobody has verified it yet
+# the pre-due warnings, in percent of the handling limit used (at 100% the sweeper supervises: 督办)
+WARN_LEVELS = (50, 75)
 
 
 @dataclass(frozen=True)
@@ -51,3 +53,8 @@ def overdue_stage(status: str, now: datetime, due_at: datetime, accept_due_at: d
     if status in AWAITING_VERIFY and verify_due_at is not None and verify_due_at < now:
         return "verify"
     return None
+
+
+def warning_minutes(limit_minutes: int, pct: int) -> int:
+    """How far into a limit a warning falls, in the limit's own minutes (working or not)."""
+    return max(1, round(limit_minutes * pct / 100))

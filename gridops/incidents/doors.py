@@ -16,17 +16,21 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gridops.core.errors import NotFound
+from gridops.core import clock
+from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Building, Category, Household, Incident, IncidentEvent
+from gridops.incidents.context import Context
 from gridops.incidents.intake.submission import NewReport
 from gridops.incidents.loop import CLOSED
 from gridops.incidents.photos import Photo
+from gridops.incidents.steps import Act, act
 
 CHANNEL = "qr"
 DOOR_PATH = "/r/"  # + the code: the resident's page a label opens (gridops.web.pages.resident serves it)
@@ -45,6 +49,7 @@ PHASES: dict[str, str] = {
 }
 PHASE_ORDER = ("received", "handling", "checking", "done")
 # the steps a resident sees in their report's history (never who, never notes: the office's words are for the office)
+REPORTER_STEPS = ("rate", "not_fixed")  # what a reporter says by their follow-up code
 SHOWN_ACTIONS = ("report", "accept", "dispatch", "take", "check_in", "resolve", "verify", "close", "escalate", "return",
                  "not_fixed", "rate", "merge")
 
@@ -157,18 +162,23 @@ def new_report(door: Door, form: ResidentReport) -> NewReport:
     )
 
 
-def follow(session: Session, token: str) -> dict[str, Any]:
-    """A report's progress as its reporter reads it, by the token they were given: the phase it is in, when it
-    is due, the steps so far (what, when; never who or the office's notes). A report merged into an earlier
-    one follows that one: the same problem, already being handled."""
+def _followed(session: Session, token: str) -> tuple[Incident, Incident]:
+    """The report a token names, and the incident it follows (itself, or the one it was merged into)."""
     token = (token or "").strip()
     incident = session.scalar(select(Incident).where(Incident.token == token)) if 0 < len(token) <= 40 else None
     if incident is None:
         raise NotFound("no report has this follow-up code.", field="token")
-    mine = incident
     followed = incident
     if incident.status == "merged" and incident.merged_into_id is not None:
         followed = session.get(Incident, incident.merged_into_id) or incident
+    return incident, followed
+
+
+def follow(session: Session, token: str, reopen_days: float = 7.0) -> dict[str, Any]:
+    """A report's progress as its reporter reads it, by the token they were given: the phase it is in, when it
+    is due, the steps so far (what, when; never who or the office's notes). A report merged into an earlier
+    one follows that one: the same problem, already being handled."""
+    mine, followed = _followed(session, token)
     category = session.get(Category, mine.category_code)
     assert category is not None  # a NOT NULL foreign key
     place: dict[str, Any] = {}
@@ -191,7 +201,11 @@ def follow(session: Session, token: str) -> dict[str, Any]:
         "description": mine.description, "place": place, "status": status,
         "phase": PHASES.get(status, "received"), "closed": status in CLOSED,
         "reported_at": mine.reported_at, "due_at": followed.due_at, "closed_at": followed.closed_at,
-        "steps": steps,
+        "steps": steps, "rating": followed.rating,
+        # what the reporter may say now: a rating once it is closed, "not fixed" for some days after the close
+        "may_rate": status == "closed",
+        "may_reopen": status in ("closed", "followed_up") and followed.closed_at is not None
+        and clock.now() - followed.closed_at <= timedelta(days=reopen_days),
     }
 
 
@@ -204,3 +218,13 @@ def reports_of(session: Session, user_id: int, limit: int = 10) -> list[dict[str
                            .where(Incident.reporter_user_id == user_id).order_by(Incident.id.desc()).limit(limit))
     return [{"number": i, "token": token, "phase": PHASES.get(status, "received"), "reported_at": at, "category": name,
              "category_en": name_en} for i, token, status, at, name, name_en in rows]
+def answer(session: Session, ctx: Context, token: str, action: str, *, rating: int | None = None, note: str | None = None) -> str:
+    """The reporter's say on a closed report, by the token they hold (no account needed): `rate` (1–5, with a
+    comment; 1 or 2 reopens it) or `not_fixed` (within the days after the close, saying what is still wrong).
+    The same steps as every other (gridops.incidents.steps); answers the followed incident's status."""
+    if action not in REPORTER_STEPS:
+        raise InvalidParameter("action", f"a reporter may {' or '.join(REPORTER_STEPS)}; not {action!r}.", allowed=list(REPORTER_STEPS))
+    _, followed = _followed(session, token)
+    done = act(session, ctx, followed.id, action, Act(note=(note or "").strip() or None, rating=rating, reporter=True), None)
+    return str(done["status"])
+

@@ -26,8 +26,8 @@ from gridops.core.errors import Conflict, GridopsError, InvalidParameter, NotFou
 from gridops.core.models import Area, Assignment, Category, Incident, IncidentEvent, Task, Worker
 from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
-from gridops.incidents.deadlines import limits_of
-from gridops.incidents.events import notify, record
+from gridops.incidents.deadlines import WARN_LEVELS, limits_of, warning_minutes
+from gridops.incidents.events import record
 from gridops.incidents.flags import check_resolution, record_flags
 from gridops.incidents.loop import (
     LADDER,
@@ -41,6 +41,7 @@ from gridops.incidents.loop import (
     next_tier,
     who_may,
 )
+from gridops.incidents.news import News, leaders, tiers
 from gridops.incidents.photos import Photo, store
 from gridops.incidents.routing import Ground, WorkLoad, last_positions, route
 from gridops.incidents.seen import joined, resolver
@@ -62,6 +63,7 @@ class Act:
     target: int | None = None  # merge into this incident
     photos: list[Photo] = field(default_factory=list)
     override: bool = False  # an admin verifies or closes what they resolved themselves (the event says so)
+    reporter: bool = False  # taken for the one who reported it, by the follow-up code they hold (no account): the event says so
 
 
 @dataclass
@@ -79,10 +81,23 @@ class StepCall:
     photos: list[tuple[Photo, str]]
     grid_code: str
     overridden: bool = False  # the resolver's own verification, by an admin's override
+    _news: News | None = None
+
+    @property
+    def news(self) -> News:
+        """This step's messages (each person told once), with the incident's fields read once."""
+        if self._news is None:
+            self._news = News(self.session, self.incident, self.ctx.timezone, self.ctx.public_url, self.now)
+        return self._news
+
+    def leaders(self) -> list[int]:
+        return leaders(self.ctx.references.current(self.session), self.ctx.geocoder.primary_layer, self.grid_code, self.now)
 
     def record(self, action: str | None = None, to_status: str | None = None, *, photos: bool = False, located: bool = True,
                **extra: Any) -> IncidentEvent:
         """This step's event (or one of the steps it walks), with the step's note and position."""
+        if self.act.reporter:
+            extra["data"] = {**(extra.get("data") or {}), "by": "the reporter, by their follow-up code"}
         return record(self.session, self.incident, action or self.step.action, to_status, self.principal, at=self.now,
                       note=extra.pop("note", self.act.note), location=self.where if located else None,
                       photos=self.photos if photos else [], **extra)
@@ -156,8 +171,16 @@ def _override(c: StepCall) -> dict[str, str] | None:
 def _take(c: StepCall) -> None:
     """A worker takes the task: one event saying so, naming the steps nobody took (no accept, assess
     or dispatch is recorded that no one did)."""
+    first = c.incident.status == "reported"
     c.record("take", "dispatched", data={"skipped": list(TAKE_SKIPS[c.incident.status])})
     _tasks(c.session, c.incident, {"open": "accepted"})
+    if first:
+        c.news.reporters("accepted")
+
+
+def _accept(c: StepCall) -> None:
+    c.record("accept", "accepted")
+    c.news.reporters("accepted")
 
 
 def _tasks(session: Session, incident: Incident, change: dict[str, str], worker_id: int | None = None) -> None:
@@ -168,8 +191,9 @@ def _tasks(session: Session, incident: Incident, change: dict[str, str], worker_
                 task.completed_at = clock.now()
 
 
-def _give(c: StepCall, worker_id: int | None, reason: str) -> None:
-    """Hand the incident to a worker: the old task ends, the new one opens, both are told."""
+def _give(c: StepCall, worker_id: int | None, reason: str, tell: bool = True) -> None:
+    """Hand the incident to a worker: the old task ends, the new one opens, both are told (unless the step tells
+    them its own way: an escalation). A department's order goes to every one of its staff."""
     session, incident, now = c.session, c.incident, c.now
     previous = incident.assignee_id
     _tasks(session, incident, {"open": "cancelled", "accepted": "cancelled"})
@@ -180,9 +204,15 @@ def _give(c: StepCall, worker_id: int | None, reason: str) -> None:
         session.add(Task(kind="incident", title=f"{category.name}: {incident.description or ''}"[:256], status="open",
                          incident_id=incident.id, worker_id=worker_id, area_code=c.grid_code, location=incident.location,
                          due_at=incident.due_at, created_at=now))
-        notify(session, worker_id, incident, "assigned", f"incident {incident.id} is yours: {reason}", now)
+    if not tell:
+        return
+    if worker_id is not None and incident.department_code and incident.tier == "district":
+        staff = c.ctx.references.current(session).staff("department_staff", incident.department_code)
+        c.news.workers([worker_id, *staff], "department_order", reason=reason)
+    else:
+        c.news.worker(worker_id, "assigned", reason=reason)
     if previous and previous != worker_id:
-        notify(session, previous, incident, "unassigned", f"incident {incident.id} went to another worker: {reason}", now)
+        c.news.worker(previous, "unassigned", reason=reason)
 
 
 def _ground(c: StepCall) -> Ground:
@@ -195,7 +225,7 @@ def _ground(c: StepCall) -> Ground:
     return Ground(c.grid_code, codes.get("community"), codes.get("street"))
 
 
-def _reroute(c: StepCall, tier: str, exclude: Iterable[int] = ()) -> None:
+def _reroute(c: StepCall, tier: str, exclude: Iterable[int] = (), tell: bool = True) -> None:
     point = to_point(c.incident.location)
     ref = c.ctx.references.current(c.session)
     category = ref.category(c.incident.category_code)
@@ -206,7 +236,7 @@ def _reroute(c: StepCall, tier: str, exclude: Iterable[int] = ()) -> None:
     c.incident.tier = chosen.tier
     if chosen.department_code:
         c.incident.department_code = chosen.department_code
-    _give(c, chosen.worker_id, chosen.reason)
+    _give(c, chosen.worker_id, chosen.reason, tell)
 
 
 def _tier(c: StepCall) -> str:
@@ -271,10 +301,24 @@ def _resolve(c: StepCall) -> None:
     event = c.record("resolve", "resolved", photos=True)
     c.incident.verify_due_at = _stage_due(c, limits_of(c.incident, _category_of(c)).verify_minutes)
     _tasks(c.session, c.incident, {"open": "done", "accepted": "done"})
+    c.news.workers(_verifiers(c), "verify", due=c.incident.verify_due_at or c.incident.due_at)
+    c.news.reporters("resolved")
     if c.photos:
         c.session.flush()  # the flags name the resolve event; the same-photo check reads this step's attachments
         record_flags(c.session, c.incident, event, check_resolution(c.session, c.ctx, c.incident, [p for p, _ in c.photos], c.now),
                      c.now)
+
+
+def _verifiers(c: StepCall) -> list[int]:
+    """Who is asked to verify (核查): the grid's leader, else the community's staff — never the one who resolved it."""
+    resolver_id = c.principal.worker_id if c.principal else c.incident.assignee_id
+    found = [w for w in c.leaders() if w != resolver_id]
+    if not found:
+        ground = c.news.base["ground"]
+        if len(ground) > 1:
+            ref = c.ctx.references.current(c.session)
+            found = [w for w in ref.assigned(c.ctx.geocoder.primary_layer, [ground[1]], ("primary",), c.now) if w != resolver_id]
+    return found
 
 
 def _back_to_handler(c: StepCall, reason: str) -> None:
@@ -295,7 +339,8 @@ def _return(c: StepCall) -> None:
 
 def _close(c: StepCall) -> None:
     c.record("close", "closed", data=_override(c))
-    c.incident.closed_at = c.now
+    c.incident.closed_at, c.incident.warn_at = c.now, None
+    c.news.reporters("closed", reopen_days=f"{c.ctx.reopen_days:g}")
     _tasks(c.session, c.incident, {"open": "cancelled", "accepted": "done"})
     for merged in c.session.scalars(select(Incident).where(Incident.merged_into_id == c.incident.id, Incident.status == "merged")):
         record(c.session, merged, "comment", None, None, at=c.now, note=f"the incident it was merged into ({c.incident.id}) is closed")
@@ -329,7 +374,10 @@ def _reopen(c: StepCall) -> None:
     due = _stage_due(c, limits_of(c.incident, _category_of(c)).handle_minutes)
     assert due is not None
     c.incident.due_at = due
+    c.incident.warn_at, c.incident.warned_pct = _stage_due(c, warning_minutes(limits_of(c.incident, _category_of(c)).handle_minutes,
+                                                                              WARN_LEVELS[0])), 0
     _back_to_handler(c, f"reopened by the resident: {c.act.note or 'not satisfied'}")
+    c.news.reporters("reopened")
 
 
 def _category_of(c: StepCall) -> Category:
@@ -354,16 +402,22 @@ def _escalate(c: StepCall) -> None:
     if up is None:
         raise IllegalTransition(f"incident {c.incident.id} is already at the top of the ladder ({current}).")
     before = c.incident.assignee_id
-    _reroute(c, up)
+    _reroute(c, up, tell=False)
     c.record("escalate", "escalated", data={"from_tier": current, "to_tier": c.incident.tier, "from": before,
                                             "to": c.incident.assignee_id, "reason": c.incident.routing_reason})
+    told = tiers(current, c.incident.tier)
+    c.news.worker(c.incident.assignee_id, "escalated", reason=c.act.note or c.incident.routing_reason, **told)
+    c.news.worker(before, "escalated", reason=c.act.note or c.incident.routing_reason, **told)
+    if c.incident.department_code and c.incident.tier == "district":
+        staff = c.ctx.references.current(c.session).staff("department_staff", c.incident.department_code)
+        c.news.workers(staff, "department_order", reason=c.act.note or c.incident.routing_reason)
 
 
 def _supervise(c: StepCall) -> None:
     c.incident.supervised_at = c.now
     c.record("supervise", located=False, note=c.act.note or "督办")
-    notify(c.session, c.incident.assignee_id, c.incident, "supervised",
-           f"incident {c.incident.id} is supervised (督办): {c.act.note or 'overdue'}", c.now)
+    note = c.act.note or "督办"
+    c.news.workers([c.incident.assignee_id, *c.leaders()], "supervised", note=note)
 
 
 def _merge(c: StepCall) -> None:
@@ -377,7 +431,7 @@ def _merge(c: StepCall) -> None:
         raise NotFound(f"no incident {c.act.target} that you may merge into.", field="target")
     if target.status not in OPEN:
         raise Conflict(f"incident {c.act.target} is not open; merge into an open incident.", field="target")
-    c.incident.merged_into_id = target.id
+    c.incident.merged_into_id, c.incident.warn_at = target.id, None
     c.record("merge", "merged", located=False, data={"into": target.id})
     _tasks(c.session, c.incident, {"open": "cancelled", "accepted": "cancelled"})
 
@@ -407,7 +461,7 @@ def _worker_id(c: StepCall, code: str) -> int:
 
 
 _HANDLERS: dict[str, Callable[[StepCall], None]] = {
-    "take": _take, "dispatch": _dispatch, "reassign": _reassign, "reject": _reject, "check_in": _check_in,
+    "take": _take, "accept": _accept, "dispatch": _dispatch, "reassign": _reassign, "reject": _reject, "check_in": _check_in,
     "resolve": _resolve, "return": _return, "close": _close, "rate": _rate, "escalate": _escalate,
     "supervise": _supervise, "merge": _merge, "split": _split, "not_fixed": _not_fixed,
 }

@@ -25,10 +25,19 @@ from sqlalchemy.orm.exc import StaleDataError
 from gridops.core import clock
 from gridops.core.db import Database
 from gridops.core.errors import GridopsError
-from gridops.core.models import Category, Incident, IncidentEvent
+from gridops.core.models import Area, Category, Incident, IncidentEvent
 from gridops.incidents.context import Context
-from gridops.incidents.deadlines import AWAITING_ACCEPT, AWAITING_VERIFY, STAGE_NAMES, limits_of, overdue_stage
+from gridops.incidents.deadlines import (
+    AWAITING_ACCEPT,
+    AWAITING_VERIFY,
+    STAGE_NAMES,
+    WARN_LEVELS,
+    limits_of,
+    overdue_stage,
+    warning_minutes,
+)
 from gridops.incidents.loop import HANDLING, OPEN, next_tier
+from gridops.incidents.news import News, leaders, when
 from gridops.incidents.steps import Act, act
 
 log = logging.getLogger(__name__)
@@ -73,13 +82,14 @@ def _one(session: Session, ctx: Context, iid: int, now: datetime, supervised: li
         deadline = incident.accept_due_at if stage == "accept" else incident.verify_due_at
         assert deadline is not None  # overdue_stage said it has run out
         if incident.supervised_at is None or incident.supervised_at < deadline:
-            act(session, ctx, iid, "supervise", Act(note=f"{STAGE_NAMES[stage]}超时督办: due {deadline.isoformat()}"), None)
+            by = when(deadline, ctx.timezone)["due"]
+            act(session, ctx, iid, "supervise", Act(note=f"{STAGE_NAMES[stage]}超时督办：应于{by}前{STAGE_NAMES[stage]}"), None)
             supervised.append(iid)
         return
     if stage != "handle":
         return
     if incident.supervised_at is None or incident.supervised_at < incident.due_at:
-        act(session, ctx, iid, "supervise", Act(note=f"逾期督办: due {incident.due_at.isoformat()}"), None)
+        act(session, ctx, iid, "supervise", Act(note=f"逾期督办：应于{when(incident.due_at, ctx.timezone)['due']}前办结"), None)
         supervised.append(iid)
         if incident.status not in HANDLING:
             return
@@ -102,3 +112,63 @@ def _due_again(session: Session, incident: Incident, now: datetime) -> bool:
     assert category is not None  # incident.category_code is a NOT NULL foreign key
     limit = limits_of(incident, category).handle_minutes
     return now - last >= max(timedelta(hours=1), timedelta(minutes=limit))
+
+
+def warn_incidents(db: Database, ctx: Context, now: datetime | None = None) -> tuple[list[tuple[int, int]], list[int]]:
+    """The pre-due warnings that fell due: at 50% of the handling limit its assignee is told, at 75% the assignee
+    and the grid leader (at 100% the sweep supervises). One indexed query finds them (`warn_at`); each is
+    warned in its own transaction, its row locked and re-read, so two sweepers never warn it twice at a level.
+    Answers (incident, percent) warned, and those skipped because they changed meanwhile."""
+    now = now or clock.now()
+    with db.session() as session:
+        due = list(session.scalars(select(Incident.id).where(Incident.warn_at <= now, Incident.status.in_(HANDLING),
+                                                             Incident.merged_into_id.is_(None)).order_by(Incident.warn_at)))
+    warned: list[tuple[int, int]] = []
+    skipped: list[int] = []
+    for iid in due:
+        try:
+            with db.session() as session:
+                pct = _warn(session, ctx, iid, now)
+            if pct:
+                warned.append((iid, pct))
+        except (StaleDataError, GridopsError, SQLAlchemyError) as exc:  # changed under us: the next sweep sees it
+            log.info("warning skipped incident %s: %s", iid, exc)
+            skipped.append(iid)
+    return warned, skipped
+
+
+def _warn(session: Session, ctx: Context, iid: int, now: datetime) -> int | None:
+    incident = session.get(Incident, iid, with_for_update=True)
+    if incident is None or incident.warn_at is None or incident.warn_at > now or incident.status not in HANDLING:
+        return None  # another sweeper warned it first, or it moved on
+    if incident.due_at <= now:  # overdue already: the 督办 says so, not a warning
+        incident.warn_at = None
+        return None
+    ref = ctx.references.current(session)
+    category = ref.category(incident.category_code)
+    assert category is not None  # incident.category_code is a NOT NULL foreign key
+    row = session.get(Category, incident.category_code)
+    assert row is not None
+    limits = limits_of(incident, row)
+    levels = [p for p in WARN_LEVELS if p > incident.warned_pct]
+    if not levels:
+        incident.warn_at = None
+        return None
+    pct, at = levels[0], incident.warn_at
+    for later, previous in zip(levels[1:], levels, strict=False):  # a sweeper that was away: the last level passed is the one said
+        step_at = ref.due(ctx.timezone, category, at, warning_minutes(limits.handle_minutes, later - previous), limits.working_time)
+        if step_at > now:
+            break
+        pct, at = later, step_at
+    nxt = [p for p in WARN_LEVELS if p > pct]
+    incident.warned_pct = pct
+    incident.warn_at = (ref.due(ctx.timezone, category, at, warning_minutes(limits.handle_minutes, nxt[0] - pct), limits.working_time)
+                        if nxt else None)
+    grid = session.get(Area, incident.grid_id)
+    news = News(session, incident, ctx.timezone, ctx.public_url, now)
+    told: list[int | None] = [incident.assignee_id]
+    if pct >= WARN_LEVELS[-1] and grid is not None:
+        told += leaders(ref, ctx.geocoder.primary_layer, grid.code, now)
+    news.workers(told, "warning", pct=pct)
+    session.flush()  # the conditional update (lock_version): a sweeper that lost the race rolls back here
+    return pct

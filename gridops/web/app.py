@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from sqlalchemy.orm import configure_mappers
 
 from gridops.access.cache import Principals
 from gridops.boundaries.geocoder import Geocoder
@@ -50,6 +51,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])
     app.extensions["gridops.db"] = db
+    # the ORM's mappers set up now, once, not by the first requests of a worker's threads at the same moment
+    # (they raced there: AttributeError 'strategy' on every request of a gunicorn worker just started)
+    configure_mappers()
     registry = Registry(
         db,
         snap_distance_m=settings["SNAP_DISTANCE_M"],

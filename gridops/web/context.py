@@ -3,7 +3,7 @@ the CLI and the sweeper."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 
 from gridops.core.db import Database
 from gridops.incidents.context import Context
@@ -16,7 +16,8 @@ def use_case_context(app: Flask | None = None) -> Context:
     return Context(app.extensions["gridops.geocoder"], cfg["TIMEZONE"], cfg["INSTANCE_PATH"], app.extensions["gridops.references"],
                    app.extensions["gridops.principals"], checkin_max_m=cfg["CHECKIN_MAX_DISTANCE_M"],
                    reopen_days=cfg["REOPEN_DAYS"], photo_max_distance_m=cfg["PHOTO_MAX_DISTANCE_M"],
-                   photo_clock_skew_minutes=cfg["PHOTO_CLOCK_SKEW_MINUTES"])
+                   photo_clock_skew_minutes=cfg["PHOTO_CLOCK_SKEW_MINUTES"],
+                   public_url=cfg["PUBLIC_URL"] or (request.url_root if has_request_context() else ""))
 
 
 def app_database(app: Flask | None = None) -> Database:

@@ -31,6 +31,7 @@ LIMITS: dict[str, tuple[str, tuple[str, ...]]] = {
     "auth.phone_verify": ("30/minute;300/hour", ("POST",)),
     "pages.login_phone": ("30/minute;300/hour", ("POST",)),
     "pages.resident_phone": ("30/minute;300/hour", ("POST",)),
+    "pages.resident_follow_answer": ("10/minute;30/hour", ("POST",)),
 }
 
 

@@ -122,8 +122,9 @@ def test_a_missed_visit_is_overdue_and_its_worker_is_told_once(city):
     first, second = sweep(db, ctx), sweep(db, ctx)
     assert visit["id"] in first.overdue_visits and visit["id"] not in second.overdue_visits
     with city.session() as s:
-        told = s.scalars(select(Notification.message).where(Notification.kind == "visit_overdue")).all()
-        assert sum(f"task {visit['id']}:" in m for m in told) == 1
+        told = s.scalars(select(Notification).where(Notification.kind == "visit_overdue")).all()
+        mine = [n for n in told if n.data["task"] == visit["id"]]
+        assert len(mine) == 1 and mine[0].message.startswith("【走访逾期】") and mine[0].data["register"] in mine[0].message
 
 
 def test_registers_need_a_keeper_a_real_door_and_a_known_kind(city):

@@ -51,6 +51,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.resident_report": ("POST", "/r/NO-SUCH", {"data": {"description": "楼道灯坏了"}}),
     "pages.resident_phone": ("POST", "/r/NO-SUCH/phone", {"data": {"phone": "13900001111", "action": "send"}}),
     "pages.resident_follow": ("GET", "/follow/no-such-token", {}),
+    "pages.resident_follow_answer": ("POST", "/follow/no-such-token", {"data": {"action": "rate", "rating": "5"}}),
     "pages.admin_registers": ("GET", "/admin/registers", {}),
     "pages.admin_messages": ("GET", "/admin/messages", {}),
     "static": ("GET", "/static/gridops.css", {}),
@@ -217,14 +218,17 @@ def test_each_role_may_call_exactly_the_routes_declared_for_it(city):
 def test_no_route_open_to_anyone_takes_a_change(tmp_path):
     """Routes open to anyone answer only reads, except signing in and out (by token or by a phone code, limited
     per number and address), which touch the page session alone, the resident's report from a door's QR label,
-    anonymous by design (码上服务: a report and nothing else, rate limited per address), and a gateway's delivery
-    receipts, which carry no user but the shared token they are refused without (tests/messages/test_admin.py);
-    every other route that takes a change refuses an anonymous caller (the matrix shows it)."""
+    anonymous by design (码上服务: a report and nothing else, rate limited per address), the reporter's rating or
+    "not fixed" on their follow page (only the holder of the report's 128-bit token, rate limited per address), and
+    a gateway's delivery receipts, which carry no user but the shared token they are refused without
+    (tests/messages/test_admin.py); every other route that takes a change refuses an anonymous caller (the matrix
+    shows it)."""
     app = make_app(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
     changing = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods - {"GET", "HEAD", "OPTIONS"}}
     assert {e for e in changing if ROUTES[e].who == ANYONE} == {"pages.login", "pages.logout", "pages.resident_report",
                                                                  "pages.login_phone", "pages.resident_phone",
-                                                                 "auth.phone_code", "auth.phone_verify", "messages.receipts"}
+                                                                 "pages.resident_follow_answer", "auth.phone_code",
+                                                                 "auth.phone_verify", "messages.receipts"}
 
 
 def test_what_each_role_lists_is_the_ground_it_sees(city):

@@ -22,6 +22,7 @@ from gridops.boundaries.geocoder import LocationQuery
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Building, Household
 from gridops.incidents.context import Context
+from gridops.incidents.deadlines import WARN_LEVELS, warning_minutes
 from gridops.incidents.intake.duplicates import Candidate, matches, shown
 from gridops.incidents.intake.submission import CHANNELS, NewReport, Outcome, Submission
 from gridops.incidents.routing import Ground, Route, WorkLoad, last_positions, route
@@ -45,6 +46,7 @@ class Placed:
     chosen: Route
     dupes: list[dict[str, Any]]
     accept_due: datetime | None = None  # to be accepted by (受理时限), if the category sets a limit
+    warn_at: datetime | None = None  # the first pre-due warning: half the handling limit, counted as the limit is
     target_id: int | None = None  # merged into a stored incident
     target_new: Placed | None = None  # merged into an earlier report of this batch
     merge_distance_m: float | None = None
@@ -52,6 +54,8 @@ class Placed:
     household_id: int | None = None
     incident_id: int | None = None
     event_id: int | None = None
+    token: str | None = None  # the resident follows it by (their own, or one made when there is someone to tell)
+    reporter_user_id: int | None = None
     outcome: Outcome | None = None
 
     @cached_property
@@ -106,7 +110,8 @@ def place(session: Session, ctx: Context, ref: Reference, sub: Submission, now: 
     assert grid_id is not None  # the placement named it
     placed = Placed(sub, category, answer, version.info.id, grid_id, version.area_id(codes.get("micro_grid")), codes,
                     answer["location"]["lon"], answer["location"]["lat"], due, Route(None, "", "grid"), [],
-                    accept_due=ref.due(ctx.timezone, category, now, accept) if accept is not None else None)
+                    accept_due=ref.due(ctx.timezone, category, now, accept) if accept is not None else None,
+                    warn_at=ref.due(ctx.timezone, category, now, warning_minutes(category.time_limit_minutes, WARN_LEVELS[0])))
     if "building" in answer:
         placed.building_id = session.scalar(select(Building.id).where(Building.code == answer["building"]["code"]))
         if "household" in answer:

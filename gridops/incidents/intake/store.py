@@ -9,18 +9,31 @@ from datetime import date, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from gridops.geo.hexes import cell_of
 
 from gridops.access.policy import OWN
 from gridops.core.bulk import insert_rows, insert_tables
-from gridops.core.models import Attachment, Base, IdempotencyRecord, Incident, IncidentEvent, IncidentFollower, Notification, Task
+from gridops.core.models import (
+    Attachment,
+    Base,
+    Department,
+    IdempotencyRecord,
+    Incident,
+    IncidentEvent,
+    IncidentFollower,
+    Notification,
+    Task,
+)
 from gridops.incidents.context import Context
 from gridops.incidents.events import actor_label
 from gridops.incidents.intake.decide import Placed
+from gridops.incidents.news import GROUND_LEVELS, fields, follow_token
 from gridops.incidents.photos import store as store_photo
+from gridops.messages.kinds import DEFAULT_LANG, KINDS, builtin
+from gridops.messages.templates import render
 from gridops.reference.data import Reference
 
 
@@ -43,8 +56,8 @@ def _incident_row(p: Placed, now: datetime, tz: str) -> dict[str, Any]:
         "reported_at": now, "reported_day": _local_day(now, tz), "due_at": p.due, "updated_at": now, "lock_version": 1,
         "accept_due_at": None if merged else p.accept_due, "limit_minutes": p.category.time_limit_minutes,
         "verify_limit_minutes": p.category.verify_limit_minutes, "limit_working": p.category.working_time,
-        "token": new.token,
-        "reporter_user_id": p.sub.actor.user_id if p.sub.actor and p.sub.actor.policy.sees == OWN else None,
+        "token": p.token, "reporter_user_id": p.reporter_user_id,
+        "warn_at": None if merged else p.warn_at, "warned_pct": 0,
         "assignee_id": p.chosen.worker_id, "routing_reason": _reason(p), "department_code": p.chosen.department_code,
         "tier": p.chosen.tier, "h3_cell": cell_of(p.lon, p.lat), "merged_into_id": p.merged_into,
     }
@@ -70,7 +83,7 @@ def _answer(p: Placed, ref: Reference, now: datetime, photos: list[dict[str, Any
     return {
         "id": p.incident_id,
         "status": "merged" if row_target is not None else "reported",
-        "token": p.sub.new.token,
+        "token": p.token,
         "category": {"code": p.category.code, "name": p.category.name, "urgency": p.category.urgency,
                      "time_limit_minutes": p.category.time_limit_minutes, "working_time": p.category.working_time,
                      "accept_limit_minutes": p.category.accept_limit_minutes,
@@ -95,6 +108,30 @@ def _answer(p: Placed, ref: Reference, now: datetime, photos: list[dict[str, Any
     }
 
 
+def _news(session: Session, ctx: Context, ref: Reference, routed: list[Placed], now: datetime) -> list[dict[str, Any]]:
+    """The new tasks' messages, as the steps write them (gridops.incidents.news), from what the batch holds: its worker
+    is told of a new task; a department's order goes to every one of its staff."""
+    departments = ({code: name for code, name in session.execute(select(Department.code, Department.name))}
+                   if any(p.chosen.department_code for p in routed) else {})
+    rows = []
+    for p in routed:
+        dept = p.chosen.department_code
+        assert p.incident_id is not None  # stored above
+        building = p.answer.get("building") or {}
+        data = fields(incident=p.incident_id, category=p.category.name, category_en=p.category.name_en,
+                      address=p.sub.new.address or building.get("address"), grid=(p.answer.get("grid") or {}).get("name", ""),
+                      ground=[p.codes[level] for level in GROUND_LEVELS if level in p.codes], due=p.due, tz=ctx.timezone,
+                      department=departments.get(dept, dept) if dept else None, reason=p.chosen.reason)
+        kind = "department_order" if dept and p.chosen.tier == "district" else "assigned"
+        told = [p.chosen.worker_id]
+        if kind == "department_order":
+            told += [w for w in ref.staff("department_staff", dept) if w != p.chosen.worker_id]
+        message = render(builtin(kind, DEFAULT_LANG), data)
+        rows += [{"worker_id": wid, "incident_id": p.incident_id, "kind": kind, "message": message, "data": data,
+                  "urgent": KINDS[kind].urgent, "created_at": now} for wid in told]
+    return rows
+
+
 def _table(model: type[Base]) -> Table:
     """A model's table: each model names a __tablename__, so it is a Table (the stubs allow any FromClause)."""
     return cast(Table, model.__table__)
@@ -109,6 +146,9 @@ def store(session: Session, ctx: Context, ref: Reference, placed: list[Placed], 
     the batch go in a second round, once that one has its id), then everything that hangs from
     them — first events, merges, followers, tasks, notifications, photos, idempotency records —
     together (one statement on PostGIS)."""
+    for p in placed:
+        p.reporter_user_id = p.sub.actor.user_id if p.sub.actor and p.sub.actor.policy.sees == OWN else None
+        p.token = follow_token(p.sub.new.token, p.reporter_user_id, p.sub.new.reporter_contact)
     first = [p for p in placed if p.target_new is None]
     second = [p for p in placed if p.target_new is not None]
     for group in (first, second):
@@ -141,8 +181,7 @@ def store(session: Session, ctx: Context, ref: Reference, placed: list[Placed], 
     tasks = [{"kind": "incident", "title": f"{p.category.name}: {p.sub.new.description or ''}"[:256], "status": "open",
               "incident_id": p.incident_id, "worker_id": p.chosen.worker_id, "area_code": p.codes["grid"],
               "location": p.geom, "due_at": p.due, "created_at": now} for p in routed]
-    notifications = [{"worker_id": p.chosen.worker_id, "incident_id": p.incident_id, "kind": "assigned",
-                      "message": f"new report {p.incident_id}: {p.category.name}", "created_at": now} for p in routed]
+    notifications = _news(session, ctx, ref, routed, now)
 
     attachments = []
     for p in placed:

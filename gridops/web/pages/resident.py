@@ -25,7 +25,7 @@ from gridops.geo.errors import GeoError
 
 from gridops.access import otp, sessions
 from gridops.access.policy import OWN, Principal
-from gridops.core.errors import Conflict, GridopsError, NotFound
+from gridops.core.errors import Conflict, GridopsError, InvalidParameter, NotFound
 from gridops.core.models import AppUser
 from gridops.core.stamps import USERS_STAMP, read_stamp
 from gridops.incidents import doors
@@ -33,6 +33,7 @@ from gridops.incidents.idempotency import check_key, fingerprint
 from gridops.incidents.intake.submission import Submission
 from gridops.incidents.photos import Photo, PhotoTooLarge, check_photos
 from gridops.web import phone as by_phone
+from gridops.web.context import use_case_context
 from gridops.web.pages.base import PageAnswer, pages
 from gridops.web.request import SESSION_KEY, database
 
@@ -224,13 +225,44 @@ def _with_retry(page: str, status: int, err: GridopsError) -> PageAnswer | Respo
 def resident_follow(token: str) -> PageAnswer | str:
     """A report's progress for the resident who made it (by the token they were given): its number, where it
     is in the loop, when it is due; nothing of who handles it or what the office wrote."""
+    return _follow_page(token, done=request.args.get("done"))
+
+
+def _follow_page(token: str, status: int = 200, *, done: str | None = None, problem: str | None = None,
+                 values: dict[str, str] | None = None) -> tuple[str, int]:
     with database().session() as session:
         try:
-            found = doors.follow(session, token)
+            found = doors.follow(session, token, current_app.config["REOPEN_DAYS"])
         except NotFound:
             return render_template("resident/unknown.html", code="", gone=False, follow=True), 404
     return render_template("resident/follow.html", report=found, phases=doors.PHASE_ORDER, new=request.args.get("new") == "1",
-                           link=_public(url_for("pages.resident_follow", token=token)))
+                           link=_public(url_for("pages.resident_follow", token=token)), done=done, problem=problem,
+                           values=values or {}), status
+
+
+@pages.post("/follow/<token>")
+def resident_follow_answer(token: str) -> PageAnswer | Response:
+    """The reporter's say on their closed report, by the token of the follow page: a rating of 1–5 with a comment,
+    or "not fixed" (reopened) within GRIDOPS_REOPEN_DAYS of the close. POST → 303 → GET, so a reload says it once."""
+    action = (request.form.get("action") or "").strip()
+    values = {k: (request.form.get(k) or "") for k in ("rating", "note")}
+    raw = values["rating"].strip()
+    rating = int(raw) if raw.isdigit() else None
+    if action == "rate" and rating is None:
+        return _follow_page(token, 400, problem=gettext("Choose how satisfied you are: 1 to 5 stars."), values=values)
+    if action == "not_fixed" and not values["note"].strip():
+        return _follow_page(token, 400, problem=gettext("Say what is still wrong."), values=values)
+    try:
+        with database().session() as session:
+            status = doors.answer(session, use_case_context(), token, action, rating=rating, note=values["note"])
+    except NotFound:
+        return render_template("resident/unknown.html", code="", gone=False, follow=True), 404
+    except InvalidParameter:
+        return _follow_page(token, 400, problem=gettext("Choose how satisfied you are: 1 to 5 stars."), values=values)
+    except GridopsError:  # closed too long ago, not closed yet, or already rated
+        return _follow_page(token, 409, problem=gettext("This cannot be done on your report now. If the problem is back, "
+                                                        "please report it again."))
+    return redirect(url_for("pages.resident_follow", token=token, done="reopened" if status == "reopened" else "rated"), code=303)
 
 
 def _public(path: str) -> str:
