@@ -1,6 +1,6 @@
 """Intake under load: reports per second over HTTP, latency, and proof that nothing was lost or doubled.
 
-    .venv/bin/python bench/intake.py [--seconds 30] [--clients 32] [--workers 3]
+    .venv/bin/python bench/intake.py [--seconds 30] [--clients 32] [--workers 3] [--dispatcher on|off|both]
                                      [--pg postgresql+psycopg://postgres@127.0.0.1/postgres] [--skip-embedded]
 
 For each backend (PostGIS, the system of record; then the embedded SpatiaLite
@@ -14,6 +14,11 @@ phone does when the answer is lost on a bad connection.
 At the end it counts, in the database, the reports of this run: every
 acknowledged report must be stored exactly once (zero lost, zero doubled), and
 every retry must have answered with the first answer's id.
+
+With `--dispatcher both` each backend is run twice on fresh databases: without the message dispatcher
+(GRIDOPS_NOTIFY_INTERVAL_SECONDS=0) and with it delivering every report's task message by SMS to a fake
+gateway (its own process, tests/messages/fakes.py), and the ratio of the two rates is printed (issue 14:
+within 10%).
 
 The issue's target on this 2-core machine: >= 500 reports/s, p99 < 100 ms.
 Load generator and server share the two cores; the figures include that.
@@ -74,9 +79,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, workers: int, log_path: Path) -> tuple[subprocess.Popen, int]:
+def start_server(url: str, workers: int, log_path: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url}
+    env = {**os.environ, "DATABASE_URL": url, **(extra_env or {})}
     with log_path.open("w") as server_log:  # the access log goes too: it is part of the production setup
         proc = subprocess.Popen([GRIDOPS, "serve", "--port", str(port), "--workers", str(workers)], env=env,
                                 stdout=server_log, stderr=subprocess.STDOUT)
@@ -291,10 +296,36 @@ def audit(url: str, run: str, tally: Tally) -> dict[str, int]:
             "unacknowledged_stored": len(set(stored) - set(tally.acked))}
 
 
-def run_backend(name: str, url: str, args, cleanup) -> dict:
-    log(f"\n== {name}: preparing {url}")
+SMS_GATEWAY = (
+    "import sys, time; from tests.messages.fakes import http_sms; gw = http_sms(); print(gw.url, flush=True)\n"
+    "while sys.stdin.read(1): pass\n"
+    "print(len(gw.received), flush=True)"
+)
+
+
+def sms_gateway() -> tuple[subprocess.Popen, str]:
+    """The fake SMS gateway in a process of its own (its CPU is not the load generator's); stops at stdin's end."""
+    proc = subprocess.Popen([sys.executable, "-c", SMS_GATEWAY], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def delivered(gateway: subprocess.Popen) -> int:
+    out, _ = gateway.communicate(timeout=30)
+    return int(out.strip() or 0)
+
+
+def run_backend(name: str, url: str, args, cleanup, dispatcher: bool = True) -> dict:
+    log(f"\n== {name} ({'with' if dispatcher else 'without'} the message dispatcher): preparing {url}")
     tokens = prepare(url, residents=args.residents)
-    proc, port = start_server(url, args.workers, OUT / f"intake-server-{name}.log")
+    gateway = None
+    if dispatcher:
+        gateway, gateway_url = sms_gateway()
+        extra = {"GRIDOPS_SMS_GATEWAY": "http", "GRIDOPS_SMS_URL": gateway_url + "/send", "GRIDOPS_QUIET_HOURS": "off"}
+    else:
+        extra = {"GRIDOPS_NOTIFY_INTERVAL_SECONDS": "0"}
+    proc, port = start_server(url, args.workers, OUT / f"intake-server-{name}.log", extra)
     run = uuid.uuid4().hex[:8]
     try:
         log(f"   {args.clients} clients, {args.workers} gunicorn workers, {args.warmup:g} s warm-up + {args.seconds:g} s measured")
@@ -308,11 +339,13 @@ def run_backend(name: str, url: str, args, cleanup) -> dict:
         except subprocess.TimeoutExpired:
             proc.kill()
     counts = audit(url, run, tally)
+    messages = delivered(gateway) if gateway is not None else None
     cleanup()
     lat = np.asarray(tally.latencies) * 1000.0
     ok = tally.statuses.get(201, 0)
     result = {
-        "backend": name, "clients": args.clients, "workers": args.workers, "seconds": round(elapsed, 2),
+        "backend": name, "dispatcher": dispatcher, "sms_delivered": messages,
+        "clients": args.clients, "workers": args.workers, "seconds": round(elapsed, 2),
         "reports_per_s": round(ok / elapsed, 1), "p50_ms": round(float(np.percentile(lat, 50)), 2) if lat.size else None,
         "p99_ms": round(float(np.percentile(lat, 99)), 2) if lat.size else None, "statuses": tally.statuses,
         "merged_share": round(tally.merged / ok, 3) if ok else None, "retries": tally.retries,
@@ -328,6 +361,8 @@ def run_backend(name: str, url: str, args, cleanup) -> dict:
         f"lost {counts['lost']}, doubled {counts['doubled']}, stored but unacknowledged {counts['unacknowledged_stored']}; "
         f"{counts['stored'] / max(counts['transactions'], 1):.1f} reports per transaction")
     log("   CPU per report: " + ", ".join(f"{k} {v} ms" for k, v in result["cpu_ms_per_report"].items()))
+    if messages is not None:
+        log(f"   the dispatcher delivered {messages:,} task messages to the fake SMS gateway meanwhile")
     for e in tally.errors:
         log(f"   error: {e}")
     return result
@@ -344,7 +379,10 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("GRIDOPS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--skip-postgis", action="store_true")
     parser.add_argument("--skip-embedded", action="store_true")
+    parser.add_argument("--dispatcher", choices=("on", "off", "both"), default="on",
+                        help="run the message dispatcher beside the server (both: each backend twice, and the ratio)")
     args = parser.parse_args()
+    modes = {"on": [True], "off": [False], "both": [False, True]}[args.dispatcher]
     OUT.mkdir(parents=True, exist_ok=True)
     results = []
 
@@ -354,22 +392,32 @@ def main() -> None:
 
         admin = create_engine(make_url(args.pg), isolation_level="AUTOCOMMIT")
         name = f"gridops_bench_intake_{os.getpid()}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
 
         def drop() -> None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
         try:
-            results.append(run_backend("postgis", make_url(args.pg).set(database=name).render_as_string(hide_password=False), args, drop))
+            for mode in modes:
+                with admin.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                pg_url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
+                results.append(run_backend("postgis", pg_url, args, drop, dispatcher=mode))
         finally:
             drop()
             admin.dispose()
 
     if not args.skip_embedded:
-        with tempfile.TemporaryDirectory() as tmp:
-            results.append(run_backend("spatialite", f"sqlite:///{tmp}/gridops.sqlite", args, lambda: None))
+        for mode in modes:
+            with tempfile.TemporaryDirectory() as tmp:
+                results.append(run_backend("spatialite", f"sqlite:///{tmp}/gridops.sqlite", args, lambda: None, dispatcher=mode))
+
+    for backend in ("postgis", "spatialite"):
+        pair = {r["dispatcher"]: r for r in results if r["backend"] == backend}
+        if len(pair) == 2 and pair[False]["reports_per_s"]:
+            ratio = pair[True]["reports_per_s"] / pair[False]["reports_per_s"]
+            log(f"\n{backend}: intake with the dispatcher {pair[True]['reports_per_s']:,.1f}/s, without "
+                f"{pair[False]['reports_per_s']:,.1f}/s: {ratio:.2f}x (issue 14: within 10%, i.e. >= 0.90x)")
 
     (OUT / "intake.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     log(f"\nwritten {OUT / 'intake.json'}")
