@@ -17,7 +17,10 @@ from gridops.messages.kinds import builtin
 class _Fields(dict[str, Any]):
     """A field the message does not have renders empty, never as an error mid-delivery."""
 
-    def __missing__(self, key: str) -> str:
+    def __missing__(self, key: str) -> Any:
+        # an English field a message was written without (`category_en`) reads as its Chinese one, not as nothing
+        if key.endswith("_en") and key[:-3] in self:
+            return self[key[:-3]]
         return ""
 
 
