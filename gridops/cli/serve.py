@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
+import sys
 from typing import Any
 
 import click
@@ -99,6 +101,7 @@ def _gunicorn(host: str, port: int, workers: int, app_cfg: Config) -> None:
     from gunicorn.app.base import BaseApplication  # the server of `--workers`, needed by nothing else
 
     sweep_interval = app_cfg["SWEEP_INTERVAL_SECONDS"]
+    dispatchers: list[subprocess.Popen[bytes]] = []
     _more_files()
 
     def when_ready(_server: Any) -> None:
@@ -106,7 +109,18 @@ def _gunicorn(host: str, port: int, workers: int, app_cfg: Config) -> None:
         master = make_app()
         if sweep_interval > 0:
             _start_sweeper(master, sweep_interval)
-        _start_dispatcher(master)
+        if app_cfg["NOTIFY_INTERVAL_SECONDS"] > 0:
+            # the dispatcher in a process of its own: a thread of the master busy in the database when gunicorn
+            # forks a worker would leave that worker a lock nobody releases (SpatiaLite workers hung at start)
+            dispatchers.append(subprocess.Popen([sys.executable, "-m", "gridops", "notify", "run"]))
+
+    def on_exit(_server: Any) -> None:
+        for proc in dispatchers:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
     class _App(BaseApplication):
         def load_config(self) -> None:
@@ -121,6 +135,7 @@ def _gunicorn(host: str, port: int, workers: int, app_cfg: Config) -> None:
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", "-")
             self.cfg.set("when_ready", when_ready)
+            self.cfg.set("on_exit", on_exit)
 
         def load(self) -> Server:
             _redact("gunicorn.access")  # in each worker, where its access log is written
