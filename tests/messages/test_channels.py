@@ -50,13 +50,6 @@ def test_the_admin_page_may_set_every_channel_setting_and_masks_the_secrets():
     assert {"ALIYUN_ACCESS_KEY_SECRET", "WECOM_SECRET", "SMTP_PASSWORD", "SMS_TOKEN"} <= SECRET_KEYS
 
 
-@pytest.fixture
-def db(migrated_url):
-    database = Database(migrated_url)
-    yield database
-    database.dispose()
-
-
 def _set(db: Database, **values: str) -> None:
     with db.session() as s:
         for key, value in values.items():

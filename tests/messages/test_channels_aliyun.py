@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from gridops.core.db import Database
 from gridops.messages.channels.aliyun_sms import AliyunSms, signature
 from gridops.messages.channels.base import Outgoing
 from tests.messages.fakes import aliyun_sms
@@ -22,13 +21,6 @@ def gateway():
     gw = aliyun_sms()
     yield gw
     gw.close()
-
-
-@pytest.fixture
-def db(migrated_url):
-    database = Database(migrated_url)
-    yield database
-    database.dispose()
 
 
 def settings(gw, **changes) -> dict:

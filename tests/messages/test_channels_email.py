@@ -17,13 +17,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 BOXES = frozenset({"zhang.san@grid.example.gov.cn"})
 
 
-@pytest.fixture
-def db(migrated_url):
-    database = Database(migrated_url)
-    yield database
-    database.dispose()
-
-
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
     return self_signed(tmp_path_factory.mktemp("smtp-tls"))

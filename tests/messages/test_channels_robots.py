@@ -7,18 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from gridops.core.db import Database
 from tests.messages.fakes import dingtalk, wecom_robot
 from tests.messages.world import NOON, copies, dispatcher, resident, robot, step
 
 PLAIN: dict = {}  # no personal channel: only the robots' copies are made
-
-
-@pytest.fixture
-def db(migrated_url):
-    database = Database(migrated_url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

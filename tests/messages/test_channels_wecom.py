@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from gridops.core.db import Database
 from gridops.messages.channels.base import Outgoing
 from gridops.messages.channels.wecom import WeCom
 from tests.messages.fakes import http_sms, wecom
@@ -19,13 +18,6 @@ def gateway():
     gw = wecom()
     yield gw
     gw.close()
-
-
-@pytest.fixture
-def db(migrated_url):
-    database = Database(migrated_url)
-    yield database
-    database.dispose()
 
 
 def settings(gw, **changes) -> dict:

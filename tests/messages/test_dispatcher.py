@@ -25,13 +25,6 @@ def gateway():
     gw.close()
 
 
-@pytest.fixture
-def db(migrated_url):
-    database = Database(migrated_url)
-    yield database
-    database.dispose()
-
-
 def _dispatcher(db: Database, gateway, quiet: str = "22:00-07:00", **policy) -> Dispatcher:
     config = {"SMS_GATEWAY": "http", "SMS_URL": gateway.url + "/send", "QUIET_HOURS": quiet, "TIMEZONE": "Asia/Shanghai"}
     return Dispatcher(db, config, owner="test", policy=Policy(**policy) if policy else None)
