@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "PRIMARY_LAYER": "grid",
     # an intranet tile server for the maps, e.g. http://tiles.local/{z}/{x}/{y}.png
     "TILE_URL": None,
+    # the datum the tiles are drawn in: WGS84, or GCJ02 (AMap, Tencent) / BD09 (Baidu): overlays are shifted to match
+    "TILE_CRS": "WGS84",
+    # what the maps credit for their base layer (none by default)
+    "TILE_ATTRIBUTION": "",
     # the address residents reach the service at, as a door's QR label encodes it (https://grid.example.gov.cn);
     # unset: the address the request for the labels came in on (the CLI then needs --base-url)
     "PUBLIC_URL": "",

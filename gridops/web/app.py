@@ -22,7 +22,7 @@ from gridops.core.db import Database
 from gridops.incidents.intake.writer import IntakeQueue
 from gridops.incidents.stream import Wakeup
 from gridops.reference.data import References, office_hours_setting
-from gridops.web import guard, headers, i18n, limits
+from gridops.web import basemap, guard, headers, i18n, limits
 from gridops.web.api import ERRORS_BY_PREFIX, register_api
 from gridops.web.context import use_case_context
 from gridops.web.pages import pages
@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.session_interface = _PageSession()
     headers.install(app)
     i18n.install(app)
+    basemap.install(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable in JSON
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db = Database(settings["DATABASE_URL"], echo=settings["SQL_ECHO"])
