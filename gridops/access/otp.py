@@ -248,11 +248,32 @@ def _span(span: timedelta) -> str:
     return {60: "a minute", 3600: "an hour", 86400: "a day"}.get(seconds, f"{seconds} s")
 
 
+FORGOTTEN = "验证码已失效 (a sign-in code, no longer valid)"
+
+
+def forget_spent(session: Session, now: datetime) -> list[str]:
+    """The words of codes that died unused (expired, nobody asked again) are blanked like a replaced code's:
+    a sweep does it, so no working-looking code sits in the outbox and delivery log for longer than it lives.
+    Each number is taken under its lock and looked at again, so a code asked for meanwhile is left alone."""
+    live = select(OneTimeCode.phone).where(OneTimeCode.used_at.is_(None), OneTimeCode.expires_at > now)
+    phones = list(session.scalars(select(Notification.phone).distinct().where(
+        Notification.kind == KIND, Notification.message != FORGOTTEN, Notification.phone.is_not(None),
+        Notification.phone.not_in(live))))
+    forgotten = []
+    for phone in phones:
+        assert phone is not None  # filtered above
+        _lock(session, phone)
+        if session.scalar(live.where(OneTimeCode.phone == phone).limit(1)) is None:
+            _forget(session, phone)
+            forgotten.append(phone)
+    return forgotten
+
+
 def _forget(session: Session, phone: str) -> None:
     """A number's earlier codes no longer work, so their words need not be kept: the text of their messages
     that have gone out (or are yet to fan out) is blanked. A copy still queued keeps its own text until sent."""
     blank = {"code": "", "minutes": int(LIFETIME.total_seconds() // 60)}
-    words = "验证码已失效 (a sign-in code, no longer valid)"
+    words = FORGOTTEN
     notes = select(Notification.id).where(Notification.kind == KIND, Notification.phone == phone)
     session.execute(update(Notification).where(Notification.id.in_(notes.scalar_subquery())).values(data=blank, message=words))
     session.execute(update(Delivery).where(Delivery.notification_id.in_(notes.scalar_subquery()), Delivery.status != "queued")

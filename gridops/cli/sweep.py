@@ -17,7 +17,8 @@ def sweep() -> None:
     done = run_sweep(app_db(app), context(app))
     click.echo(f"swept: {len(done.supervised)} supervised, {len(done.escalated)} escalated, "
                f"{len(done.visits_scheduled)} visits scheduled, "
-               f"{len(done.overdue_visits)} overdue visits notified, {len(done.skipped)} skipped (changed meanwhile)")
+               f"{len(done.overdue_visits)} overdue visits notified, {len(done.codes_forgotten)} dead sign-in codes blanked, "
+               f"{len(done.skipped)} skipped (changed meanwhile)")
 
 
 @cli.command("render-maps")

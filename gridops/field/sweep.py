@@ -1,6 +1,6 @@
 """Due work watched, every minute inside `gridops serve` (and by `gridops sweep`): overdue
 incidents supervised and escalated (gridops.incidents.sweeper), patrol visits falling due
-scheduled, and overdue visits told to their worker once."""
+scheduled, overdue visits told to their worker once, and the words of dead sign-in codes blanked."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gridops.access.otp import forget_spent
 from gridops.access.users import sync_user_areas
 from gridops.core import clock
 from gridops.core.db import Database
@@ -29,6 +30,7 @@ class SweepReport:
     visits_scheduled: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
     warned: list[tuple[int, int]] = field(default_factory=list)  # (incident, percent of its limit used)
+    codes_forgotten: list[str] = field(default_factory=list)  # numbers whose dead sign-in codes' words were blanked
 
 
 def sweep(db: Database, ctx: Context, now: datetime | None = None) -> SweepReport:
@@ -44,6 +46,8 @@ def sweep(db: Database, ctx: Context, now: datetime | None = None) -> SweepRepor
         sync_user_areas(session, now=now)
     with db.session() as session:
         report.overdue_visits = tell_overdue_visits(session, ctx, now)
+    with db.session() as session:
+        report.codes_forgotten = forget_spent(session, now)
     return report
 
 

@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from gridops.access.otp import forget_spent
 from gridops.core import clock
-from gridops.core.models import AppUser, Incident, Notification, OneTimeCode, UserArea, Worker
+from gridops.core.models import AppUser, Delivery, Incident, Notification, OneTimeCode, UserArea, Worker
 from gridops.messages.dispatcher import Dispatcher
 from tests.messages.fakes import http_sms
 from tests.web.test_resident_page import a_door, form_key
@@ -164,6 +165,25 @@ def test_a_code_expires_after_five_minutes(city, sms):
         fresh = code_sent(city, sms)
         assert verify(city.client, code).json["reason"] in ("wrong", "expired") or code == fresh
         assert verify(city.app.test_client(), fresh).status_code == 200
+
+
+def test_a_sweep_blanks_the_words_of_codes_that_died_unused_and_leaves_live_ones(city, sms):
+    other = "13900002222"
+    assert ask(city.client).status_code == 202
+    dead = code_sent(city, sms)
+    with clock.moved(city.clock["t"] + timedelta(minutes=4)):
+        assert ask(city.app.test_client(), other).status_code == 202
+        live = code_sent(city, sms, other)
+    with clock.moved(city.clock["t"] + timedelta(minutes=6)), city.session() as s:
+        assert forget_spent(s, clock.now()) == [PHONE]
+    with city.session() as s:
+        kept = {n.phone: (n.message, n.data.get("code")) for n in s.scalars(select(Notification).where(
+            Notification.kind == "sign_in_code"))}
+        bodies = {d.body for d in s.scalars(select(Delivery).join(Notification).where(Notification.phone == PHONE))}
+    assert kept[PHONE][1] == "" and dead not in kept[PHONE][0] and bodies and not any(dead in b for b in bodies)
+    assert kept[other][1] == live
+    with clock.moved(city.clock["t"] + timedelta(minutes=6)):
+        assert verify(city.app.test_client(), live, other).status_code == 200
 
 
 def test_five_wrong_tries_kill_the_code(city, sms):
