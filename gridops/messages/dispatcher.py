@@ -85,7 +85,8 @@ class Dispatcher:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.policy = policy or Policy.of(config)
         self.tz = ZoneInfo(str(config.get("TIMEZONE") or "Asia/Shanghai"))
-        self.paused: dict[str, datetime] = {}  # a throttled channel: not taken from until then
+        # a throttled channel, or one throttled group robot ("robot:<id>": each has its own rate), not taken from until then
+        self.paused: dict[str, datetime] = {}
         self._pool = ThreadPoolExecutor(self.policy.threads, thread_name_prefix="gridops-send")
         self._inflight: dict[Future[Outcome], int] = {}  # sends on the pool, by the delivery they are of
         self._settings: dict[str, Any] | None = None
@@ -156,13 +157,17 @@ class Dispatcher:
             self._settings, self.channels = settings, registry.build(settings)
 
     def _take(self, now: datetime, limit: int) -> list[tuple[int, str, Outgoing]]:
-        live = [c for c in self.channels if self.paused.get(c, now) <= now]
+        waiting = {k for k, until in self.paused.items() if until > now}
+        live = [c for c in self.channels if c not in waiting]
         if not live:
             return []
         lease = now + timedelta(seconds=self.policy.lease_seconds)
-        due = (select(Delivery.id).where(Delivery.status == "queued", Delivery.next_at <= now, Delivery.channel.in_(live),
-                                         or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
-               .order_by(Delivery.next_at).limit(limit).with_for_update(skip_locked=True))
+        due = select(Delivery.id).where(Delivery.status == "queued", Delivery.next_at <= now, Delivery.channel.in_(live),
+                                        or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
+        robots_waiting = sorted(k for k in waiting if k.startswith("robot:"))
+        if robots_waiting:
+            due = due.where(Delivery.address.not_in(robots_waiting))
+        due = due.order_by(Delivery.next_at).limit(limit).with_for_update(skip_locked=True)
         with self.db.session() as session:
             ids = list(session.scalars(
                 update(Delivery).where(Delivery.id.in_(due.scalar_subquery()))
@@ -228,7 +233,8 @@ class Dispatcher:
         wait = self.policy.backoff(d.attempts, outcome.retry_after)
         d.status, d.held, d.next_at = "queued", False, now + timedelta(seconds=wait)
         if outcome.throttled:
-            self.paused[d.channel] = max(self.paused.get(d.channel, now), now + timedelta(seconds=outcome.retry_after or 2.0))
+            key = d.address if d.address.startswith("robot:") else d.channel  # a robot's limit is its own
+            self.paused[key] = max(self.paused.get(key, now), now + timedelta(seconds=outcome.retry_after or 2.0))
         done.retried += 1
 
 

@@ -44,12 +44,26 @@ def test_a_wecom_robot_past_twenty_a_minute_waits_then_says_it_all(db, wecom_gw)
     resident(db, 25)
     d = dispatcher(db, PLAIN)
     first = step(d)
-    assert (first.sent, first.retried) == (20, 5) and "wecom_robot" in d.paused
+    assert (first.sent, first.retried) == (20, 5) and list(d.paused) == [f"robot:{copies(db)[0].address.split(':')[1]}"]
     assert all("45009" in r.error for r in copies(db) if r.status == "queued")
     wecom_gw.skew = 61.0
     step(d, NOON + timedelta(minutes=3))
     d.close()
     assert len(wecom_gw.received) == 25 and {r.status for r in copies(db)} == {"sent"}
+
+
+def test_one_robot_past_its_rate_waits_alone_and_another_groups_robot_goes_on(db, wecom_gw):
+    busy = robot(db, "wecom_robot", wecom_gw.url + "/cgi-bin/webhook/send?key=robot-key-1")
+    resident(db, 25)
+    d = dispatcher(db, PLAIN)
+    assert (step(d).sent, d.paused.keys()) == (20, {f"robot:{busy}"})
+    calm = robot(db, "wecom_robot", wecom_gw.url + "/cgi-bin/webhook/send?key=robot-key-2")
+    resident(db, 3, phones=[f"1390000{i:04d}" for i in range(3)])
+    later = step(d, NOON + timedelta(seconds=5))  # robot 1 still waits; robot 2 says the new ones (and robot 1's)
+    d.close()
+    by_robot = {a: sorted(r.status for r in copies(db) if r.address == a) for a in (f"robot:{busy}", f"robot:{calm}")}
+    assert later.sent == 3 and by_robot[f"robot:{calm}"] == ["sent"] * 3
+    assert by_robot[f"robot:{busy}"].count("queued") == 8
 
 
 def test_a_key_that_is_no_robots_fails_at_once(db, wecom_gw):
