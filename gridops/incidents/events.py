@@ -17,7 +17,6 @@ from gridops.geo.crs import STORAGE_SRID
 from gridops.access.policy import Principal
 from gridops.core.models import Attachment, Incident, IncidentEvent
 from gridops.incidents.photos import Photo
-from gridops.messages.outbox import enqueue
 
 _NEXT_SEQ = "gridops.next_event_seq"  # session.info: incident id -> the seq its next event takes
 
@@ -73,9 +72,3 @@ def actor_label(actor: Principal | None) -> str:
     if actor is None:
         return "system"
     return f"{actor.role}:{actor.name}"
-
-
-def notify(session: Session, worker_id: int | None, incident: Incident, kind: str, message: str, at: datetime,
-           data: dict[str, Any] | None = None) -> None:
-    """A message to the worker about the incident, in the outbox of this step's transaction."""
-    enqueue(session, kind, at=at, worker_id=worker_id, incident_id=incident.id, data={"reason": message, **(data or {})})
