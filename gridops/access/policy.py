@@ -271,6 +271,7 @@ ROUTES: dict[str, RouteAccess] = {
     "api-docs.openapi_swagger_ui": _a(ANYONE, "the API's documentation page"),
     "health.healthz": _a(ANYONE, "whether the service can work (details for admins)"),
     # signing in by phone (gridops.access.otp): anyone, limited per number and per address
+    "basemap.tile": _a(ANYONE, "the city's streets and building outlines as map tiles (no one's address or household)"),
     "auth.phone_code": _a(ANYONE, "sends a sign-in code by SMS to any mobile number (never says whether it has an account)"),
     "auth.phone_verify": _a(ANYONE, "a right code starts a page session: the number's worker or staff user, else its resident"),
     # the public map

@@ -23,6 +23,7 @@ from gridops.geo.geojson import geometry_to_geojson
 from gridops.access.policy import ACT_ON_MAP, Principal
 from gridops.analytics.maps import _esc, live_map, risk_map, standalone
 from gridops.analytics.risk import RESOLUTIONS, RiskQuery, risk
+from gridops.basemap.settings import page_config
 from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.db import Database
@@ -69,7 +70,7 @@ def risk_page_html(db: Database, cfg: Mapping[str, Any], args: Mapping[str, str]
                 f'<link rel="stylesheet" href="/static/maps.css"></head><body><aside class="gridops-panel">'
                 f'<h1>隐患风险 Hidden risks</h1><p class="problem" role="alert">{_esc(problem.message)}</p>{form}</aside></body></html>')
         return body, problem
-    return risk_map(data, cfg["TILE_URL"], form_html=_form_panel(form)).get_root().render(), None
+    return risk_map(data, page_config(cfg), form_html=_form_panel(form)).get_root().render(), None
 
 
 def _form_panel(form: str) -> str:
@@ -151,7 +152,7 @@ def live_page_html(db: Database, cfg: Mapping[str, Any], who: Principal | None, 
               "open": list(OPEN), "statusNames": STATUS_NAMES,  # the loop's own lists (gridops.incidents.loop)
               "mayAct": bool(who and who.can(ACT_ON_MAP)),
               "role": who.role if who else None, "snapshot": snapshot}
-    return live_map(bounds, cfg["TILE_URL"], config).get_root().render()
+    return live_map(bounds, page_config(cfg), config).get_root().render()
 
 
 # --- files for reports -----------------------------------------------------------------

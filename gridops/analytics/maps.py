@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,12 +31,15 @@ from jinja2 import Template
 from shapely.geometry import shape
 
 from gridops.analytics.risk import BIN_LABELS, cell_geometry
+from gridops.basemap.settings import CITY_MIN_ZOOM, CITY_TILES
 from gridops.core.config import STATIC_DIR
 
 STATIC = STATIC_DIR
 LEAFLET_JS = ("leaflet", "/static/vendor/leaflet/leaflet.js")
 LEAFLET_CSS = ("leaflet_css", "/static/vendor/leaflet/leaflet.css")
 MAPS_CSS = ("gridops_maps_css", "/static/maps.css")
+BASEMAP_JS = ("gridops_basemap", "/static/basemap.js")
+BASEMAP_CSS = ("gridops_basemap_css", "/static/basemap.css")
 HEAT_JS = ("leaflet-heat.js", "/static/vendor/leaflet.heat/leaflet-heat.js")
 CLUSTER_JS = ("markerclusterjs", "/static/vendor/leaflet.markercluster/leaflet.markercluster.js")
 CLUSTER_CSS = [("markerclustercss", "/static/vendor/leaflet.markercluster/MarkerCluster.css"),
@@ -55,8 +59,8 @@ CLASS_COLOURS = {
 class OfflineMap(folium.Map):
     """A Folium map whose page asks nothing of the internet."""
 
-    default_js = [LEAFLET_JS]
-    default_css = [LEAFLET_CSS, MAPS_CSS]
+    default_js = [LEAFLET_JS, BASEMAP_JS]
+    default_css = [LEAFLET_CSS, BASEMAP_CSS, MAPS_CSS]
 
 
 def _figure(m: folium.Map) -> Figure:
@@ -64,18 +68,36 @@ def _figure(m: folium.Map) -> Figure:
     return cast(Figure, m.get_root())
 
 
-def base_map(bounds: tuple[float, float, float, float], tile_url: str | None, title: str) -> OfflineMap:
+def base_map(bounds: tuple[float, float, float, float], basemap: Mapping[str, Any] | None, title: str) -> OfflineMap:
+    """A map of the bounds over the base map `basemap` says (gridops.basemap.settings.page_config; None: the city's
+    own streets only), drawn by /static/basemap.js like every other map page."""
+    settings = dict(basemap or {"tiles": "", "crs": "WGS84", "attribution": "", "city": CITY_TILES, "cityMinZoom": CITY_MIN_ZOOM})
     minx, miny, maxx, maxy = bounds
-    m = OfflineMap(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=14, control_scale=True,
-                   prefer_canvas=True)
+    m = OfflineMap(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=14, control_scale=False,
+                   prefer_canvas=True, crs=settings["crs"] if settings["crs"] in ("GCJ02", "BD09") else "EPSG3857")
     m.options["maxZoom"] = 20  # with no tile layer Leaflet knows no limit, and clustering needs one
-    if tile_url:
-        folium.TileLayer(tile_url, attr="intranet tiles", name="basemap", max_zoom=20).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
+    config = json.dumps(settings, ensure_ascii=False).replace("</", "<\\/")
     _figure(m).header.add_child(Element(f"<title>{_esc(title)}</title>"
                                         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-                                        '<link rel="icon" href="data:,">'))
+                                        '<link rel="icon" href="data:,">'
+                                        f'<script type="application/json" id="gridops-basemap">{config}</script>'))
+    m.add_child(_Basemap())
     return m
+
+
+class _Basemap(MacroElement):
+    """The base layer, scale and attribution, added by /static/basemap.js as on every map page."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+gridopsBasemap.attach({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Basemap"
 
 
 def _esc(text: str) -> str:
@@ -101,10 +123,10 @@ def _colour(value: float | None, breaks: list[float]) -> str:
 # --- the risk map ----------------------------------------------------------------
 
 
-def risk_map(data: dict[str, Any], tile_url: str | None, form_html: str = "") -> OfflineMap:
+def risk_map(data: dict[str, Any], basemap: Mapping[str, Any] | None, form_html: str = "") -> OfflineMap:
     """Cells and grids as choropleths, Gi* spots, emerging classes, recent heat, and a week slider."""
     study = shape(data["study_area"])
-    m = base_map(study.bounds, tile_url, "Hidden risks · 隐患风险图 · gridops")
+    m = base_map(study.bounds, basemap, "Hidden risks · 隐患风险图 · gridops")
     cells = data["cells"]
     breaks = _quantile_breaks([c["count"] for c in cells])
     cell_features = [{"type": "Feature", "geometry": cell_geometry(c["cell"]), "properties": {
@@ -234,10 +256,10 @@ def _risk_panel(data: dict[str, Any], breaks: list[float]) -> str:
 # --- the live map ----------------------------------------------------------------
 
 
-def live_map(boundaries: dict[str, Any], tile_url: str | None, config: dict[str, Any]) -> OfflineMap:
+def live_map(boundaries: dict[str, Any], basemap: Mapping[str, Any] | None, config: dict[str, Any]) -> OfflineMap:
     """Grids and micro-grids (switchable, labelled), and the live layers livemap.js keeps current."""
     bounds = shape(boundaries["outline"]).bounds
-    m = base_map(bounds, tile_url, "Live map · 指挥中心实时地图 · gridops")
+    m = base_map(bounds, basemap, "Live map · 指挥中心实时地图 · gridops")
     micro = folium.GeoJson(boundaries["micro_grids"], name="微网格 Micro-grids", show=False,
                            style_function=lambda f: {"fill": False, "color": "#829ab1", "weight": 0.8, "dashArray": "3 3"})
     micro.add_to(m)

@@ -32,6 +32,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.logout": ("POST", "/logout", {}),
     "pages.login_phone": ("POST", "/login/phone", {"data": {"phone": "not-a-number", "action": "send"}}),
     "auth.phone_code": ("POST", "/api/v1/auth/phone/code", {"json": {"phone": "not-a-number"}}),
+    "basemap.tile": ("GET", "/api/v1/basemap/15/26000/13600.geojson", {}),
     "auth.phone_verify": ("POST", "/api/v1/auth/phone/verify", {"json": {"phone": "not-a-number", "code": "1"}}),
     "pages.problem_type": ("GET", "/problems/forbidden", {}),
     "pages.worker": ("GET", "/worker", {}),

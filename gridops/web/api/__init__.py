@@ -19,6 +19,7 @@ from werkzeug.routing import IntegerConverter
 from gridops.core.types import STORED_ID_MAX
 from gridops.web.api.areas import bp as areas_bp
 from gridops.web.api.auth import bp as auth_bp
+from gridops.web.api.basemap import bp as basemap_bp
 from gridops.web.api.boundaries import bp as boundaries_bp
 from gridops.web.api.health import bp as health_bp
 from gridops.web.api.inbox import bp as inbox_bp
@@ -98,6 +99,7 @@ def register_api(app: Flask) -> Api:
 
     api.register_blueprint(health_bp)
     api.register_blueprint(areas_bp, url_prefix="/api/v1")
+    api.register_blueprint(basemap_bp, url_prefix="/api/v1")
     api.register_blueprint(auth_bp, url_prefix="/api/v1")
     api.register_blueprint(locate_bp, url_prefix="/api/v1")
     api.register_blueprint(boundaries_bp, url_prefix="/api/v1")

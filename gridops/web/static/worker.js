@@ -181,8 +181,7 @@
   function drawMap() {
     if (!window.L) return;
     if (!map) {
-      map = L.map("map", { attributionControl: false, zoomSnap: 0.5 }).setView([30.62, 104.1], 15);
-      if (cfg.tileUrl) L.tileLayer(cfg.tileUrl, { maxZoom: 20 }).addTo(map);
+      map = gridopsBasemap.map("map", { zoomSnap: 0.5 }).setView([30.62, 104.1], 15);
       layers = L.layerGroup().addTo(map);
     }
     layers.clearLayers();
