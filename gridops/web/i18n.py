@@ -8,10 +8,13 @@ for English before Chinese. Machine-readable codes (the API's `type`, enum value
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, Response, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 LOCALES = ("zh_CN", "en")
 DEFAULT = "zh_CN"
@@ -58,6 +61,15 @@ def install(app: Flask) -> None:
     Babel(app, locale_selector=locale)
     app.after_request(_keep_choice)
     app.jinja_env.globals["page_lang"] = page_lang
+    app.jinja_env.globals["script_strings"] = script_strings
+
+
+def script_strings(table: Mapping[str, str]) -> Markup:
+    """A page script's words in the reader's language, as a JSON block the script reads through
+    `/static/strings.js` (`gridopsT(key, {name: value})`): the words live in the catalogues like every
+    other page string — a table of `N_()`-marked English, translated here — and the script holds keys only."""
+    words = {key: gettext(text) for key, text in table.items()}
+    return Markup('<script type="application/json" id="gridops-strings">%s</script>') % htmlsafe_json_dumps(words)
 
 
 def page_lang() -> str:

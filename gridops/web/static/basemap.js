@@ -176,7 +176,7 @@
 
   function map(element, options) {
     var cfg = config();
-    var m = L.map(element, L.extend({maxZoom: 20, preferCanvas: true, crs: crsFor(cfg.crs)}, options || {}));
+    var m = L.map(element, L.extend({maxZoom: 20, crs: crsFor(cfg.crs)}, options || {}));
     return attach(m, cfg);
   }
 
