@@ -272,6 +272,8 @@ ROUTES: dict[str, RouteAccess] = {
     "health.healthz": _a(ANYONE, "whether the service can work (details for admins)"),
     # signing in by phone (gridops.access.otp): anyone, limited per number and per address
     "basemap.tile": _a(ANYONE, "the city's streets and building outlines as map tiles (no one's address or household)"),
+    "tiles.archive_tile": _a(ANYONE, "a tile of the configured base-map archive (GRIDOPS_TILES)"),
+    "tiles.archive_file": _a(ANYONE, "the base-map archive file itself, by ranges"),
     "auth.phone_code": _a(ANYONE, "sends a sign-in code by SMS to any mobile number (never says whether it has an account)"),
     "auth.phone_verify": _a(ANYONE, "a right code starts a page session: the number's worker or staff user, else its resident"),
     # the public map

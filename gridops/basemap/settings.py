@@ -14,12 +14,21 @@ from typing import Any
 
 from gridops.geo.chinacrs import DATUMS
 
+from gridops.basemap.archive import open_archive
+
 CITY_TILES = "/api/v1/basemap/{z}/{x}/{y}.geojson"
+ARCHIVE_TILES = "/tiles/{z}/{x}/{y}"  # the archive's tiles, one by one (gridops.web.api.basemap)
+ARCHIVE_FILE = "/tiles/archive.pmtiles"  # the .pmtiles file itself, with HTTP range requests
 CITY_MIN_ZOOM = 13  # farther out the city's streets are a grey smudge: the grids alone say more
 
 
 def page_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    tiles = cfg.get("TILE_URL") or ""
+    """A tile archive (TILES) is served by the service itself and wins over an XYZ server (TILE_URL); either is
+    drawn beneath the city's own streets and buildings."""
+    tiles, attribution, native = cfg.get("TILE_URL") or "", cfg.get("TILE_ATTRIBUTION") or "", 18
+    if cfg.get("TILES"):
+        archive = open_archive(str(cfg["TILES"]))
+        tiles, attribution, native = ARCHIVE_TILES, attribution or archive.attribution, archive.max_zoom
     crs = str(cfg.get("TILE_CRS") or "WGS84").upper().replace("-", "").replace("_", "")
-    return {"tiles": tiles, "crs": crs if tiles and crs in DATUMS else "WGS84", "attribution": cfg.get("TILE_ATTRIBUTION") or "",
-            "city": CITY_TILES, "cityMinZoom": CITY_MIN_ZOOM}
+    return {"tiles": tiles, "tilesMaxNativeZoom": native, "crs": crs if tiles and crs in DATUMS else "WGS84",
+            "attribution": attribution, "city": CITY_TILES, "cityMinZoom": CITY_MIN_ZOOM}

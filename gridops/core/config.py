@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "PRIMARY_LAYER": "grid",
     # an intranet tile server for the maps, e.g. http://tiles.local/{z}/{x}/{y}.png
     "TILE_URL": None,
+    # a tile archive the service serves itself (raster .pmtiles or .mbtiles): wins over TILE_URL
+    "TILES": None,
     # the datum the tiles are drawn in: WGS84, or GCJ02 (AMap, Tencent) / BD09 (Baidu): overlays are shifted to match
     "TILE_CRS": "WGS84",
     # what the maps credit for their base layer (none by default)

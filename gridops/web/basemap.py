@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from gridops.basemap.archive import open_archive
 from gridops.basemap.settings import page_config
 
 
@@ -16,4 +17,6 @@ def basemap_config() -> dict[str, Any]:
 
 
 def install(app: Flask) -> None:
+    if app.config.get("TILES"):
+        open_archive(str(app.config["TILES"]))  # an unusable archive stops the start, saying why
     app.jinja_env.globals["basemap_config"] = basemap_config

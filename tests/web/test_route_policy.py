@@ -33,6 +33,8 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.login_phone": ("POST", "/login/phone", {"data": {"phone": "not-a-number", "action": "send"}}),
     "auth.phone_code": ("POST", "/api/v1/auth/phone/code", {"json": {"phone": "not-a-number"}}),
     "basemap.tile": ("GET", "/api/v1/basemap/15/26000/13600.geojson", {}),
+    "tiles.archive_tile": ("GET", "/tiles/15/26000/13600", {}),
+    "tiles.archive_file": ("GET", "/tiles/archive.pmtiles", {}),
     "auth.phone_verify": ("POST", "/api/v1/auth/phone/verify", {"json": {"phone": "not-a-number", "code": "1"}}),
     "pages.problem_type": ("GET", "/problems/forbidden", {}),
     "pages.worker": ("GET", "/worker", {}),

@@ -20,6 +20,7 @@ from gridops.core.types import STORED_ID_MAX
 from gridops.web.api.areas import bp as areas_bp
 from gridops.web.api.auth import bp as auth_bp
 from gridops.web.api.basemap import bp as basemap_bp
+from gridops.web.api.basemap import tiles as tiles_bp
 from gridops.web.api.boundaries import bp as boundaries_bp
 from gridops.web.api.health import bp as health_bp
 from gridops.web.api.inbox import bp as inbox_bp
@@ -120,4 +121,5 @@ def register_api(app: Flask) -> Api:
         return send_from_directory(_swagger_assets(), filename, max_age=86400)
 
     app.register_blueprint(assets)
+    app.register_blueprint(tiles_bp)
     return api

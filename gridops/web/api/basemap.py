@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import Response, request
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, current_app, request, send_file
 
+from gridops.basemap.archive import TileArchive, open_archive
 from gridops.basemap.city import city_tile
+from gridops.core.errors import NotFound
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.basemap import BasemapTile
 from gridops.web.api.schemas.common import problem_response
@@ -29,3 +32,37 @@ def tile(z: int, x: int, y: int) -> Response:
     if tag in request.if_none_match:
         return Response(status=304, headers=headers)
     return Response(body, mimetype="application/geo+json", headers=headers)
+
+
+# the tile archive (GRIDOPS_TILES): not part of the API document, the way a tile server's paths are not
+tiles = FlaskBlueprint("tiles", __name__)
+
+
+def _archive() -> TileArchive:
+    if not current_app.config.get("TILES"):
+        raise NotFound("no tile archive is configured (GRIDOPS_TILES)")
+    return open_archive(str(current_app.config["TILES"]))
+
+
+@tiles.get("/tiles/<int:z>/<int:x>/<int:y>")
+def archive_tile(z: int, x: int, y: int) -> Response:
+    """One tile of the archive, for Leaflet's plain tile layer. Outside the archive: 204, drawn as nothing
+    (the city's own streets still are), rather than a broken-image 404 per tile."""
+    archive = _archive()
+    data = archive.tile(z, x, y)
+    if data is None:
+        return Response(status=204, headers={"Cache-Control": "public, max-age=3600"})
+    tag = hashlib.sha1(data).hexdigest()[:20]
+    headers = {"ETag": f'"{tag}"', "Cache-Control": "public, max-age=86400"}
+    if tag in request.if_none_match:
+        return Response(status=304, headers=headers)
+    return Response(data, mimetype=archive.media_type, headers=headers)
+
+
+@tiles.get("/tiles/archive.pmtiles")
+def archive_file() -> Response:
+    """The .pmtiles file whole, with HTTP range requests (206), for clients that read archives themselves."""
+    archive = _archive()
+    if archive.kind != "pmtiles":
+        raise NotFound("the tile archive is an .mbtiles file: its tiles are at /tiles/{z}/{x}/{y}")
+    return send_file(archive.path, mimetype="application/vnd.pmtiles", conditional=True, max_age=3600)

@@ -168,7 +168,7 @@
     cfg = cfg || config();
     map.attributionControl && map.attributionControl.setPrefix(false);
     if (cfg.attribution && map.attributionControl) map.attributionControl.addAttribution(cfg.attribution);
-    if (cfg.tiles) L.tileLayer(cfg.tiles, {maxZoom: 20, maxNativeZoom: 18}).addTo(map);
+    if (cfg.tiles) L.tileLayer(cfg.tiles, {maxZoom: 20, maxNativeZoom: cfg.tilesMaxNativeZoom || 18}).addTo(map);
     if (cfg.city && location.protocol !== "file:") cityLayer(map, cfg);  // a saved map file has no service to ask
     L.control.scale({metric: true, imperial: false}).addTo(map);
     return map;
