@@ -34,6 +34,19 @@ from gridops.field.workers import worker_positions
 from gridops.incidents.listing import incidents_geojson
 from gridops.incidents.loop import OPEN, STATUS_NAMES
 
+# the page's words used inside f-strings (where pybabel cannot see a call): marked here
+PAGE_WORDS = {
+    "title": N_("Hidden risks"),
+    "spots": N_("Hot spots, strongest first"),
+    "howto": N_("How to read this map"),
+    "category": N_("Category"),
+    "area": N_("Area"),
+    "from": N_("From"),
+    "to": N_("To (included)"),
+    "res": N_("Cell size"),
+    "update": N_("Update"),
+}
+
 
 def risk_page_html(db: Database, cfg: Mapping[str, Any], args: Mapping[str, str], *, t: Translate = plain, lang: str = "zh",
                    words: Mapping[str, str] | None = None, config: Mapping[str, Any] | None = None,
@@ -52,9 +65,9 @@ def risk_page_html(db: Database, cfg: Mapping[str, Any], args: Mapping[str, str]
     if doc is None:
         assert problem is not None  # no document only when the query was refused
         body = (f'<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">'
-                f'<title>{_esc(t(N_("Hidden risks")))} · gridops</title>'
+                f'<title>{_esc(t(PAGE_WORDS["title"]))} · gridops</title>'
                 f'<link rel="stylesheet" href="/static/maps.css"><link rel="stylesheet" href="/static/riskmap.css"></head>'
-                f'<body><aside class="gridops-panel risk-panel"><h1>{_esc(t(N_("Hidden risks")))}</h1>'
+                f'<body><aside class="gridops-panel risk-panel"><h1>{_esc(t(PAGE_WORDS["title"]))}</h1>'
                 f'<p class="problem" role="alert">{_esc(problem.message)}</p>{form}</aside></body></html>')
         return body, problem
     panels = _summary_panel(doc, options, t) + f'<aside class="gridops-panel risk-form-panel">{form}{_how_to_read(t)}</aside>'
@@ -64,7 +77,7 @@ def risk_page_html(db: Database, cfg: Mapping[str, Any], args: Mapping[str, str]
 
 def _summary_panel(doc: dict[str, Any], options: dict[str, Any], t: Translate) -> str:
     q = doc["query"]
-    area = options["area_names"].get(q["area"] or "", t(N_("the whole city")))
+    area = options["area_names"].get(q["area"] or "", t(N_("The whole city")))
     line = t(N_("{category} · {area} · {since} to {until} (local time) · H3 resolution {res}")).format(
         category=q["category_name"], area=area, since=q["since_day"], until=q["until_day"], res=q["res"])
     totals = t(N_("{total} incidents · {spots} hot spots ({cells} hot cells) · {cold} cold cells")).format(
@@ -72,10 +85,10 @@ def _summary_panel(doc: dict[str, Any], options: dict[str, Any], t: Translate) -
         cells=f'<b id="risk-hot">{doc["hot_spot_cells"]}</b>', cold=f'<b id="risk-cold">{doc["cold_spot_cells"]}</b>')
     return f"""
 <aside class="gridops-panel risk-panel" id="risk-summary">
-  <h1>{_esc(t(N_("Hidden risks")))}</h1>
+  <h1>{_esc(t(PAGE_WORDS["title"]))}</h1>
   <p class="risk-query">{_esc(line)}</p>
   <p class="risk-totals">{totals}</p>
-  <h2>{_esc(t(N_("Hot spots, strongest first")))}</h2>
+  <h2>{_esc(t(PAGE_WORDS["spots"]))}</h2>
   <ol id="hot-spots" class="hot-spots"></ol>
 </aside>"""
 
@@ -93,7 +106,7 @@ def _how_to_read(t: Translate) -> str:
         N_("Rates are incidents per 1,000 households, counted from the households of the buildings in the cell or grid."),
     ]
     body = "".join(f"<p>{_esc(t(p))}</p>" for p in paras)
-    return f'<details id="risk-howto"><summary>{_esc(t(N_("How to read this map")))}</summary>{body}</details>'
+    return f'<details id="risk-howto"><summary>{_esc(t(PAGE_WORDS["howto"]))}</summary>{body}</details>'
 
 
 def _risk_form(args: Mapping[str, str], options: dict[str, Any], q: RiskQuery | None, doc: dict[str, Any] | None,
@@ -110,12 +123,12 @@ def _risk_form(args: Mapping[str, str], options: dict[str, Any], q: RiskQuery | 
     resolutions = "".join(f'<option value="{r}"{" selected" if str(r) == res else ""}>{_esc(t(RES_NAMES[r]))}</option>'
                           for r in RESOLUTIONS)
     return f"""<form method="get" action="/maps/risk" id="risk-form">
-<label>{_esc(t(N_("Category")))}<select name="category">{cats}</select></label>
-<label>{_esc(t(N_("Area")))}<select name="area">{areas}</select></label>
-<label>{_esc(t(N_("From")))}<input type="date" name="since" value="{_esc(since)}"></label>
-<label>{_esc(t(N_("To (included)")))}<input type="date" name="until" value="{_esc(until)}"></label>
-<label>{_esc(t(N_("Cell size")))}<select name="res">{resolutions}</select></label>
-<button type="submit">{_esc(t(N_("Update")))}</button></form>"""
+<label>{_esc(t(PAGE_WORDS["category"]))}<select name="category">{cats}</select></label>
+<label>{_esc(t(PAGE_WORDS["area"]))}<select name="area">{areas}</select></label>
+<label>{_esc(t(PAGE_WORDS["from"]))}<input type="date" name="since" value="{_esc(since)}"></label>
+<label>{_esc(t(PAGE_WORDS["to"]))}<input type="date" name="until" value="{_esc(until)}"></label>
+<label>{_esc(t(PAGE_WORDS["res"]))}<select name="res">{resolutions}</select></label>
+<button type="submit">{_esc(t(PAGE_WORDS["update"]))}</button></form>"""
 
 
 RES_NAMES = {7: N_("about 5 km²"), 8: N_("about 0.7 km²"), 9: N_("about 0.1 km²"), 10: N_("about 15,000 m²")}

@@ -54,7 +54,7 @@ def test_the_risk_api_gives_the_figures_the_page_draws_with_named_hot_spots(city
     english = city.client.get(f"/api/v1/risk?{WINDOW}&lang=en", headers=city.h("command_centre")).json
     assert english["hot_spots"][0]["sentence"].startswith("Over the last 8 weeks, Illegal e-bike charging")
     assert "How to read this map" in _page_client(city).get(f"/maps/risk?{WINDOW}&lang=en").get_data(as_text=True)
-    only = city.client.get(f"/api/v1/risk?{WINDOW}&view=spots", headers=city.h("command_centre")).json
+    only = city.client.get(f"/api/v1/risk?{WINDOW}&view=spots&lang=zh", headers=city.h("command_centre")).json
     assert "cells" not in only and only["hot_spots"] == spots
     assert "/api/v1/risk" in city.client.get("/api/v1/openapi.json").json["paths"]
     bad = city.client.get("/api/v1/risk?res=12", headers=city.h("command_centre"))
@@ -66,7 +66,7 @@ def test_the_pre_filled_form_keeps_the_whole_of_today(city):
     every report of today, as the page's default does."""
     city.clock["t"] = datetime(2026, 11, 23, 7, 30, tzinfo=ZoneInfo("Asia/Shanghai"))  # 2026-11-22 23:30 UTC
     for k in range(3):
-        made = city.client.post("/api/v1/incidents", json={"category": "hazard.fire_lane", "lon": TEST_POINT[0] + k * 1e-4,
+        made = city.client.post("/api/v1/incidents", json={"category": "hazard.fire_lane", "lon": TEST_POINT[0] + k * 3e-3,
                                                            "lat": TEST_POINT[1], "description": f"消防通道被堵 {k}"},
                                 headers=city.h("resident"))
         assert made.status_code == 201, made.json
