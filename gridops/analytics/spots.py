@@ -134,11 +134,12 @@ class _Ground:
         return self.up(code, "community")
 
     def micro_grids_in(self, shape: Any) -> list[str]:
-        """The micro-grids a shape covers a real part of (a sliver along an edge does not count)."""
+        """The micro-grids a shape covers a real part of (a fifth of it, or a fifth of the shape; a sliver along an
+        edge does not count)."""
         out = []
         for k in self.micro_tree.query(shape, predicate="intersects"):
             m = self.micro_shapes[int(k)]
-            if m.intersection(shape).area >= 0.05 * min(m.area, shape.area):
+            if m.intersection(shape).area >= 0.2 * min(m.area, shape.area):
                 out.append(self.micro_codes[int(k)])
         return sorted(out)
 

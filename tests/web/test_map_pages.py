@@ -145,7 +145,9 @@ def test_the_risk_map_in_chinese_names_a_hot_spot_and_orders_patrols_a_worker_th
         phone.fill("#token", token)
         phone.click("button[type=submit]")
         phone.wait_for_url("**/worker*")
-        phone.locator(".task[data-kind=patrol] .checklist").first.wait_for()
+        checklist = phone.locator(".task[data-kind=patrol] .checklist").first
+        checklist.wait_for()
+        checklist.scroll_into_view_if_needed()
         assert next(iter(titles)) in phone.inner_text("main")
         phone.screenshot(path=str(artifacts_dir / f"risk-patrol-worker-{backend.name}.png"))
         assert phone_seen.errors == [], phone_seen.errors

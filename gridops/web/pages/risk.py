@@ -38,7 +38,7 @@ RISK_STRINGS = {
     "grid_tip": N_("{name} ({community}): {count} incidents, {rate} per 1,000 households"),
     "outside": N_("outside the grids"),
     "spot_counts": N_("{count} incidents, {rate} per 1,000 households · {gi} · {trend}"),
-    "spot_micro": N_("Micro-grids: {names}"),
+    "spot_micro": N_("{n} micro-grids: {names}"),
     "order": N_("Order patrols"),
     "ordering": N_("Ordering…"),
     "ordered": N_("Patrols ordered: {n} visit tasks for {workers}, due {due}."),

@@ -265,7 +265,8 @@
       box.appendChild(el("p", "meta", T("spot_counts", {count: fmt(spot.count), rate: fmt(spot.rate_per_1000_households),
                                                          gi: spot.gi_label, trend: spot.trend_label})));
       if (where !== "list" && spot.micro_grids.length) {
-        box.appendChild(el("p", "meta", T("spot_micro", {names: spot.micro_grids.map((m) => m.name).join("、")})));
+        const names = spot.micro_grids.slice(0, 8).map((m) => m.name).join("、") + (spot.micro_grids.length > 8 ? " …" : "");
+        box.appendChild(el("p", "meta", T("spot_micro", {n: spot.micro_grids.length, names})));
       }
       box.appendChild(coolingLine(spot));
       const actions = el("div", "actions");
@@ -275,7 +276,8 @@
         show.type = "button";
         show.addEventListener("click", () => {
           const layer = state.spots.get(spot.id);
-          map.fitBounds(layer.getBounds(), {maxZoom: 16, paddingTopLeft: [420, 40]});
+          // no animation: a popup opened while the map still moves is placed off the screen
+          map.fitBounds(layer.getBounds(), {maxZoom: 16, paddingTopLeft: [440, 260], paddingBottomRight: [240, 40], animate: false});
           layer.openPopup();
         });
         actions.appendChild(show);
@@ -291,7 +293,8 @@
     doc.hot_spots.forEach((spot) => {
       const layer = L.geoJSON(shapes.spots[spot.id], {style: () => ({
         fill: true, fillOpacity: 0, color: "#7b0011", weight: 2.5, dashArray: spot.patrols ? "6 4" : null})});
-      layer.bindPopup(() => spotCard(spot, "popup"), {maxWidth: 340, minWidth: 260, className: "spot-popup"});
+      layer.bindPopup(() => spotCard(spot, "popup"), {maxWidth: 340, minWidth: 260, className: "spot-popup",
+                                                              autoPanPaddingTopLeft: [20, 20], autoPanPaddingBottomRight: [220, 20]});
       layer.bindTooltip(spot.name, {sticky: true});
       spotsLayer.addLayer(layer);
       state.spots.set(spot.id, layer);
