@@ -88,12 +88,12 @@ def category_name(session: Session, code: str | None, t: Translate, lang: str) -
     """A category's or a group's name in the reader's language (the catalogue's words for all of them)."""
     if not code:
         return t(ALL_CATEGORIES)
-    row = session.execute(select(Category.name, Category.name_en).where(Category.code == code)).first()
-    if row is None:
-        row = session.execute(select(CategoryGroup.name, CategoryGroup.name_en).where(CategoryGroup.code == code)).first()
-    if row is None:
-        return code
-    return (row[1] or row[0]) if lang == "en" else row[0]
+    for model in (Category, CategoryGroup):
+        row = session.execute(select(model.name, model.name_en).where(model.code == code)).first()
+        if row is not None:
+            name, name_en = row
+            return str(name_en or name) if lang == "en" else str(name)
+    return code
 
 
 class _Ground:
@@ -174,8 +174,9 @@ def _spots(session: Session, cells: list[dict[str, Any]], q: RiskQuery, ground: 
     for group in _groups(hot):
         rows = [by_cell[c] for c in group]
         shape = shapely.union_all([cell_polygon(int(c, 16)) for c in group])
-        grids = sorted({r["grid"] for r in rows if r["grid"]} | {ground.up(m, "grid") for m in ground.micro_grids_in(shape)} - {None},
-                       key=lambda g: (-sum(r["count"] for r in rows if r["grid"] == g), g))
+        found: set[str] = {r["grid"] for r in rows if r["grid"]}
+        found |= {g for g in (ground.up(m, "grid") for m in ground.micro_grids_in(shape)) if g}
+        grids = sorted(found, key=lambda g: (-sum(r["count"] for r in rows if r["grid"] == g), g))
         communities = list(dict.fromkeys(c for c in (ground.community_of(g) for g in grids) if c))
         classes = Counter(r["trend"] for r in rows if r["trend"] in _CLASS_ORDER)
         trend = min(classes, key=lambda k: (-classes[k], _CLASS_ORDER.index(k))) if classes else "no pattern"
@@ -230,7 +231,7 @@ def _cooling(session: Session, q: RiskQuery, cells: list[str], households: int, 
     wanted = categories_of(session, q.category)
     if wanted is not None:
         stmt = stmt.where(Incident.category_code.in_(wanted))
-    rows = [(c, d, n) for c, d, n in session.execute(stmt).all() if c is not None]
+    rows = [(c, d, n) for c, d, n in session.execute(stmt).all() if c is not None and d is not None]
     parents = dict(zip({r[0] for r in rows}, to_parent({r[0] for r in rows}, q.res), strict=True)) if q.res < STORED_RES else None
     spot = {int(c, 16) for c in cells}
     before = after = 0

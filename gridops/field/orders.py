@@ -84,12 +84,18 @@ def order_patrols(session: Session, ctx: Context, principal: Principal, *, micro
     session.add(order)
     session.flush()
     ref = ctx.references.current(session)
-    tasks, unassigned, told = [], [], {}
+    tasks: list[dict[str, Any]] = []
+    unassigned: list[dict[str, str]] = []
+    told: dict[int, list[str]] = {}
     for code in sorted(areas):
         area = areas[code]
-        worker = next((found[0] for codes, duties in (([code], ("primary",)), ([grid_of[code]], ("primary",)),
-                                                      ([grid_of[code]], ("backup",)), ([grid_of[code]], ("leader",)))
-                       if codes[0] and (found := ref.assigned(layer, codes, duties, now))), None)
+        grid = grid_of[code]
+        worker = None
+        for where, duties in ((code, ("primary",)), (grid, ("primary",)), (grid, ("backup",)), (grid, ("leader",))):
+            found = ref.assigned(layer, [where], duties, now) if where else []
+            if found:
+                worker = found[0]
+                break
         if worker is None:
             unassigned.append({"code": code, "name": area.name})
             continue
@@ -100,7 +106,7 @@ def order_patrols(session: Session, ctx: Context, principal: Principal, *, micro
         session.flush()
         tasks.append({"id": task.id, "worker_id": worker, "micro_grid": code, "micro_grid_name": area.name, "grid": grid_of[code]})
         told.setdefault(worker, []).append(area.name)
-    names = dict(session.execute(select(Worker.id, Worker.name).where(Worker.id.in_(told))).all()) if told else {}
+    names: dict[int, str] = dict(session.execute(select(Worker.id, Worker.name).where(Worker.id.in_(told))).all()) if told else {}
     for worker, places in told.items():
         enqueue(session, "patrol_order", at=now, worker_id=worker,
                 data={"order": order.id, "title": title, "places": "、".join(places), **when(due, ctx.timezone),
