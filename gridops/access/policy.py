@@ -380,6 +380,9 @@ ROUTES: dict[str, RouteAccess] = {
     "messages.delete_robot": _a(KEEP_MESSAGES, "removes a group robot"),
     # measures and the live feed
     "stats.measures": _a(MEASURES, "the measures of the areas one answers for"),
+    "risk.risk": _a(WATCH, "the hidden-risk figures (cells, grids, named hot spots) the risk map draws"),
+    "risk.order_patrols": _a(LEAD, "patrols ordered over a hot spot (派发巡查): a visit task for each micro-grid's worker, "
+                                   "on the ground one leads"),
     "stream.live": _a(SIGNED_IN, "live changes to what one sees"),
     # one's own messages and how one is reached (gridops.messages): anyone signed in, of their own only
     "inbox.notifications": _a(SIGNED_IN, "one's own messages, unread first, with what became of each copy"),

@@ -7,10 +7,9 @@ configured intranet tile server or none at all (boundaries and data on a plain
 background). `standalone()` inlines those same files (and the images their CSS
 names) so a rendered map opens anywhere, as one file.
 
-Two maps: `risk_map` (hidden risks: cells and grids as choropleths, Gi* hot and
-cold spots, emerging classes, a heat layer and a week slider) and `live_map`
-(boundaries, open incidents clustered, workers; live from the event stream via
-/static/livemap.js).
+The live map is drawn here (`live_map`: boundaries, open incidents clustered, workers;
+live from the event stream via /static/livemap.js); the hidden-risk map in
+gridops.analytics.riskmap, over the same `base_map`.
 """
 
 from __future__ import annotations
@@ -26,11 +25,9 @@ import folium
 import numpy as np
 from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
-from folium.plugins import HeatMap
 from jinja2 import Template
 from shapely.geometry import shape
 
-from gridops.analytics.risk import BIN_LABELS, cell_geometry
 from gridops.basemap.settings import CITY_MIN_ZOOM, CITY_TILES
 from gridops.core.config import STATIC_DIR
 
@@ -118,139 +115,6 @@ def _colour(value: float | None, breaks: list[float]) -> str:
         if value <= b:
             return SEQUENTIAL[k]
     return SEQUENTIAL[min(len(breaks), len(SEQUENTIAL) - 1)]
-
-
-# --- the risk map ----------------------------------------------------------------
-
-
-def risk_map(data: dict[str, Any], basemap: Mapping[str, Any] | None, form_html: str = "") -> OfflineMap:
-    """Cells and grids as choropleths, Gi* spots, emerging classes, recent heat, and a week slider."""
-    study = shape(data["study_area"])
-    m = base_map(study.bounds, basemap, "Hidden risks · 隐患风险图 · gridops")
-    cells = data["cells"]
-    breaks = _quantile_breaks([c["count"] for c in cells])
-    cell_features = [{"type": "Feature", "geometry": cell_geometry(c["cell"]), "properties": {
-        "cell": c["cell"], "count": c["count"], "weekly": c["weekly"], "households": c["households"],
-        "rate": c["rate_per_1000_households"], "gi_z": c["gi_z"], "gi": c["gi_label"], "bin": c["gi_bin"], "trend": c["trend"],
-        "fill": _colour(c["count"], breaks),
-    }} for c in cells]
-    cells_fc = {"type": "FeatureCollection", "features": cell_features}
-
-    counts = folium.GeoJson(
-        cells_fc, name="每格事件数 Incidents per H3 cell",
-        style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#888", "weight": 0.4, "fillOpacity": 0.75},
-        tooltip=folium.GeoJsonTooltip(["cell", "count", "households", "rate", "gi", "trend"],
-                                      aliases=["cell", "incidents", "households", "per 1,000 households", "Gi*", "trend"]),
-    ).add_to(m)
-    rate_breaks = _quantile_breaks([g["rate_per_1000_households"] or 0 for g in data["grids"]])
-    grids_fc = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": g["geometry"], "properties": {
-        # folium's tooltip writes values as HTML: names come from a planner's file, so they go in escaped
-        "code": _esc(g["code"]), "name": _esc(g["name"]), "count": g["count"], "households": g["households"],
-        "rate": g["rate_per_1000_households"], "fill": _colour(g["rate_per_1000_households"], rate_breaks)}} for g in data["grids"]]}
-    folium.GeoJson(
-        grids_fc, name="网格千户发生率 Rate per 1,000 households (grids)", show=False,
-        style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#333", "weight": 1, "fillOpacity": 0.7},
-        tooltip=folium.GeoJsonTooltip(["code", "name", "count", "households", "rate"],
-                                      aliases=["grid", "name", "incidents", "households", "per 1,000 households"]),
-    ).add_to(m)
-    folium.GeoJson(
-        cells_fc, name="冷热点 Hot and cold spots (Gi*, FDR)", show=False,
-        style_function=lambda f: {"fillColor": BIN_COLOURS[f["properties"]["bin"]], "color": "#999", "weight": 0.3,
-                                  "fillOpacity": 0.8 if f["properties"]["bin"] else 0.15},
-        tooltip=folium.GeoJsonTooltip(["cell", "count", "gi_z", "gi"], aliases=["cell", "incidents", "Gi* z", "significance"]),
-    ).add_to(m)
-    folium.GeoJson(
-        cells_fc, name="新兴热点 Emerging hot spots (weekly trend)", show=False,
-        style_function=lambda f: {"fillColor": CLASS_COLOURS.get(f["properties"]["trend"], "#ffffff"), "color": "#999",
-                                  "weight": 0.3, "fillOpacity": 0.85 if f["properties"]["trend"] != "no pattern" else 0.05},
-        tooltip=folium.GeoJsonTooltip(["cell", "trend", "count"], aliases=["cell", "class", "incidents"]),
-    ).add_to(m)
-    heat = HeatMap(data["heat"]["points"], name="近期热力 Recent incidents (heat)", radius=18, blur=14, min_opacity=0.3,
-                   show=bool(data["heat"]["points"]))
-    heat.default_js = [HEAT_JS]
-    heat.add_to(m)
-    folium.GeoJson(data["study_area"], name="研究范围 Study area", control=False,
-                   style_function=lambda f: {"fill": False, "color": "#102a43", "weight": 2}).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.add_child(_WeekSlider(counts.get_name(), data["weeks"], breaks))
-    _figure(m).html.add_child(Element(_risk_panel(data, breaks) + form_html))
-    return m
-
-
-class _WeekSlider(MacroElement):
-    """A slider over the weeks: the cell layer is restyled to one week's counts (or all weeks)."""
-
-    _template = Template("""
-{% macro script(this, kwargs) %}
-(function () {
-  var layer = {{ this.layer }}, weeks = {{ this.weeks_json }}, breaks = {{ this.breaks_json }}, colours = {{ this.colours_json }};
-  function colour(v) {
-    if (!v) return "#ffffff";
-    for (var k = 0; k < breaks.length; k++) if (v <= breaks[k]) return colours[k];
-    return colours[Math.min(breaks.length, colours.length - 1)];
-  }
-  var control = L.control({position: "bottomleft"});
-  control.onAdd = function () {
-    var box = L.DomUtil.create("div", "gridops-slider");
-    var label = L.DomUtil.create("label", "", box);
-    label.htmlFor = "week-slider";
-    label.textContent = "周 Week: all " + weeks.length;
-    var input = L.DomUtil.create("input", "", box);
-    input.type = "range"; input.id = "week-slider"; input.min = 0; input.max = weeks.length; input.value = weeks.length;
-    input.setAttribute("aria-label", "week");
-    L.DomEvent.disableClickPropagation(box);
-    input.addEventListener("input", function () {
-      var k = Number(input.value);
-      label.textContent = k === weeks.length ? "周 Week: all " + weeks.length : "周 Week of " + weeks[k];
-      var scale = k === weeks.length ? 1 : weeks.length;  // one week is compared on the all-weeks scale, per week
-      layer.eachLayer(function (f) {
-        var p = f.feature.properties, v = k === weeks.length ? p.count : p.weekly[k] * scale;
-        f.setStyle({fillColor: colour(v)});
-      });
-      document.body.dataset.week = String(k);
-    });
-    return box;
-  };
-  control.addTo({{ this._parent.get_name() }});
-})();
-{% endmacro %}
-""")
-
-    def __init__(self, layer_name: str, weeks: list[str], breaks: list[float]) -> None:
-        super().__init__()
-        self._name = "WeekSlider"
-        self.layer = layer_name
-        self.weeks_json = json.dumps(weeks)
-        self.breaks_json = json.dumps(breaks)
-        self.colours_json = json.dumps(SEQUENTIAL)
-
-
-def _risk_panel(data: dict[str, Any], breaks: list[float]) -> str:
-    q = data["query"]
-    classes = ", ".join(f"{k} {v}" for k, v in data["classes"].items()) or "none"
-    legend = "".join(f'<span class="swatch" style="background:{BIN_COLOURS[b]}"></span>{_esc(BIN_LABELS[b])}<br>'
-                     for b in (3, 2, 1, 0, -1, -2, -3))
-    heat = data["heat"]
-    heat_note = (f"{len(heat['points'])} cells weighted (over {5000:,} points: aggregated)" if heat["aggregated"]
-                 else f"{len(heat['points'])} incidents")
-    return f"""
-<aside class="gridops-panel" id="risk-summary">
-  <h1>隐患风险 Hidden risks</h1>
-  <p>{_esc(q['category'] or 'all categories')} · {_esc(q['area'] or 'whole layer')} · {_esc(q['since'][:10])} → {_esc(q['until'][:10])}
-  · H3 res {q['res']} · boundaries v{data['boundary_version']}</p>
-  <p><b id="risk-total">{data['total']:,}</b> incidents · <b id="risk-hot">{data['hot_spots']}</b> hot and
-  <b id="risk-cold">{data['cold_spots']}</b> cold cells (Gi*, 90–99%, FDR-corrected) · emerging: {_esc(classes)}
-  · heat since {_esc(heat['since'][:10])}: {heat_note}</p>
-  <details><summary>How to read it</summary>
-  <p>Counts and rates are per H3 cell and per grid; rates per 1,000 households use the households of the buildings in the
-  cell or grid. Gi* compares each cell and its six neighbours with the whole study area; a cell is a hot (cold) spot when its
-  z-score is significant after a Benjamini-Hochberg false-discovery-rate correction for the number of cells tested.
-  Emerging classes come from Gi* on weekly slices (this week and last) and a Mann-Kendall trend of each cell's z-scores:
-  new (hot only in the last week), consecutive (an unbroken run to the last week), intensifying / persistent / diminishing
-  (hot in ≥ 90% of weeks with a rising / no / falling trend), sporadic (on and off), oscillating (hot now, cold before),
-  historical (hot in ≥ 90% of weeks but not now).</p>
-  <p class="legend">{legend}</p></details>
-</aside>"""
 
 
 # --- the live map ----------------------------------------------------------------

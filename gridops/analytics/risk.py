@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -36,8 +36,10 @@ from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, Building, Category, Incident
 from gridops.core.shapes import to_point
 from gridops.core.stamps import HISTORY_STAMP, stamps
+from gridops.core.timeparse import parse_optional_time
 
 HEAT_MAX_POINTS = 5_000
+DEFAULT_WEEKS = 8
 RESOLUTIONS = (7, 8, 9, 10)
 BIN_LABELS = {3: "hot spot, 99% confidence", 2: "hot spot, 95%", 1: "hot spot, 90%", 0: "not significant",
               -1: "cold spot, 90%", -2: "cold spot, 95%", -3: "cold spot, 99% confidence"}
@@ -54,6 +56,39 @@ class RiskQuery:
     layer: str = "grid"
 
 
+def parse_risk_args(args: Mapping[str, str], tz: str, layer: str, now: datetime | None = None) -> RiskQuery:
+    """A risk query from a page's (or the API's, or the CLI's) parameters; bad values name their field.
+
+    The window is whole local days: an `until` written as a day alone (as the form writes it) means the end of
+    that day, so the day shown in the form is included — today's reports too — and the default is the end of
+    today (not "now", which a form would round back to today's midnight and so drop today)."""
+    now = now or clock.now()
+    zone = ZoneInfo(tz)
+    raw_until = (args.get("until") or "").strip()
+    until = parse_optional_time(raw_until, tz, "until")
+    if until is not None and _a_day_alone(raw_until):
+        until = datetime.combine(date.fromisoformat(raw_until) + timedelta(days=1), time(0, 0), zone).astimezone(UTC)
+    if until is None:
+        until = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0, 0), zone).astimezone(UTC)
+    since = parse_optional_time(args.get("since"), tz, "since") or until - timedelta(weeks=DEFAULT_WEEKS)
+    raw_res = (args.get("res") or "10").strip()
+    if not raw_res.isdigit() or int(raw_res) not in RESOLUTIONS:
+        raise InvalidParameter("res", f"`res` is an H3 resolution, one of {', '.join(map(str, RESOLUTIONS))}; got {raw_res!r}.")
+    raw_days = (args.get("recent_days") or "14").strip()
+    if not raw_days.isdigit() or not 1 <= int(raw_days) <= 90:
+        raise InvalidParameter("recent_days", f"`recent_days` (the heat layer's window) is 1 to 90 days; got {raw_days!r}.")
+    return RiskQuery(category=(args.get("category") or "").strip() or None, area=(args.get("area") or "").strip() or None,
+                     since=since, until=until, res=int(raw_res), recent_days=int(raw_days), layer=layer)
+
+
+def _a_day_alone(raw: str) -> bool:
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        return False
+    return len(raw) == 10
+
+
 def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
     """The whole risk picture for a category, an area and a window, as plain data for a map or the API."""
     if q.res not in RESOLUTIONS:
@@ -62,7 +97,7 @@ def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
         raise InvalidParameter("until", "`until` must be after `since`.")
     if q.until - q.since > timedelta(days=731):
         raise InvalidParameter("since", "a risk window is at most two years.")
-    categories = _categories(session, q.category)
+    categories = categories_of(session, q.category)
     version = version_in_force(session, q.layer)
     if version is None:
         raise NotFound(f"layer {q.layer!r} has no published boundaries yet.")
@@ -131,7 +166,7 @@ def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
         "cells": cell_rows,
         "grids": grids,
         "study_area": study["geometry"],
-        "heat": _heat(session, filtered, q, end_day),
+        "heat": _heat(session, filtered, q, first_day, end_day),
         "hot_spots": int((bins > 0).sum()), "cold_spots": int((bins < 0).sum()),
         "classes": _class_counts(moving.classes) if moving else {},
     }
@@ -144,7 +179,8 @@ def cell_geometry(cell_hex: str) -> dict[str, Any]:
 # --- pieces --------------------------------------------------------------------
 
 
-def _categories(session: Session, wanted: str | None) -> list[str] | None:
+def categories_of(session: Session, wanted: str | None) -> list[str] | None:
+    """The category codes a query's `category` means: the one category, the categories of a group, or None (all)."""
     if not wanted:
         return None
     rows = session.execute(select(Category.code, Category.group_code)).all()
@@ -303,9 +339,9 @@ def _cell_households(session: Session, res: int) -> dict[int, int]:
     return _HOUSEHOLDS[key]
 
 
-def _heat(session: Session, filtered: _Filter, q: RiskQuery, end_day: date) -> dict[str, Any]:
+def _heat(session: Session, filtered: _Filter, q: RiskQuery, first_day: date, end_day: date) -> dict[str, Any]:
     """The recent incidents for a heat layer: the points themselves, or beyond the cap the stored cells' centres, weighted."""
-    since = max(q.since.date(), end_day - timedelta(days=q.recent_days))
+    since = max(first_day, end_day - timedelta(days=q.recent_days))
     rows = session.execute(filtered(select(Incident.location), since).limit(HEAT_MAX_POINTS + 1)).all()
     if len(rows) <= HEAT_MAX_POINTS:
         pts = [to_point(r[0]) for r in rows]

@@ -494,6 +494,29 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     patrol_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_register.id"))
     away_reason: Mapped[str | None] = mapped_column(Text)  # a visit recorded away from the door: why (电话回访 …)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_order.id"), index=True)  # a patrol ordered from a hot spot
+    checklist: Mapped[list[str] | None] = mapped_column(JsonDoc)  # what that patrol looks at (per category)
+
+
+class PatrolOrder(Base):
+    """Patrols ordered from a hot spot (派发巡查): who ordered them, when, for which category, over which H3 cells
+    and micro-grids, with which checklist. Its tasks (Task.order_id) are the visits; the order itself is the
+    record of the command: kept as made, and the date the risk page measures "cooled since" from."""
+
+    __tablename__ = "patrol_order"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    actor_label: Mapped[str] = mapped_column(String(96))
+    category: Mapped[str | None] = mapped_column(String(64))  # a category, a group, or none (all)
+    res: Mapped[int] = mapped_column(SmallInteger)
+    cells: Mapped[list[str]] = mapped_column(JsonDoc)  # the hot spot's H3 cells (hex) at `res`
+    micro_grids: Mapped[list[str]] = mapped_column(JsonDoc)  # the micro-grid codes patrolled
+    checklist: Mapped[list[str]] = mapped_column(JsonDoc)
+    title: Mapped[str] = mapped_column(String(256))
+    note: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AppUser(Base):

@@ -66,6 +66,7 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
                        "kind_name": KINDS.get(reg.kind, (reg.kind,))[0] if reg else None, "person": reg.person if reg else None,
                        "phone": reg.phone if reg else None, "household": households.get(task.household_id)}
             if task.kind == "patrol" else None,
+            "order": task.order_id, "checklist": task.checklist or [],
             "allowed": (allowed_steps(incident, principal, grid, resolved_by=resolver(session, incident)) if incident
                         else (["visit"] if task.status in TASK_ACTIVE else [])),
             "_sort": (task.due_at or task.scheduled_for, distance if distance is not None else float("inf")),

@@ -86,26 +86,74 @@ def test_the_live_map_filters_by_category_and_area(city):
         context.close()
 
 
-def test_the_risk_map_renders_its_layers_offline(city, artifacts_dir, backend):
+def test_the_risk_map_in_chinese_names_a_hot_spot_and_orders_patrols_a_worker_then_sees(city, artifacts_dir, backend):
+    from sqlalchemy import select
+
+    from gridops.access.users import add_user
+    from gridops.core.models import Task, Worker
+
     with live_server(city.app) as base, browser() as (p, b):
-        context, page = _desk(p, b, base)
+        context = b.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                base_url=base)
+        page = context.new_page()
         seen = watch(page, base)
-        _sign_in(page, city, "/maps/risk?since=2026-09-20&until=2026-11-16&category=hazard")
-        page.locator("#risk-summary").wait_for()
+        _sign_in(page, city, "/maps/risk?since=2026-09-20&until=2026-11-15&category=hazard.ebike_charging")
+        page.wait_for_function("() => document.body.dataset.loaded === '1'")
         assert int(page.inner_text("#risk-total").replace(",", "")) > 0
-        sizes = page.evaluate(LAYER_SIZES)
-        assert max(sizes) > 100 and 64 in sizes  # the cells (in three layers) and the grids
-        assert page.locator("canvas.leaflet-heatmap-layer").count() == 1
-        for name in ("Hot and cold spots", "Emerging hot spots", "Rate per 1,000 households"):
-            page.get_by_text(name).click()
+        legend = page.locator("#risk-legend")
+        assert legend.get_attribute("data-layer") == "gi" and "冷热点" in legend.inner_text()  # one scale, its legend
+        spot = page.locator("#hot-spots li").first
+        said = spot.inner_text()
+        assert "网格" in said and "社区" in said and "这里近 8 周电动车违规充电" in said and "尚未派发巡查" in said
+        assert "8a" not in said.split("\n")[0]  # named, not an H3 id
+        page.screenshot(path=str(artifacts_dir / f"risk-map-{backend.name}.png"))
+        page.get_by_text("网格千户发生率").click()  # another scale: its legend follows
+        assert legend.get_attribute("data-layer") == "rate" and "每千户事件数" in legend.inner_text()
+        page.get_by_text("近期事件热力").click()
+        assert page.locator("canvas.leaflet-heatmap-layer").count() == 1 and "近期事件" in legend.inner_text()
         page.fill("#week-slider", "2")
         page.dispatch_event("#week-slider", "input")
-        assert page.evaluate("document.body.dataset.week") == "2"
-        page.screenshot(path=str(artifacts_dir / f"risk-map-{backend.name}.png"))
+        assert page.evaluate("document.body.dataset.week") == "2" and legend.get_attribute("data-layer") == "count"
+        page.get_by_text("冷热点（Gi*）").click()
+        spot.get_by_role("button", name="在地图上查看").click()
+        popup = page.locator(".spot-popup")
+        popup.get_by_role("button", name="派发巡查").click()
+        popup.locator(".order-result.ok").wait_for()
+        assert "已派发巡查" in popup.inner_text()
+        page.screenshot(path=str(artifacts_dir / f"risk-map-ordered-{backend.name}.png"))
+        ordered = int(page.evaluate("document.body.dataset.ordered"))
+        assert ordered > 0
+        page.reload()
+        page.wait_for_function("() => document.body.dataset.loaded === '1'")
+        assert page.locator("#hot-spots li .cooling").first.get_attribute("data-state") == "too_early"
         assert seen.outside() == [], seen.outside()
         assert seen.errors == [], seen.errors
+
+        with city.session() as s:
+            tasks = s.scalars(select(Task).where(Task.order_id.is_not(None))).all()
+            assert len(tasks) == ordered
+            code = s.scalar(select(Worker.code).where(Worker.id == tasks[0].worker_id))
+            _, token = add_user(s, "patrolling-worker", "grid_worker", worker_code=code)
+            titles = {t.title for t in tasks if t.worker_id == tasks[0].worker_id}
+        listed = city.client.get("/api/v1/me/tasks", headers={"Authorization": f"Bearer {token}"}).json["tasks"]
+        assert titles <= {t["title"] for t in listed}
+        worker_context = b.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                       base_url=base)
+        phone = worker_context.new_page()
+        phone_seen = watch(phone, base)
+        phone.goto("/worker")
+        phone.fill("#token", token)
+        phone.click("button[type=submit]")
+        phone.wait_for_url("**/worker*")
+        checklist = phone.locator(".task[data-kind=patrol] .checklist").first
+        checklist.wait_for()
+        checklist.scroll_into_view_if_needed()
+        assert next(iter(titles)) in phone.inner_text("main")
+        phone.screenshot(path=str(artifacts_dir / f"risk-patrol-worker-{backend.name}.png"))
+        assert phone_seen.errors == [], phone_seen.errors
+        worker_context.close()
         bad = page.goto(base + "/maps/risk?res=99")
-        assert bad.status == 400 and "res" in page.inner_text("[role=alert]")
+        assert bad is not None and bad.status == 400 and "res" in page.inner_text("[role=alert]")
         context.close()
 
 

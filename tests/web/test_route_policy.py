@@ -158,6 +158,8 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "messages.change_robot": ("PATCH", "/api/v1/robots/999999999", {"json": {}}),
     "messages.delete_robot": ("DELETE", "/api/v1/robots/999999999", {}),
     "stats.measures": ("GET", f"/api/v1/stats?level=grid&area={TEST_GRID}", {}),
+    "risk.risk": ("GET", f"/api/v1/risk?area={TEST_GRID[:12]}&res=8&view=spots", {}),
+    "risk.order_patrols": ("POST", "/api/v1/risk/patrols", {"json": {"res": 10, "cells": []}}),  # refused before ordering
     "stream.live": ("GET", "/api/v1/stream?after=not-a-number", {}),  # refused before it would stream
     "inbox.notifications": ("GET", "/api/v1/me/notifications?limit=1", {}),
     "inbox.read_one": ("POST", f"/api/v1/me/notifications/{NO_INCIDENT}/read", {}),

@@ -32,6 +32,7 @@ from gridops.web.api.open311 import error_response as open311_error
 from gridops.web.api.patrols import bp as patrols_bp
 from gridops.web.api.plans import bp as plans_bp
 from gridops.web.api.registers import bp as registers_bp
+from gridops.web.api.risk import bp as risk_bp
 from gridops.web.api.schemas.common import Problem
 from gridops.web.api.stats import bp as stats_bp
 from gridops.web.api.stream import bp as stream_bp
@@ -110,6 +111,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(registers_bp, url_prefix="/api/v1")
     api.register_blueprint(messages_bp, url_prefix="/api/v1")
     api.register_blueprint(stats_bp, url_prefix="/api/v1")
+    api.register_blueprint(risk_bp, url_prefix="/api/v1")
     api.register_blueprint(stream_bp, url_prefix="/api/v1")
     api.register_blueprint(inbox_bp, url_prefix="/api/v1")
     api.register_blueprint(open311_bp, url_prefix=OPEN311_PREFIX)

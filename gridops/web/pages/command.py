@@ -1,4 +1,4 @@
-"""The command centre's pages: the live map, the hidden-risk map and the measures."""
+"""The command centre's pages: the live map and the measures (the hidden-risk map: gridops.web.pages.risk)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,7 @@ from flask import current_app, render_template, request
 from gridops.web.headers import with_nonce
 from gridops.web.pages.base import PageAnswer, pages, signed_in
 from gridops.web.pages.dashboard import dashboard_context
-from gridops.web.problems import describe
 from gridops.web.request import database
-
-
-@pages.get("/maps/risk")
-def risk_page() -> PageAnswer | str:
-    """Hidden risks for a category, an area and a window: choropleths, Gi* spots, emerging classes, heat, weeks."""
-    from gridops.analytics.mapping import risk_page_html  # folium: ~1 s to import, needed only by the map pages
-
-    html, problem = risk_page_html(database(), current_app.config, request.args)
-    return (with_nonce(html), describe(problem).status) if problem is not None else with_nonce(html)
 
 
 @pages.get("/map")

@@ -116,6 +116,11 @@
       art.appendChild(el("p", "meta person", [task.patrol.person, task.patrol.phone].filter(Boolean).join(" · ")));
     }
     if (task.incident && task.incident.description) art.appendChild(el("p", "desc", task.incident.description));
+    if (task.checklist && task.checklist.length) {  // a patrol ordered from a hot spot: what to look at
+      const list = el("ul", "checklist");
+      task.checklist.forEach((item) => list.appendChild(el("li", null, item)));
+      art.appendChild(list);
+    }
     if (task.incident_status) art.appendChild(el("p", "meta state", "状态 status: " + task.incident_status));
     const actions = el("div", "actions");
     for (const step of SHOWN_STEPS) {

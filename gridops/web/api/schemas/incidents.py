@@ -256,6 +256,8 @@ class TaskRow(Schema):
     address = fields.String(allow_none=True)
     incident = fields.Nested(TaskIncident, allow_none=True)
     patrol = fields.Nested(TaskPatrol, allow_none=True)
+    order = fields.Integer(allow_none=True, metadata={"description": "the patrol order (派发巡查) this task came from"})
+    checklist = fields.List(fields.String(), metadata={"description": "what a patrol ordered from a hot spot looks at"})
     allowed = fields.List(fields.String())
 
 
