@@ -39,6 +39,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.live_map_page": ("GET", "/map", {}),
     "pages.risk_page": ("GET", "/maps/risk", {}),
     "pages.dashboard": ("GET", "/dashboard", {}),
+    "pages.screen": ("GET", "/screen", {}),
     "pages.plan_page": ("GET", "/plan", {}),
     "pages.admin_home": ("GET", "/admin", {}),
     "pages.admin_people": ("GET", "/admin/people", {}),
@@ -156,6 +157,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "messages.change_robot": ("PATCH", "/api/v1/robots/999999999", {"json": {}}),
     "messages.delete_robot": ("DELETE", "/api/v1/robots/999999999", {}),
     "stats.measures": ("GET", f"/api/v1/stats?level=grid&area={TEST_GRID}", {}),
+    "stats.live_now": ("GET", f"/api/v1/stats/live?area={TEST_GRID}", {}),
     "stream.live": ("GET", "/api/v1/stream?after=not-a-number", {}),  # refused before it would stream
     "inbox.notifications": ("GET", "/api/v1/me/notifications?limit=1", {}),
     "inbox.read_one": ("POST", f"/api/v1/me/notifications/{NO_INCIDENT}/read", {}),
