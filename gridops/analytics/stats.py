@@ -25,7 +25,7 @@ from gridops.access.policy import GROUND, NONE, Forbidden, Principal
 from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
-from gridops.core.models import AppUser, Area, AreaLevel, Assignment, Category, Incident, IncidentEvent, Layer, Task, Worker
+from gridops.core.models import Area, AreaLevel, Assignment, Category, Incident, IncidentEvent, Layer, Task, Worker
 from gridops.incidents.loop import DONE, OPEN
 
 LEVELS = ("grid", "community", "street", "district")
@@ -70,7 +70,7 @@ DEFINITIONS = {
 # 主动发现: the channels and the reporters that mean the grid's own people found it (the one definition; the
 # dashboard, the big screen and the exports count with found_on_patrol())
 PATROL_CHANNELS = ("patrol",)
-FIELD_ROLES = ("grid_worker", "grid_leader")  # the grid's own people (gridops.access.policy roles)
+FIELD_ROLES = ("grid_worker", "grid_leader")  # the grid's own people (worker roles)
 GRID_TEAM = ("grid_worker", "grid_leader")  # worker roles measured as the grid's team; the rest as department and other staff
 
 # measure -> (higher is better?, green from, amber from): the flags the dashboard, the screen and the exports colour by
@@ -88,10 +88,12 @@ WORKER_TREND = ("closed", "closed_on_time", "on_time_rate", "satisfaction")
 
 
 def found_on_patrol() -> ColumnElement[bool]:
-    """An incident the grid's own people found (主动发现): reported through the patrol channel, or by a signed-in grid
-    worker or grid leader through any channel."""
-    field_users = select(AppUser.id).where(AppUser.role.in_(FIELD_ROLES))
-    return or_(Incident.channel.in_(PATROL_CHANNELS), Incident.reporter_user_id.in_(field_users))
+    """An incident the grid's own people found (主动发现): reported through the patrol channel, or reported by a grid
+    worker or grid leader (the report's event names them) through any channel."""
+    by_the_grid = (select(IncidentEvent.id).join(Worker, Worker.id == IncidentEvent.actor_id)
+                   .where(IncidentEvent.incident_id == Incident.id, IncidentEvent.action == "report", Worker.role.in_(FIELD_ROLES))
+                   .correlate(Incident).exists())
+    return or_(Incident.channel.in_(PATROL_CHANNELS), by_the_grid)
 
 
 def flag(measure: str, value: float | None) -> str | None:

@@ -38,10 +38,10 @@ class Column:
 # the columns of an area's row, in the order the dashboard and the exports show them
 AREA_COLUMNS = (
     Column("households", N_("Households")),
-    Column("reported", N_("Reported"), trend=True),
+    Column("reported", N_("Incidents reported"), trend=True),
     Column("proactive", N_("Found on patrol")),
     Column("proactive_rate", N_("Proactive discovery rate"), "rate", trend=True),
-    Column("closed", N_("Closed"), trend=True),
+    Column("closed", N_("Incidents closed"), trend=True),
     Column("closure_rate", N_("Closure rate"), "rate", trend=True),
     Column("due", N_("Due")),
     Column("closed_on_time", N_("Closed on time")),
@@ -50,7 +50,7 @@ AREA_COLUMNS = (
     Column("median_hours", N_("Median hours to close"), "hours", trend=True),
     Column("p90_hours", N_("90th percentile hours to close"), "hours"),
     Column("overdue", N_("Overdue"), trend=True),
-    Column("resolved", N_("Resolved")),
+    Column("resolved", N_("Incidents resolved")),
     Column("rework", N_("Rework")),
     Column("rework_rate", N_("Rework rate"), "rate", trend=True),
     Column("rated", N_("Rated")),
@@ -62,7 +62,7 @@ AREA_COLUMNS = (
 TABLE_KEYS = ("reported", "proactive_rate", "closure_rate", "on_time_rate", "in_grid_rate", "median_hours", "overdue",
               "rework_rate", "satisfaction", "visits")
 WORKER_COLUMNS = (
-    Column("closed", N_("Closed"), trend=True),
+    Column("closed", N_("Incidents closed"), trend=True),
     Column("closed_on_time", N_("Closed on time"), trend=True),
     Column("on_time_rate", N_("On-time closure rate"), "rate", trend=True),
     Column("satisfaction", N_("Satisfaction rate"), "rate", trend=True),

@@ -43,7 +43,7 @@ BETTER_DOWN = {"overdue", "median_hours", "rework_rate"}
 
 # the words the page's script uses (gridopsT)
 SCRIPT_WORDS = {
-    "reported": N_("Reported"), "closed": N_("Closed"),
+    "reported": N_("Incidents reported"), "closed": N_("Incidents closed"),
     "daily_title": N_("Reported and closed per day"),
     "worst_title": N_("Lowest on-time closure rate"),
     "on_time_rate": N_("On-time closure rate"),
