@@ -85,7 +85,7 @@ def _trend(key: str, kind: str, change: float | None, before: Any) -> dict[str, 
         return None
     amount = change * 100 if kind == "rate" else change
     if round(amount, 1) == 0:
-        arrow, text = "＝", "0"
+        arrow, text = "＝", ""
     else:
         arrow = "▲" if amount > 0 else "▼"
         text = f"{abs(amount):.1f}" if kind in ("rate", "hours") else str(abs(int(amount)))
@@ -157,9 +157,9 @@ def dashboard_context(db: Database, cfg: Mapping[str, Any], who: Principal, args
     rows = [{"code": r["code"], "name": r["name"] or r["code"], "cells": [cell(c, r) for c in columns],
              "by_category": [r["by_category"].get(c, 0) for c in cats]} for r in result["rows"]]
     workers = result["ranking"]["workers"]
-    people_rows = {which: [{"code": w["code"], "name": w["name"], "rank": w["rank"],
+    people_rows = {which: [{"code": w["code"], "name": w["name"], "rank": k + 1,  # the rank within the team
                             "role": gettext(ROLE_NAMES[w["role"]]) if w["role"] in ROLE_NAMES else w["role"],
-                            "cells": [cell(c, w) for c in WORKER_COLUMNS]} for w in team(workers, which)]
+                            "cells": [cell(c, w) for c in WORKER_COLUMNS]} for k, w in enumerate(team(workers, which))]
                    for which in ("grid", "staff")}
     scored = [r for r in result["rows"] if r["on_time_rate"] is not None]
     worst = sorted(scored, key=lambda r: (r["on_time_rate"], -r["due"], r["code"]))[:10]

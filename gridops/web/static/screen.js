@@ -31,7 +31,7 @@
   setInterval(tick, 1000);
 
   // --- the map ------------------------------------------------------------------------------------------
-  const map = window.gridopsBasemap.map("screen-map", { zoomControl: false });
+  const map = window.gridopsBasemap.map("screen-map", { zoomControl: false, zoomSnap: 0.25 });
   map.setView([30.62, 104.1], 13);
   const grids = L.geoJSON(null, {
     style: () => ({ color: "#9fb3c8", weight: 1, fillColor: COLOURS.none, fillOpacity: 0.45 }),
@@ -51,7 +51,8 @@
     }
     if (!features.length && cfg.area) features = [await api("GET", "/api/v1/areas/" + encodeURIComponent(cfg.area))];
     grids.addData({ type: "FeatureCollection", features });
-    if (features.length) map.fitBounds(grids.getBounds(), { padding: [12, 12] });
+    map.invalidateSize();
+    if (features.length) map.fitBounds(grids.getBounds(), { padding: [16, 16] });
     state.grids = features.length;
     paint();
   }
@@ -66,7 +67,7 @@
     if (!state.live) return;
     grids.eachLayer((layer) => {
       const now = state.live.grids[layer.feature.properties.code];
-      layer.setStyle({ fillColor: COLOURS[flagOf(now)], fillOpacity: now && now.open ? 0.6 : 0.35 });
+      layer.setStyle({ fillColor: COLOURS[flagOf(now)], fillOpacity: now && now.open ? 0.5 : 0.3 });
       const p = layer.feature.properties;
       const words = now ? gridopsT("open_n", { n: now.open }) + " · " + gridopsT("overdue_n", { n: now.overdue }) : gridopsT("no_open");
       layer.setTooltipContent(el("span", null, (p.name || p.code) + " · " + words));
@@ -107,6 +108,7 @@
                    itemStyle: { color: new window.echarts.graphic.LinearGradient(0, 0, 0, 1, [{ offset: 0, color: "#4dabf7" }, { offset: 1, color: "#1c7ed6" }]) },
                    label: { show: true, position: "top", color: "#e6f0ff", fontSize: 16 } }],
       });
+      flowChart.resize();  // the steps above it took their room
     }
   }
 
