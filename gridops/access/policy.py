@@ -247,6 +247,7 @@ ROUTES: dict[str, RouteAccess] = {
     "pages.live_map_page": _a(WATCH, "the live map of the ground one sees"),
     "pages.risk_page": _a(WATCH, "the hidden-risk maps of the ground one sees"),
     "pages.dashboard": _a(WATCH, "the measures of the ground one sees"),
+    "pages.screen": _a(WATCH, "the big screen (大屏) of the ground one sees: whoever may see the measures"),
     "pages.plan_page": _a(PLAN, "the planning page"),
     "pages.admin_home": _a(READ_PEOPLE, "the registers: what needs doing on the ground one sees"),
     "pages.admin_people": _a(READ_PEOPLE, "the people of the ground one sees; adding one (to keepers)"),
@@ -383,6 +384,7 @@ ROUTES: dict[str, RouteAccess] = {
     "risk.risk": _a(WATCH, "the hidden-risk figures (cells, grids, named hot spots) the risk map draws"),
     "risk.order_patrols": _a(LEAD, "patrols ordered over a hot spot (派发巡查): a visit task for each micro-grid's worker, "
                                    "on the ground one leads"),
+    "stats.live_now": _a(MEASURES, "what the big screen shows now, of the areas one answers for"),
     "stream.live": _a(SIGNED_IN, "live changes to what one sees"),
     # one's own messages and how one is reached (gridops.messages): anyone signed in, of their own only
     "inbox.notifications": _a(SIGNED_IN, "one's own messages, unread first, with what became of each copy"),

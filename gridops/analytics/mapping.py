@@ -98,7 +98,7 @@ def _how_to_read(t: Translate) -> str:
         N_("Each hexagon is an H3 cell. The colours show one measure at a time; choose another in the layer list at the "
            "top right, and its legend follows."),
         N_("Gi* (Getis-Ord) compares the incidents in a cell and its six neighbours with the whole area: a hot spot is a "
-           "place where they gather more than chance would give, at 90%, 95% or 99% confidence."),
+           "place where they gather more than chance would give, at a confidence of 90%, 95%, 99%."),
         N_("FDR (false discovery rate): with hundreds of cells tested at once some would look hot by chance; the "
            "Benjamini-Hochberg correction raises the bar so that few of the spots shown are such accidents."),
         N_("Mann-Kendall: a test of whether a cell's weekly Gi* scores rise or fall steadily; it decides whether a hot "

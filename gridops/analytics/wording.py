@@ -38,9 +38,9 @@ TRENDS = {
     "oscillating": N_(", after having been below before"),
     "historical": N_(", though less so lately"),
 }
-BIN_NAMES = {3: N_("hot spot, 99% confidence"), 2: N_("hot spot, 95% confidence"), 1: N_("hot spot, 90% confidence"),
-             0: N_("not significant"), -1: N_("cold spot, 90% confidence"), -2: N_("cold spot, 95% confidence"),
-             -3: N_("cold spot, 99% confidence")}
+BIN_NAMES = {3: N_("hot spot (confidence 99%)"), 2: N_("hot spot (confidence 95%)"), 1: N_("hot spot (confidence 90%)"),
+             0: N_("not significant"), -1: N_("cold spot (confidence 90%)"), -2: N_("cold spot (confidence 95%)"),
+             -3: N_("cold spot (confidence 99%)")}
 CLASS_NAMES = {
     "new": N_("new hot spot"), "consecutive": N_("consecutive hot spot"), "intensifying": N_("intensifying hot spot"),
     "persistent": N_("persistent hot spot"), "diminishing": N_("diminishing hot spot"), "sporadic": N_("sporadic hot spot"),

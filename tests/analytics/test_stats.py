@@ -83,7 +83,7 @@ def test_the_measures_of_a_week_in_one_grid(city, day):
     assert grids[0]["code"] == TEST_GRID and grids[0]["rank"] == 1
     worker = next(w for w in res.json["ranking"]["workers"] if w["code"] == city.workers["grid_worker"])
     assert worker["closed"] == 4 and worker["closed_on_time"] == 3
-    assert "按期结案率" in res.json["definitions"]["on_time_rate"]
+    assert res.json["definitions"]["on_time_rate"].startswith("On-time closure rate:")  # the page says it in Chinese
 
 
 def test_a_worker_is_measured_on_the_incidents_reported_while_they_answered_for_the_grid(city, day):
@@ -121,9 +121,9 @@ def test_levels_roll_up_and_exports_carry_the_same_figures(city, day):
     csv_res = city.client.get("/api/v1/stats", query_string={**_period(day), "area": TEST_GRID, "format": "csv"},
                               headers=city.h("command_centre"))
     assert csv_res.status_code == 200 and csv_res.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(csv_res.get_data(as_text=True))))
-    mine = next(r for r in rows if r["code"] == TEST_GRID)
-    assert mine["on_time_rate"] == "0.6" and mine["category:dispute.neighbour"] == "5"
+    rows = list(csv.DictReader(io.StringIO(csv_res.get_data().decode("utf-8-sig"))))  # headed for people, in Chinese
+    mine = next(r for r in rows if r["编码"] == TEST_GRID)
+    assert mine["按期结案率"] == "0.6" and mine["邻里纠纷"] == "5"
     geo = city.client.get("/api/v1/stats", query_string={**_period(day), "area": TEST_GRID, "format": "geojson"},
                           headers=city.h("command_centre"))
     feature = next(f for f in geo.json["features"] if f["id"] == TEST_GRID)
@@ -131,7 +131,7 @@ def test_levels_roll_up_and_exports_carry_the_same_figures(city, day):
 
 
 def row_sat(row: dict) -> float:
-    return float(row["satisfaction"])
+    return float(row["满意率"])
 
 
 def test_who_sees_the_measures(city, day):
@@ -154,3 +154,127 @@ def test_the_dashboard_page_shows_the_table_rankings_and_definitions(city, day):
     assert "format=csv" in text and "format=geojson" in text
     bad = client.get("/dashboard?month=november")
     assert bad.status_code == 400 and "month" in bad.get_data(as_text=True)
+
+
+# --- what people act on: flags, trends, 主动发现率, the exports a clerk opens, the big screen's figures ---------------
+
+
+def test_each_row_is_flagged_and_compared_with_the_previous_period(city, day):
+    q = {**_period(day), "level": "grid", "area": TEST_GRID}
+    now = city.client.get("/api/v1/stats", query_string=q, headers=city.h("command_centre")).json
+    row = next(r for r in now["rows"] if r["code"] == TEST_GRID)
+    assert row["flags"]["on_time_rate"] == "red"  # 60% < 75%
+    assert row["flags"]["satisfaction"] == "red"  # 66.7% < 80%
+    assert row["flags"]["in_grid_rate"] == "green"  # 100%
+    assert row["flags"]["overdue"] in ("amber", "red")
+    assert now["previous"] == {"since": "2026-11-15T16:00:00+00:00", "until": "2026-11-22T16:00:00+00:00"}  # the week before
+    before = city.client.get("/api/v1/stats", query_string={**q, "since": "2026-11-16T00:00:00+08:00", "until": day["since"]},
+                             headers=city.h("command_centre")).json
+    was = next((r for r in before["rows"] if r["code"] == TEST_GRID), None)
+    assert was is not None
+    for m in ("reported", "closed", "overdue", "visits"):
+        assert row["previous"][m] == was[m] and row["trend"][m] == row[m] - was[m], m
+    # a calendar month is compared with the calendar month before it
+    month = city.client.get("/api/v1/stats", query_string={"level": "street", "since": "2026-11-01T00:00:00+08:00",
+                                                           "until": "2026-12-01T00:00:00+08:00"}, headers=city.h("command_centre")).json
+    assert month["previous"] == {"since": "2026-09-30T16:00:00+00:00", "until": "2026-10-31T16:00:00+00:00"}
+    assert month["thresholds"]["overdue"] == {"higher_is_better": False, "green": 0, "amber": 2}
+
+
+def test_proactive_discovery_counts_what_the_grid_s_own_people_report(city, day):
+    """主动发现率: a worker's patrol report and a worker's own report through the app count; a resident's does not."""
+    with city.session() as s:
+        from gridops.core.models import Category
+
+        s.get(Category, "hazard.ebike_charging").dedupe_radius_m = None
+    q = {"level": "grid", "area": TEST_GRID, "since": "2026-11-28T00:00:00+08:00", "until": "2026-11-29T00:00:00+08:00"}
+    empty = next((r for r in city.client.get("/api/v1/stats", query_string=q, headers=city.h("command_centre")).json["rows"]
+                  if r["code"] == TEST_GRID))
+    assert empty["reported"] == 0 and empty["proactive"] == 0 and empty["proactive_rate"] is None
+    for who, channel in (("grid_worker", "patrol"), ("grid_worker", "app"), ("resident", "app"), ("resident", "qr")):
+        res = city.client.post("/api/v1/incidents", json={"category": "hazard.ebike_charging", "channel": channel,
+                                                          "lon": TEST_POINT[0], "lat": TEST_POINT[1]}, headers=city.h(who))
+        assert res.status_code == 201, res.json
+    got = city.client.get("/api/v1/stats", query_string=q, headers=city.h("command_centre")).json
+    row = next(r for r in got["rows"] if r["code"] == TEST_GRID)
+    assert row["reported"] == 4 and row["proactive"] == 2 and row["proactive_rate"] == 0.5
+    assert got["totals"]["proactive"] == 2 and row["flags"]["proactive_rate"] == "green"
+    assert "patrol" in got["definitions"]["proactive_rate"]
+
+
+def test_the_workbook_has_a_sheet_per_level_with_chinese_headers(city, day):
+    from openpyxl import load_workbook
+
+    res = city.client.get("/api/v1/stats", query_string={**_period(day), "format": "xlsx"}, headers=city.h("command_centre"))
+    assert res.status_code == 200 and res.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert res.headers["Content-Disposition"].startswith("attachment;")
+    book = load_workbook(io.BytesIO(res.get_data()))
+    assert book.sheetnames == ["区", "街道", "社区", "网格", "网格员", "职能部门及其他人员"]
+    grid = book["网格"]
+    header = [c.value for c in grid[1]]
+    assert header[:2] == ["网格", "编码"] and "按期结案率" in header and "主动发现率" in header and "满意率" in header
+    assert "邻里纠纷" in header and "dispute.neighbour" not in header  # categories by name
+    rows = {r[1]: dict(zip(header, r, strict=True)) for r in grid.iter_rows(min_row=2, values_only=True)}
+    assert rows[TEST_GRID]["按期结案率"] == 0.6 and rows[TEST_GRID]["上报数"] == 5 and rows[TEST_GRID]["邻里纠纷"] == 5
+    assert rows[TEST_GRID]["网格"] and rows[TEST_GRID]["网格"] != TEST_GRID  # the grid's name, its code beside it
+    on_time = grid.cell(row=list(rows).index(TEST_GRID) + 2, column=header.index("按期结案率") + 1)
+    assert on_time.number_format == "0.0%" and on_time.fill.fgColor.rgb.endswith("FFC7CE")  # red: 60%
+    assert [c.value for c in book["社区"][1]][:2] == ["社区", "编码"]
+    workers = [c.value for c in book["网格员"][1]]
+    assert workers[:4] == ["排名", "人员", "工号", "角色"]
+    assert city.workers["grid_worker"] in [r[2] for r in book["网格员"].iter_rows(min_row=2, values_only=True)]
+    # an area's workbook starts at its own level; in English by choice
+    mine = city.client.get("/api/v1/stats", query_string={**_period(day), "format": "xlsx", "area": TEST_GRID[:12], "lang": "en"},
+                           headers=city.h("command_centre"))
+    book = load_workbook(io.BytesIO(mine.get_data()))
+    assert book.sheetnames == ["Community", "Grid", "Grid workers", "Department and other staff"]
+    assert "On-time closure rate" in [c.value for c in book["Grid"][1]]
+
+
+def test_the_csv_starts_with_a_bom_so_excel_reads_the_chinese(city, day):
+    res = city.client.get("/api/v1/stats", query_string={**_period(day), "area": TEST_GRID[:12], "format": "csv"},
+                          headers=city.h("command_centre"))
+    assert res.status_code == 200 and res.mimetype == "text/csv" and res.headers["Content-Type"] == "text/csv; charset=utf-8"
+    raw = res.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    mine = next(r for r in rows if r["编码"] == TEST_GRID)
+    assert mine["按期结案率"] == "0.6" and mine["邻里纠纷"] == "5" and mine["网格"] != TEST_GRID
+
+
+def test_an_unknown_area_code_says_so(city, day):
+    for path in ("/api/v1/stats", "/api/v1/stats/live"):
+        res = city.client.get(path, query_string={"area": "510199999"}, headers=city.h("command_centre"))
+        assert res.status_code == 404 and res.mimetype == "application/problem+json", path
+        assert res.json["type"] == "/problems/not-found" and res.json["area"] == "510199999"
+        assert "没有编码为 510199999 的区域" in res.json["detail"]
+    en = city.client.get("/api/v1/stats?lang=en&area=510199999", headers=city.h("command_centre"))
+    assert en.status_code == 404 and en.json["detail"].startswith("No area has the code 510199999")
+    client = city.app.test_client()
+    client.post("/login", data={"token": city.tokens["command_centre"]})
+    page = client.get("/dashboard?area=510199999")
+    assert page.status_code == 404 and "没有编码为 510199999 的区域" in page.get_data(as_text=True)
+    screen = client.get("/screen?area=510199999")
+    assert screen.status_code == 404 and "没有编码为 510199999 的区域" in screen.get_data(as_text=True)
+
+
+def test_the_big_screen_counts_what_is_open_and_today_s_flow(city, day):
+    live = city.client.get("/api/v1/stats/live", headers=city.h("command_centre")).json
+    open_now = city.client.get("/api/v1/incidents?limit=1", headers=city.h("command_centre")).json["total"]
+    assert live["open"] == open_now > 0
+    overdue = city.client.get("/api/v1/incidents?overdue=true&limit=1", headers=city.h("command_centre")).json["total"]
+    assert live["overdue"] == overdue
+    assert [f["step"] for f in live["flow"]] == ["reported", "accepted", "dispatched", "resolved", "verified", "closed"]
+    before = live["today"]["reported"]
+    iid = _report(city)
+    _steps(city, iid, ("grid_worker", "take", {}))
+    after = city.client.get("/api/v1/stats/live", headers=city.h("command_centre")).json
+    assert after["today"]["reported"] == before + 1 and after["open"] == live["open"] + 1
+    flow = {f["step"]: f["n"] for f in after["flow"]}
+    assert flow["reported"] == {f["step"]: f["n"] for f in live["flow"]}["reported"] + 1 and flow["dispatched"] >= 1
+    assert after["grids"][TEST_GRID]["open"] >= 1
+    assert after["worst"] and after["best"] and not {g["code"] for g in after["worst"]} & {g["code"] for g in after["best"]}
+    # a community admin's screen is their community's
+    mine = city.client.get("/api/v1/stats/live", headers=city.h("community_admin")).json
+    assert mine["area"] == TEST_GRID[:12] and set(mine["grids"]) <= {g for g in mine["grids"] if g.startswith(TEST_GRID[:12])}
+    assert city.client.get("/api/v1/stats/live", headers=city.h("resident")).status_code == 403

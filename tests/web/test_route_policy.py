@@ -41,6 +41,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.live_map_page": ("GET", "/map", {}),
     "pages.risk_page": ("GET", "/maps/risk", {}),
     "pages.dashboard": ("GET", "/dashboard", {}),
+    "pages.screen": ("GET", "/screen", {}),
     "pages.plan_page": ("GET", "/plan", {}),
     "pages.admin_home": ("GET", "/admin", {}),
     "pages.admin_people": ("GET", "/admin/people", {}),
@@ -160,6 +161,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "stats.measures": ("GET", f"/api/v1/stats?level=grid&area={TEST_GRID}", {}),
     "risk.risk": ("GET", f"/api/v1/risk?area={TEST_GRID[:12]}&res=8&view=spots", {}),
     "risk.order_patrols": ("POST", "/api/v1/risk/patrols", {"json": {"res": 10, "cells": []}}),  # refused before ordering
+    "stats.live_now": ("GET", f"/api/v1/stats/live?area={TEST_GRID}", {}),
     "stream.live": ("GET", "/api/v1/stream?after=not-a-number", {}),  # refused before it would stream
     "inbox.notifications": ("GET", "/api/v1/me/notifications?limit=1", {}),
     "inbox.read_one": ("POST", f"/api/v1/me/notifications/{NO_INCIDENT}/read", {}),

@@ -6,7 +6,7 @@ from flask import current_app, render_template, request
 
 from gridops.web.headers import with_nonce
 from gridops.web.pages.base import PageAnswer, pages, signed_in
-from gridops.web.pages.dashboard import dashboard_context
+from gridops.web.pages.dashboard import dashboard_context, screen_context
 from gridops.web.request import database
 
 
@@ -25,3 +25,12 @@ def dashboard() -> PageAnswer:
     who = signed_in()
     context, status = dashboard_context(database(), current_app.config, who, request.args)
     return render_template("dashboard.html", **context), status
+
+
+@pages.get("/screen")
+def screen() -> PageAnswer | str:
+    """The big screen (大屏) for a wall of the command centre: live counts, the map, today's flow through the loop,
+    the best and worst grids; kept current by the live feed."""
+    who = signed_in()
+    context, status = screen_context(database(), current_app.config, who, request.args)
+    return render_template("screen.html", **context), status
