@@ -88,7 +88,8 @@ def test_a_worker_reports_what_they_find_on_patrol(city):
     assert res.status_code == 201, res.json
     iid = res.json["id"]
     report = _history(city, iid)[0]
-    assert report["data"] == {"channel": "patrol", "accuracy_m": 12.5} and _read(report["device_at"]) == city.clock["t"] - timedelta(minutes=30)
+    assert report["data"] == {"channel": "patrol", "accuracy_m": 12.5}
+    assert _read(report["device_at"]) == city.clock["t"] - timedelta(minutes=30)
     assert report["actor"]["worker"] == city.workers["grid_worker"] and len(report["photos"]) == 1
     with city.session() as s:
         assert s.get(Incident, iid).channel == "patrol"
