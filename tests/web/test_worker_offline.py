@@ -12,9 +12,8 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from gridops.core.models import Incident, IncidentEvent
-from tests.conftest import TEST_POINT
 from tests.web.browser import ON_ONE_BACKEND, browser, watch
-from tests.web.test_worker_page import JPEG, _card, _phone, _report, _sign_in
+from tests.web.test_worker_page import JPEG, NEAR, _card, _phone, _report, _sign_in
 
 
 class Server:
@@ -62,6 +61,7 @@ def test_nothing_a_worker_does_with_no_signal_is_lost(city, artifacts_dir, backe
     t = city.clock["t"]
     with server_of(city.app) as server, browser() as (p, b):
         context, page = _phone(p, b, server.base)
+        context.set_geolocation({**NEAR, "accuracy": 12})
         page.clock.set_fixed_time(t - timedelta(minutes=50))
         seen = watch(page, server.base)
         _sign_in(page, city)
@@ -132,5 +132,5 @@ def test_nothing_a_worker_does_with_no_signal_is_lost(city, artifacts_dir, backe
         found = s.scalar(select(Incident).where(Incident.channel == "patrol", Incident.description == "3 单元楼道有电动车在充电"))
         assert found is not None and found.category_code == "hazard.ebike_charging"
         first = s.scalar(select(IncidentEvent).where(IncidentEvent.incident_id == found.id, IncidentEvent.seq == 1))
-        assert first.device_at == t - timedelta(minutes=10) and first.data["accuracy_m"] >= 0
-        assert abs(first.data.get("accuracy_m", 0)) < 1000 and TEST_POINT
+        assert first.device_at == t - timedelta(minutes=10) and first.data["accuracy_m"] == 12  # where, and how sure
+        assert first.actor_label.startswith("grid_worker:")

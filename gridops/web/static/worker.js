@@ -23,6 +23,7 @@
   let loading = null;
   let reloadAfter = false;
   let offline = !navigator.onLine;
+  const fetched = new Set(); // what the page asked of the API, for the service worker to keep (see installable)
 
   const api = window.gridopsApi(cfg.pageHeader);
 
@@ -241,6 +242,7 @@
 
   async function fetchTasks() {
     const q = position ? `?lon=${position.lon.toFixed(7)}&lat=${position.lat.toFixed(7)}` : "";
+    fetched.add("/api/v1/me/tasks" + q);
     const res = await fetch("/api/v1/me/tasks" + q, { headers: { "X-Requested-With": cfg.pageHeader, "Accept": "application/json" },
                                                       credentials: "same-origin" });
     if (res.status === 401) {
@@ -462,6 +464,7 @@
 
   async function drawGrid(code, taskId) {
     if (!grids.has(code)) {
+      fetched.add("/api/v1/areas/" + encodeURIComponent(code));
       grids.set(code, api("GET", "/api/v1/areas/" + encodeURIComponent(code)).catch(() => {
         grids.delete(code); // no signal and no copy: asked again next time
         return null;
@@ -628,9 +631,9 @@
     const tell = () => {
       const sw = navigator.serviceWorker.controller;
       if (!sw) return;
-      const urls = performance.getEntriesByType("resource").map((e) => e.name)
+      const timed = performance.getEntriesByType("resource").map((e) => e.name) // the map's tiles among them
         .filter((u) => u.startsWith(location.origin + "/api/v1/") && !u.includes("/stream"));
-      sw.postMessage({ type: "KEEP", urls: Array.from(new Set(urls)) });
+      sw.postMessage({ type: "KEEP", urls: Array.from(new Set([...fetched, ...timed])) });
     };
     navigator.serviceWorker.addEventListener("controllerchange", tell);
     navigator.serviceWorker.addEventListener("message", (ev) => {
