@@ -244,6 +244,9 @@ ROUTES: dict[str, RouteAccess] = {
     "pages.login_phone": _a(ANYONE, "signing in with a code sent by SMS (a worker on a phone), limited per number and address"),
     "pages.problem_type": _a(ANYONE, "what an error kind means"),
     "pages.worker": _a(WORKS, "the phone page: one's own tasks"),
+    "pages.worker_manifest": _a(ANYONE, "the worker page's web app manifest (its name and icons; a browser fetches it without a session)"),
+    "pages.worker_service_worker": _a(ANYONE, "the worker page's service worker script (no data in it: what it keeps, it fetches "
+                                              "with the worker's own session)"),
     "pages.live_map_page": _a(WATCH, "the live map of the ground one sees"),
     "pages.risk_page": _a(WATCH, "the hidden-risk maps of the ground one sees"),
     "pages.dashboard": _a(WATCH, "the measures of the ground one sees"),

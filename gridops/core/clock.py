@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from gridops.core.errors import DeviceClockAhead
+
 _source: Callable[[], datetime] | None = None
+# how far a phone's clock may run ahead of the server's: a step "done" later than this from now was not done yet
+DEVICE_AHEAD = timedelta(minutes=5)
 
 
 def now() -> datetime:
@@ -42,3 +46,20 @@ def moved(source: Callable[[], datetime] | datetime) -> Iterator[None]:
         yield
     finally:
         set_source(previous)
+
+
+def device_time(value: datetime | None, field: str = "device_time") -> datetime | None:
+    """When a phone says a step was done (it may send it hours later, after a day with no signal), kept beside
+    the server's own time. Any past time is believed; one more than DEVICE_AHEAD in the future is refused,
+    since it says the phone's clock is wrong and every time it sends would be."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    ahead = value - now()
+    if ahead > DEVICE_AHEAD:
+        minutes = ahead.total_seconds() / 60
+        raise DeviceClockAhead(
+            f"`{field}` {value.isoformat()} is {minutes:,.0f} minutes ahead of the server's time; set the phone's clock to "
+            f"automatic (network time) and send again (at most {DEVICE_AHEAD.total_seconds() / 60:g} minutes ahead is accepted).",
+            field=field, ahead_minutes=round(minutes, 1))
+    return value

@@ -54,6 +54,12 @@ class TooFar(GridopsError):
     slug = "too-far"
 
 
+class DeviceClockAhead(GridopsError):
+    """A step sent with a device time too far in the server's future: the phone's clock is wrong."""
+
+    slug = "device-clock-ahead"
+
+
 class TooLarge(GridopsError):
     """A body, a file or a photo over its limit."""
 

@@ -404,6 +404,7 @@ class IncidentEvent(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    device_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the phone says it was done (sent later, offline)
     action: Mapped[str] = mapped_column(String(32))  # report, or a step of the loop (gridops.incidents.loop.STEPS)
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
@@ -496,6 +497,7 @@ class Task(Base):
     away_reason: Mapped[str | None] = mapped_column(Text)  # a visit recorded away from the door: why (电话回访 …)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_order.id"), index=True)  # a patrol ordered from a hot spot
     checklist: Mapped[list[str] | None] = mapped_column(JsonDoc)  # what that patrol looks at (per category)
+    device_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a visit: when the phone says it was made
 
 
 class PatrolOrder(Base):

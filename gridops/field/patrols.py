@@ -33,6 +33,7 @@ from gridops.core.errors import Conflict, InvalidParameter, NotFound, TooFar
 from gridops.core.models import Building, Household, Notification, PatrolRegister, Task, Worker
 from gridops.core.shapes import to_point
 from gridops.incidents.context import Context
+from gridops.incidents.idempotency import Once, answered, remember
 from gridops.incidents.loop import TASK_ACTIVE
 from gridops.incidents.news import when
 from gridops.messages.outbox import enqueue
@@ -142,12 +143,17 @@ def tell_overdue_visits(session: Session, ctx: Context, now: datetime) -> list[i
 
 
 def record_visit(session: Session, ctx: Context, task_id: int, principal: Principal, *, note: str | None,
-                 lon: float | None, lat: float | None, away_reason: str | None = None) -> dict[str, Any]:
+                 lon: float | None, lat: float | None, away_reason: str | None = None, device_at: datetime | None = None,
+                 once: Once | None = None) -> dict[str, Any]:
     """The worker was there: the task is done, the register counts its next visit from now.
 
     A visit proves itself by the worker's position at the door (within the check-in radius). One
     made otherwise (a phone call, the person in hospital) says why, and the measures count it apart."""
+    device_at = clock.device_time(device_at)
     task = session.get(Task, task_id, with_for_update=True)
+    again = answered(session, once)
+    if again is not None:
+        return dict(again)
     if task is None or task.kind != "patrol" or not (task.worker_id == principal.worker_id or principal.is_staff
                                                       or (principal.can(KEEP_REGISTERS) and principal.covers(task.area_code))):
         raise NotFound(f"no patrol visit {task_id} that is yours.")
@@ -174,7 +180,7 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
             worker = session.get(Worker, principal.worker_id)
             assert worker is not None  # a user's worker_id is a foreign key to the worker
             worker.last_position, worker.last_seen_at = from_shape(Point(lon, lat), srid=STORAGE_SRID), now
-    task.status, task.completed_at, task.away_reason = "done", now, away_reason
+    task.status, task.completed_at, task.away_reason, task.device_at = "done", now, away_reason, device_at
     task.note = note.strip() + (f" (recorded {distance:,.0f} m from the door)" if distance is not None else "")
     register = session.get(PatrolRegister, task.patrol_id) if task.patrol_id else None
     if register is not None:
@@ -182,8 +188,11 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
         register.paused_until = None  # the first visit after a pause is made: the interval counts again
     session.flush()
     next_at = (now + timedelta(days=register.interval_days)).isoformat() if register is not None else None
-    return {"id": task.id, "status": task.status, "completed_at": now.isoformat(), "distance_m": distance,
-            "note": task.note, "away_reason": away_reason, "next_visit_from": next_at}
+    answer = {"id": task.id, "status": task.status, "completed_at": now.isoformat(),
+              "device_at": device_at.isoformat() if device_at else None, "distance_m": distance,
+              "note": task.note, "away_reason": away_reason, "next_visit_from": next_at}
+    remember(session, once, 200, answer, now)
+    return answer
 
 
 def registers(session: Session, ctx: Context, principal: Principal | None, area: str | None = None) -> list[dict[str, Any]]:

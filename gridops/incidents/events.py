@@ -34,6 +34,7 @@ def record(
     data: dict[str, Any] | None = None,
     photos: Sequence[tuple[Photo, str]] = (),
     seq: int | None = None,
+    device_at: datetime | None = None,
 ) -> IncidentEvent:
     """One step of the history (and so of the live stream), in the caller's transaction.
 
@@ -48,7 +49,8 @@ def record(
     known[incident.id] = seq + 1
     from_status = incident.status if seq > 1 else None
     event = IncidentEvent(
-        incident_id=incident.id, seq=seq, at=at, action=action, from_status=from_status, to_status=to_status or incident.status,
+        incident_id=incident.id, seq=seq, at=at, device_at=device_at,
+        action=action, from_status=from_status, to_status=to_status or incident.status,
         actor_id=_actor_worker(actor), actor_label=actor_label(actor), note=note, data=data,
         location=from_shape(Point(*location), srid=STORAGE_SRID) if location else None,
     )

@@ -3,16 +3,24 @@
 The key's record is written in the same transaction as what the request made,
 so either both are stored or neither (see gridops.incidents.intake, which writes it).
 A retry with the same key and the same request replays the stored answer; the
-same key with a different request is a conflict.
+same key with a different request is a conflict. The loop's steps and the visits keep
+their keys the same way (`answered` / `remember`, in the step's transaction), so a
+phone's outbox may send a step as often as the signal makes it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from gridops.core.errors import Conflict, InvalidParameter
+from gridops.core.models import IdempotencyRecord
 
 MAX_KEY = 128
 
@@ -44,3 +52,38 @@ def replay(stored_fingerprint: str, status: int, body: str, request_fingerprint:
             field="Idempotency-Key",
         )
     return status, json.loads(body)
+
+
+def canonical_fingerprint(method: str, path: str, user: int | None, fields: Mapping[str, Any], photos: Sequence[str]) -> str:
+    """"The same request" by what it says rather than its bytes: the fields as read and the photos' hashes. A phone
+    that sends the same step again from its outbox sends a new multipart boundary each time; the step is the same."""
+    body = json.dumps({"fields": dict(fields), "photos": list(photos)}, sort_keys=True, default=str, ensure_ascii=False)
+    return fingerprint(method, path, user, body.encode())
+
+
+@dataclass(frozen=True)
+class Once:
+    """A request sent with an Idempotency-Key: the key as stored (check_key) and what made the request."""
+
+    key: str
+    fingerprint: str
+    method: str
+    path: str
+
+
+def answered(session: Session, once: Once | None) -> Any | None:
+    """The answer already given to this key (a retry: nothing is done again), or None the first time. Called once
+    the caller holds the row the request changes (FOR UPDATE), so a retry racing its first attempt waits and replays."""
+    if once is None:
+        return None
+    r = session.get(IdempotencyRecord, once.key)
+    if r is None:
+        return None
+    return replay(r.request_hash, r.status_code, r.response_body, once.fingerprint)[1]
+
+
+def remember(session: Session, once: Once | None, status: int, answer: Any, now: datetime) -> None:
+    """The answer kept with the key, in the same transaction as what the request did: both stored, or neither."""
+    if once is not None:
+        session.add(IdempotencyRecord(key=once.key, method=once.method, path=once.path[:256], request_hash=once.fingerprint,
+                                      status_code=status, response_body=json.dumps(answer, default=str), created_at=now))

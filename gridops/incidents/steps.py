@@ -29,6 +29,7 @@ from gridops.incidents.context import Context
 from gridops.incidents.deadlines import WARN_LEVELS, limits_of, warning_minutes
 from gridops.incidents.events import record
 from gridops.incidents.flags import check_resolution, record_flags
+from gridops.incidents.idempotency import Once, answered, remember
 from gridops.incidents.loop import (
     LADDER,
     OPEN,
@@ -64,6 +65,7 @@ class Act:
     photos: list[Photo] = field(default_factory=list)
     override: bool = False  # an admin verifies or closes what they resolved themselves (the event says so)
     reporter: bool = False  # taken for the one who reported it, by the follow-up code they hold (no account): the event says so
+    device_at: datetime | None = None  # when the phone says it was done (gridops.core.clock.device_time checks it)
 
 
 @dataclass
@@ -99,16 +101,22 @@ class StepCall:
         if self.act.reporter:
             extra["data"] = {**(extra.get("data") or {}), "by": "the reporter, by their follow-up code"}
         return record(self.session, self.incident, action or self.step.action, to_status, self.principal, at=self.now,
-                      note=extra.pop("note", self.act.note), location=self.where if located else None,
+                      device_at=self.act.device_at, note=extra.pop("note", self.act.note), location=self.where if located else None,
                       photos=self.photos if photos else [], **extra)
 
 
-def act(session: Session, ctx: Context, incident_id: int, action: str, a: Act, principal: Principal | None) -> dict[str, Any]:
-    """Take one step of the loop; answers with the incident's new state."""
+def act(session: Session, ctx: Context, incident_id: int, action: str, a: Act, principal: Principal | None,
+        once: Once | None = None) -> dict[str, Any]:
+    """Take one step of the loop; answers with the incident's new state. With `once` (an Idempotency-Key), a step
+    sent again gets its first answer and is not taken twice."""
     step = STEPS.get(action)
     if step is None:
         raise InvalidParameter("action", f"no step {action!r}; steps: {', '.join(STEPS)}.", allowed=list(STEPS))
+    clock.device_time(a.device_at)
     incident = session.get(Incident, incident_id, with_for_update=True)
+    again = answered(session, once)
+    if again is not None:
+        return dict(again)
     grid_code = code_of(session, incident.grid_id) if incident else None
     follows = joined(session, incident_id, principal) if incident else False
     if incident is None or grid_code is None or (principal is not None and not (
@@ -138,10 +146,12 @@ def act(session: Session, ctx: Context, incident_id: int, action: str, a: Act, p
                     grid_code, overridden)
     _HANDLERS.get(action, _simple)(call)
     session.flush()
-    return {"id": incident.id, "status": incident.status, "assignee": _ref(session, incident.assignee_id),
-            "tier": incident.tier, "routing_reason": incident.routing_reason, "due_at": incident.due_at.isoformat(),
-            "supervised_at": incident.supervised_at.isoformat() if incident.supervised_at else None,
-            "allowed": allowed_steps(incident, principal, grid_code, joined=follows, resolved_by=resolver(session, incident))}
+    answer = {"id": incident.id, "status": incident.status, "assignee": _ref(session, incident.assignee_id),
+              "tier": incident.tier, "routing_reason": incident.routing_reason, "due_at": incident.due_at.isoformat(),
+              "supervised_at": incident.supervised_at.isoformat() if incident.supervised_at else None,
+              "allowed": allowed_steps(incident, principal, grid_code, joined=follows, resolved_by=resolver(session, incident))}
+    remember(session, once, 200, answer, call.now)
+    return answer
 
 
 def _stored(photo: Photo, ctx: Context) -> str:

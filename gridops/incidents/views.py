@@ -109,6 +109,7 @@ def history(session: Session, incident: Incident) -> list[dict[str, Any]]:
         where = to_point(event.location) if event.location is not None else None
         out.append({
             "seq": event.seq, "at": event.at.isoformat(), "action": event.action,
+            "device_at": event.device_at.isoformat() if event.device_at else None,
             "from_status": event.from_status, "to_status": event.to_status,
             "actor": {"label": event.actor_label, "worker": worker_code},
             "note": event.note,

@@ -63,6 +63,9 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
                            "The incident is not in a state where this step can be taken; `allowed` lists what can be."),
     "too-far": (422, N_("Too far away"),
                 "A check-in must be made near the incident and inside its grid; `distance_m` says how far you are."),
+    "device-clock-ahead": (422, N_("Device clock ahead"),
+                           "The step's `device_time` is more than five minutes ahead of the server's clock: the phone's clock "
+                           "is wrong. Set it to automatic (network) time and send again."),
     "too-many-requests": (429, N_("Too many requests"), "Too many attempts from this address: wait a minute and try again."),
     "internal-error": (500, N_("Internal error"), "An unexpected error; it has been logged."),
 }

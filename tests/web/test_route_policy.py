@@ -38,6 +38,8 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "auth.phone_verify": ("POST", "/api/v1/auth/phone/verify", {"json": {"phone": "not-a-number", "code": "1"}}),
     "pages.problem_type": ("GET", "/problems/forbidden", {}),
     "pages.worker": ("GET", "/worker", {}),
+    "pages.worker_manifest": ("GET", "/worker/manifest.webmanifest", {}),
+    "pages.worker_service_worker": ("GET", "/worker-sw.js", {}),
     "pages.live_map_page": ("GET", "/map", {}),
     "pages.risk_page": ("GET", "/maps/risk", {}),
     "pages.dashboard": ("GET", "/dashboard", {}),

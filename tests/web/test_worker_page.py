@@ -52,7 +52,7 @@ def test_a_worker_takes_checks_in_and_resolves_with_a_photo_and_records_a_visit(
         card = _card(page, "楼上漏水")
         card.locator(".dist").wait_for()  # once the phone has a fix, the list is ordered and measured from it
         text = card.inner_text()
-        assert re.search(r"due in \d+ d", text) and re.search(r"· \d+ m", text), text  # due time and distance
+        assert re.search(r"还剩 \d+ 天", text) and re.search(r"· \d+ m", text), text  # due time and distance, in Chinese
         assert "<script>" in text and page.evaluate("window.pwned") is None  # shown as text, never run
         page.wait_for_function("() => document.querySelectorAll('#map path.leaflet-interactive').length >= 2")  # task and worker
         assert page.locator("#visits article.task").count() >= 1  # the patrol visits due (and overdue) today
@@ -65,21 +65,21 @@ def test_a_worker_takes_checks_in_and_resolves_with_a_photo_and_records_a_visit(
         page.wait_for_function("() => document.getElementById('where').textContent.includes('%.5f')" % (TEST_POINT[0] + 0.01))
         card.locator("button[data-step=check_in]").click()
         page.wait_for_selector("#status.error")
-        assert re.search(r"\d[\d,]* m from incident", page.inner_text("#status")), page.inner_text("#status")
+        assert re.search(r"离现场 \d[\d,]* m", page.inner_text("#status")), page.inner_text("#status")  # how far, and what to do
         context.set_geolocation(NEAR)
         page.wait_for_function(f"() => document.getElementById('where').textContent.includes('{NEAR['longitude']:.5f}')")
         card.locator("button[data-step=check_in]").click()
-        page.wait_for_function("() => document.getElementById('status').textContent.includes('Checked in')")
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('已到场签到')")
         card.locator("button[data-step=resolve]").click()
         page.fill("#step-note", "已联系楼上住户修好水管")
         page.set_input_files("#step-photo", files=[{"name": "fixed.jpg", "mimeType": "image/jpeg", "buffer": JPEG}])
         page.click("#step-ok")
-        page.wait_for_function("() => document.getElementById('status').textContent.includes('Resolved')")
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('已反馈，等待网格长核查')")
 
         _card(page, "广场舞太吵").locator("button[data-step=reject]").click()
-        page.fill("#step-note", "今天请假 on leave")
+        page.fill("#step-note", "今天请假")
         page.click("#step-ok")
-        page.wait_for_function("() => document.getElementById('status').textContent.includes('Sent back')")
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('已退回重新派单')")
         _card(page, "广场舞太吵").wait_for(state="detached")  # went to someone else
 
         visit = page.locator("#visits article.task").first
@@ -87,7 +87,7 @@ def test_a_worker_takes_checks_in_and_resolves_with_a_photo_and_records_a_visit(
         visit.locator("button[data-step=visit]").click()
         page.fill("#step-note", "身体状况良好")
         page.click("#step-ok")
-        page.wait_for_function("() => document.getElementById('status').textContent.includes('Visit recorded')")
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('走访已记录：')")
         page.screenshot(path=str(artifacts_dir / f"worker-after-{backend.name}.png"), full_page=True)
         assert seen.outside() == [], seen.outside()
         # the one refused check-in is the browser's only complaint (the page showed it to the worker)
@@ -116,7 +116,7 @@ def test_the_page_needs_a_valid_token_and_a_worker(city):
         page.wait_for_url("**/plan")  # a planner starts on the plans, not on a phone's tasks
         page.goto("/worker")
         refusal = page.inner_text("[role=alert]")
-        assert "planner" in refusal and "grid_worker" in refusal  # whose page it is
+        assert "规划" in refusal and "网格员" in refusal, refusal  # whose page it is, by the roles' names
         context.close()
 
 

@@ -159,9 +159,12 @@ def store(session: Session, ctx: Context, ref: Reference, placed: list[Placed], 
     events: list[dict[str, Any]] = []
     for p in placed:
         new = p.sub.new
-        events.append({"incident_id": p.incident_id, "seq": 1, "at": now, "action": "report", "from_status": None,
-                       "to_status": "reported", "actor_id": p.sub.actor.worker_id if p.sub.actor else None,
-                       "actor_label": actor_label(p.sub.actor), "note": new.description, "data": {"channel": new.channel},
+        data: dict[str, Any] = {"channel": new.channel}
+        if new.accuracy_m is not None:
+            data["accuracy_m"] = round(new.accuracy_m, 1)  # how sure the phone was of where it was
+        events.append({"incident_id": p.incident_id, "seq": 1, "at": now, "device_at": new.device_at, "action": "report",
+                       "from_status": None, "to_status": "reported", "actor_id": p.sub.actor.worker_id if p.sub.actor else None,
+                       "actor_label": actor_label(p.sub.actor), "note": new.description, "data": data,
                        "location": p.geom})
     if any(p.sub.new.photos for p in placed):  # the photos name their event: its id is needed first
         for p, eid in zip(placed, _insert_returning_ids(session, IncidentEvent, events), strict=True):
@@ -170,7 +173,8 @@ def store(session: Session, ctx: Context, ref: Reference, placed: list[Placed], 
     merges = [p for p in placed if p.merged]
     target_of = {id(p): p.merged_into for p in merges}
     events += [
-        {"incident_id": p.incident_id, "seq": 2, "at": now, "action": "merge", "from_status": "reported", "to_status": "merged",
+        {"incident_id": p.incident_id, "seq": 2, "at": now, "device_at": None,
+         "action": "merge", "from_status": "reported", "to_status": "merged",
          "actor_id": None, "actor_label": actor_label(None), "note": _reason(p),
          "data": {"into": target_of[id(p)], "candidates": _candidates(p, now)}, "location": None} for p in merges
     ]

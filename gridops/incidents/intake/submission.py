@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from gridops.access.policy import Principal
@@ -31,6 +32,8 @@ class NewReport:
     reporter_contact: str | None = None
     photos: list[Photo] = field(default_factory=list)
     token: str | None = None
+    device_at: datetime | None = None  # when the phone says it was reported (sent later from its outbox)
+    accuracy_m: float | None = None  # how sure the phone was of x/y
 
 
 @dataclass

@@ -1,21 +1,28 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from flask import Response, current_app, request, send_file, url_for
 
+from gridops.access.policy import Principal
+from gridops.core import clock
+from gridops.core.models import IdempotencyRecord
 from gridops.field.tasks import tasks_of
 from gridops.field.workers import worker_positions
+from gridops.incidents import patrol_reports
 from gridops.incidents.context import Context
 from gridops.incidents.flags import flag_list
-from gridops.incidents.idempotency import check_key, fingerprint
+from gridops.incidents.idempotency import canonical_fingerprint, check_key
 from gridops.incidents.intake.submission import NewReport, Submission
+from gridops.incidents.intake.take import take_in
 from gridops.incidents.intake.writer import IntakeQueue
 from gridops.incidents.listing import incidents_geojson
 from gridops.incidents.photos import THUMBNAIL_PX, check_photos, discard, thumbnail
 from gridops.incidents.steps import Act, act
 from gridops.incidents.views import history, load, photo_file, view
+from gridops.web.api.idempotent import once_of
 from gridops.web.api.parsing import JSON_OR_FORM, Blueprint, uploaded_files
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.incidents import (
@@ -80,18 +87,47 @@ def create(body: dict[str, Any], headers: dict[str, Any]) -> tuple[dict[str, Any
     cfg = current_app.config
     files = uploaded_files(body.pop("photo", None))
     photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
+    on_spot = body.pop("handled_on_spot")
+    device_at = clock.device_time(body.get("device_time"))
     new = NewReport(
         category=body["category"], channel=body["channel"], description=body.get("description"),
         x=body.get("lon"), y=body.get("lat"), crs=body.get("crs"), building=body.get("building"),
         household=body.get("household"), address=body.get("address"),
         reporter_name=body.get("reporter_name") or (who.name if who.role == "resident" else None),
-        reporter_contact=body.get("reporter_contact"), photos=photos,
+        reporter_contact=body.get("reporter_contact"), photos=photos, device_at=device_at, accuracy_m=body.get("accuracy_m"),
     )
+    patrol_reports.check(new, who, on_spot)
     sub = Submission(new, who, check_key(headers.get("idempotency_key"), who.user_id),
-                     fingerprint("POST", request.path, who.user_id, request.get_data(cache=True)), "POST", request.path,
-                     token_hash())
+                     canonical_fingerprint("POST", request.path, who.user_id, {**body, "handled_on_spot": on_spot},
+                                           [p.sha256 for p in photos]),
+                     "POST", request.path, token_hash())
+    if on_spot:
+        return _on_spot(sub, who), 201
     out = intake_queue().submit(sub)
     return out.result(), out.status
+
+
+def _on_spot(sub: Submission, who: Principal) -> dict[str, Any]:
+    """A 即办件: the report and its closing steps in one transaction (not through the writer's batches)."""
+    ctx = context()
+    try:
+        with database().session() as session:
+            out = take_in(session, ctx, [sub])[0]
+            ctx.written.extend(out.written)
+            answer = out.result()
+            if out.replayed or answer["merged_into"] is not None:
+                return answer  # sent again: done the first time; or a duplicate, handled in the incident it joined
+            done = patrol_reports.close_on_spot(session, ctx, answer["id"], who, note=sub.new.description,
+                                                photos=sub.new.photos, device_at=sub.new.device_at)
+            answer = {**answer, "status": done["status"], "assignee": done["assignee"], "handled_on_spot": True}
+            if sub.key is not None:  # a retry replays the whole answer, closed
+                kept = session.get(IdempotencyRecord, sub.key)
+                if kept is not None:
+                    kept.response_body = json.dumps(answer, default=str)
+            return answer
+    except BaseException:
+        discard(ctx.written, current_app.config["INSTANCE_PATH"])
+        raise
 
 
 def linked(incident_id: int, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -232,17 +268,20 @@ _STEP_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": "Step
 @bp.post("/incidents/<int:incident_id>/<any(accept, assess, dispatch, take, reassign, reject, check_in, resolve, verify, "
          "return, close, rate, not_fixed, escalate, supervise, merge, split, comment):action>")
 @bp.arguments(StepBody(), location=JSON_OR_FORM)
+@bp.arguments(IdempotencyHeader(), location="headers")
 @bp.doc(**_STEP_DOC)
 @bp.response(200, StepDone)
 @problem_response(bp, 400, "a field is missing or malformed (a note where one is needed, a rating outside 1–5, …)")
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "your role may not take this step on this incident; `allowed` lists what you may")
 @problem_response(bp, 404, "no such incident that you may see")
-@problem_response(bp, 409, "the incident is not in a state for this step (`allowed` lists what is), or it changed meanwhile")
+@problem_response(bp, 409, "the incident is not in a state for this step (`allowed` lists what is), or it changed meanwhile; "
+                           "or the Idempotency-Key was used for a different request")
 @problem_response(bp, 413, "a photo is too large")
 @problem_response(bp, 415, "neither JSON nor a form")
-@problem_response(bp, 422, "check-in refused: too far from the incident or outside its grid (`distance_m`)")
-def step(body: dict[str, Any], incident_id: int, action: str) -> dict[str, Any]:
+@problem_response(bp, 422, "check-in refused: too far from the incident or outside its grid (`distance_m`); or `device_time` "
+                           "more than 5 minutes ahead of the server (/problems/device-clock-ahead)")
+def step(body: dict[str, Any], headers: dict[str, Any], incident_id: int, action: str) -> dict[str, Any]:
     """Take one step of the closed loop. Steps: accept, assess, dispatch, take (a worker takes the task),
     reassign, reject (with a reason: back to routing), check_in (near the incident, inside its grid),
     resolve (note and photos), verify and close (not by the one who resolved it), return (for rework),
@@ -253,11 +292,12 @@ def step(body: dict[str, Any], incident_id: int, action: str) -> dict[str, Any]:
     files = uploaded_files(body.pop("photo", None))
     photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
     a = Act(note=body.get("note"), lon=body.get("lon"), lat=body.get("lat"), rating=body.get("rating"),
-            worker=body.get("worker"), target=body.get("target"), photos=photos, override=body["override"])
+            worker=body.get("worker"), target=body.get("target"), photos=photos, override=body["override"],
+            device_at=body.get("device_time"))
     ctx = context()
     try:
         with database().session() as session:
-            return act(session, ctx, incident_id, action, a, who)
+            return act(session, ctx, incident_id, action, a, who, once=once_of(headers, who.user_id, body, photos))
     except BaseException:
         discard(ctx.written, cfg["INSTANCE_PATH"])
         raise

@@ -9,8 +9,10 @@ from flask import current_app
 from gridops.field.patrols import record_visit
 from gridops.registers import visit_files, visits
 from gridops.web.api import sheets
+from gridops.web.api.idempotent import once_of
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import problem_response
+from gridops.web.api.schemas.incidents import IdempotencyHeader
 from gridops.web.api.schemas.patrols import (
     PatrolArgs,
     PatrolChange,
@@ -129,15 +131,18 @@ def end_register(body: dict[str, Any], entry_id: int) -> dict[str, Any]:
 
 @bp.post("/tasks/<int:task_id>/visit")
 @bp.arguments(VisitBody(), location="json")
+@bp.arguments(IdempotencyHeader(), location="headers")
 @bp.response(200, VisitDone)
 @problem_response(bp, 400, "no note, only one of lon and lat, or neither a position nor away_reason")
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 404, "no such patrol visit that is yours")
-@problem_response(bp, 409, "the visit is already recorded or cancelled")
-@problem_response(bp, 422, "too far from the door (`distance_m`): record it there, or give away_reason")
-def visit(body: dict[str, Any], task_id: int) -> dict[str, Any]:
+@problem_response(bp, 409, "the visit is already recorded or cancelled, or the Idempotency-Key was used for a different request")
+@problem_response(bp, 422, "too far from the door (`distance_m`): record it there, or give away_reason; or `device_time` more "
+                           "than 5 minutes ahead of the server")
+def visit(body: dict[str, Any], headers: dict[str, Any], task_id: int) -> dict[str, Any]:
     """Record a patrol visit: the task is done and the next visit is counted from now."""
     who = caller()
     with database().session() as session:
         return record_visit(session, use_case_context(current_app), task_id, who, note=body["note"],
-                            lon=body.get("lon"), lat=body.get("lat"), away_reason=body.get("away_reason"))
+                            lon=body.get("lon"), lat=body.get("lat"), away_reason=body.get("away_reason"),
+                            device_at=body.get("device_time"), once=once_of(headers, who.user_id, body))

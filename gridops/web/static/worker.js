@@ -1,28 +1,29 @@
 // The grid worker's page: the same API the phone app would use, nothing of its own.
+// Offline first: every step goes into the outbox (IndexedDB) with its Idempotency-Key and the phone's time,
+// and is sent from there, in order, when there is signal; it leaves the outbox only once the server answered 2xx.
+// The list and the map come from the service worker's copy when there is no signal (worker-sw.js).
 // Every text from the server is untrusted and goes in through textContent, never as HTML.
 (function () {
   "use strict";
 
   const cfg = JSON.parse(document.getElementById("gridops-config").textContent);
   const $ = (id) => document.getElementById(id);
-  const STEP_LABELS = {
-    take: "接单 Accept",
-    reject: "退回 Reject",
-    check_in: "到场签到 Check in",
-    resolve: "处置反馈 Resolve",
-    visit: "记录走访 Record visit",
-  };
+  const T = window.gridopsT;
   const SHOWN_STEPS = ["take", "check_in", "resolve", "visit", "reject"];
+  // what a step kept on the phone lets the worker do next, before the server has heard of it
+  const NEXT = { take: ["check_in"], check_in: ["resolve"], resolve: [], reject: [], visit: [] };
+  const SYNCED_KEY = `gridops.worker.${cfg.user}.synced`;
 
-  let position = null; // {lon, lat, accuracy}
+  let position = null; // {lon, lat, accuracy, at}
   let tasks = [];
+  let kept = []; // the outbox: steps not yet stored by the server (waiting, or refused)
   let selectedId = null;
   let map = null;
   let layers = null;
   let loading = null;
   let reloadAfter = false;
-
-  // --- talking to the API ---------------------------------------------------
+  let offline = !navigator.onLine;
+  const fetched = new Set(); // what the page asked of the API, for the service worker to keep (see installable)
 
   const api = window.gridopsApi(cfg.pageHeader);
 
@@ -32,20 +33,251 @@
     el.className = "status " + (kind || "");
   }
 
+  // --- the outbox -------------------------------------------------------------------
+
+  // one database per user: a phone handed to a colleague never sends the first one's steps under the second's name
+  const db = window.idb.openDB(`gridops-worker-${cfg.user}`, 1, {
+    upgrade(d) { d.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true }); },
+  });
+
+  function newKey() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  function deviceTime() {
+    // the phone's own time with its offset, e.g. 2026-11-23T09:41:07.120+08:00
+    const d = new Date();
+    const off = -d.getTimezoneOffset();
+    const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
+    const local = new Date(d.getTime() + off * 60000).toISOString().slice(0, 23);
+    return `${local}${off >= 0 ? "+" : "-"}${pad(off / 60)}:${pad(off % 60)}`;
+  }
+
+  async function keep(entry) {
+    const full = { key: newKey(), device_time: deviceTime(), state: "waiting", tries: 0, created: Date.now(), ...entry };
+    if (full.json) full.json.device_time = full.device_time;
+    if (full.form) full.form.push(["device_time", full.device_time]);
+    await (await db).add("outbox", full);
+    await refreshKept();
+    flush();
+    return full;
+  }
+
+  async function refreshKept() {
+    kept = await (await db).getAll("outbox");
+    renderOutbox();
+  }
+
+  let flushing = false;
+  let retryTimer = null;
+  let nextTry = 0;
+  let needsSignIn = false;
+
+  function body(entry) {
+    if (entry.json) return { body: JSON.stringify(entry.json), type: "application/json" };
+    const form = new FormData();
+    for (const [name, value] of entry.form) form.append(name, value);
+    for (const f of entry.files || []) form.append("photo", f.blob, f.name);
+    return { body: form, type: null };
+  }
+
+  async function send(entry) {
+    const { body: payload, type } = body(entry);
+    const headers = { "X-Requested-With": cfg.pageHeader, "Accept": "application/json", "Idempotency-Key": entry.key };
+    if (type) headers["Content-Type"] = type;
+    return fetch(entry.path, { method: "POST", headers, body: payload, credentials: "same-origin", redirect: "manual" });
+  }
+
+  function later(entry) {
+    entry.tries += 1;
+    const wait = Math.min(60000, 1000 * 2 ** Math.min(entry.tries, 6)) * (0.75 + Math.random() * 0.5);
+    nextTry = Date.now() + wait;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(flush, wait);
+  }
+
+  // send what waits, oldest first; stop at the first that cannot go (no signal, server down), to keep the order
+  async function flush() {
+    if (flushing) return;
+    flushing = true;
+    let sent = 0;
+    try {
+      for (;;) {
+        const store = await db;
+        const waiting = (await store.getAll("outbox")).filter((e) => e.state === "waiting");
+        if (!waiting.length || !navigator.onLine) break;
+        const entry = waiting[0];
+        renderOutbox(true);
+        let res;
+        try {
+          res = await send(entry);
+        } catch (err) {
+          later(entry); // no signal after all, or the server is away: the same step, the same key, later
+          await store.put("outbox", entry);
+          break;
+        }
+        if (res.ok) {
+          await store.delete("outbox", entry.seq); // stored on the server: the phone may forget it
+          for (const old of (await store.getAll("outbox"))) { // a refusal this step has now made good is forgotten too
+            if (old.state === "refused" && old.step === entry.step && old.task_id === entry.task_id && old.task_id !== undefined) {
+              await store.delete("outbox", old.seq);
+            }
+          }
+          sent += 1;
+          needsSignIn = false;
+          const answer = await res.json().catch(() => null);
+          doneSay(entry, answer);
+          continue;
+        }
+        if (res.status === 401 || res.type === "opaqueredirect") {
+          needsSignIn = true; // the session ended: the steps wait for the worker to sign in again
+          break;
+        }
+        if (res.status >= 500 || res.status === 408 || res.status === 429) {
+          later(entry);
+          await store.put("outbox", entry);
+          break;
+        }
+        // refused on its merits (a conflict, too far, a clock ahead …): shown with what to do, never sent again by itself
+        const problem = await res.json().catch(() => ({}));
+        entry.state = "refused";
+        entry.problem = { status: res.status, type: problem.type || "", title: problem.title || res.statusText,
+                          detail: problem.detail || "", distance_m: problem.distance_m };
+        await store.put("outbox", entry);
+        say(`${T("outbox_refused")}（${entry.problem.title}）：${fixFor(entry)}`, "error");
+      }
+    } finally {
+      flushing = false;
+      await refreshKept();
+    }
+    if (sent) load();
+  }
+
+  function doneSay(entry, answer) {
+    if (entry.step === "report") {
+      const closed = answer && answer.handled_on_spot;
+      say(T(closed ? "done_report_on_spot" : "done_report", { title: entry.title }), "ok");
+    } else {
+      say(T("done_" + entry.step, { title: entry.title }), "ok");
+    }
+  }
+
+  function fixFor(entry) {
+    const p = entry.problem || {};
+    if (p.type === "/problems/too-far" && p.distance_m !== undefined) {
+      return T("fix_too_far", { distance: distanceText(p.distance_m) });
+    }
+    if (p.type === "/problems/device-clock-ahead") return T("fix_clock");
+    if (p.status === 409 || p.status === 403 || p.status === 404) return T("fix_conflict");
+    return T("fix_other");
+  }
+
+  function renderOutbox(sending) {
+    const box = $("outbox");
+    const waiting = kept.filter((e) => e.state === "waiting");
+    box.hidden = kept.length === 0;
+    $("outbox-count").textContent = `(${kept.length})`;
+    const list = $("outbox-list");
+    list.replaceChildren(...kept.map((e) => {
+      const li = el("li", "kept " + e.state);
+      li.dataset.step = e.step;
+      li.appendChild(el("span", "what", T("outbox_item", { what: T("what_" + e.step) + (e.title ? ` · ${e.title}` : ""),
+                                                         time: clockTime(e.device_time) })));
+      if (e.state === "refused") {
+        li.appendChild(el("p", "problem", `${T("outbox_refused")}（${e.problem.title}）：${fixFor(e)}`));
+        if (e.problem.detail) li.appendChild(el("p", "detail", e.problem.detail));
+        const again = el("button", null, T("outbox_retry_now"));
+        again.type = "button";
+        again.addEventListener("click", async () => {
+          e.state = "waiting";
+          e.tries = 0;
+          delete e.problem;
+          await (await db).put("outbox", e);
+          await refreshKept();
+          flush();
+        });
+        const drop = el("button", null, T("outbox_dismiss"));
+        drop.type = "button";
+        drop.addEventListener("click", async () => {
+          await (await db).delete("outbox", e.seq);
+          await refreshKept();
+          render();
+        });
+        const row = el("div", "actions");
+        row.append(again, drop);
+        li.appendChild(row);
+      }
+      return li;
+    }));
+    const n = waiting.length;
+    let text = "";
+    if (n && needsSignIn) text = T("outbox_signin", { n });
+    else if (n && sending) text = T("outbox_sending", { n });
+    else if (n && nextTry > Date.now() && navigator.onLine) text = T("outbox_retry", { n, s: Math.ceil((nextTry - Date.now()) / 1000) });
+    else if (n) text = T("outbox_waiting", { n });
+    showSync(text);
+    if (tasks.length) render();
+  }
+
   // --- the list -------------------------------------------------------------
+
+  function clockTime(iso) {
+    return new Date(iso).toLocaleTimeString(cfg.lang, { timeZone: cfg.timezone, hour: "2-digit", minute: "2-digit", hour12: false });
+  }
+
+  let syncedAt = localStorage.getItem(SYNCED_KEY);
+  let outboxText = "";
+
+  function showSync(text) {
+    if (text !== undefined) outboxText = text;
+    let line;
+    if (offline) line = syncedAt ? T("offline_synced", { time: clockTime(syncedAt) }) : T("offline_never");
+    else line = syncedAt ? T("synced", { time: clockTime(syncedAt) }) : "";
+    const node = $("sync");
+    node.textContent = [line, outboxText].filter(Boolean).join(" · ");
+    node.classList.toggle("offline", offline);
+  }
+
+  async function fetchTasks() {
+    const q = position ? `?lon=${position.lon.toFixed(7)}&lat=${position.lat.toFixed(7)}` : "";
+    fetched.add("/api/v1/me/tasks" + q);
+    const res = await fetch("/api/v1/me/tasks" + q, { headers: { "X-Requested-With": cfg.pageHeader, "Accept": "application/json" },
+                                                      credentials: "same-origin" });
+    if (res.status === 401) {
+      window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+      throw new Error(res.statusText);
+    }
+    const data = await res.json();
+    if (!res.ok) throw new Error(data.detail || data.title || res.statusText);
+    const fromCopy = res.headers.get("X-Gridops-Offline") === "1";
+    offline = fromCopy || !navigator.onLine;
+    if (!fromCopy) {
+      syncedAt = new Date().toISOString();
+      localStorage.setItem(SYNCED_KEY, syncedAt);
+    } else if (!syncedAt && res.headers.get("Date")) {
+      syncedAt = new Date(res.headers.get("Date")).toISOString();
+    }
+    return data;
+  }
 
   async function load() {
     if (loading) {
       reloadAfter = true; // asked for meanwhile (a new position, a new event): load again when this one is in
       return loading;
     }
-    const q = position ? `?lon=${position.lon.toFixed(7)}&lat=${position.lat.toFixed(7)}` : "";
-    loading = api("GET", "/api/v1/me/tasks" + q)
+    loading = fetchTasks()
       .then((data) => {
         tasks = data.tasks;
         render();
+        showSync();
       })
-      .catch((err) => say("无法加载任务 Could not load tasks: " + err.message, "error"))
+      .catch((err) => {
+        offline = !navigator.onLine || err instanceof TypeError;
+        showSync();
+        if (!tasks.length && !offline) say(T("load_failed", { error: err.message }), "error");
+      })
       .finally(() => {
         loading = null;
         if (reloadAfter) {
@@ -56,26 +288,26 @@
     return loading;
   }
 
-  function localTime(iso) {
-    return new Date(iso).toLocaleString("zh-CN", {
-      timeZone: cfg.timezone, month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit",
-    });
-  }
-
   function span(ms) {
     const minutes = Math.round(Math.abs(ms) / 60000);
-    if (minutes < 60) return `${minutes} min`;
+    if (minutes < 60) return T("minutes", { n: minutes });
     const hours = Math.floor(minutes / 60);
-    if (hours < 48) return `${hours} h ${minutes % 60} min`;
-    return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+    if (hours < 48) return T("hours", { h: hours, m: minutes % 60 });
+    return T("days", { d: Math.floor(hours / 24), h: hours % 24 });
+  }
+
+  function localTime(iso) {
+    return new Date(iso).toLocaleString(cfg.lang, {
+      timeZone: cfg.timezone, month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
+    });
   }
 
   function dueText(task) {
     if (!task.due_at) return null;
     const left = new Date(task.due_at).getTime() - Date.now();
     return left < 0
-      ? { text: `逾期 overdue ${span(left)} (due ${localTime(task.due_at)})`, late: true }
-      : { text: `还剩 due in ${span(left)} (${localTime(task.due_at)})`, late: false };
+      ? { text: T("overdue", { span: span(left), time: localTime(task.due_at) }), late: true }
+      : { text: T("due_in", { span: span(left), time: localTime(task.due_at) }), late: false };
   }
 
   function distanceText(m) {
@@ -95,13 +327,30 @@
     return node;
   }
 
+  // the task as the phone knows it: the server's last word, then the steps kept on the phone since
+  function withKept(task) {
+    const mine = kept.filter((e) => e.task_id === task.id);
+    if (!mine.length) return { allowed: task.allowed, pending: null, refused: null };
+    let allowed = task.allowed;
+    let pending = null;
+    for (const e of mine) {
+      if (e.state === "waiting") {
+        allowed = NEXT[e.step] || [];
+        pending = e.step;
+      }
+    }
+    return { allowed, pending, refused: mine.find((e) => e.state === "refused") || null };
+  }
+
   function card(task) {
     const art = el("article", "task");
+    const seen = withKept(task);
     art.dataset.id = String(task.id);
     art.dataset.kind = task.kind;
     if (task.overdue) art.classList.add("overdue");
     if (task.incident) art.classList.add(task.incident.urgency);
     if (task.id === selectedId) art.classList.add("selected");
+    if (seen.pending) art.classList.add("pending");
     art.appendChild(el("h3", null, task.title));
     const meta = el("p", "meta");
     if (task.incident) meta.appendChild(el("span", "badge " + task.incident.urgency, task.incident.category_name));
@@ -121,11 +370,13 @@
       task.checklist.forEach((item) => list.appendChild(el("li", null, item)));
       art.appendChild(list);
     }
-    if (task.incident_status) art.appendChild(el("p", "meta state", "状态 status: " + task.incident_status));
+    if (seen.pending) art.appendChild(el("p", "meta state pending", T("state_pending_" + seen.pending)));
+    else if (task.incident_status) art.appendChild(el("p", "meta state", T("status", { status: T("status_" + task.incident_status) })));
+    if (seen.refused) art.appendChild(el("p", "problem", `${T("outbox_refused")}（${seen.refused.problem.title}）：${fixFor(seen.refused)}`));
     const actions = el("div", "actions");
     for (const step of SHOWN_STEPS) {
-      if (!task.allowed.includes(step)) continue;
-      const b = el("button", step === "reject" ? "" : "primary", STEP_LABELS[step]);
+      if (!seen.allowed.includes(step)) continue;
+      const b = el("button", step === "reject" ? "" : "primary", T("step_" + step));
       b.type = "button";
       b.dataset.step = step;
       b.addEventListener("click", (ev) => {
@@ -142,8 +393,8 @@
   function render() {
     const visits = tasks.filter((t) => t.kind === "patrol" && (t.overdue || isToday(t.scheduled_for || t.due_at)));
     const incidents = tasks.filter((t) => t.kind !== "patrol");
-    fill("visits", visits, "今天没有走访 No visits due today.");
-    fill("tasks", incidents, "没有待办事件 No incidents waiting for you.");
+    fill("visits", visits, T("no_visits"));
+    fill("tasks", incidents, T("no_tasks"));
     $("visits-count").textContent = `(${visits.length})`;
     $("tasks-count").textContent = `(${incidents.length})`;
     // a message's link opened this page for one incident (#incident-<id>): it is selected, once
@@ -183,14 +434,19 @@
 
   // --- the map ----------------------------------------------------------------
 
+  let drawn = "";
+
   function drawMap() {
     if (!window.L) return;
     if (!map) {
       map = gridopsBasemap.map("map", { zoomSnap: 0.5 }).setView([30.62, 104.1], 15);
       layers = L.layerGroup().addTo(map);
     }
-    layers.clearLayers();
     const task = tasks.find((t) => t.id === selectedId);
+    const state = JSON.stringify([selectedId, task && task.location, position && [position.lon, position.lat, position.accuracy]]);
+    if (state === drawn) return; // nothing moved: the map is left as the worker panned it
+    drawn = state;
+    layers.clearLayers();
     const points = [];
     if (task && task.location) {
       const p = [task.location.lat, task.location.lon];
@@ -200,7 +456,7 @@
     }
     if (position) {
       const me = [position.lat, position.lon];
-      L.circleMarker(me, { radius: 7, color: "#2f6fde", fillOpacity: 0.9 }).bindTooltip("我 you").addTo(layers);
+      L.circleMarker(me, { radius: 7, color: "#2f6fde", fillOpacity: 0.9 }).bindTooltip(T("you")).addTo(layers);
       if (position.accuracy) L.circle(me, { radius: position.accuracy, weight: 1, fillOpacity: 0.08 }).addTo(layers);
       points.push(me);
       if (points.length === 2) L.polyline(points, { dashArray: "4 6", weight: 2 }).addTo(layers);
@@ -213,7 +469,11 @@
 
   async function drawGrid(code, taskId) {
     if (!grids.has(code)) {
-      grids.set(code, api("GET", "/api/v1/areas/" + encodeURIComponent(code)).catch(() => null));
+      fetched.add("/api/v1/areas/" + encodeURIComponent(code));
+      grids.set(code, api("GET", "/api/v1/areas/" + encodeURIComponent(code)).catch(() => {
+        grids.delete(code); // no signal and no copy: asked again next time
+        return null;
+      }));
     }
     const feature = await grids.get(code);
     if (feature && selectedId === taskId) {
@@ -245,7 +505,7 @@
         ev.preventDefault();
         const note = $("step-note").value.trim();
         if (needsNote && !note) {
-          $("step-error").textContent = "请填写说明 Please write a note.";
+          $("step-error").textContent = T("need_note");
           $("step-error").hidden = false;
           return;
         }
@@ -254,68 +514,105 @@
     });
   }
 
+  // the position as it is at the moment of the tap: it is what counts for a check-in, however late it is sent
   function here() {
-    if (!position) throw new Error("还没有定位 Your position is not known yet: allow location and wait for a fix.");
-    return { lon: position.lon, lat: position.lat };
+    if (!position) throw new Error(T("no_position"));
+    return { lon: Number(position.lon.toFixed(7)), lat: Number(position.lat.toFixed(7)) };
+  }
+
+  async function photosOf(files) {
+    // kept as Blobs in IndexedDB: they survive a reload and a day with no signal
+    return Promise.all(files.map(async (f) => ({ name: f.name || "photo.jpg", type: f.type, blob: new Blob([await f.arrayBuffer()], { type: f.type }) })));
   }
 
   async function runStep(task, step) {
     try {
-      let done;
+      const base = { step, task_id: task.id, incident_id: task.incident_id, title: task.title };
+      const path = `/api/v1/incidents/${task.incident_id}/${step}`;
       if (step === "take") {
-        done = await api("POST", `/api/v1/incidents/${task.incident_id}/take`, {});
-        say("已接单 Accepted: " + task.title, "ok");
+        await keep({ ...base, path, json: {} });
       } else if (step === "reject") {
-        const a = await ask("退回原因 Why can you not take it?", { needsNote: true, placeholder: "例如：不在本网格 / on leave" });
+        const a = await ask(T("ask_reject"), { needsNote: true, placeholder: T("ask_reject_hint") });
         if (!a) return;
-        done = await api("POST", `/api/v1/incidents/${task.incident_id}/reject`, { note: a.note });
-        say("已退回 Sent back for routing: " + (done.routing_reason || ""), "ok");
+        await keep({ ...base, path, json: { note: a.note } });
       } else if (step === "check_in") {
-        done = await api("POST", `/api/v1/incidents/${task.incident_id}/check_in`, here());
-        say("已签到 Checked in on site", "ok");
+        const at = here();
+        await keep({ ...base, path, json: at });
       } else if (step === "resolve") {
-        const a = await ask("处置反馈 What was done?", { needsNote: true, photos: true, placeholder: "处置情况 what you did" });
+        const a = await ask(T("ask_resolve"), { needsNote: true, photos: true, placeholder: T("ask_resolve_hint") });
         if (!a) return;
-        const form = new FormData();
-        form.append("note", a.note);
+        const form = [["note", a.note]];
         if (position) {
-          form.append("lon", String(position.lon));
-          form.append("lat", String(position.lat));
+          const at = here();
+          form.push(["lon", String(at.lon)], ["lat", String(at.lat)]);
         }
-        for (const f of a.files) form.append("photo", f, f.name);
-        done = await api("POST", `/api/v1/incidents/${task.incident_id}/resolve`, form);
-        say("已反馈，等待核查 Resolved: waiting for the grid leader to verify", "ok");
+        await keep({ ...base, path, form, files: await photosOf(a.files) });
       } else if (step === "visit") {
-        const a = await ask("走访记录 How was the visit?", { needsNote: true, placeholder: "身体状况良好 / 需要帮助…" });
+        const a = await ask(T("ask_visit"), { needsNote: true, placeholder: T("ask_visit_hint") });
         if (!a) return;
-        done = await api("POST", `/api/v1/tasks/${task.id}/visit`, { note: a.note, ...(position ? here() : {}) });
-        say("走访已记录 Visit recorded", "ok");
+        await keep({ ...base, path: `/api/v1/tasks/${task.id}/visit`, json: { note: a.note, ...(position ? here() : {}) } });
       }
-      await load();
-      return done;
+      if (!navigator.onLine) {
+        say(step === "check_in" ? T("kept_check_in", { time: clockTime(deviceTime()) }) : T("kept_" + step), "kept");
+      }
+      render();
     } catch (err) {
-      const extra = err.problem && err.problem.distance_m !== undefined ? ` (${Math.round(err.problem.distance_m)} m)` : "";
-      say("未完成 Not done: " + err.message + extra, "error");
+      say(err.message, "error");
     }
   }
 
-  // --- position and live updates --------------------------------------------------
+  // --- 巡查上报: a patrol report ---------------------------------------------------------
+
+  function openReport() {
+    const dialog = $("report-dialog");
+    $("report-form").reset();
+    $("report-error").hidden = true;
+    $("report-where").textContent = position ? T("report_where", { accuracy: Math.round(position.accuracy || 0) }) : T("no_position");
+    dialog.showModal();
+  }
+
+  async function submitReport(ev) {
+    ev.preventDefault();
+    const fail = (text) => {
+      $("report-error").textContent = text;
+      $("report-error").hidden = false;
+    };
+    const category = $("report-category").value;
+    const files = Array.from($("report-photo").files || []);
+    const onSpot = $("report-on-spot").checked;
+    if (!category) return fail(T("report_need_category"));
+    if (!position) return fail(T("no_position"));
+    if (onSpot && !files.length) return fail(T("report_need_photo"));
+    const at = { ...here(), accuracy: position.accuracy };
+    const name = ($("report-category").selectedOptions[0] || {}).textContent || category;
+    const note = $("report-note").value.trim();
+    const form = [["category", category], ["channel", "patrol"], ["lon", String(at.lon)], ["lat", String(at.lat)]];
+    if (at.accuracy) form.push(["accuracy_m", String(Math.round(at.accuracy * 10) / 10)]);
+    if (note) form.push(["description", note]);
+    if (onSpot) form.push(["handled_on_spot", "true"]);
+    $("report-dialog").close();
+    await keep({ step: "report", title: name, path: "/api/v1/incidents", form, files: await photosOf(files), on_spot: onSpot });
+    if (!navigator.onLine) say(T("kept_report"), "kept");
+  }
+
+  // --- position, signal and live updates --------------------------------------------------
 
   function watchPosition() {
     if (!navigator.geolocation) {
-      $("where").textContent = "此设备无法定位 This device cannot tell its position.";
+      $("where").textContent = T("no_geolocation");
       return;
     }
     navigator.geolocation.watchPosition(
       (pos) => {
         const first = position === null;
-        position = { lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy: pos.coords.accuracy };
-        $("where").textContent = `我的位置 You: ${position.lon.toFixed(5)}, ${position.lat.toFixed(5)} (±${Math.round(position.accuracy || 0)} m)`;
+        position = { lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy: pos.coords.accuracy, at: pos.timestamp };
+        $("where").textContent = T("position_at", { lon: position.lon.toFixed(5), lat: position.lat.toFixed(5),
+                                                    accuracy: Math.round(position.accuracy || 0) });
         if (first) load();
         else drawMap();
       },
       (err) => {
-        $("where").textContent = "无法定位 Position unavailable: " + err.message + " (check-in needs it)";
+        $("where").textContent = T("position_failed", { error: err.message });
       },
       { enableHighAccuracy: true, maximumAge: 15000, timeout: 20000 },
     );
@@ -332,9 +629,52 @@
     });
   }
 
+  function installable() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.register(cfg.serviceWorker, { scope: cfg.scope }).catch(() => null);
+    // what this page fetched before the service worker took it over (its first tasks, the map's tiles) is kept too
+    const tell = () => {
+      const sw = navigator.serviceWorker.controller;
+      if (!sw) return;
+      const timed = performance.getEntriesByType("resource").map((e) => e.name) // the map's tiles among them
+        .filter((u) => u.startsWith(location.origin + "/api/v1/") && !u.includes("/stream"));
+      sw.postMessage({ type: "KEEP", urls: Array.from(new Set([...fetched, ...timed])) });
+    };
+    navigator.serviceWorker.addEventListener("controllerchange", tell);
+    navigator.serviceWorker.addEventListener("message", (ev) => {
+      if (ev.data && ev.data.type === "KEPT") document.documentElement.dataset.kept = "1";
+    });
+    if (navigator.serviceWorker.controller) tell();
+  }
+
+  window.addEventListener("online", () => {
+    offline = false;
+    nextTry = 0;
+    showSync();
+    flush();
+    load();
+  });
+  window.addEventListener("offline", () => {
+    offline = true;
+    showSync();
+  });
+  $("report-open").addEventListener("click", openReport);
+  $("report-form").addEventListener("submit", submitReport);
+  $("report-cancel").addEventListener("click", () => $("report-dialog").close());
+  $("sign-out").addEventListener("submit", (ev) => {
+    const n = kept.filter((e) => e.state === "waiting").length;
+    if (n && !window.confirm(T("leave_unsent", { n }))) ev.preventDefault();
+  });
+
   window.addEventListener("hashchange", render);
+  showSync();
+  installable();
   watchPosition();
-  load();
+  refreshKept().then(() => {
+    load();
+    flush();
+  });
   listen();
   setInterval(load, 60000);
+  setInterval(flush, 30000);
 })();

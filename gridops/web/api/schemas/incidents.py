@@ -8,6 +8,9 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from gridops.web.api.schemas.common import AreaRef, AwareDateTime, BBox, Query, VersionMeta, latitude, longitude, stored_id
 from gridops.web.api.schemas.locate import CRS_NAMES, Location
 
+DEVICE_TIME = ("when the step was done on the phone (it may be sent much later, from an offline outbox): kept beside the "
+               "server's time; more than 5 minutes in the server's future is refused (/problems/device-clock-ahead)")
+
 
 class IncidentCreate(Schema):
     category = fields.String(required=True, metadata={"description": "a category code (GET /open311/v2/services lists them)"})
@@ -22,6 +25,12 @@ class IncidentCreate(Schema):
     reporter_name = fields.String(validate=validate.Length(max=64))
     reporter_contact = fields.String(validate=validate.Length(max=64))
     photo = fields.List(Upload(), metadata={"description": "photos (multipart only): JPEG, PNG, WebP or HEIC"})
+    device_time = AwareDateTime(metadata={"description": DEVICE_TIME})
+    accuracy_m = fields.Float(allow_nan=False, validate=validate.Range(0, 100000), metadata={
+        "description": "how sure the phone is of lon/lat (GPS accuracy, metres): kept with the report"})
+    handled_on_spot = fields.Boolean(load_default=False, metadata={
+        "description": "即办件 (channel patrol, a worker only): handled on the spot, closed at once through the loop's steps "
+                       "(take, check-in, resolve with the report's photos as evidence, verify, close); a photo is required"})
 
 
 class IdempotencyHeader(Schema):
@@ -134,6 +143,7 @@ class IncidentCreated(Schema):
     merged_into = fields.Integer(allow_none=True)
     duplicates = fields.List(fields.Nested(Candidate))
     photos = fields.List(fields.Nested(PhotoRef))
+    handled_on_spot = fields.Boolean(metadata={"description": "即办件: closed at once (status closed)"})
 
 
 class Reporter(Schema):
@@ -179,7 +189,9 @@ class Actor(Schema):
 
 class HistoryEvent(Schema):
     seq = fields.Integer()
-    at = fields.String()
+    at = fields.String(metadata={"description": "when the server stored it"})
+    device_at = fields.String(allow_none=True, metadata={
+        "description": "when the phone says it was done (a step kept offline and sent later), when it sent `device_time`"})
     action = fields.String()
     from_status = fields.String(allow_none=True)
     to_status = fields.String(allow_none=True)
@@ -205,6 +217,7 @@ class StepBody(Schema):
     override = fields.Boolean(load_default=False, metadata={
         "description": "verify / close: an admin checks their own resolution, with a note saying why (recorded)"})
     photo = fields.List(Upload(), metadata={"description": "photos (multipart only)"})
+    device_time = AwareDateTime(metadata={"description": DEVICE_TIME})
 
 
 class StepDone(Schema):

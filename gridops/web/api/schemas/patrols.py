@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from gridops.field.patrols import KINDS
 from gridops.web.api.schemas.common import NOTE as _NOTE
-from gridops.web.api.schemas.common import Query, latitude, longitude
+from gridops.web.api.schemas.common import AwareDateTime, Query, latitude, longitude
 
 PATROL_KINDS = list(KINDS)
 
@@ -85,12 +85,15 @@ class VisitBody(Schema):
     lat = latitude()
     away_reason = fields.String(validate=validate.Length(max=500), metadata={
         "description": "why the visit was not made at the door (电话回访, 住院探视 …): then no position is needed; counted apart"})
+    device_time = AwareDateTime(metadata={"description": "when the visit was made on the phone (sent later from its outbox); "
+                                                         "more than 5 minutes in the server's future is refused"})
 
 
 class VisitDone(Schema):
     id = fields.Integer()
     status = fields.String()
     completed_at = fields.String()
+    device_at = fields.String(allow_none=True, metadata={"description": "when the phone says it was made"})
     distance_m = fields.Float(allow_none=True, metadata={"description": "from the door, when the position was sent"})
     away_reason = fields.String(allow_none=True)
     note = fields.String()
