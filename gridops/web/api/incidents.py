@@ -230,7 +230,7 @@ _STEP_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": "Step
 
 
 @bp.post("/incidents/<int:incident_id>/<any(accept, assess, dispatch, take, reassign, reject, check_in, resolve, verify, "
-         "return, close, rate, not_fixed, escalate, supervise, merge, split, comment):action>")
+         "return, close, rate, follow_up, not_fixed, escalate, supervise, merge, split, comment):action>")
 @bp.arguments(StepBody(), location=JSON_OR_FORM)
 @bp.doc(**_STEP_DOC)
 @bp.response(200, StepDone)
@@ -246,14 +246,16 @@ def step(body: dict[str, Any], incident_id: int, action: str) -> dict[str, Any]:
     """Take one step of the closed loop. Steps: accept, assess, dispatch, take (a worker takes the task),
     reassign, reject (with a reason: back to routing), check_in (near the incident, inside its grid),
     resolve (note and photos), verify and close (not by the one who resolved it), return (for rework),
-    rate (1–5; 1 or 2 reopens it), not_fixed (the resident, within days of the close: reopened), escalate (one tier up),
+    rate (1–5; 1 or 2 reopens it), follow_up (回访: the resident called after the close — `reached` false keeps it
+    closed for another call; true with their `rating` and words ends the loop as rate does), not_fixed (the resident, within days of the close: reopened), escalate (one tier up),
     supervise (督办), merge, split, comment."""
     who = caller()
     cfg = current_app.config
     files = uploaded_files(body.pop("photo", None))
     photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
     a = Act(note=body.get("note"), lon=body.get("lon"), lat=body.get("lat"), rating=body.get("rating"),
-            worker=body.get("worker"), target=body.get("target"), photos=photos, override=body["override"])
+            worker=body.get("worker"), target=body.get("target"), photos=photos, override=body["override"],
+            reached=body.get("reached"))
     ctx = context()
     try:
         with database().session() as session:
