@@ -32,6 +32,7 @@ ALL, GROUND, DEPARTMENT, OWN, NONE = "all", "ground", "department", "own", "none
 LEAD = "lead"  # accept, assess, dispatch, reassign, verify, return, close, escalate, merge, split (in its ground)
 SUPERVISE = "supervise"  # 督办
 RATE = "rate"  # 回访: record the resident's rating
+FOLLOW_UP = "follow_up"  # 回访 by telephone: call the resident after the close, record reached or not, their rating and words
 COMMENT = "comment"
 ACT_ON_MAP = "act_on_map"  # reassign and escalate from the live map
 WATCH = "watch"  # the command centre's maps and the measures (/map, /maps/risk, /dashboard, /api/v1/stats)
@@ -52,7 +53,7 @@ KEEP_MESSAGES = "keep_messages"  # the messages' wordings, channel settings and 
 
 PERMISSIONS = (LEAD, SUPERVISE, RATE, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS,
                SEE_ID_NUMBERS, PLAN, READ_PLANS, OVERRIDE, READ_PEOPLE, KEEP_PEOPLE, KEEP_CITY, KEEP_BUILDINGS,
-               READ_MESSAGES, RESEND, KEEP_MESSAGES)
+               READ_MESSAGES, RESEND, KEEP_MESSAGES, FOLLOW_UP)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ ROLES: dict[str, Role] = {r.code: r for r in (
          worker=("grid_leader", "leader")),
     Role("community_admin", "社区管理员", "community admin", GROUND, GROUND, GROUND,
          frozenset({LEAD, COMMENT, ACT_ON_MAP, WATCH, SEE_WORKERS, READ_REGISTERS, KEEP_REGISTERS, SEE_ID_NUMBERS, READ_PLANS,
-                    READ_PEOPLE, KEEP_PEOPLE, KEEP_BUILDINGS}),
+                    READ_PEOPLE, KEEP_PEOPLE, KEEP_BUILDINGS, FOLLOW_UP}),
          worker=("community_staff", "primary")),
     Role("department", "职能部门", "department", DEPARTMENT, OWN, NONE, frozenset({COMMENT}), worker=("department_staff", "primary")),
     Role("command_centre", "指挥中心", "command centre", ALL, ALL, ALL, _STAFF),

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from gridops.geo.crs import distances_m
 
-from gridops.access.policy import Forbidden, Principal
+from gridops.access.policy import LEAD, Forbidden, Principal
 from gridops.core import clock
 from gridops.core.models import Area, Building, Category, Household, Incident, PatrolRegister, Task, Worker
 from gridops.core.shapes import to_point
 from gridops.field.patrols import KINDS
+from gridops.incidents.listing import visible
 from gridops.incidents.loop import TASK_ACTIVE, allowed_steps
 from gridops.incidents.seen import resolver
 
@@ -71,11 +72,52 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
                         else (["visit"] if task.status in TASK_ACTIVE else [])),
             "_sort": (task.due_at or task.scheduled_for, distance if distance is not None else float("inf")),
         })
+    rows.extend(_verifications(session, principal, {t.incident_id for t in tasks if t.incident_id and t.status in TASK_ACTIVE},
+                               lon, lat, now))
     far_future = now.replace(year=now.year + 100)
     rows.sort(key=lambda r: (r["_sort"][0] or far_future, r["_sort"][1], r["id"]))
     for r in rows:
         r.pop("_sort")
     return {"worker": {"code": worker.code, "name": worker.name, "role": worker.role}, "tasks": rows}
+
+
+# the checks after a resolution (核查, then 结案) a leader of the ground takes
+_CHECKS = ("verify", "return", "close")
+
+
+def _verifications(session: Session, principal: Principal, listed: set[int], lon: float | None, lat: float | None,
+                   now: Any) -> list[dict[str, Any]]:
+    """Resolutions waiting for this leader's eyes (核查) and verified incidents waiting for the close (结案), on the
+    ground they answer for: their work as much as a task handed to them, though no one handed it (kind `verify`; the
+    row's id is minus the incident's, as no task row stands behind it). Not what they resolved themselves."""
+    if not principal.can(LEAD) or principal.is_staff:
+        return []
+    grid = aliased(Area)
+    stmt = visible(select(Incident, grid.code, Category).join(grid, grid.id == Incident.grid_id)
+                   .join(Category, Category.code == Incident.category_code)
+                   .where(Incident.status.in_(("resolved", "verified"))), principal, grid)
+    out: list[dict[str, Any]] = []
+    for incident, grid_code, category in session.execute(stmt.order_by(Incident.id)):
+        if incident.id in listed:
+            continue
+        allowed = allowed_steps(incident, principal, grid_code, resolved_by=resolver(session, incident))
+        if not set(allowed) & set(_CHECKS):
+            continue
+        point = to_point(incident.location)
+        distance = (round(float(distances_m(lon, lat, point.x, point.y)[0]), 1) if lon is not None and lat is not None else None)
+        due = incident.verify_due_at if incident.status == "resolved" and incident.verify_due_at else incident.due_at
+        out.append({
+            "id": -incident.id, "kind": "verify", "title": f"{category.name}: {incident.description or ''}"[:256],
+            "status": "open", "incident_id": incident.id, "incident_status": incident.status, "area_code": grid_code,
+            "location": {"lon": round(point.x, 7), "lat": round(point.y, 7)}, "distance_m": distance,
+            "due_at": due.isoformat() if due else None, "overdue": bool(due and due < now), "scheduled_for": None,
+            "address": incident.address_text,
+            "incident": {"category": category.code, "category_name": category.name, "urgency": incident.urgency,
+                         "description": incident.description},
+            "patrol": None, "allowed": allowed,
+            "_sort": (due, distance if distance is not None else float("inf")),
+        })
+    return out
 
 
 def _by_id(session: Session, model: type[_Row], ids: set[int]) -> dict[int | None, _Row]:

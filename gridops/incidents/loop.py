@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from gridops.access.policy import COMMENT, LEAD, RATE, SUPERVISE, IncidentFacts, Principal, can_see, handles, roles_with
+from gridops.access.policy import COMMENT, FOLLOW_UP, LEAD, RATE, SUPERVISE, IncidentFacts, Principal, can_see, handles, roles_with
 
 # status -> its name on the pages (zh-CN)
 STATUS_NAMES: dict[str, str] = {
@@ -70,6 +70,9 @@ STEPS: dict[str, Step] = {s.action: s for s in (
     Step("return", "退回重办", ("resolved",), "returned", LEAD, needs_note=True),
     Step("close", "结案", ("verified",), "closed", LEAD),
     Step("rate", "回访评价", ("closed",), "followed_up", RATE),  # 1 or 2: reopened instead
+    # the command centre (or the community) calls the resident: not reached, the status stays closed (call again);
+    # reached, their rating and words end the loop as `rate` does (1 or 2: reopened instead)
+    Step("follow_up", "回访", ("closed",), "followed_up", FOLLOW_UP),
     # the resident says it is not fixed, within days of the close (gridops.incidents.context.Context.reopen_days)
     Step("not_fixed", "未解决", ("closed", "followed_up"), "reopened", RATE, needs_note=True),
     # also from reported (nobody took it in time) and escalated (nobody took it at this tier either)
@@ -141,3 +144,5 @@ def transitions() -> Iterable[tuple[str, str | None, str]]:
         for source in step.sources:
             yield source, step.target or source, step.action
     yield "closed", "reopened", "rate"  # a rating of 1 or 2
+    yield "closed", "reopened", "follow_up"  # reached, and a rating of 1 or 2
+    yield "closed", "closed", "follow_up"  # the resident was not reached: call again

@@ -64,6 +64,7 @@ class Act:
     target: int | None = None  # merge into this incident
     photos: list[Photo] = field(default_factory=list)
     override: bool = False  # an admin verifies or closes what they resolved themselves (the event says so)
+    reached: bool | None = None  # follow_up: the resident answered the call (回访)
     reporter: bool = False  # taken for the one who reported it, by the follow-up code they hold (no account): the event says so
     device_at: datetime | None = None  # when the phone says it was done (gridops.core.clock.device_time checks it)
 
@@ -367,6 +368,24 @@ def _rate(c: StepCall) -> None:
     c.record("rate", "followed_up", located=False, data={"rating": c.act.rating})
 
 
+def _follow_up(c: StepCall) -> None:
+    """回访: the resident was called. Not reached: said so, the incident stays closed for another call. Reached:
+    their rating and words, as the resident's own rating would be (1 or 2 reopens it)."""
+    if c.act.reached is None:
+        raise InvalidParameter("reached", "a follow-up says whether the resident was reached: `reached` true or false.")
+    if not c.act.reached:
+        c.record("follow_up", None, located=False, data={"reached": False})
+        return
+    if c.act.rating is None or not 1 <= c.act.rating <= 5:
+        raise InvalidParameter("rating", "a follow-up that reached the resident records their rating, a whole number from 1 to 5.")
+    c.incident.rating, c.incident.rating_comment = c.act.rating, c.act.note
+    if c.act.rating in REOPENING_RATINGS:
+        c.record("follow_up", "reopened", located=False, data={"reached": True, "rating": c.act.rating, "reopened": True})
+        _reopen(c)
+        return
+    c.record("follow_up", "followed_up", located=False, data={"reached": True, "rating": c.act.rating})
+
+
 def _not_fixed(c: StepCall) -> None:
     """The resident says it is not fixed, within `reopen_days` of the close."""
     closed = c.incident.closed_at
@@ -472,6 +491,6 @@ def _worker_id(c: StepCall, code: str) -> int:
 
 _HANDLERS: dict[str, Callable[[StepCall], None]] = {
     "take": _take, "accept": _accept, "dispatch": _dispatch, "reassign": _reassign, "reject": _reject, "check_in": _check_in,
-    "resolve": _resolve, "return": _return, "close": _close, "rate": _rate, "escalate": _escalate,
+    "resolve": _resolve, "return": _return, "close": _close, "rate": _rate, "follow_up": _follow_up, "escalate": _escalate,
     "supervise": _supervise, "merge": _merge, "split": _split, "not_fixed": _not_fixed,
 }

@@ -67,7 +67,8 @@ def test_the_ladder_climbs_one_tier_at_a_time_and_stops_at_the_district():
     ("closed", "grid_leader", {"comment"}),
     # the command centre also supervises (督办) and records the follow-up rating (回访)
     ("dispatched", "command_centre", {"reassign", "escalate", "supervise", "comment"}),
-    ("closed", "command_centre", {"rate", "not_fixed", "comment"}),
+    ("closed", "command_centre", {"rate", "follow_up", "not_fixed", "comment"}),
+    ("closed", "community_admin", {"follow_up", "comment"}),
     # a grid worker who does not hold it can only comment on their ground
     ("dispatched", "grid_worker", {"comment"}),
     # a planner takes no step of the loop at all

@@ -266,7 +266,7 @@ _STEP_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": "Step
 
 
 @bp.post("/incidents/<int:incident_id>/<any(accept, assess, dispatch, take, reassign, reject, check_in, resolve, verify, "
-         "return, close, rate, not_fixed, escalate, supervise, merge, split, comment):action>")
+         "return, close, rate, follow_up, not_fixed, escalate, supervise, merge, split, comment):action>")
 @bp.arguments(StepBody(), location=JSON_OR_FORM)
 @bp.arguments(IdempotencyHeader(), location="headers")
 @bp.doc(**_STEP_DOC)
@@ -285,7 +285,8 @@ def step(body: dict[str, Any], headers: dict[str, Any], incident_id: int, action
     """Take one step of the closed loop. Steps: accept, assess, dispatch, take (a worker takes the task),
     reassign, reject (with a reason: back to routing), check_in (near the incident, inside its grid),
     resolve (note and photos), verify and close (not by the one who resolved it), return (for rework),
-    rate (1–5; 1 or 2 reopens it), not_fixed (the resident, within days of the close: reopened), escalate (one tier up),
+    rate (1–5; 1 or 2 reopens it), follow_up (回访: the resident called after the close — `reached` false keeps it
+    closed for another call; true with their `rating` and words ends the loop as rate does), not_fixed (the resident, within days of the close: reopened), escalate (one tier up),
     supervise (督办), merge, split, comment."""
     who = caller()
     cfg = current_app.config
@@ -293,7 +294,7 @@ def step(body: dict[str, Any], headers: dict[str, Any], incident_id: int, action
     photos = check_photos(files, max_count=cfg["MAX_PHOTOS"], max_bytes=cfg["MAX_PHOTO_BYTES"])
     a = Act(note=body.get("note"), lon=body.get("lon"), lat=body.get("lat"), rating=body.get("rating"),
             worker=body.get("worker"), target=body.get("target"), photos=photos, override=body["override"],
-            device_at=body.get("device_time"))
+            device_at=body.get("device_time"), reached=body.get("reached"))
     ctx = context()
     try:
         with database().session() as session:

@@ -211,7 +211,8 @@ class StepBody(Schema):
     note = fields.String(validate=validate.Length(max=4000), metadata={"description": "why, or what was done"})
     lon = longitude("where the worker is (WGS-84); a check-in needs it")
     lat = latitude()
-    rating = fields.Integer(validate=validate.Range(1, 5), metadata={"description": "rate: 1–5 stars (回访)"})
+    rating = fields.Integer(validate=validate.Range(1, 5), metadata={"description": "rate, follow_up: 1–5 stars (回访)"})
+    reached = fields.Boolean(metadata={"description": "follow_up: the resident answered the call (false: call again later)"})
     worker = fields.String(metadata={"description": "dispatch / reassign: the worker's code"})
     target = stored_id("merge: the incident to merge into")
     override = fields.Boolean(load_default=False, metadata={
@@ -254,8 +255,9 @@ class TaskPatrol(Schema):
 
 
 class TaskRow(Schema):
-    id = fields.Integer()
-    kind = fields.String()
+    id = fields.Integer(metadata={"description": "the task's id; a `verify` row's is minus its incident's (no task row stands behind it)"})
+    kind = fields.String(metadata={"description": "incident (handed to you), patrol (a visit), verify (a resolution on your ground "
+                                                  "waiting for your 核查, or a verified one for the close)"})
     title = fields.String()
     status = fields.String()
     incident_id = fields.Integer(allow_none=True)
