@@ -188,8 +188,8 @@ def test_proactive_discovery_counts_what_the_grid_s_own_people_report(city, day)
 
         s.get(Category, "hazard.ebike_charging").dedupe_radius_m = None
     q = {"level": "grid", "area": TEST_GRID, "since": "2026-11-28T00:00:00+08:00", "until": "2026-11-29T00:00:00+08:00"}
-    empty = next((r for r in city.client.get("/api/v1/stats", query_string=q, headers=city.h("command_centre")).json["rows"]
-                  if r["code"] == TEST_GRID))
+    empty = next(r for r in city.client.get("/api/v1/stats", query_string=q, headers=city.h("command_centre")).json["rows"]
+                  if r["code"] == TEST_GRID)
     assert empty["reported"] == 0 and empty["proactive"] == 0 and empty["proactive_rate"] is None
     for who, channel in (("grid_worker", "patrol"), ("grid_worker", "app"), ("resident", "app"), ("resident", "qr")):
         res = city.client.post("/api/v1/incidents", json={"category": "hazard.ebike_charging", "channel": channel,
