@@ -98,7 +98,7 @@ def test_nothing_a_worker_does_with_no_signal_is_lost(city, artifacts_dir, backe
         assert "精度" in page.inner_text("#report-where")  # the position goes with its accuracy
         page.click("#report-ok")
         page.wait_for_function("() => document.querySelectorAll('#outbox-list li').length === 4")
-        page.screenshot(path=str(artifacts_dir / "worker-offline-kept.png"), full_page=True)
+        page.screenshot(path=str(artifacts_dir / "worker-offline-kept.png"))
 
         page.reload()  # still no signal: the page comes from the phone, and so does the work
         page.wait_for_function("() => document.querySelectorAll('#outbox-list li').length === 4")
@@ -109,7 +109,9 @@ def test_nothing_a_worker_does_with_no_signal_is_lost(city, artifacts_dir, backe
         assert "离线 · 上次同步" in sync and "4 项待发送" in sync, sync
         assert [page.locator("#outbox-list li").nth(k).get_attribute("data-step") for k in range(4)] == [
             "take", "check_in", "resolve", "report"]
-        page.screenshot(path=str(artifacts_dir / "worker-offline-reloaded.png"), full_page=True)
+        page.wait_for_function("() => document.querySelectorAll('#map .leaflet-overlay-pane path').length > 3")  # streets kept
+        page.wait_for_timeout(800)  # the map's zoom animation ends
+        page.screenshot(path=str(artifacts_dir / "worker-offline-reloaded.png"))  # what the phone's screen shows
         with city.session() as s:
             assert s.scalar(select(Incident.status).where(Incident.id == iid)) == "reported"  # nothing reached the server
 
@@ -117,7 +119,7 @@ def test_nothing_a_worker_does_with_no_signal_is_lost(city, artifacts_dir, backe
         context.set_offline(False)
         page.wait_for_function("() => document.querySelectorAll('#outbox-list li').length === 0", timeout=30000)
         page.wait_for_function("() => !document.getElementById('sync').textContent.includes('离线')")
-        page.screenshot(path=str(artifacts_dir / "worker-offline-synced.png"), full_page=True)
+        page.screenshot(path=str(artifacts_dir / "worker-offline-synced.png"))
         assert [e for e in seen.errors if e.startswith("uncaught")] == []
         assert seen.outside() == []
         context.close()

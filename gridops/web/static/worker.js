@@ -640,7 +640,14 @@
         .filter((u) => u.startsWith(location.origin + "/api/v1/") && !u.includes("/stream"));
       sw.postMessage({ type: "KEEP", urls: Array.from(new Set([...fetched, ...timed])) });
     };
-    navigator.serviceWorker.addEventListener("controllerchange", tell);
+    navigator.serviceWorker.addEventListener("controllerchange", () => {
+      tell();
+      // the map's base tiles drawn before are fetched once more, now through the service worker, which keeps them
+      if (map) {
+        map.eachLayer((layer) => { if (layer instanceof L.GridLayer) layer.redraw(); });
+        map.fire("zoomend"); // the city's own streets and buildings (basemap.js) load again on a zoom
+      }
+    });
     navigator.serviceWorker.addEventListener("message", (ev) => {
       if (ev.data && ev.data.type === "KEPT") document.documentElement.dataset.kept = "1";
     });
