@@ -286,7 +286,8 @@ def step(body: dict[str, Any], headers: dict[str, Any], incident_id: int, action
     reassign, reject (with a reason: back to routing), check_in (near the incident, inside its grid),
     resolve (note and photos), verify and close (not by the one who resolved it), return (for rework),
     rate (1–5; 1 or 2 reopens it), follow_up (回访: the resident called after the close — `reached` false keeps it
-    closed for another call; true with their `rating` and words ends the loop as rate does), not_fixed (the resident, within days of the close: reopened), escalate (one tier up),
+    closed for another call; true with their `rating` and words ends the loop as rate does), not_fixed (the resident,
+    within days of the close: reopened), escalate (one tier up),
     supervise (督办), merge, split, comment."""
     who = caller()
     cfg = current_app.config
