@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 from flask_babel import Babel, get_locale, gettext
@@ -62,6 +63,7 @@ def install(app: Flask) -> None:
     app.after_request(_keep_choice)
     app.jinja_env.globals["page_lang"] = page_lang
     app.jinja_env.globals["script_strings"] = script_strings
+    app.jinja_env.globals["lang_query"] = lang_query
 
 
 def script_strings(table: Mapping[str, str]) -> Markup:
@@ -70,6 +72,13 @@ def script_strings(table: Mapping[str, str]) -> Markup:
     other page string — a table of `N_()`-marked English, translated here — and the script holds keys only."""
     words = {key: gettext(text) for key, text in table.items()}
     return Markup('<script type="application/json" id="gridops-strings">%s</script>') % htmlsafe_json_dumps(words)
+
+
+def lang_query(lang: str) -> str:
+    """The query string of this page in another language: the filters a reader set (a category, a window) are kept
+    when they switch, so a command centre showing the risk map to an English-reading visitor does not start over."""
+    kept = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return urlencode([*kept, ("lang", lang)])
 
 
 def page_lang() -> str:

@@ -106,6 +106,9 @@ def test_the_risk_map_in_chinese_names_a_hot_spot_and_orders_patrols_a_worker_th
         said = spot.inner_text()
         assert "网格" in said and "社区" in said and "这里近 8 周电动车违规充电" in said and "尚未派发巡查" in said
         assert "8a" not in said.split("\n")[0]  # named, not an H3 id
+        chrome = page.locator(".map-chrome")
+        assert chrome.locator(".gridops-bell").is_visible() and "中文" in chrome.inner_text()  # bell and switch on the map
+        title_zh = page.inner_text("#risk-summary h1")
         page.screenshot(path=str(artifacts_dir / f"risk-map-{backend.name}.png"))
         page.get_by_text("网格千户发生率").click()  # another scale: its legend follows
         assert legend.get_attribute("data-layer") == "rate" and "每千户事件数" in legend.inner_text()
@@ -152,7 +155,16 @@ def test_the_risk_map_in_chinese_names_a_hot_spot_and_orders_patrols_a_worker_th
         phone.screenshot(path=str(artifacts_dir / f"risk-patrol-worker-{backend.name}.png"))
         assert phone_seen.errors == [], phone_seen.errors
         worker_context.close()
-        bad = page.goto(base + "/maps/risk?res=99")
+        page.goto(base + "/maps/risk?since=2026-09-20&until=2026-11-15&category=hazard.ebike_charging")
+        page.wait_for_function("() => document.body.dataset.loaded === '1'")
+        page.locator(".map-chrome").get_by_role("link", name="English").click()
+        page.wait_for_url("**lang=en**")
+        page.wait_for_function("() => document.body && document.body.dataset.loaded === '1'")
+        search = page.evaluate("location.search")
+        assert "category=hazard.ebike_charging" in search and "since=2026-09-20" in search  # the filters are kept
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert page.inner_text("#risk-summary h1") != title_zh
+        bad = page.goto(base + "/maps/risk?res=99&lang=zh")
         assert bad is not None and bad.status == 400 and "res" in page.inner_text("[role=alert]")
         context.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, render_template
 from werkzeug.wrappers import Response
 
 from gridops.access.policy import Principal
@@ -48,3 +48,11 @@ def signed_in() -> Principal:
     who = principal()
     assert who is not None  # pages other than the public ones are declared for signed-in roles
     return who
+
+
+def with_map_chrome(html: str) -> str:
+    """A full-window map page (folium writes the whole document) with what every page's header shows — the way
+    home, the language switch and the bell — laid over the map, before the document's last `</body>`."""
+    chrome = render_template("_map_chrome.html")
+    head, tag, tail = html.rpartition("</body>")
+    return head + chrome + tag + tail if tag else html + chrome

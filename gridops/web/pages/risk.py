@@ -10,7 +10,7 @@ from flask_babel import get_locale, gettext
 from gridops.access.policy import LEAD
 from gridops.web.headers import with_nonce
 from gridops.web.i18n import N_, page_lang
-from gridops.web.pages.base import PageAnswer, pages, signed_in
+from gridops.web.pages.base import PageAnswer, pages, signed_in, with_map_chrome
 from gridops.web.problems import describe
 from gridops.web.request import PAGE_HEADER, database
 
@@ -68,4 +68,5 @@ def risk_page() -> PageAnswer | str:
               "query": {k: request.args.get(k, "") for k in ("category", "area", "since", "until", "res")}}
     html, problem = risk_page_html(database(), cfg, request.args, t=gettext, lang=lang, words=_words(RISK_STRINGS),
                                    config=config, html_lang=page_lang())
-    return (with_nonce(html), describe(problem).status) if problem is not None else with_nonce(html)
+    html = with_nonce(with_map_chrome(html))
+    return (html, describe(problem).status) if problem is not None else html
