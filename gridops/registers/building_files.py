@@ -16,14 +16,12 @@ from typing import Any
 
 import shapely
 import shapely.errors
-import shapely.ops
 import shapely.wkt
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gridops.geo.crs import distances_m
 
 from gridops.access.policy import KEEP_BUILDINGS, Principal, require_permission
 from gridops.core.errors import InvalidParameter
@@ -45,7 +43,6 @@ _USE_NAMES = {**{u: u for u in buildings.USES}, "住宅": "residential", "居民
               "商住两用": "mixed", "商业": "commercial", "商铺": "commercial", "公共": "public", "公共建筑": "public",
               "工业": "industrial", "厂房": "industrial", "空置": "vacant"}
 _TEXTS = (("name", 128), ("address", 256), ("compound", 128))
-MAX_FOOTPRINT_FROM_ENTRANCE_M = 200.0
 
 
 @dataclass
@@ -115,13 +112,8 @@ def _check(row_number: int, row: dict[str, Any], known: dict[str, Building], pro
     elif plan.building is None and row.get("lon") is None:
         problems.add(row_number, "lon", f"a new building ({code}) needs its entrance: lon and lat (WGS-84).")
     if "footprint" in row:
-        plan.values["footprint"] = problems.value(row_number, "footprint", footprint, row["footprint"])
         at = _entrance(plan)
-        if plan.values["footprint"] is not None and at is not None:
-            away = _distance_m(plan.values["footprint"], at)
-            if away > MAX_FOOTPRINT_FROM_ENTRANCE_M:
-                problems.add(row_number, "footprint", f"the footprint is {away:,.0f} m from the entrance; a building's "
-                                                      f"footprint is within {MAX_FOOTPRINT_FROM_ENTRANCE_M:g} m of it.")
+        plan.values["footprint"] = problems.value(row_number, "footprint", partial(footprint_at, entrance=at), row["footprint"])
     if plan.building is not None and buildings.demolished(plan.building) and len(problems.found) == before:
         was = buildings.facts(plan.building)
         if any(_differs(k, was.get(k), v) for k, v in plan.values.items()):
@@ -153,11 +145,10 @@ def _entrance(plan: _Row) -> Point | None:
     return to_point(plan.building.location) if plan.building is not None else None
 
 
-def _distance_m(outline: BaseGeometry, at: Point) -> float:
-    if outline.covers(at):
-        return 0.0
-    near = shapely.ops.nearest_points(outline, at)[0]
-    return float(distances_m(at.x, at.y, near.x, near.y)[0])
+def footprint_at(raw: Any, entrance: Point | None) -> Polygon | MultiPolygon:
+    """A row's footprint, parsed and where its building is (the register's rule, named on the row)."""
+    outline = footprint(raw)
+    return outline if entrance is None else buildings.footprint_near(outline, entrance)
 
 
 def _differs(column: str, was: Any, now: Any) -> bool:

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import shapely.ops
 import shapely.wkt
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon, Point, Polygon
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from gridops.geo.crs import STORAGE_SRID
+from gridops.geo.crs import STORAGE_SRID, distances_m
 
 from gridops.access.policy import ALL, KEEP_BUILDINGS, Forbidden, Principal, require_permission
 from gridops.boundaries.areas import version_in_force
@@ -35,6 +36,7 @@ from gridops.registers.audit import record_change
 KIND = "building"
 USES = ("residential", "mixed", "commercial", "public", "industrial", "vacant")
 EDITABLE = ("name", "address", "compound", "use", "floors", "households", "footprint")
+MAX_FOOTPRINT_FROM_ENTRANCE_M = 200.0  # a footprint farther than this from its door is typed wrong (lat/lon swapped, GCJ-02)
 MAX_HOUSEHOLDS = 5000  # one building; a tower of 40 floors × 12 doors is 480
 
 
@@ -207,6 +209,8 @@ def _apply(b: Building, changes: dict[str, Any]) -> None:
         shape = changes.pop("footprint")
         if shape is not None and not (isinstance(shape, Polygon | MultiPolygon) and shape.is_valid and not shape.is_empty):
             raise InvalidParameter("footprint", "a footprint is a valid polygon (or several) in lon/lat.")
+        if shape is not None and b.location is not None:
+            footprint_near(shape, to_shape(b.location))
         b.footprint = None if shape is None else from_shape(
             shape if isinstance(shape, MultiPolygon) else MultiPolygon([shape]), srid=STORAGE_SRID)
     for key, value in changes.items():
@@ -248,6 +252,18 @@ def facts(b: Building) -> dict[str, Any]:
     p = to_point(b.location)
     return {"code": b.code, "name": b.name, "address": b.address, "compound": b.compound, "use": b.use, "floors": b.floors,
             "households": b.households, "lon": round(p.x, 7), "lat": round(p.y, 7), "footprint": footprint_wkt(b)}
+
+
+def footprint_near(outline: Polygon | MultiPolygon, entrance: Point) -> Polygon | MultiPolygon:
+    """A footprint that lies where its building is, within a few metres of its entrance: one typed with lat and
+    lon swapped, or copied from a GCJ-02 map, would otherwise draw the building a street away."""
+    if not outline.covers(entrance):
+        near = shapely.ops.nearest_points(outline, entrance)[0]
+        away = float(distances_m(entrance.x, entrance.y, near.x, near.y)[0])
+        if away > MAX_FOOTPRINT_FROM_ENTRANCE_M:
+            raise InvalidParameter("footprint", f"the footprint is {away:,.0f} m from the entrance; a building's "
+                                                f"footprint is within {MAX_FOOTPRINT_FROM_ENTRANCE_M:g} m of it.")
+    return outline
 
 
 def footprint_wkt(b: Building) -> str | None:

@@ -318,3 +318,24 @@ def test_a_community_admin_cannot_reach_the_unassigned_or_the_leavers_of_other_c
     assert city.client.post(f"/api/v1/people/{leaver}/deactivate", json={}, headers=admin).status_code == 200
     assert city.client.get(f"/api/v1/people/{leaver}", headers=mine).status_code == 404
     assert city.client.patch(f"/api/v1/people/{leaver}", json={"name": "改名"}, headers=mine).status_code == 403
+
+
+def test_a_planner_redraws_a_buildings_outline_over_the_api_and_a_misplaced_one_is_refused(city):
+    code, _ = _a_building_in_the_test_grid(city)
+    planner = city.h("planner")
+    here = city.client.get(f"/api/v1/buildings/{code}", headers=planner).json
+    lon, lat, d = here["lon"], here["lat"], 0.0001  # ~10 m
+    ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]
+    res = city.client.patch(f"/api/v1/buildings/{code}", json={"footprint": {"type": "Polygon", "coordinates": [ring]},
+                                                               "note": "按测绘成果更新轮廓"}, headers=planner)
+    assert res.status_code == 200, res.json
+    assert res.json["footprint"].startswith("MULTIPOLYGON") and f"{lon - d:.7f}".rstrip("0") in res.json["footprint"]
+    away = "POLYGON ((" + ", ".join(f"{x + 0.006} {y + 0.002}" for x, y in ring) + "))"  # a GCJ-02 copy: ~600 m off
+    res = city.client.patch(f"/api/v1/buildings/{code}", json={"footprint": away}, headers=planner)
+    assert res.status_code == 400 and res.json["field"] == "footprint" and "entrance" in res.json["detail"], res.json
+    res = city.client.patch(f"/api/v1/buildings/{code}", json={"footprint": "POINT (1 2)"}, headers=planner)
+    assert res.status_code == 400 and res.json["field"] == "footprint", res.json
+    trail = city.client.get(f"/api/v1/audit?kind=building&key={code}", headers=city.h("command_centre")).json["changes"]
+    assert trail[0]["action"] == "update" and trail[0]["after"]["footprint"].startswith("MULTIPOLYGON")
+    res = city.client.patch(f"/api/v1/buildings/{code}", json={"footprint": None}, headers=planner)
+    assert res.status_code == 200 and res.json["footprint"] is None

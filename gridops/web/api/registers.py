@@ -6,6 +6,7 @@ gridops.access.policy.ROUTES, and the functions themselves scope a community adm
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -468,8 +469,16 @@ def create_building(body: dict[str, Any]) -> dict[str, Any]:
     """Add a building at its entrance; its households count for its grid at once."""
     if body.get("lon") is None or body.get("lat") is None:
         raise InvalidParameter("lon", "a building needs its entrance: lon and lat.")
+    _outline(body)
     with database().session() as session:
         return buildings.add_building(session, use_case_context(), caller(), **body)
+
+
+def _outline(body: dict[str, Any]) -> None:
+    """A footprint as the API takes it (WKT, or GeoJSON as text or as an object) made a shape, as a file's is."""
+    raw = body.get("footprint")
+    if raw is not None:
+        body["footprint"] = building_files.footprint(json.dumps(raw) if isinstance(raw, dict) else raw)
 
 
 @bp.patch("/buildings/<code>")
@@ -478,8 +487,9 @@ def create_building(body: dict[str, Any]) -> dict[str, Any]:
 @problem_response(bp, 403, "the building is not on your ground")
 @problem_response(bp, 409, "the building was demolished")
 def change_building(body: dict[str, Any], code: str) -> dict[str, Any]:
-    """Change a building (e.g. its household count: the grid's total follows)."""
+    """Change a building (e.g. its household count: the grid's total follows; its outline when it was redrawn)."""
     note = body.pop("note", None)
+    _outline(body)
     with database().session() as session:
         return buildings.update_building(session, use_case_context(), caller(), code, note=note, **body)
 

@@ -273,6 +273,9 @@ class BuildingChange(Schema):
     floors = fields.Integer(allow_none=True, strict=True, validate=validate.Range(1, 200))
     households = fields.Integer(strict=True, validate=validate.Range(0, MAX_HOUSEHOLDS),
                                 metadata={"description": "户数: the grid's count and those above it follow"})
+    footprint = fields.Raw(allow_none=True, metadata={
+        "description": "轮廓: the outline in lon/lat (WGS-84), as WKT or a GeoJSON Polygon/MultiPolygon; null removes it. "
+                       "It lies within 200 m of the entrance."})
     note = _NOTE
 
 
@@ -292,6 +295,7 @@ class BuildingView(Schema):
     households = fields.Integer()
     lon = fields.Float()
     lat = fields.Float()
+    footprint = fields.String(allow_none=True, metadata={"description": "轮廓 as WKT in lon/lat, to a centimetre"})
     grid = fields.String(allow_none=True)
     demolished_at = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
