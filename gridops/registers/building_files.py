@@ -22,7 +22,6 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-
 from gridops.access.policy import KEEP_BUILDINGS, Principal, require_permission
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Building
