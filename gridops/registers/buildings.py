@@ -210,7 +210,7 @@ def _apply(b: Building, changes: dict[str, Any]) -> None:
         if shape is not None and not (isinstance(shape, Polygon | MultiPolygon) and shape.is_valid and not shape.is_empty):
             raise InvalidParameter("footprint", "a footprint is a valid polygon (or several) in lon/lat.")
         if shape is not None and b.location is not None:
-            footprint_near(shape, to_shape(b.location))
+            footprint_near(shape, to_point(b.location))
         b.footprint = None if shape is None else from_shape(
             shape if isinstance(shape, MultiPolygon) else MultiPolygon([shape]), srid=STORAGE_SRID)
     for key, value in changes.items():
