@@ -2,13 +2,17 @@
 dispatchers, one of them killed with SIGKILL twice mid-run — and a count of what arrived.
 
     .venv/bin/python bench/notify.py [--messages 10000] [--rate 400] [--error-rate 0.05] [--hang-rate 0.003]
-                                     [--throttle 300] [--pg postgresql+psycopg://postgres@127.0.0.1/postgres]
-                                     [--spatialite]
+                                     [--throttle 300] [--sms aliyun|http] [--robot-messages 10]
+                                     [--pg postgresql+psycopg://postgres@127.0.0.1/postgres] [--spatialite]
 
-The notifications are written as the loop writes them (in transactions of 50, at `--rate` a second) while two
-`gridops notify run` processes deliver them to local fake gateways (tests/messages/fakes.py) that answer 500
-to a share of the messages, hang past the client's read timeout on a few (the message is taken, the answer
-lost: the dispatcher sends it again), and throttle (429) above a rate. Dispatcher A is killed with SIGKILL at
+The notifications are written as the loop writes them (in transactions of 50, at `--rate` a second): half are
+new tasks for 500 grid workers, who are reached on WeCom (企业微信 application messages, `message/send`), half
+are "accepted" answers to residents' phone numbers, sent by SMS (Aliyun's signed SendSms, or the generic HTTP
+gateway with `--sms http`); `--robot-messages` of them are escalations that two WeCom group robots and two
+DingTalk robots (one with 加签) also post — few, because a robot takes 20 a minute. Two `gridops notify run`
+processes deliver them to local fake gateways (tests/messages/fakes.py) that answer 500 to a share of the
+messages, hang past the client's read timeout on a few (the message is taken, the answer lost: the dispatcher
+sends it again), and throttle (429) above a rate. Dispatcher A is killed with SIGKILL at
 30% and 60% of the messages written and started again each time; copies it held are taken by B (or the new A)
 when their lease runs out.
 
@@ -23,12 +27,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +47,24 @@ sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 GRIDOPS = str(Path(sys.executable).with_name("gridops"))
 
-from tests.messages.fakes import FakeGateway, Faults, http_sms  # noqa: E402  (the bench's gateways are the tests' fakes)
+from tests.messages.fakes import (  # noqa: E402  (the bench's gateways are the tests' fakes)
+    FakeGateway,
+    Faults,
+    Received,
+    aliyun_sms,
+    dingtalk,
+    http_sms,
+    wecom,
+    wecom_robot,
+)
+
+WORKERS = [f"B{n:04d}" for n in range(500)]  # the grid workers, each a WeCom member under their 工号
+ROBOTS = [("wecom_robot", "企业微信群·新桥", "/cgi-bin/webhook/send?key=robot-key-1", None),
+          ("wecom_robot", "企业微信群·城西", "/cgi-bin/webhook/send?key=robot-key-2", None),
+          ("dingtalk", "钉钉群·指挥中心", "/robot/send?access_token=ding-token-1", "SECtest-secret"),
+          ("dingtalk", "钉钉群·值班", "/robot/send?access_token=ding-token-2", None)]
+SMS_TEMPLATES = "accepted=SMS_1001,assigned=SMS_1002,escalated=SMS_1002"
+_NUMBER = re.compile(r"#(\d+)")
 
 
 def log(msg: str) -> None:
@@ -49,17 +73,69 @@ def log(msg: str) -> None:
 
 @dataclass
 class Lane:
-    """One channel under test: its gateway, the settings that point a dispatcher at it, whether it is keyed."""
+    """One channel under test: its gateway, the settings that point a dispatcher at it, whether it drops a repeat
+    by its delivery key, and how a message it received names its copy (its delivery key)."""
 
     channel: str
     gateway: FakeGateway
     settings: dict[str, str]
     keyed: bool
+    key_of: Callable[[Received], str | None]
 
 
-def lanes(faults: Faults) -> list[Lane]:
-    sms = http_sms(faults)
-    return [Lane("sms", sms, {"SMS_GATEWAY": "http", "SMS_URL": sms.url + "/send"}, keyed=True)]
+def lanes(faults: Callable[[], Faults], sms: str, robot_ids: dict[str, int], note_of: Callable[[int], int | None]) -> list[Lane]:
+    """The gateways: `robot_ids` maps a robot's webhook path to its row, `note_of` an incident number to its
+    notification (WeCom and the robots carry no key of ours: their copy is found from the message's text)."""
+
+    def by_number(suffix: Callable[[Received], str | None]) -> Callable[[Received], str | None]:
+        def key_of(got: Received) -> str | None:
+            found = _NUMBER.search(json.dumps(got.body, ensure_ascii=False))
+            note = note_of(int(found.group(1))) if found else None
+            tail = suffix(got)
+            return f"gridops-{note}-{tail}" if note is not None and tail else None
+        return key_of
+
+    def robot(got: Received) -> str | None:
+        query = "&".join(f"{k}={v[0]}" for k, v in got.query.items() if k in ("key", "access_token"))
+        rid = robot_ids.get(f"{got.path}?{query}")
+        return f"r{rid}" if rid is not None else None
+
+    if sms == "aliyun":
+        gw = aliyun_sms(faults())
+        text = Lane("sms", gw, {"SMS_GATEWAY": "aliyun", "ALIYUN_ACCESS_KEY_ID": "LTAItest",
+                                "ALIYUN_ACCESS_KEY_SECRET": "aliyun-secret", "ALIYUN_SMS_SIGN_NAME": "网格通",
+                                "ALIYUN_SMS_URL": gw.url, "SMS_TEMPLATES": SMS_TEMPLATES},
+                    keyed=False, key_of=lambda got: (got.body or {}).get("OutId"))
+    else:
+        gw = http_sms(faults())
+        text = Lane("sms", gw, {"SMS_GATEWAY": "http", "SMS_URL": gw.url + "/send"}, keyed=True,
+                    key_of=lambda got: (got.body or {}).get("id") if isinstance(got.body, dict) else None)
+    app = wecom(faults(), users=frozenset(WORKERS))
+    robots_wecom, robots_ding = wecom_robot(faults()), dingtalk(faults())
+    return [text,
+            Lane("wecom", app, {"WECOM_CORP_ID": "ww-corp", "WECOM_SECRET": "app-secret", "WECOM_AGENT_ID": "1000002",
+                                "WECOM_API_URL": app.url}, keyed=True, key_of=by_number(lambda got: "wecom")),
+            Lane("wecom_robot", robots_wecom, {}, keyed=False, key_of=by_number(robot)),
+            Lane("dingtalk", robots_ding, {}, keyed=False, key_of=by_number(robot))]
+
+
+def setup(url: str, gateways: dict[str, str]) -> dict[str, int]:
+    """The bench city's people and group robots; the robots' webhook paths → their rows."""
+    from gridops.core.db import Database
+    from gridops.core.models import Robot, Worker
+
+    db = Database(url)
+    try:
+        with db.session() as session:
+            session.add_all([Worker(code=code, name=f"网格员{code}", role="grid_worker", active=True) for code in WORKERS])
+            rows = [Robot(name=name, channel=channel, webhook=gateways[channel] + path, secret=secret, area_code=None,
+                          kinds=["escalated"], active=True, created_at=datetime.now(UTC))
+                    for channel, name, path, secret in ROBOTS]
+            session.add_all(rows)
+            session.flush()
+            return {path: r.id for (_, _, path, _), r in zip(ROBOTS, rows, strict=True)}
+    finally:
+        db.dispose()
 
 
 def dispatcher(url: str, lanes_: list[Lane], log_path: Path) -> subprocess.Popen:
@@ -71,20 +147,35 @@ def dispatcher(url: str, lanes_: list[Lane], log_path: Path) -> subprocess.Popen
         return subprocess.Popen([GRIDOPS, "notify", "run", "--idle", "0.2"], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def produce(url: str, total: int, rate: float, written: list[int]) -> None:
-    """The loop's side: notifications committed in transactions of 50, at `rate` a second."""
+def produce(url: str, total: int, rate: float, robot_messages: int, written: list[int]) -> None:
+    """The loop's side: notifications committed in transactions of 50, at `rate` a second — a new task for a
+    worker (WeCom), an "accepted" for a resident's phone (SMS), and now and then an escalation the robots post."""
+    from sqlalchemy import select
+
     from gridops.core.db import Database
+    from gridops.core.models import Worker
     from gridops.messages.outbox import enqueue
 
     db = Database(url)
+    every = max(total // max(robot_messages, 1), 1) if robot_messages else 0
+    with db.session() as session:
+        workers = list(session.scalars(select(Worker.id).where(Worker.code.in_(WORKERS)).order_by(Worker.code)))
     start = time.perf_counter()
     try:
         for first in range(0, total, 50):
             with db.session() as session:
                 at = datetime.now(UTC)
                 for n in range(first, min(first + 50, total)):
-                    enqueue(session, "accepted", at=at, phone=f"139{n:08d}",
-                            data={"incident": n, "category": "楼道堆物", "due": "12月3日 17:30", "link": f"https://g.example/f/{n}"})
+                    fields = {"incident": n, "category": "楼道堆物", "address": f"新桥路{n % 300}号", "due": "12月3日 17:30",
+                              "link": f"https://g.example/f/{n}"}
+                    if every and n % every == every // 2:
+                        enqueue(session, "escalated", at=at, worker_id=workers[n % len(workers)],
+                                data={**fields, "from_tier": "网格", "to_tier": "社区", "reason": "网格内无法解决"})
+                    elif n % 2:
+                        enqueue(session, "accepted", at=at, phone=f"139{n:08d}", data=fields)
+                    else:
+                        enqueue(session, "assigned", at=at, worker_id=workers[n % len(workers)],
+                                data={**fields, "reason": "", "link": None})
             written[0] = min(first + 50, total)
             pause = start + written[0] / rate - time.perf_counter()
             if pause > 0:
@@ -109,6 +200,21 @@ def settled(url: str) -> tuple[int, dict[str, int]]:
     return unfanned, {str(k): int(v) for k, v in statuses.items()}
 
 
+def numbers(url: str) -> dict[int, int]:
+    """Each notification's incident number → its id (the bench gives every notification its own number)."""
+    from sqlalchemy import select
+
+    from gridops.core.db import Database
+    from gridops.core.models import Notification
+
+    db = Database(url)
+    try:
+        with db.session() as session:
+            return {int((data or {})["incident"]): nid for nid, data in session.execute(select(Notification.id, Notification.data))}
+    finally:
+        db.dispose()
+
+
 def audit(url: str, lanes_: list[Lane]) -> dict:
     from sqlalchemy import select
 
@@ -124,27 +230,30 @@ def audit(url: str, lanes_: list[Lane]) -> dict:
             notifications = len(session.scalars(select(Notification.id)).all())
     finally:
         db.dispose()
-    by_channel = {lane.channel: lane for lane in lanes_}
     result: dict = {"notifications": notifications, "copies": len(rows), "channels": {}}
     latencies: list[float] = []
-    for channel, lane in by_channel.items():
+    for lane in lanes_:
         first_at: dict[str, float] = {}
-        for got in lane.gateway.received:
-            key = (got.body or {}).get("id") if isinstance(got.body, dict) else None
-            if key and key not in first_at:
-                first_at[key] = got.at
-        mine = [r for r in rows if r.channel == channel]
-        arrived = [r for r in mine if r.key in lane.gateway.keys]
+        came: Counter[str] = Counter()
+        for got in list(lane.gateway.received):
+            key = lane.key_of(got)
+            if key:
+                came[key] += 1
+                first_at.setdefault(key, got.at)
+        mine = [r for r in rows if r.channel == lane.channel]
+        arrived = [r for r in mine if r.key in first_at]
         failed = [r for r in mine if r.status == "failed"]
-        lost = [r for r in mine if r.key not in lane.gateway.keys and r.status != "failed"]
-        repeats = lane.gateway.repeats
-        latencies += [first_at[r.key] - r.created_at.timestamp() for r in arrived if r.key in first_at]
-        result["channels"][channel] = {
+        lost = [r for r in mine if r.key not in first_at and r.status != "failed"]
+        # a keyed gateway dropped the repeats (it counts them); one that is not keyed showed them to the person
+        repeats = lane.gateway.repeats if lane.keyed else sum(n - 1 for n in came.values())
+        latencies += [first_at[r.key] - r.created_at.timestamp() for r in arrived]
+        result["channels"][lane.channel] = {
             "keyed": lane.keyed, "copies": len(mine), "arrived": len(arrived), "lost": len(lost),
             "failed_visible": sum(1 for r in failed if r.error), "failed": len(failed),
             "repeats_dropped_by_key" if lane.keyed else "doubled": repeats,
             "tries": int(sum(r.attempts for r in mine)),
             "failed_reasons": sorted({(r.error or "")[:80] for r in failed})[:3],
+            "lost_keys": sorted(r.key for r in lost)[:5],
         }
     lat = np.asarray(latencies) * 1000.0
     result["latency_p50_ms"] = round(float(np.percentile(lat, 50)), 1) if lat.size else None
@@ -159,13 +268,27 @@ def run(name: str, url: str, args) -> dict:
     done = subprocess.run([GRIDOPS, "db", "upgrade"], env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stdout + done.stderr)
-    faults = Faults(error_rate=args.error_rate, hang_rate=args.hang_rate, hang_seconds=12.0, per_second=args.throttle)
-    lanes_ = lanes(faults)
+    seeds = iter(range(7, 100))
+
+    def faults() -> Faults:  # each gateway fails on its own dice
+        return Faults(error_rate=args.error_rate, hang_rate=args.hang_rate, hang_seconds=12.0, per_second=args.throttle,
+                      seed=next(seeds))
+
+    known: dict[int, int] = {}
+
+    def note_of(number: int) -> int | None:
+        if number not in known:
+            known.update(numbers(url))
+        return known.get(number)
+
+    robot_ids: dict[str, int] = {}  # filled once the robots are rows, before a message is sent
+    lanes_ = lanes(faults, args.sms, robot_ids, note_of)
+    robot_ids.update(setup(url, {lane.channel: lane.gateway.url for lane in lanes_}))
     log_path = OUT / f"notify-dispatchers-{name}.log"
     log_path.write_text("")
     a, b = dispatcher(url, lanes_, log_path), dispatcher(url, lanes_, log_path)
     written = [0]
-    producer = threading.Thread(target=produce, args=(url, args.messages, args.rate, written))
+    producer = threading.Thread(target=produce, args=(url, args.messages, args.rate, args.robot_messages, written))
     t0 = time.perf_counter()
     producer.start()
     kills = 0
@@ -219,6 +342,8 @@ def main() -> None:
     parser.add_argument("--error-rate", type=float, default=0.05)
     parser.add_argument("--hang-rate", type=float, default=0.003)
     parser.add_argument("--throttle", type=float, default=300.0, help="messages per second a gateway takes before 429")
+    parser.add_argument("--sms", choices=("aliyun", "http"), default="aliyun", help="Aliyun's SendSms, or the generic gateway")
+    parser.add_argument("--robot-messages", type=int, default=10, help="escalations each group robot posts (20 a minute)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the queue to drain")
     parser.add_argument("--pg", default=os.environ.get("GRIDOPS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--skip-postgis", action="store_true")
