@@ -116,6 +116,14 @@ def test_an_admin_resends_a_failed_sms_rewords_a_message_and_adds_a_robot(city, 
         listed = page.locator("#robot-list").inner_text()
         assert "幸福里社区网格群" in listed and "钉钉" in listed and "督办" in listed and "abcdef0123456789" not in listed
         page.screenshot(path=str(artifacts_dir / f"admin-messages-robots-{backend.name}.png"), full_page=True)
+        page.get_by_role("link", name="English").click()  # the same page for an English-reading admin
+        page.wait_for_url("**lang=en**")
+        assert page.locator("h1").inner_text() == "Messages" and page.locator("html").get_attribute("lang") == "en"
+        english = page.locator("main").inner_text()
+        assert "DingTalk" in english and "幸福里社区网格群" in english  # the channel named in English, the robot as named
+        # headings in English: the wordings are "Chinese wording" and "English wording" here
+        assert not [h for h in page.locator("main h2, main th").all_inner_texts() if any("\u4e00" <= c <= "\u9fff" for c in h)]
+        page.screenshot(path=str(artifacts_dir / f"admin-messages-en-{backend.name}.png"), full_page=True)
         # the one error the console logs is the refused SMS_URL's answer (a 400 the page showed beside its form)
         assert [e for e in seen.errors if "status of 400" not in e] == [] and len(seen.errors) == 1 and not seen.outside()
     with city.session() as s:
