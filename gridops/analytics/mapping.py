@@ -30,6 +30,7 @@ from gridops.core import clock
 from gridops.core.db import Database
 from gridops.core.errors import GridopsError, InvalidParameter, NotFound
 from gridops.core.models import Area, Assignment, Category, CategoryGroup, Layer, Worker
+from gridops.core.words import Say
 from gridops.field.workers import worker_positions
 from gridops.incidents.listing import incidents_geojson
 from gridops.incidents.loop import OPEN, STATUS_NAMES
@@ -160,7 +161,7 @@ def boundaries(session: Session, layer: str) -> dict[str, Any]:
     """Grids (with their worker) and micro-grids of the version in force, simplified for drawing."""
     version = version_in_force(session, layer)
     if version is None:
-        raise NotFound(f"layer {layer!r} has no published boundaries yet.")
+        raise NotFound(Say("layer %(layer)r has no published boundaries yet.", layer=layer))
     layer_id = session.scalar(select(Layer.id).where(Layer.code == layer))
     workers: dict[str, list[str]] = {}
     for code, name, _ in session.execute(
@@ -223,7 +224,8 @@ def render_maps(db: Database, cfg: Mapping[str, Any], out_dir: Path, queries: It
             else:
                 html, refused = risk_page_html(db, cfg, params)
                 if refused is not None:
-                    raise InvalidParameter("map", f"map {name!r}: the query was refused: {refused.message}")
+                    raise InvalidParameter("map", Say("map %(name)r: the query was refused: %(message)s",
+                                                      name=name, message=refused.message))
             path = out_dir / f"{name}.html"
             path.write_text(standalone(html), encoding="utf-8")
             written.append(Rendered(path, path.stat().st_size))

@@ -20,6 +20,7 @@ from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Area, Attachment, Category, Incident, IncidentEvent, IncidentFlag, Worker
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 from gridops.incidents.loop import CLOSED, OPEN
 from gridops.incidents.photos import thumbnail_unavailable
 
@@ -50,7 +51,7 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
                       offset: int = 0) -> dict[str, Any]:
     """A FeatureCollection of the incidents matching `filters` (status, category, area, since, until, bbox)."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidParameter("limit", f"`limit` is 1 to {MAX_LIMIT:,}; got {limit}.")
+        raise InvalidParameter("limit", Say("`limit` is 1 to %(max_limit)s; got %(limit)s.", max_limit=f"{MAX_LIMIT:,}", limit=limit))
     grid = aliased(Area)
     micro = aliased(Area)
     stmt = (select(Incident, grid.code, micro.code, Category.name, Worker.code, Worker.name)
@@ -129,7 +130,8 @@ def _filtered(session: Session, stmt: Select[*tuple[Any, ...]], f: Mapping[str, 
         wanted = [s.strip() for s in str(status).split(",") if s.strip()]
         bad = [s for s in wanted if s not in STATUSES]
         if bad:
-            raise InvalidParameter("status", f"unknown status {bad[0]!r}; use open, all, or any of {', '.join(STATUSES)}.",
+            raise InvalidParameter("status", Say("unknown status %(bad)r; use open, all, or any of %(statuses)s.",
+                                                 bad=bad[0], statuses=', '.join(STATUSES)),
                                    allowed=["open", "all", *STATUSES])
         stmt = stmt.where(Incident.status.in_(wanted))
     if f.get("category"):
@@ -138,7 +140,8 @@ def _filtered(session: Session, stmt: Select[*tuple[Any, ...]], f: Mapping[str, 
         if not codes:
             groups = {g for g in session.scalars(select(Category.group_code)) if g is not None}
             known = sorted(set(session.scalars(select(Category.code))) | groups)
-            raise InvalidParameter("category", f"no category or group {cat!r}; known: {', '.join(known)}.", allowed=known)
+            raise InvalidParameter("category", Say("no category or group %(cat)r; known: %(known)s.", cat=cat,
+                                                   known=', '.join(known)), allowed=known)
         stmt = stmt.where(Incident.category_code.in_(codes))
     stmt = in_area_and_time(stmt, f, grid, Incident.reported_at)
     if f.get("overdue"):

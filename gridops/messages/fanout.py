@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import AppUser, Contact, Delivery, Notification, Robot, Worker
+from gridops.core.words import Say
 from gridops.messages.kinds import DEFAULT_LANG, title
 from gridops.messages.templates import Wording
 
@@ -43,9 +44,9 @@ def parse_quiet_hours(spec: str) -> tuple[time, time] | None:
     try:
         start, end = (time.fromisoformat(part.strip()) for part in spec.split("-", 1))
     except ValueError:
-        raise InvalidParameter("quiet_hours", f"quiet hours are two times like 22:00-07:00, not {spec!r}.") from None
+        raise InvalidParameter("quiet_hours", Say("quiet hours are two times like 22:00-07:00, not %(spec)r.", spec=spec)) from None
     if start == end:
-        raise InvalidParameter("quiet_hours", "quiet hours start and end at the same time; leave them empty for none.")
+        raise InvalidParameter("quiet_hours", Say("quiet hours start and end at the same time; leave them empty for none."))
     return start, end
 
 

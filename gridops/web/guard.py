@@ -9,6 +9,7 @@ from flask import Flask, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from gridops.access.policy import ANYONE, ROLES, ROUTES, Unauthorized, refuse_route
+from gridops.core.words import Say
 from gridops.web.problems import describe
 from gridops.web.request import OPEN311, principal
 
@@ -46,8 +47,8 @@ def guard() -> Response | tuple[str, int] | None:
         if page:
             return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
         if request.blueprint == OPEN311:
-            raise Unauthorized("api_key is missing or invalid: send a gridops user token as api_key.")
-        raise Unauthorized("sign in: send `Authorization: Bearer TOKEN` (a token from `gridops users add`).")
+            raise Unauthorized(Say("api_key is missing or invalid: send a gridops user token as api_key."))
+        raise Unauthorized(Say("sign in: send `Authorization: Bearer TOKEN` (a token from `gridops users add`)."))
     if not access.admits(who.role):
         refusal = refuse_route(who, access)
         if not page:

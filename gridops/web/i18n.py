@@ -12,21 +12,19 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, Response, request
-from flask_babel import Babel, get_locale, gettext
+from flask_babel import Babel, get_locale, get_translations, gettext
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
+
+from gridops.core.words import N_, Say
+
+__all__ = ["N_", "Say", "chosen", "install", "locale", "page_lang", "say", "script_strings"]
 
 LOCALES = ("zh_CN", "en")
 DEFAULT = "zh_CN"
 COOKIE = "gridops_lang"
 TRANSLATIONS = Path(__file__).parent / "translations"
 _ASKED = {"zh": "zh_CN", "zh_cn": "zh_CN", "zh-cn": "zh_CN", "zh_hans": "zh_CN", "zh-hans": "zh_CN", "en": "en"}
-
-
-def N_(text: str) -> str:
-    """Marks a string for the catalogues where it is defined (gettext_noop): a table of titles is made at import,
-    before any request has a language, and translated where it is shown (`gettext(title)`)."""
-    return text
 
 
 def chosen(raw: str | None) -> str | None:
@@ -70,6 +68,14 @@ def script_strings(table: Mapping[str, str]) -> Markup:
     other page string — a table of `N_()`-marked English, translated here — and the script holds keys only."""
     words = {key: gettext(text) for key, text in table.items()}
     return Markup('<script type="application/json" id="gridops-strings">%s</script>') % htmlsafe_json_dumps(words)
+
+
+def say(sentence: Say | str) -> str:
+    """A sentence of the domain (an error's `said`, a table's word) in this request's language."""
+    if not isinstance(sentence, Say):
+        sentence = Say(sentence)
+    chinese = str(get_locale()) != "en"
+    return sentence.in_language(get_translations().ugettext, "、" if chinese else ", ", chinese=chinese)
 
 
 def page_lang() -> str:

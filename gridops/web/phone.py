@@ -13,6 +13,7 @@ from gridops.access import otp, sessions
 from gridops.access.masking import mask_phone
 from gridops.core import clock
 from gridops.core.errors import GridopsError, InvalidParameter
+from gridops.core.words import Say
 from gridops.web.limits import Limits
 from gridops.web.request import SESSION_KEY, database
 
@@ -95,6 +96,7 @@ def _tries(left: int) -> str:
 def translated(err: GridopsError) -> GridopsError:
     """The same refusal, its message in the person's language (for the API's problem details)."""
     err.message = explain(err)
+    err.said = Say(err.message)
     return err
 
 

@@ -147,8 +147,9 @@ def dashboard_context(db: Database, cfg: Mapping[str, Any], who: Principal, args
                            missing_years=calendars.missing_years(session),
                            failed_messages=failed_count(session) if who.can(READ_MESSAGES) else None)
     except GridopsError as err:
-        context.update(problem=err.public_message, month=args.get("month") or "")
-        return context, describe(err).status
+        p = describe(err)
+        context.update(problem=p.detail, month=args.get("month") or "")
+        return context, p.status
     query = {"level": level, "since": since.astimezone(UTC).isoformat(), "until": until.astimezone(UTC).isoformat()}
     if area:
         query["area"] = area
@@ -202,8 +203,9 @@ def screen_context(db: Database, cfg: Mapping[str, Any], who: Principal, args: M
             if area:
                 context["area_name"] = area_named(session, cfg["PRIMARY_LAYER"], area)["name"]
     except GridopsError as err:
-        context["problem"] = err.public_message
-        return context, describe(err).status
+        p = describe(err)
+        context["problem"] = p.detail
+        return context, p.status
     higher, green, amber = FLAGS["overdue"]
     context["screen"] = {"pageHeader": PAGE_HEADER, "area": area, "timezone": cfg["TIMEZONE"], "layer": cfg["PRIMARY_LAYER"],
                          "overdue": {"green": green, "amber": amber}, "lang": "en" if english() else "zh-CN"}

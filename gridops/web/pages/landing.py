@@ -7,6 +7,7 @@ from flask import abort, current_app, render_template
 from gridops.analytics.overview import overview
 from gridops.core.errors import GridopsError
 from gridops.core.health import health
+from gridops.web.i18n import say
 from gridops.web.pages.base import pages
 from gridops.web.problems import PROBLEM_TYPES
 from gridops.web.request import database
@@ -21,7 +22,7 @@ def index() -> str:
         with db.session() as session:
             summary = overview(session, current_app.config["PRIMARY_LAYER"])
     except GridopsError as err:
-        problem = err.public_message
+        problem = say(err.public_said)
     return render_template("index.html", summary=summary, status=status, problem=problem,
                            layer=current_app.config["PRIMARY_LAYER"])
 
