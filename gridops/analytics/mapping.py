@@ -33,7 +33,8 @@ from gridops.core.models import Area, Assignment, Category, CategoryGroup, Layer
 from gridops.core.words import Say
 from gridops.field.workers import worker_positions
 from gridops.incidents.listing import incidents_geojson
-from gridops.incidents.loop import OPEN, STATUS_NAMES
+from gridops.incidents.loop import OPEN
+from gridops.incidents.names import STATUS_NAMES, STEP_NAMES, ZH, names
 
 # the page's words used inside f-strings (where pybabel cannot see a call): marked here
 PAGE_WORDS = {
@@ -184,14 +185,17 @@ def boundaries(session: Session, layer: str) -> dict[str, Any]:
             "micro_grids": {"type": "FeatureCollection", "features": micro}}
 
 
-def live_page_html(db: Database, cfg: Mapping[str, Any], who: Principal | None, snapshot: dict[str, Any] | None = None) -> str:
-    """The live map. With `snapshot` (incidents and workers as of now), a file that needs no server."""
+def live_page_html(db: Database, cfg: Mapping[str, Any], who: Principal | None, snapshot: dict[str, Any] | None = None,
+                   lang: str = ZH) -> str:
+    """The live map, its statuses named in `lang` (en, else Chinese). With `snapshot` (incidents and workers as of
+    now), a file that needs no server."""
     with db.session() as session:
         bounds = boundaries(session, cfg["PRIMARY_LAYER"])
         categories = [{"code": c, "name": n, "group": g} for c, n, g in session.execute(
             select(Category.code, Category.name, Category.group_code).order_by(Category.code))]
     config = {"pageHeader": "gridops", "timezone": cfg["TIMEZONE"], "categories": categories,
-              "open": list(OPEN), "statusNames": STATUS_NAMES,  # the loop's own lists (gridops.incidents.loop)
+              "open": list(OPEN),  # the loop's own lists and names (gridops.incidents.loop, gridops.incidents.names)
+              "statusNames": names(STATUS_NAMES, lang), "stepNames": names(STEP_NAMES, lang),
               "mayAct": bool(who and who.can(ACT_ON_MAP)),
               "role": who.role if who else None, "snapshot": snapshot}
     return live_map(bounds, page_config(cfg), config).get_root().render()

@@ -22,6 +22,7 @@ from gridops.core.models import Area, Attachment, Category, Incident, IncidentEv
 from gridops.core.shapes import to_point
 from gridops.core.words import Say
 from gridops.incidents.loop import CLOSED, OPEN
+from gridops.incidents.names import STATUS_NAMES, ZH, name
 from gridops.incidents.photos import thumbnail_unavailable
 
 STATUSES = (*OPEN, *CLOSED)
@@ -71,7 +72,9 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
         features.append({"type": "Feature", "id": inc.id,
                          "geometry": {"type": "Point", "coordinates": [round(p.x, 7), round(p.y, 7)]},
                          "properties": {
-                             "id": inc.id, "status": inc.status, "category": inc.category_code, "category_name": cat_name,
+                             "id": inc.id, "status": inc.status, "status_name": name(STATUS_NAMES, inc.status, ZH),
+                             "status_name_en": name(STATUS_NAMES, inc.status, "en"),
+                             "category": inc.category_code, "category_name": cat_name,
                              "urgency": inc.urgency, "description": (inc.description or "")[:300],
                              "reported_at": inc.reported_at.isoformat(), "due_at": inc.due_at.isoformat(),
                              "overdue": inc.status in OPEN and inc.due_at < now, "supervised": inc.supervised_at is not None,

@@ -20,6 +20,7 @@ from gridops.incidents.deadlines import limits_of, overdue_stage
 from gridops.incidents.flags import flags_of
 from gridops.incidents.listing import photos_of
 from gridops.incidents.loop import OPEN
+from gridops.incidents.names import STATUS_NAMES, ZH, name
 from gridops.incidents.seen import joined
 from gridops.reference.data import Reference
 
@@ -65,6 +66,7 @@ def view(session: Session, incident: Incident, grid_code: str, principal: Princi
     return {
         "id": incident.id,
         "status": incident.status,
+        "status_name": name(STATUS_NAMES, incident.status, ZH), "status_name_en": name(STATUS_NAMES, incident.status, "en"),
         "category": {"code": category.code, "name": category.name, "urgency": category.urgency},
         "description": incident.description,
         "channel": incident.channel,

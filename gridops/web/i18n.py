@@ -17,6 +17,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from gridops.core.words import N_, Say
+from gridops.incidents import names
 
 __all__ = ["N_", "Say", "chosen", "install", "locale", "page_lang", "say", "script_strings"]
 
@@ -60,6 +61,8 @@ def install(app: Flask) -> None:
     app.after_request(_keep_choice)
     app.jinja_env.globals["page_lang"] = page_lang
     app.jinja_env.globals["script_strings"] = script_strings
+    app.jinja_env.globals["status_name"] = status_name
+    app.jinja_env.globals["step_name"] = step_name
 
 
 def script_strings(table: Mapping[str, str]) -> Markup:
@@ -76,6 +79,26 @@ def say(sentence: Say | str) -> str:
         sentence = Say(sentence)
     chinese = str(get_locale()) != "en"
     return sentence.in_language(get_translations().ugettext, "、" if chinese else ", ", chinese=chinese)
+
+
+def lang_code() -> str:
+    """This request's language as the domain names it (`en`, or `zh_Hans_CN`: the messages' and the names' tables)."""
+    return "en" if str(get_locale()) == "en" else "zh_Hans_CN"
+
+
+def status_name(code: str | None) -> str:
+    """A status of the loop as the reader names it (the one table: gridops.incidents.names)."""
+    return names.name(names.STATUS_NAMES, code, lang_code())
+
+
+def step_name(code: str | None) -> str:
+    """A step of the loop as the reader names it."""
+    return names.name(names.STEP_NAMES, code, lang_code())
+
+
+def status_words() -> dict[str, str]:
+    """Every status of the loop in the reader's language, for a page script (`gridopsT("status_" + code)`)."""
+    return {f"status_{c}": n for c, n in names.names(names.STATUS_NAMES, lang_code()).items()}
 
 
 def page_lang() -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, json, render_template, request
 from flask_babel import gettext
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -63,6 +63,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "conflict": (409, N_("Conflict"), "The request conflicts with the current state of the resource."),
     "unauthorized": (401, N_("Unauthorized"), "Sign in: send `Authorization: Bearer TOKEN` (Open311: `api_key`)."),
     "forbidden": (403, N_("Forbidden"), "Your role, or the ground you answer for, does not allow this."),
+    "gone": (410, N_("Gone"), "What was here is no longer kept (a demolished building's label, a withdrawn link)."),
     "illegal-transition": (409, N_("Illegal transition"),
                            "The incident is not in a state where this step can be taken; `allowed` lists what can be."),
     "too-far": (422, N_("Too far away"),
@@ -73,12 +74,13 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "too-many-requests": (429, N_("Too many requests"), "Too many attempts from this address: wait a minute and try again."),
     "internal-error": (500, N_("Internal error"), "An unexpected error; it has been logged."),
 }
-_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type",
+_HTTP_SLUGS = {404: "not-found", 410: "gone", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type",
                429: "too-many-requests"}
 # what the HTTP layer itself refuses, said in the reader's language (werkzeug's own descriptions are English)
 _HTTP_DETAILS = {
     404: N_("Nothing is at this address: check the link, or go back to the home page."),
     405: N_("This address does not take that kind of request."),
+    410: N_("What was at this address is no longer kept."),
     413: N_("What was sent is larger than the server takes."),
     415: N_("What was sent is not of a type this address takes."),
     429: N_("Too many attempts from this address: wait a minute and try again."),
@@ -214,6 +216,36 @@ def problem_response(p: Problem) -> Response:
     return response
 
 
+# an error page's heading, by status: what a person reads first (the problem type's title is the API's)
+PAGE_TITLES = {
+    400: N_("That cannot be done as asked"), 401: N_("Please sign in"), 403: N_("This page is not for your role"),
+    404: N_("Page not found"), 405: N_("That cannot be done here"), 409: N_("Someone changed this first"),
+    410: N_("No longer here"), 413: N_("Too large"), 429: N_("Too many attempts"), 500: N_("Something went wrong"),
+    503: N_("The service is not available just now"),
+}
+_API_PREFIXES = ("/api/", "/open311/")
+
+
+def wants_page() -> bool:
+    """Whether the request is a person's browser asking for a page (Accept prefers text/html) rather than a
+    client of the API: the API, Open311 and every fetch() of the pages keep their problem details."""
+    if request.path.startswith(_API_PREFIXES):
+        return False
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html" \
+        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+
+
+def page_response(p: Problem, hint: str | None = None) -> Response:
+    """The problem as an HTML page in the reader's language, with the way home (the status is the problem's)."""
+    heading = PAGE_TITLES.get(p.status) or (PAGE_TITLES[500] if p.status >= 500 else PAGE_TITLES[400])
+    try:
+        html = render_template("error.html", status=p.status, title=gettext(heading), detail=p.detail, hint=hint, slug=p.slug)
+    except Exception:  # the page itself cannot be drawn (the database behind the header is gone): the problem as JSON
+        log.exception("the error page for %s could not be drawn", p.status)
+        return problem_response(p)
+    return Response(html, status=p.status, mimetype="text/html")
+
+
 def problem(status: int, slug: str, detail: str, **extra: Any) -> Response:
     return problem_response(Problem(status, slug, detail, extra))
 
@@ -238,7 +270,8 @@ def register_error_handlers(app: Flask, by_prefix: Mapping[str, Callable[[Except
             render = next((r for p, r in prefixes.items() if request.path.startswith(p)), None)
             if render is not None:
                 return render(err)
-        response = problem_response(describe(err))
+        p = describe(err)
+        response = page_response(p) if p.status != 401 and wants_page() else problem_response(p)
         retry = getattr(err, "retry_after", None)  # a rate limit (gridops.web.limits) says when to come back
         if retry:
             response.headers["Retry-After"] = str(retry)

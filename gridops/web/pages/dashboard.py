@@ -19,7 +19,7 @@ from gridops.core.errors import GridopsError
 from gridops.core.timeparse import parse_month
 from gridops.messages.deliveries import failed_count
 from gridops.registers import calendars, people
-from gridops.web.i18n import N_
+from gridops.web.i18n import N_, status_words
 from gridops.web.measures import (
     AREA_COLUMNS,
     FLAG_NAMES,
@@ -186,8 +186,6 @@ def dashboard_context(db: Database, cfg: Mapping[str, Any], who: Principal, args
 
 
 SCREEN_WORDS = {
-    "flow_reported": N_("Reported"), "flow_accepted": N_("Accepted"), "flow_dispatched": N_("Dispatched"),
-    "flow_resolved": N_("Resolved"), "flow_verified": N_("Verified"), "flow_closed": N_("Closed"),
     "open_n": N_("{n} open"), "overdue_n": N_("{n} overdue"), "no_open": N_("nothing open"),
     "on_time": N_("on time {p}"), "live": N_("live"), "reconnecting": N_("reconnecting…"), "updated": N_("updated {t}"),
     "none": N_("none yet this month"),
@@ -197,7 +195,7 @@ SCREEN_WORDS = {
 def screen_context(db: Database, cfg: Mapping[str, Any], who: Principal, args: Mapping[str, str]) -> tuple[dict[str, Any], int]:
     """The big screen's frame (its figures come from /api/v1/stats/live, asked again on each event of the feed)."""
     area = (args.get("area") or "").strip() or (None if who.policy.measures == ALL else (who.areas[0] if who.areas else None))
-    context: dict[str, Any] = {"area": area or "", "area_name": "", "problem": None, "script_words": SCREEN_WORDS}
+    context: dict[str, Any] = {"area": area or "", "area_name": "", "problem": None, "script_words": {**SCREEN_WORDS, **status_words()}}
     try:
         with db.session() as session, unknown_area_said():
             if area:
