@@ -172,3 +172,23 @@ def sync_user_areas(session: Session, worker_ids: list[int] | None = None, now: 
                 changed += 1
     session.flush()
     return changed
+
+
+LANGUAGES = ("zh_Hans_CN", "en")  # a person's own language: Chinese (the default) or English
+
+
+def language_of(session: Session, user_id: int) -> str | None:
+    """The language the user chose for themselves (pages and their messages), or None if they never chose."""
+    return session.scalar(select(AppUser.language).where(AppUser.id == user_id))
+
+
+def set_language(session: Session, user_id: int, language: str) -> bool:
+    """Keep the user's choice of language (the pages' language switch); True when it changed."""
+    if language not in LANGUAGES:
+        raise InvalidParameter("lang", Say("the language is zh_Hans_CN (Chinese) or en (English), not %(given)r.", given=language))
+    user = session.get(AppUser, user_id)
+    if user is None or user.language == language:
+        return False
+    user.language = language
+    session.flush()
+    return True
