@@ -12,6 +12,7 @@ from gridops.core.models import AppUser, Delivery, MessageSetting, Notification,
 from gridops.messages.dispatcher import Dispatcher, Policy
 from tests.conftest import TEST_POINT
 from tests.messages.fakes import http_sms
+from tests.web.browser import ON_ONE_BACKEND, browser, live_server, watch
 
 EN = {"Accept-Language": "en-GB,en;q=0.9"}
 PAGE = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -148,3 +149,26 @@ def test_the_language_switch_is_kept_for_the_person_their_pages_and_their_messag
     assert city.client.get("/worker?lang=zh", headers=worker).status_code == 200  # and back to Chinese
     with city.session() as s:
         assert s.scalar(select(AppUser.language).where(AppUser.name == "grid_worker")) == "zh_Hans_CN"
+
+
+@ON_ONE_BACKEND
+def test_error_pages_in_a_browser_are_chinese_with_the_way_home(city, artifacts_dir):
+    with live_server(city.app) as base, browser() as (_, b):
+        desk = b.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+        page = desk.new_page()
+        seen = watch(page, base)
+        answer = page.goto(base + "/no/such/page")
+        assert answer.status == 404 and page.locator("h1").inner_text() == "页面不存在"
+        page.screenshot(path=str(artifacts_dir / "error-404-desktop.png"))
+        page.get_by_role("link", name="返回首页").click()
+        page.wait_for_url(base + "/")
+        assert not seen.errors and not seen.outside()
+        phone = b.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                              extra_http_headers={"Authorization": f"Bearer {city.tokens['grid_worker']}"})
+        page = phone.new_page()
+        seen = watch(page, base)
+        answer = page.goto(base + "/plan")
+        assert answer.status == 403 and page.locator("h1").inner_text() == "此页面不对您的角色开放"
+        assert "您当前登录的角色是网格员" in page.locator("[role=alert]").inner_text()
+        page.screenshot(path=str(artifacts_dir / "error-403-phone.png"))
+        assert not seen.errors and not seen.outside()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, render_template
+from flask_babel import gettext
 
 from gridops.analytics.overview import overview
 from gridops.core.errors import GridopsError
@@ -32,4 +33,4 @@ def problem_type(slug: str) -> str:
     if slug not in PROBLEM_TYPES:
         abort(404, description=f"no problem type {slug!r}")
     _, title, description = PROBLEM_TYPES[slug]
-    return render_template("problem.html", slug=slug, title=title, description=description)
+    return render_template("problem.html", slug=slug, title=gettext(title), description=description)
