@@ -162,7 +162,7 @@ def test_error_pages_in_a_browser_are_chinese_with_the_way_home(city, artifacts_
         page.screenshot(path=str(artifacts_dir / "error-404-desktop.png"))
         page.get_by_role("link", name="返回首页").click()
         page.wait_for_url(base + "/")
-        assert not seen.errors and not seen.outside()
+        assert _beyond_the_status(seen.errors) == [] and not seen.outside()
         phone = b.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
                               extra_http_headers={"Authorization": f"Bearer {city.tokens['grid_worker']}"})
         page = phone.new_page()
@@ -171,4 +171,11 @@ def test_error_pages_in_a_browser_are_chinese_with_the_way_home(city, artifacts_
         assert answer.status == 403 and page.locator("h1").inner_text() == "此页面不对您的角色开放"
         assert "您当前登录的角色是网格员" in page.locator("[role=alert]").inner_text()
         page.screenshot(path=str(artifacts_dir / "error-403-phone.png"))
-        assert not seen.errors and not seen.outside()
+        assert _beyond_the_status(seen.errors) == [] and not seen.outside()
+
+
+def _beyond_the_status(errors: list[str]) -> list[str]:
+    """The console errors other than Chromium's one note of the page's own status (the 404 or 403 it is about): a
+    second such note would be something else the page asked for and did not get."""
+    own = next((e for e in errors if "the server responded with a status of 40" in e), None)
+    return [e for e in errors if e is not own]
