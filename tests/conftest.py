@@ -384,3 +384,20 @@ def city(writable_demo_url, tmp_path, monkeypatch):
     yield city
     clock.set_source(None)
     app.extensions["gridops.db"].dispose()
+
+
+@pytest.fixture
+def english(monkeypatch):
+    """The answers of every test client in English, for a test that reads the API's English sentences: a client that
+    asks for no language gets Chinese (the pages' default; tests/web/test_reader_language.py)."""
+    from flask.testing import FlaskClient
+
+    original = FlaskClient.open
+
+    def open_in_english(self, *args, **kwargs):
+        headers = dict(kwargs.pop("headers", None) or {})
+        if not any(k.lower() == "accept-language" for k in headers):
+            headers["Accept-Language"] = "en"
+        return original(self, *args, headers=headers, **kwargs)
+
+    monkeypatch.setattr(FlaskClient, "open", open_in_english)

@@ -30,6 +30,7 @@ from gridops.access.policy import Forbidden
 from gridops.access.users import add_user, sync_user_areas
 from gridops.core.errors import GridopsError, InvalidParameter
 from gridops.core.models import AppUser, Delivery, Notification, OneTimeCode, Worker
+from gridops.core.words import Say
 from gridops.messages.outbox import enqueue
 
 CODE_DIGITS = 6
@@ -98,8 +99,9 @@ def normalise_phone(raw: str | None) -> str:
     elif len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
     if not _MOBILE.fullmatch(digits):
-        raise InvalidParameter("phone", "a mobile number is 11 digits starting 13-19 (+86 may come before it), "
-                                        f"e.g. 13900001111; {str(raw or '')[:32]!r} is not one.", reason="not_mobile")
+        raise InvalidParameter("phone", Say("a mobile number is 11 digits starting 13-19 (+86 may come before it), e.g. "
+                                            "13900001111; %(value)r is not one.",
+                                            value=str(raw or '')[:32]), reason="not_mobile")
     return digits
 
 

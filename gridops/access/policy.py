@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gridops.core.errors import GridopsError
+from gridops.core.words import Say, Term
 
 # what a role sees
 ALL, GROUND, DEPARTMENT, OWN, NONE = "all", "ground", "department", "own", "none"
@@ -103,8 +104,18 @@ class Forbidden(GridopsError):
 def role(code: str) -> Role:
     found = ROLES.get(code)
     if found is None:
-        raise Forbidden(f"no role {code!r}; roles: {', '.join(ROLES)}.")
+        raise Forbidden(Say("no role %(code)r; roles: %(roles)s.", code=code, roles=', '.join(ROLES)))
     return found
+
+
+def role_term(code: str) -> Term:
+    """A role as a sentence names it, in the reader's language (居民, 网格员 … / resident, grid worker …)."""
+    r = ROLES.get(code)
+    return Term(r.name_en, r.name) if r is not None else Term(code)
+
+
+def role_terms(codes: Iterable[str]) -> list[Term]:
+    return [role_term(c) for c in codes]
 
 
 def roles_with(permission: str) -> tuple[str, ...]:
@@ -147,7 +158,8 @@ class Principal:
 def require_permission(who: Principal, permission: str) -> None:
     """Refuse, naming the roles that may, unless `who` holds the permission."""
     if not who.can(permission):
-        raise Forbidden(f"a {who.role} may not do this; it needs one of: {', '.join(roles_with(permission))}.")
+        raise Forbidden(Say("a %(role)s may not do this; it needs one of: %(value)s.",
+                            role=role_term(who.role), value=role_terms(roles_with(permission))))
 
 
 class IncidentFacts(Protocol):
@@ -410,4 +422,5 @@ ROUTES: dict[str, RouteAccess] = {
 
 def refuse_route(who: Principal, access: RouteAccess) -> Forbidden:
     """The refusal for a user whose role a route does not admit, naming the roles it does."""
-    return Forbidden(f"a {who.role} may not do this; it is for: {', '.join(access.roles())}.")
+    return Forbidden(Say("a %(role)s may not do this; it is for: %(roles)s.", role=role_term(who.role),
+                         roles=role_terms(access.roles())))

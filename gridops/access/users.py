@@ -18,6 +18,7 @@ from gridops.access.tokens import hash_token, new_token
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import AppUser, Assignment, Department, Layer, UserArea, Worker
+from gridops.core.words import Say
 
 
 def add_user(
@@ -37,29 +38,31 @@ def add_user(
     new worker is made with assignments to `areas`.
     """
     if role not in ROLES:
-        raise InvalidParameter("role", f"role must be one of {', '.join(ROLES)}; got {role!r}.", allowed=list(ROLES))
+        raise InvalidParameter("role", Say("role must be one of %(roles)s; got %(role)r.", roles=', '.join(ROLES), role=role),
+                               allowed=list(ROLES))
     policy = ROLES[role]
     name = name.strip()
     if not name:
-        raise InvalidParameter("name", "a user needs a name.")
+        raise InvalidParameter("name", Say("a user needs a name."))
     areas = [a.strip() for a in (areas or []) if a.strip()]
     if role == "department":
         if not department:
-            raise InvalidParameter("department", "a department user needs --department (police, fire, …).")
+            raise InvalidParameter("department", Say("a department user needs --department (police, fire, …)."))
         if session.get(Department, department) is None:
             known = list(session.scalars(select(Department.code)))
-            raise InvalidParameter("department", f"no department {department!r}; departments: {', '.join(known)}.")
+            raise InvalidParameter("department", Say("no department %(department)r; departments: %(known)s.",
+                                                     department=department, known=', '.join(known)))
     now = clock.now()
     worker = None
     if worker_code:
         worker = session.scalar(select(Worker).where(Worker.code == worker_code))
         if worker is None:
-            raise InvalidParameter("worker", f"no worker has the code {worker_code!r}.")
+            raise InvalidParameter("worker", Say("no worker has the code %(worker_code)r.", worker_code=worker_code))
     elif policy.worker is not None:
         worker_role, duty = policy.worker
         layer_row = session.scalar(select(Layer).where(Layer.code == layer))
         if areas and layer_row is None:
-            raise InvalidParameter("area", f"layer {layer!r} has no boundaries yet; load or import them first.")
+            raise InvalidParameter("area", Say("layer %(layer)r has no boundaries yet; load or import them first.", layer=layer))
         worker = Worker(code=_free_worker_code(session), name=name, phone=phone, role=worker_role,
                         department_code=department, active=True)
         session.add(worker)
@@ -98,10 +101,11 @@ def revoke(session: Session, who: str) -> list[AppUser]:
     stmt = stmt.where(AppUser.id == int(who)) if who.isdigit() else stmt.where(AppUser.name == who)
     users = list(session.scalars(stmt))
     if not users:
-        raise NotFound(f"no active user {who!r}.")
+        raise NotFound(Say("no active user %(who)r.", who=who))
     if len(users) > 1:
         ids = ", ".join(str(u.id) for u in users)
-        raise InvalidParameter("user", f"{len(users)} active users are named {who!r} (ids {ids}): give the id.")
+        raise InvalidParameter("user", Say("%(n_users)s active users are named %(who)r (ids %(ids)s): give the id.",
+                                           n_users=len(users), who=who, ids=ids))
     for user in users:
         user.active = False
     session.flush()
@@ -168,3 +172,23 @@ def sync_user_areas(session: Session, worker_ids: list[int] | None = None, now: 
                 changed += 1
     session.flush()
     return changed
+
+
+LANGUAGES = ("zh_Hans_CN", "en")  # a person's own language: Chinese (the default) or English
+
+
+def language_of(session: Session, user_id: int) -> str | None:
+    """The language the user chose for themselves (pages and their messages), or None if they never chose."""
+    return session.scalar(select(AppUser.language).where(AppUser.id == user_id))
+
+
+def set_language(session: Session, user_id: int, language: str) -> bool:
+    """Keep the user's choice of language (the pages' language switch); True when it changed."""
+    if language not in LANGUAGES:
+        raise InvalidParameter("lang", Say("the language is zh_Hans_CN (Chinese) or en (English), not %(given)r.", given=language))
+    user = session.get(AppUser, user_id)
+    if user is None or user.language == language:
+        return False
+    user.language = language
+    session.flush()
+    return True

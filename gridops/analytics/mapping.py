@@ -30,9 +30,11 @@ from gridops.core import clock
 from gridops.core.db import Database
 from gridops.core.errors import GridopsError, InvalidParameter, NotFound
 from gridops.core.models import Area, Assignment, Category, CategoryGroup, Layer, Worker
+from gridops.core.words import Say
 from gridops.field.workers import worker_positions
 from gridops.incidents.listing import incidents_geojson
-from gridops.incidents.loop import OPEN, STATUS_NAMES
+from gridops.incidents.loop import OPEN
+from gridops.incidents.names import STATUS_NAMES, STEP_NAMES, ZH, names
 
 # the page's words used inside f-strings (where pybabel cannot see a call): marked here
 PAGE_WORDS = {
@@ -160,7 +162,7 @@ def boundaries(session: Session, layer: str) -> dict[str, Any]:
     """Grids (with their worker) and micro-grids of the version in force, simplified for drawing."""
     version = version_in_force(session, layer)
     if version is None:
-        raise NotFound(f"layer {layer!r} has no published boundaries yet.")
+        raise NotFound(Say("layer %(layer)r has no published boundaries yet.", layer=layer))
     layer_id = session.scalar(select(Layer.id).where(Layer.code == layer))
     workers: dict[str, list[str]] = {}
     for code, name, _ in session.execute(
@@ -183,14 +185,17 @@ def boundaries(session: Session, layer: str) -> dict[str, Any]:
             "micro_grids": {"type": "FeatureCollection", "features": micro}}
 
 
-def live_page_html(db: Database, cfg: Mapping[str, Any], who: Principal | None, snapshot: dict[str, Any] | None = None) -> str:
-    """The live map. With `snapshot` (incidents and workers as of now), a file that needs no server."""
+def live_page_html(db: Database, cfg: Mapping[str, Any], who: Principal | None, snapshot: dict[str, Any] | None = None,
+                   lang: str = ZH) -> str:
+    """The live map, its statuses named in `lang` (en, else Chinese). With `snapshot` (incidents and workers as of
+    now), a file that needs no server."""
     with db.session() as session:
         bounds = boundaries(session, cfg["PRIMARY_LAYER"])
         categories = [{"code": c, "name": n, "group": g} for c, n, g in session.execute(
             select(Category.code, Category.name, Category.group_code).order_by(Category.code))]
     config = {"pageHeader": "gridops", "timezone": cfg["TIMEZONE"], "categories": categories,
-              "open": list(OPEN), "statusNames": STATUS_NAMES,  # the loop's own lists (gridops.incidents.loop)
+              "open": list(OPEN),  # the loop's own lists and names (gridops.incidents.loop, gridops.incidents.names)
+              "statusNames": names(STATUS_NAMES, lang), "stepNames": names(STEP_NAMES, lang),
               "mayAct": bool(who and who.can(ACT_ON_MAP)),
               "role": who.role if who else None, "snapshot": snapshot}
     return live_map(bounds, page_config(cfg), config).get_root().render()
@@ -223,7 +228,8 @@ def render_maps(db: Database, cfg: Mapping[str, Any], out_dir: Path, queries: It
             else:
                 html, refused = risk_page_html(db, cfg, params)
                 if refused is not None:
-                    raise InvalidParameter("map", f"map {name!r}: the query was refused: {refused.message}")
+                    raise InvalidParameter("map", Say("map %(name)r: the query was refused: %(message)s",
+                                                      name=name, message=refused.message))
             path = out_dir / f"{name}.html"
             path.write_text(standalone(html), encoding="utf-8")
             written.append(Rendered(path, path.stat().st_size))

@@ -37,6 +37,7 @@ from gridops.core.models import Area, Building, Category, Incident
 from gridops.core.shapes import to_point
 from gridops.core.stamps import HISTORY_STAMP, stamps
 from gridops.core.timeparse import parse_optional_time
+from gridops.core.words import Say
 
 HEAT_MAX_POINTS = 5_000
 DEFAULT_WEEKS = 8
@@ -73,10 +74,12 @@ def parse_risk_args(args: Mapping[str, str], tz: str, layer: str, now: datetime 
     since = parse_optional_time(args.get("since"), tz, "since") or until - timedelta(weeks=DEFAULT_WEEKS)
     raw_res = (args.get("res") or "10").strip()
     if not raw_res.isdigit() or int(raw_res) not in RESOLUTIONS:
-        raise InvalidParameter("res", f"`res` is an H3 resolution, one of {', '.join(map(str, RESOLUTIONS))}; got {raw_res!r}.")
+        raise InvalidParameter("res", Say("`res` is an H3 resolution, one of %(value)s; got %(raw_res)r.",
+                                          value=', '.join(map(str, RESOLUTIONS)), raw_res=raw_res))
     raw_days = (args.get("recent_days") or "14").strip()
     if not raw_days.isdigit() or not 1 <= int(raw_days) <= 90:
-        raise InvalidParameter("recent_days", f"`recent_days` (the heat layer's window) is 1 to 90 days; got {raw_days!r}.")
+        raise InvalidParameter("recent_days", Say("`recent_days` (the heat layer's window) is 1 to 90 days; got %(raw_days)r.",
+                                                  raw_days=raw_days))
     return RiskQuery(category=(args.get("category") or "").strip() or None, area=(args.get("area") or "").strip() or None,
                      since=since, until=until, res=int(raw_res), recent_days=int(raw_days), layer=layer)
 
@@ -92,15 +95,16 @@ def _a_day_alone(raw: str) -> bool:
 def risk(session: Session, q: RiskQuery, tz: str) -> dict[str, Any]:
     """The whole risk picture for a category, an area and a window, as plain data for a map or the API."""
     if q.res not in RESOLUTIONS:
-        raise InvalidParameter("res", f"res must be one of {', '.join(map(str, RESOLUTIONS))} (H3 resolution); got {q.res}.")
+        raise InvalidParameter("res", Say("res must be one of %(value)s (H3 resolution); got %(res)s.",
+                                          value=', '.join(map(str, RESOLUTIONS)), res=q.res))
     if q.until <= q.since:
-        raise InvalidParameter("until", "`until` must be after `since`.")
+        raise InvalidParameter("until", Say("`until` must be after `since`."))
     if q.until - q.since > timedelta(days=731):
-        raise InvalidParameter("since", "a risk window is at most two years.")
+        raise InvalidParameter("since", Say("a risk window is at most two years."))
     categories = categories_of(session, q.category)
     version = version_in_force(session, q.layer)
     if version is None:
-        raise NotFound(f"layer {q.layer!r} has no published boundaries yet.")
+        raise NotFound(Say("layer %(layer)r has no published boundaries yet.", layer=q.layer))
     study = _study_area(session, version.id, q.area)
     zone = ZoneInfo(tz)
     # counted by local day (the incident's stored reported_day): the window is whole days, `until`'s day
@@ -188,7 +192,8 @@ def categories_of(session: Session, wanted: str | None) -> list[str] | None:
     group = [c for c, g in rows if g == wanted]
     if not exact and not group:
         known = sorted({c for c, _ in rows} | {g for _, g in rows if g})
-        raise InvalidParameter("category", f"no category or group {wanted!r}; known: {', '.join(known)}.", allowed=known)
+        raise InvalidParameter("category", Say("no category or group %(wanted)r; known: %(known)s.",
+                                               wanted=wanted, known=', '.join(known)), allowed=known)
     return exact or group
 
 
@@ -197,7 +202,7 @@ def _study_area(session: Session, version_id: int, code: str | None) -> dict[str
     if code:
         area = session.scalar(select(Area).where(Area.version_id == version_id, Area.code == code))
         if area is None:
-            raise NotFound(f"no area {code!r} in the boundaries in force.", field="area")
+            raise NotFound(Say("no area %(code)r in the boundaries in force.", code=code), field="area")
         outline = to_shape(area.geom)
         prefix = code
     else:

@@ -33,6 +33,7 @@ from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, Category, CategoryGroup, Incident, PatrolOrder, Task
+from gridops.core.words import Say
 from gridops.field.orders import checklist_for, order_patrols
 from gridops.incidents.context import Context
 
@@ -267,18 +268,19 @@ def order_spot_patrols(session: Session, ctx: Context, principal: Principal, *, 
     """派发巡查 from a hot spot: the micro-grids its cells cover, each patrolled by its worker with the category's
     checklist (gridops.field.orders); the order is what the risk page later measures the spot's cooling from."""
     if res not in RESOLUTIONS:
-        raise InvalidParameter("res", f"res must be one of {', '.join(map(str, RESOLUTIONS))} (H3 resolution); got {res}.")
+        raise InvalidParameter("res", Say("res must be one of %(value)s (H3 resolution); got %(res)s.",
+                                          value=', '.join(map(str, RESOLUTIONS)), res=res))
     if not cells:
-        raise InvalidParameter("cells", "name the hot spot's cells (H3, as the risk map gives them).")
+        raise InvalidParameter("cells", Say("name the hot spot's cells (H3, as the risk map gives them)."))
     wanted = categories_of(session, category)  # an unknown category is refused, naming the known ones
     clean = []
     for c in dict.fromkeys(cells):
         if not isinstance(c, str) or not h3.is_valid_cell(c) or h3.get_resolution(c) != res:
-            raise InvalidParameter("cells", f"{c!r} is not an H3 cell at resolution {res}.")
+            raise InvalidParameter("cells", Say("%(c)r is not an H3 cell at resolution %(res)s.", c=c, res=res))
         clean.append(c)
     version = version_in_force(session, ctx.geocoder.primary_layer)
     if version is None:
-        raise NotFound(f"layer {ctx.geocoder.primary_layer!r} has no published boundaries yet.")
+        raise NotFound(Say("layer %(primary_layer)r has no published boundaries yet.", primary_layer=ctx.geocoder.primary_layer))
     ground = _Ground(session, version.id)
     place = shapely.union_all([cell_polygon(int(c, 16)) for c in clean])
     micro = ground.micro_grids_in(place)

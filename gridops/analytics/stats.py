@@ -21,11 +21,12 @@ from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from gridops.geo.geojson import geometry_to_geojson
 
-from gridops.access.policy import GROUND, NONE, Forbidden, Principal
+from gridops.access.policy import GROUND, NONE, Forbidden, Principal, role_term
 from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, AreaLevel, Assignment, Category, Incident, IncidentEvent, Layer, Task, Worker
+from gridops.core.words import Say
 from gridops.incidents.loop import DONE, OPEN
 
 LEVELS = ("grid", "community", "street", "district")
@@ -148,18 +149,19 @@ def stats(session: Session, q: StatsQuery, principal: Principal | None, tz: str,
     """The measures per area of the level for the period, each row with its flags (FLAGS) and, with `trend`, its
     change against the previous period (previous_period); the workers alike; the period's days for a chart."""
     if q.level not in LEVELS:
-        raise InvalidParameter("level", f"level must be one of {', '.join(LEVELS)}; got {q.level!r}.", allowed=list(LEVELS))
+        raise InvalidParameter("level", Say("level must be one of %(levels)s; got %(level)r.",
+                                            levels=', '.join(LEVELS), level=q.level), allowed=list(LEVELS))
     if principal is not None:
         if principal.policy.measures == NONE:
-            raise Forbidden(f"a {principal.role} does not see the measures.")
+            raise Forbidden(Say("a %(role)s does not see the measures.", role=role_term(principal.role)))
         if principal.policy.measures == GROUND and not (q.area and principal.covers(q.area)):
             mine = ", ".join(principal.areas) or "none"
-            raise Forbidden(f"choose an area you answer for (`area`: {mine}).")
+            raise Forbidden(Say("choose an area you answer for (`area`: %(mine)s).", mine=mine))
     since, until = q.since, q.until
     if since is None or until is None:
         since, until = month_of(clock.now(), tz)
     if until <= since:
-        raise InvalidParameter("until", "`until` must be after `since`.")
+        raise InvalidParameter("until", Say("`until` must be after `since`."))
     area = area_named(session, q.layer, q.area) if q.area else None
     now = clock.now()
     rows, totals, grids, workers = _measure(session, q, since, until, now)
@@ -200,7 +202,7 @@ def area_named(session: Session, layer: str, code: str) -> dict[str, Any]:
     found = None if version is None else session.execute(
         select(Area.code, Area.name, Area.level).where(Area.version_id == version.id, Area.code == code)).first()
     if found is None:
-        raise NotFound(f"no area has the code {code!r} in the boundaries in force.", area=code)
+        raise NotFound(Say("no area has the code %(code)r in the boundaries in force.", code=code), area=code)
     return {"code": found.code, "name": found.name, "level": found.level}
 
 

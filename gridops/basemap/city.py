@@ -21,6 +21,7 @@ from gridops.geo.tiles import tile_bounds, tile_size_m
 from gridops.basemap.settings import CITY_MIN_ZOOM
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Building, Road
+from gridops.core.words import Say
 
 MAX_ZOOM = 20
 STREETS_FROM, ALL_STREETS_FROM, BUILDINGS_FROM = CITY_MIN_ZOOM, 14, 15
@@ -29,7 +30,8 @@ STREETS_FROM, ALL_STREETS_FROM, BUILDINGS_FROM = CITY_MIN_ZOOM, 14, 15
 def city_tile(session: Session, z: int, x: int, y: int) -> dict[str, Any]:
     """Tile z/x/y of the city's map as a FeatureCollection (empty outside the city or farther out than z13)."""
     if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
-        raise InvalidParameter("tile", f"no tile {z}/{x}/{y}: zoom is 0 to {MAX_ZOOM}, x and y 0 to 2^zoom - 1.")
+        raise InvalidParameter("tile", Say("no tile %(z)s/%(x)s/%(y)s: zoom is 0 to %(max_zoom)s, x and y 0 to 2^zoom - 1.",
+                                           z=z, x=x, y=y, max_zoom=MAX_ZOOM))
     features: list[dict[str, Any]] = []
     if z < STREETS_FROM:
         return {"type": "FeatureCollection", "features": features}

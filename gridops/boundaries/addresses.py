@@ -13,6 +13,7 @@ from gridops.boundaries.normalize import normalize_address
 from gridops.core.errors import GridopsError
 from gridops.core.models import Building, Household
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 
 # what follows the building in an address: unit and room (2单元503室), or a room alone
 _DOOR = re.compile(r"^(?P<building>.*?)(?:(?P<unit>\d+)单元)?(?:(?P<room>\d+)室)?$")
@@ -52,7 +53,7 @@ def _place(b: Building, household: Household | None = None) -> Place:
 def by_building_code(session: Session, code: str) -> Place:
     building = session.scalars(select(Building).where(Building.code == code.strip())).first()
     if building is None:
-        raise UnknownLocation(f"no building has the code {code!r}.", field="building")
+        raise UnknownLocation(Say("no building has the code %(code)r.", code=code), field="building")
     return _place(building)
 
 
@@ -61,7 +62,7 @@ def by_household_code(session: Session, code: str) -> Place:
         select(Household, Building).join(Building, Building.id == Household.building_id).where(Household.code == code.strip())
     ).first()
     if row is None:
-        raise UnknownLocation(f"no household has the code {code!r} (the code on the door's QR label).", field="household")
+        raise UnknownLocation(Say("no household has the code %(code)r (the code on the door's QR label).", code=code), field="household")
     return _place(row[1], row[0])
 
 
@@ -71,7 +72,7 @@ def by_address(session: Session, text: str) -> Place:
     door = _DOOR.match(normal)
     building_part = door.group("building") if door else normal
     if not building_part:
-        raise UnknownLocation(f"the address {text!r} names no building.", field="address")
+        raise UnknownLocation(Say("the address %(text)r names no building.", text=text), field="address")
     exact = list(session.scalars(select(Building).where(Building.address_norm == building_part).limit(MAX_CANDIDATES + 1)))
     candidates = exact or list(
         session.scalars(
@@ -95,12 +96,12 @@ def by_address(session: Session, text: str) -> Place:
             .order_by(Building.code).limit(MAX_CANDIDATES + 1)
         ))
     if not candidates:
-        raise UnknownLocation(f"no building matches the address {text!r}.", field="address", normalized=normal)
+        raise UnknownLocation(Say("no building matches the address %(text)r.", text=text), field="address", normalized=normal)
     if len(candidates) > 1:
         shown = candidates[:MAX_CANDIDATES]
         raise AmbiguousAddress(
-            f"the address {text!r} matches {len(candidates) if len(candidates) <= MAX_CANDIDATES else 'more than ' + str(MAX_CANDIDATES)} "
-            "buildings; choose one by its code or give a fuller address.",
+            Say("the address %(text)r matches %(value)s buildings; choose one by its code or give a fuller address.",
+                text=text, value=len(candidates) if len(candidates) <= MAX_CANDIDATES else 'more than ' + str(MAX_CANDIDATES)),
             field="address",
             candidates=[_building_json(b) for b in shown],
         )

@@ -18,6 +18,7 @@ from gridops.geo.geojson import bounds_of, geometry_to_geojson
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, AreaLevel, BoundaryVersion, Layer
+from gridops.core.words import Say
 
 T = TypeVar("T")
 
@@ -59,7 +60,8 @@ def _version_meta(version: BoundaryVersion | None, layer: str) -> dict[str, Any]
 def _require_layer(session: Session, layer: str) -> None:
     if session.scalar(select(Layer.id).where(Layer.code == layer)) is None:
         known = list(session.scalars(select(Layer.code).order_by(Layer.code)))
-        raise InvalidParameter("layer", f"no layer {layer!r}; layers: {', '.join(known) or 'none loaded yet'}.", allowed=known)
+        raise InvalidParameter("layer", Say("no layer %(layer)r; layers: %(known)s.",
+                                            layer=layer, known=', '.join(known) or 'none loaded yet'), allowed=known)
 
 
 def _feature(area: Area, parent_code: str | None, shape: BaseGeometry, area_m2: float, layer: str) -> dict[str, Any]:
@@ -84,7 +86,8 @@ def list_areas(session: Session, q: AreaQuery) -> dict[str, Any]:
     """One page of areas as a GeoJSON FeatureCollection, with OGC-style counts."""
     levels = level_codes(session)
     if q.level is not None and q.level not in levels:
-        raise InvalidParameter("level", f"`level` must be one of {', '.join(levels)}; got {q.level!r}.", allowed=levels)
+        raise InvalidParameter("level", Say("`level` must be one of %(levels)s; got %(level)r.",
+                                            levels=', '.join(levels), level=q.level), allowed=levels)
     _require_layer(session, q.layer)
     version = version_in_force(session, q.layer, q.at)
     empty = {
@@ -137,10 +140,10 @@ def get_area(session: Session, layer: str, code: str, at: datetime | None = None
     _require_layer(session, layer)
     version = version_in_force(session, layer, at)
     if version is None:
-        raise NotFound(f"no boundary version of layer {layer!r} is in force at that time.")
+        raise NotFound(Say("no boundary version of layer %(layer)r is in force at that time.", layer=layer))
     area = session.scalars(select(Area).where(Area.version_id == version.id, Area.code == code)).first()
     if area is None:
-        raise NotFound(f"no area {code!r} in layer {layer!r} (version {version.number}).")
+        raise NotFound(Say("no area %(code)r in layer %(layer)r (version %(number)s).", code=code, layer=layer, number=version.number))
     parent_code = session.scalar(select(Area.code).where(Area.id == area.parent_id)) if area.parent_id else None
     shape = to_shape(area.geom)
     feature = _feature(area, parent_code, shape, local_projection(shape).area_m2(shape), layer)

@@ -25,6 +25,7 @@ from gridops.geo.index import OUTSIDE, STATUS
 from gridops.boundaries.geocoder import Geocoder
 from gridops.core.errors import InvalidParameter
 from gridops.core.spreadsheet import Export, cell
+from gridops.core.words import Say
 
 _LON = ("lon", "lng", "longitude", "x")
 _LAT = ("lat", "latitude", "y")
@@ -82,7 +83,8 @@ def parse_csv(lines: Iterable[str], max_points: int, default_crs: str = "wgs84")
     try:
         return _parse_csv(reader, max_points, default_crs)
     except csv.Error as exc:
-        raise InvalidParameter("body", f"the CSV cannot be read at line {reader.line_num}: {exc}.") from None
+        raise InvalidParameter("body", Say("the CSV cannot be read at line %(line_num)s: %(exc)s.", line_num=reader.line_num,
+                                           exc=exc)) from None
 
 
 def _parse_csv(reader: csv.DictReader[str], max_points: int, default_crs: str) -> BatchInput:
@@ -91,12 +93,14 @@ def _parse_csv(reader: csv.DictReader[str], max_points: int, default_crs: str) -
     lon_col = next((c for c in _LON if c in header), None)
     lat_col = next((c for c in _LAT if c in header), None)
     if lon_col is None or lat_col is None:
-        raise InvalidParameter("body", f"the CSV needs a header naming its lon and lat columns (got {', '.join(header) or 'none'}).")
+        raise InvalidParameter("body", Say("the CSV needs a header naming its lon and lat columns (got %(header)s).",
+                                           header=', '.join(header) or 'none'))
     out = BatchInput([], np.empty(0), np.empty(0), [], [], [])
     xs, ys = [], []
     for k, row in enumerate(reader):
         if k >= max_points:
-            raise InvalidParameter("body", f"a batch holds at most {max_points:,} points; split the file.")
+            raise InvalidParameter("body", Say("a batch holds at most %(max_points)s points; split the file.",
+                                               max_points=f"{max_points:,}"))
         x, y = _number(row.get(lon_col)), _number(row.get(lat_col))
         crs, error = _check_row(x, y, (row.get("crs") or "").strip() or None, default_crs)
         out.ids.append(row.get("id") or str(k + 1))
@@ -111,10 +115,11 @@ def _parse_csv(reader: csv.DictReader[str], max_points: int, default_crs: str) -
 
 def parse_geojson(doc: Any, max_points: int, default_crs: str = "wgs84") -> BatchInput:
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
-        raise InvalidParameter("body", "the body must be a GeoJSON FeatureCollection of Point features.")
+        raise InvalidParameter("body", Say("the body must be a GeoJSON FeatureCollection of Point features."))
     features = doc["features"]
     if len(features) > max_points:
-        raise InvalidParameter("body", f"a batch holds at most {max_points:,} points; got {len(features):,}.")
+        raise InvalidParameter("body", Say("a batch holds at most %(max_points)s points; got %(n_features)s.",
+                                           max_points=f"{max_points:,}", n_features=f"{len(features):,}"))
     out = BatchInput([], np.empty(0), np.empty(0), [], [], [])
     xs, ys = [], []
     for k, feature in enumerate(features):

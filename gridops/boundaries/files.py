@@ -22,6 +22,7 @@ from gridops.geo.validate import AreaRecord
 from gridops.boundaries.areas import version_in_force
 from gridops.core.errors import InvalidParameter, NotFound, TooLarge
 from gridops.core.models import Area
+from gridops.core.words import Say
 
 READABLE = (".geojson", ".json", ".gpkg", ".shp", ".zip")
 EXPORT_FORMATS = {"geojson": ("GeoJSON", ".geojson"), "gpkg": ("GPKG", ".gpkg"), "shp": ("ESRI Shapefile", ".shp")}
@@ -38,13 +39,15 @@ def check_size(path: Path, max_bytes: int, max_features: int) -> None:
             with zipfile.ZipFile(path) as zf:
                 unpacked = sum(i.file_size for i in zf.infolist())
         except zipfile.BadZipFile:
-            raise InvalidParameter("file", f"{path.name} is not a zip file that can be read.") from None
+            raise InvalidParameter("file", Say("%(name)s is not a zip file that can be read.", name=path.name)) from None
         if unpacked > max_bytes:
-            raise TooLarge(f"{path.name} unpacks to {unpacked / 1e6:,.0f} MB; boundary files may hold at most "
-                           f"{max_bytes / 1e6:,.0f} MB.", unpacked_bytes=unpacked, limit_bytes=max_bytes)
+            raise TooLarge(Say("%(name)s unpacks to %(unpacked)s MB; boundary files may hold at most %(max_bytes)s MB.",
+                               name=path.name, unpacked=f"{unpacked / 1e6:,.0f}", max_bytes=f"{max_bytes / 1e6:,.0f}"),
+                                   unpacked_bytes=unpacked, limit_bytes=max_bytes)
     elif path.stat().st_size > max_bytes:
-        raise TooLarge(f"{path.name} is {path.stat().st_size / 1e6:,.0f} MB; boundary files may hold at most "
-                       f"{max_bytes / 1e6:,.0f} MB.", limit_bytes=max_bytes)
+        raise TooLarge(Say("%(name)s is %(st_size)s MB; boundary files may hold at most %(max_bytes)s MB.",
+                           name=path.name, st_size=f"{path.stat().st_size / 1e6:,.0f}", max_bytes=f"{max_bytes / 1e6:,.0f}"),
+                               limit_bytes=max_bytes)
     if path.suffix.lower() in (".gpkg", ".shp", ".zip"):
         import pyogrio  # with geopandas, only reading files needs it
 
@@ -53,7 +56,8 @@ def check_size(path: Path, max_bytes: int, max_features: int) -> None:
         except Exception:  # not readable: read_areas says so in its own words
             return
         if count > max_features:
-            raise TooLarge(f"{path.name} holds {count:,} features; boundary files may hold at most {max_features:,}.",
+            raise TooLarge(Say("%(name)s holds %(count)s features; boundary files may hold at most %(max_features)s.",
+                               name=path.name, count=f"{count:,}", max_features=f"{max_features:,}"),
                            features=count, limit_features=max_features)
 
 
@@ -67,16 +71,19 @@ def read_areas(path: Path, crs: str | None = None) -> list[AreaRecord]:
 
     suffix = path.suffix.lower()
     if suffix not in READABLE:
-        raise InvalidParameter("file", f"{path.name}: gridops reads {', '.join(READABLE)} files.")
+        raise InvalidParameter("file", Say("%(name)s: gridops reads %(readable)s files.",
+                                           name=path.name, readable=', '.join(READABLE)))
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio's DataSourceError and friends: the file is not what it claims
-        raise InvalidParameter("file", f"could not read {path.name} as a vector file: {str(exc).splitlines()[0]}") from None
+        raise InvalidParameter("file", Say("could not read %(name)s as a vector file: %(value)s",
+                                           name=path.name, value=str(exc).splitlines()[0])) from None
     frame.columns = [_COLUMN_ALIASES.get(str(c).lower(), str(c).lower()) for c in frame.columns]
     missing = [c for c in ("code", "level") if c not in frame.columns]
     if missing:
-        raise InvalidParameter("file", f"{path.name} lacks the column(s) {', '.join(missing)}; "
-                                       "it needs code, name, level, households (and optionally parent_code).")
+        raise InvalidParameter("file", Say("%(name)s lacks the column(s) %(missing)s; it needs code, name, level, households "
+                                           "(and optionally parent_code).",
+                                           name=path.name, missing=', '.join(missing)))
     special = crs_name(crs) if crs and crs.lower() in ("gcj02", "gcj-02", "bd09", "bd-09", "amap", "baidu") else None
     if special:
         frame = frame.set_crs(STORAGE_SRID, allow_override=True)
@@ -87,7 +94,8 @@ def read_areas(path: Path, crs: str | None = None) -> list[AreaRecord]:
         if suffix in (".geojson", ".json"):
             frame = frame.set_crs(STORAGE_SRID)  # RFC 7946: GeoJSON is WGS-84
         else:
-            raise InvalidParameter("crs", f"{path.name} does not say its coordinate system; pass crs (e.g. EPSG:4547).")
+            raise InvalidParameter("crs", Say("%(name)s does not say its coordinate system; pass crs (e.g. EPSG:4547).",
+                                              name=path.name))
     else:
         frame = frame.to_crs(STORAGE_SRID)
     records = []
@@ -114,7 +122,7 @@ def _text(value: Any) -> str:
         return str(int(value))  # numeric codes read from a shapefile
     text = str(value).strip()
     if "\x00" in text:
-        raise InvalidParameter("file", f"a code or name in the file contains a NUL character (\\0): {text!r}.")
+        raise InvalidParameter("file", Say('a code or name in the file contains a NUL character (\\0): %(text)r.', text=text))
     return text
 
 
@@ -129,10 +137,11 @@ def export(session: Session, layer: str, fmt: str, out: Path, at: datetime | Non
     import geopandas as gpd  # ~0.7 s to import (pandas): only reading and writing files needs it
 
     if fmt not in EXPORT_FORMATS:
-        raise InvalidParameter("format", f"`format` must be one of {', '.join(EXPORT_FORMATS)}; got {fmt!r}.")
+        raise InvalidParameter("format", Say("`format` must be one of %(export_formats)s; got %(fmt)r.",
+                                             export_formats=', '.join(EXPORT_FORMATS), fmt=fmt))
     version = version_in_force(session, layer, at)
     if version is None:
-        raise NotFound(f"no boundary version of layer {layer!r} is in force at that time.")
+        raise NotFound(Say("no boundary version of layer %(layer)r is in force at that time.", layer=layer))
     parent = Area.__table__.alias("parent")
     rows = session.execute(
         select(Area.code, Area.name, Area.level, parent.c.code, Area.households, Area.geom.ST_AsBinary())

@@ -20,6 +20,7 @@ from gridops.geo.index import OUTSIDE, SNAPPED, STATUS
 from gridops.boundaries import addresses
 from gridops.boundaries.registry import LoadedVersion, Registry
 from gridops.core.errors import GridopsError, InvalidParameter
+from gridops.core.words import Say
 
 
 class OutsideServiceArea(GridopsError):
@@ -51,11 +52,11 @@ def check_coordinates(x: float, y: float, names: tuple[str, str] = ("lon", "lat"
     """Numbers, finite, and on the globe; a swap that would fix the range is pointed out."""
     for value, name in ((x, names[0]), (y, names[1])):
         if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise InvalidParameter(name, f"`{name}` must be a finite number; got {value!r}.")
+            raise InvalidParameter(name, Say("`%(name)s` must be a finite number; got %(value)r.", name=name, value=value))
     if not -180.0 <= x <= 180.0:
-        raise InvalidParameter(names[0], f"`{names[0]}` {x} is out of range [-180, 180].")
+        raise InvalidParameter(names[0], Say("`%(names)s` %(x)s is out of range [-180, 180].", names=names[0], x=x))
     if not -90.0 <= y <= 90.0:
-        raise InvalidParameter(names[1], f"`{names[1]}` {y} is out of range [-90, 90].")
+        raise InvalidParameter(names[1], Say("`%(names)s` %(y)s is out of range [-90, 90].", names=names[1], y=y))
 
 
 class Geocoder:
@@ -70,8 +71,9 @@ class Geocoder:
         if self.primary_layer not in versions:
             when = f" at {at.isoformat()}" if at else ""
             raise NoBoundaries(
-                f"no boundary version of layer {self.primary_layer!r} is in force{when}: load a city (`gridops load`) "
-                "or import boundaries (`gridops grids import`)."
+                Say("no boundary version of layer %(primary_layer)r is in force%(when)s: load a city (`gridops load`) or "
+                    "import boundaries (`gridops grids import`).",
+                    primary_layer=self.primary_layer, when=when)
             )
         return versions
 
@@ -120,7 +122,7 @@ class Geocoder:
             glon, glat = to_wgs84(q.x, q.y, original["crs"])
             lon, lat = float(glon), float(glat)
         else:
-            raise InvalidParameter("location", "give `lon` and `lat` (with `crs`), or a `building`, `household` or `address`.")
+            raise InvalidParameter("location", Say("give `lon` and `lat` (with `crs`), or a `building`, `household` or `address`."))
 
         versions = self.versions(q.at, session)
         answers = {layer: layer_answer(v, *v.index.locate_one(lon, lat)) for layer, v in versions.items()}
@@ -149,8 +151,9 @@ class Geocoder:
             self._refuse_if_swapped(q, original["crs"], distance)
         far = f"{distance / 1000:,.0f} km" if distance >= 10_000 else f"{distance:,.0f} m"
         raise OutsideServiceArea(
-            f"the location ({lon:.6f}, {lat:.6f}) is {far} from the nearest grid, beyond the "
-            f"{self.registry.snap_distance_m:g} m snap distance: it is outside the service area.",
+            Say("the location (%(lon)s, %(lat)s) is %(far)s from the nearest grid, beyond the %(snap_distance_m)s m snap "
+                "distance: it is outside the service area.",
+                lon=f"{lon:.6f}", lat=f"{lat:.6f}", far=far, snap_distance_m=f"{self.registry.snap_distance_m:g}"),
             distance_m=round(distance, 1),
         )
 
@@ -165,8 +168,9 @@ class Geocoder:
         if status != OUTSIDE:
             where = "is outside the service area" if distance is None else f"is {distance / 1000:,.0f} km outside the service area"
             raise SwappedCoordinates(
-                f"lon={q.x}, lat={q.y} {where}, but lon={q.y}, lat={q.x} is inside it: "
-                "latitude and longitude look swapped.",
+                Say("lon=%(x)s, lat=%(y)s %(where)s, but lon=%(y2)s, lat=%(x2)s is inside it: latitude and longitude look "
+                    "swapped.",
+                    x=q.x, y=q.y, where=where, y2=q.y, x2=q.x),
                 swapped={"lon": q.y, "lat": q.x},
             )
 

@@ -9,6 +9,7 @@ from gridops.geo.validate import LevelRule
 
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import AreaLevel
+from gridops.core.words import Say
 
 
 def level_rules(session: Session) -> dict[str, LevelRule]:
@@ -22,14 +23,15 @@ def add_level(session: Session, code: str, name: str, depth: int, code_digits: i
               households_min: int | None = None, households_max: int | None = None) -> AreaLevel:
     """Define a level (a new layer's own tree: police stations and beats, census blocks…)."""
     if not code.replace("_", "").isalnum():
-        raise InvalidParameter("code", f"a level code is letters, digits and _; got {code!r}.")
+        raise InvalidParameter("code", Say("a level code is letters, digits and _; got %(code)r.", code=code))
     if session.get(AreaLevel, code) is not None:
-        raise InvalidParameter("code", f"level {code!r} exists already.")
+        raise InvalidParameter("code", Say("level %(code)r exists already.", code=code))
     taken = session.scalar(select(AreaLevel.code).where(AreaLevel.depth == depth))
     if taken:
-        raise InvalidParameter("depth", f"depth {depth} is level {taken!r}'s; levels of one tree need distinct depths.")
+        raise InvalidParameter("depth", Say("depth %(depth)s is level %(taken)r's; levels of one tree need distinct depths.",
+                                            depth=depth, taken=taken))
     if code_digits < 1:
-        raise InvalidParameter("code_digits", "code_digits must be at least 1.")
+        raise InvalidParameter("code_digits", Say("code_digits must be at least 1."))
     level = AreaLevel(code=code, name=name, name_en=name_en or name, depth=depth, code_digits=code_digits, optional=False,
                       households_min=households_min, households_max=households_max)
     session.add(level)

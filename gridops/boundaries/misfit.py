@@ -17,6 +17,7 @@ from gridops.geo.crs import local_projection
 from gridops.boundaries.areas import version_in_force
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, AreaLevel, Building
+from gridops.core.words import Say
 
 
 def misfit(session: Session, layer_a: str, layer_b: str, *, level_a: str | None = None, level_b: str | None = None,
@@ -29,7 +30,7 @@ def misfit(session: Session, layer_a: str, layer_b: str, *, level_a: str | None 
     va, vb = version_in_force(session, layer_a, at), version_in_force(session, layer_b, at)
     for name, v in ((layer_a, va), (layer_b, vb)):
         if v is None:
-            raise NotFound(f"no boundary version of layer {name!r} is in force at that time.")
+            raise NotFound(Say("no boundary version of layer %(name)r is in force at that time.", name=name))
     assert va is not None and vb is not None  # refused just above
     a_codes, a_geoms, la = _finest(session, va.id, level_a)
     b_codes, b_geoms, lb = _finest(session, vb.id, level_b)
@@ -76,6 +77,6 @@ def _finest(session: Session, version_id: int, level: str | None) -> tuple[list[
         select(Area.code, Area.geom.ST_AsBinary()).where(Area.version_id == version_id, Area.level == level).order_by(Area.code)
     ).all()
     if not rows:
-        raise InvalidParameter("level", f"no areas of level {level!r} in that layer.")
+        raise InvalidParameter("level", Say("no areas of level %(level)r in that layer.", level=level))
     assert level is not None  # a level of None matches no area (the column is NOT NULL): refused above
     return [r[0] for r in rows], list(shapely.from_wkb([bytes(r[1]) for r in rows])), level

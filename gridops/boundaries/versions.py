@@ -29,6 +29,7 @@ from gridops.boundaries.levels import level_rules
 from gridops.core import clock
 from gridops.core.errors import Conflict, GridopsError, InvalidParameter
 from gridops.core.models import Area, BoundaryVersion, Layer
+from gridops.core.words import Say
 
 
 class ImportRefused(GridopsError):
@@ -91,7 +92,7 @@ def check(session: Session, path: Path, layer: str, *, crs: str | None = None, e
     """The report on a file, as it would be published (with the levels it lacks carried over)."""
     records = read_areas(path, crs)
     if not records:
-        raise InvalidParameter("file", f"{path.name} holds no areas.")
+        raise InvalidParameter("file", Say("%(name)s holds no areas.", name=path.name))
     levels = {r.level for r in records}
     carried = _carried_over(session, layer, levels, effective or clock.now())
     tree = carried + records
@@ -133,13 +134,15 @@ def publish(session: Session, path: Path, layer: str, *, effective: datetime | N
                          source=source)
     if report.errors:
         raise ImportRefused(
-            f"{report.source}: {len(report.errors)} error(s); nothing was stored. First: {report.errors[0].message}",
+            Say("%(source)s: %(n_errors)s error(s); nothing was stored. First: %(message)s",
+                source=report.source, n_errors=len(report.errors), message=report.errors[0].message),
             report=report.as_json(),
         )
     if report.warnings and not accept_warnings:
         raise ImportRefused(
-            f"{report.source}: {len(report.warnings)} warning(s) and accept_warnings was not given; nothing was stored. "
-            f"First: {report.warnings[0].message}",
+            Say("%(source)s: %(n_warnings)s warning(s) and accept_warnings was not given; nothing was stored. First: "
+                "%(message)s",
+                source=report.source, n_warnings=len(report.warnings), message=report.warnings[0].message),
             report=report.as_json(),
         )
     note = f"{sum(report.areas.values())} areas from the file, {sum(report.carried.values())} carried over"
@@ -172,8 +175,9 @@ def store_version(session: Session, tree: list[AreaRecord], layer: str, *, effec
     if later and not supersede:
         first = later[0]
         raise Conflict(
-            f"version {first.number} of {layer} is scheduled from {first.effective_from.isoformat()} and would undo this one "
-            f"then; publish with supersede to cancel it, or take effect after it.",
+            Say("version %(number)s of %(layer)s is scheduled from %(value)s and would undo this one then; publish with "
+                "supersede to cancel it, or take effect after it.",
+                number=first.number, layer=layer, value=first.effective_from.isoformat()),
             scheduled={"number": first.number, "effective_from": first.effective_from.isoformat()},
             field="effective")
     for v in later:

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from gridops.core.errors import DeviceClockAhead
+from gridops.core.words import Say
 
 _source: Callable[[], datetime] | None = None
 # how far a phone's clock may run ahead of the server's: a step "done" later than this from now was not done yet
@@ -59,7 +60,8 @@ def device_time(value: datetime | None, field: str = "device_time") -> datetime 
     if ahead > DEVICE_AHEAD:
         minutes = ahead.total_seconds() / 60
         raise DeviceClockAhead(
-            f"`{field}` {value.isoformat()} is {minutes:,.0f} minutes ahead of the server's time; set the phone's clock to "
-            f"automatic (network time) and send again (at most {DEVICE_AHEAD.total_seconds() / 60:g} minutes ahead is accepted).",
+            Say("`%(field)s` %(value)s is %(minutes)s minutes ahead of the server's time; set the phone's clock to automatic "
+                "(network time) and send again (at most %(value2)s minutes ahead is accepted).",
+                field=field, value=value.isoformat(), minutes=f"{minutes:,.0f}", value2=f"{DEVICE_AHEAD.total_seconds() / 60:g}"),
             field=field, ahead_minutes=round(minutes, 1))
     return value

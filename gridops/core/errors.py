@@ -10,21 +10,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from gridops.core.words import Say
+
 
 class GridopsError(Exception):
-    """An error with a message a person can act on; `slug` is its kind (a problem type)."""
+    """An error with a message a person can act on; `slug` is its kind (a problem type).
+
+    The message is English text or a `Say` (a template of the catalogues and its values): `message` is it in
+    English (the log, the CLI), `said` what the web translates into the reader's language (gridops.web.problems)."""
 
     slug = "invalid-parameter"
 
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Say, **details: Any) -> None:
+        text = str(message)
+        super().__init__(text)
+        self.message = text
+        self.said: Say = message if isinstance(message, Say) else Say(text)
         self.details = details
 
     @property
     def public_message(self) -> str:
         """What may be said to whoever asked over the web (the full message goes to the log and the CLI)."""
         return self.message
+
+    @property
+    def public_said(self) -> Say:
+        """`public_message` as a sentence to translate."""
+        return self.said
 
 
 class ConfigError(GridopsError):
@@ -36,7 +48,7 @@ class ConfigError(GridopsError):
 class InvalidParameter(GridopsError):
     """Bad input: `field` names the parameter, so a client can point at it."""
 
-    def __init__(self, field: str, message: str, **details: Any) -> None:
+    def __init__(self, field: str, message: str | Say, **details: Any) -> None:
         super().__init__(message, field=field, **details)
 
 
@@ -75,7 +87,7 @@ class DatabaseUnavailable(GridopsError):
     slug = "database-unavailable"
     GENERIC = "The database cannot be reached or lacks its spatial extension: `gridops db check` on the server says why."
 
-    def __init__(self, message: str, public: str | None = None, **details: Any) -> None:
+    def __init__(self, message: str | Say, public: str | None = None, **details: Any) -> None:
         super().__init__(message, **details)
         self._public = public or self.GENERIC
 
@@ -83,13 +95,17 @@ class DatabaseUnavailable(GridopsError):
     def public_message(self) -> str:
         return self._public
 
+    @property
+    def public_said(self) -> Say:
+        return Say(self._public)
+
 
 class Busy(GridopsError):
     """The server holds as many of something as it will (open live streams): come back later."""
 
     slug = "server-busy"
 
-    def __init__(self, message: str, retry_after: int = 10, **details: Any) -> None:
+    def __init__(self, message: str | Say, retry_after: int = 10, **details: Any) -> None:
         super().__init__(message, **details)
         self.retry_after = retry_after
 

@@ -536,6 +536,8 @@ class AppUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # their own language (zh_Hans_CN or en), chosen with a page's language switch; none: the browser's, Chinese
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class UserArea(Base):

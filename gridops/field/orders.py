@@ -26,6 +26,7 @@ from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Area, PatrolOrder, Task, Worker
+from gridops.core.words import Say
 from gridops.field.patrols import DAY_END
 from gridops.incidents.context import Context
 from gridops.incidents.news import when
@@ -63,17 +64,20 @@ def order_patrols(session: Session, ctx: Context, principal: Principal, *, micro
     """One patrol task per micro-grid for the worker who answers for it, and the order that made them."""
     now = now or clock.now()
     if not micro_grids:
-        raise InvalidParameter("cells", "these cells cover no micro-grid: there is no one to send.")
+        raise InvalidParameter("cells", Say("these cells cover no micro-grid: there is no one to send."))
     if len(micro_grids) > MAX_MICRO_GRIDS:
-        raise InvalidParameter("cells", f"a patrol order covers at most {MAX_MICRO_GRIDS} micro-grids; got {len(micro_grids)}.")
+        raise InvalidParameter("cells", Say("a patrol order covers at most %(max_micro_grids)s micro-grids; got "
+                                            "%(n_micro_grids)s.",
+                                            max_micro_grids=MAX_MICRO_GRIDS, n_micro_grids=len(micro_grids)))
     if not principal.is_staff:
         outside = [m for m in micro_grids if not principal.covers(m)]
         if outside:
-            raise Forbidden(f"{len(outside)} of these micro-grids are not on your ground (e.g. {outside[0]}).")
+            raise Forbidden(Say("%(n_outside)s of these micro-grids are not on your ground (e.g. %(outside)s).",
+                                n_outside=len(outside), outside=outside[0]))
     layer = ctx.geocoder.primary_layer
     version = version_in_force(session, layer)
     if version is None:
-        raise InvalidParameter("cells", f"layer {layer!r} has no published boundaries yet.")
+        raise InvalidParameter("cells", Say("layer %(layer)r has no published boundaries yet.", layer=layer))
     areas = {a.code: a for a in session.scalars(select(Area).where(Area.version_id == version.id, Area.code.in_(micro_grids)))}
     grid_of = {a.code: a.parent.code if a.parent is not None else None for a in areas.values()}
     tz = ZoneInfo(ctx.timezone)

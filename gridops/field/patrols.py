@@ -27,11 +27,12 @@ from sqlalchemy.orm import Session
 from gridops.geo.crs import STORAGE_SRID, distances_m
 
 from gridops.access.masking import mask_id_number, mask_phone
-from gridops.access.policy import KEEP_REGISTERS, READ_REGISTERS, SEE_ID_NUMBERS, Forbidden, Principal, role
+from gridops.access.policy import KEEP_REGISTERS, READ_REGISTERS, SEE_ID_NUMBERS, Forbidden, Principal, role, role_term
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound, TooFar
 from gridops.core.models import Building, Household, Notification, PatrolRegister, Task, Worker
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.incidents.idempotency import Once, answered, remember
 from gridops.incidents.loop import TASK_ACTIVE
@@ -156,26 +157,28 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
         return dict(again)
     if task is None or task.kind != "patrol" or not (task.worker_id == principal.worker_id or principal.is_staff
                                                       or (principal.can(KEEP_REGISTERS) and principal.covers(task.area_code))):
-        raise NotFound(f"no patrol visit {task_id} that is yours.")
+        raise NotFound(Say("no patrol visit %(task_id)s that is yours.", task_id=task_id))
     if task.status not in TASK_ACTIVE:
-        raise Conflict(f"visit {task_id} is {task.status}; only an open visit can be recorded.", status_now=task.status)
+        raise Conflict(Say("visit %(task_id)s is %(status)s; only an open visit can be recorded.",
+                           task_id=task_id, status=task.status), status_now=task.status)
     if not (note or "").strip():
-        raise InvalidParameter("note", "say how the visit went (a note), e.g. 身体状况良好.")
+        raise InvalidParameter("note", Say("say how the visit went (a note), e.g. 身体状况良好."))
     assert note is not None  # refused just above
     if (lon is None) != (lat is None):
-        raise InvalidParameter("lat" if lat is None else "lon", "send both lon and lat, or neither.")
+        raise InvalidParameter("lat" if lat is None else "lon", Say("send both lon and lat, or neither."))
     away_reason = (away_reason or "").strip() or None
     if lon is None and away_reason is None:
-        raise InvalidParameter("lon", "a visit is recorded at the door: send your position (lon, lat), or `away_reason` "
-                                      "saying why it was not made there (电话回访, 住院探视 …).")
+        raise InvalidParameter("lon", Say("a visit is recorded at the door: send your position (lon, lat), or `away_reason` "
+                                      "saying why it was not made there (电话回访, 住院探视 …)."))
     now = clock.now()
     distance = None
     if lon is not None and lat is not None:  # both or neither (refused above)
         here = to_point(task.location) if task.location is not None else None
         distance = round(float(distances_m(lon, lat, here.x, here.y)[0]), 1) if here is not None else None
         if distance is not None and distance > ctx.checkin_max_m and away_reason is None:
-            raise TooFar(f"you are {distance:,.0f} m from the door of visit {task_id}; record it within {ctx.checkin_max_m:g} m, "
-                         "or give `away_reason`.", distance_m=distance)
+            raise TooFar(Say("you are %(distance)s m from the door of visit %(task_id)s; record it within %(checkin_max_m)s "
+                             "m, or give `away_reason`.",
+                             distance=f"{distance:,.0f}", task_id=task_id, checkin_max_m=f"{ctx.checkin_max_m:g}"), distance_m=distance)
         if principal.worker_id is not None:
             worker = session.get(Worker, principal.worker_id)
             assert worker is not None  # a user's worker_id is a foreign key to the worker
@@ -198,7 +201,7 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
 def registers(session: Session, ctx: Context, principal: Principal | None, area: str | None = None) -> list[dict[str, Any]]:
     """The registers of the ground this user answers for (staff and the command line: all, or `area`)."""
     if principal is not None and not principal.can(READ_REGISTERS):
-        raise Forbidden(f"a {principal.role} does not keep patrol registers.")
+        raise Forbidden(Say("a %(role)s does not keep patrol registers.", role=role_term(principal.role)))
     visits = {pid: (tid, due) for pid, tid, due in session.execute(
         select(Task.patrol_id, Task.id, Task.due_at)
         .where(Task.kind == "patrol", Task.status.in_(TASK_ACTIVE), Task.patrol_id.is_not(None)))}

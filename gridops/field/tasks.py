@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session, aliased
 
 from gridops.geo.crs import distances_m
 
-from gridops.access.policy import LEAD, Forbidden, Principal
+from gridops.access.policy import LEAD, Forbidden, Principal, role_term
 from gridops.core import clock
 from gridops.core.models import Area, Building, Category, Household, Incident, PatrolRegister, Task, Worker
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 from gridops.field.patrols import KINDS
 from gridops.incidents.listing import visible
 from gridops.incidents.loop import TASK_ACTIVE, allowed_steps
@@ -24,7 +25,7 @@ _Row = TypeVar("_Row", Incident, PatrolRegister)
 def tasks_of(session: Session, principal: Principal, lon: float | None, lat: float | None, everything: bool = False) -> dict[str, Any]:
     """What the worker must do, with what a phone screen shows of each: what, where, how far, by when."""
     if principal.worker_id is None:
-        raise Forbidden(f"a {principal.role} has no tasks: tasks are for workers.")
+        raise Forbidden(Say("a %(role)s has no tasks: tasks are for workers.", role=role_term(principal.role)))
     worker = session.get(Worker, principal.worker_id)
     assert worker is not None  # a user's worker_id is a foreign key to the worker
     stmt = select(Task).where(Task.worker_id == worker.id)

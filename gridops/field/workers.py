@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gridops.access.policy import SEE_WORKERS, Forbidden, Principal
+from gridops.access.policy import SEE_WORKERS, Forbidden, Principal, role_term
 from gridops.core import clock
 from gridops.core.models import Assignment, Incident, Worker
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 from gridops.incidents.loop import OPEN
 from gridops.reference.data import References
 
@@ -18,7 +19,7 @@ from gridops.reference.data import References
 def worker_positions(session: Session, principal: Principal | None, tz: str, references: References | None = None) -> dict[str, Any]:
     """A FeatureCollection of active workers with a known position (leaders: those on their ground)."""
     if principal is not None and not principal.can(SEE_WORKERS):
-        raise Forbidden(f"a {principal.role} does not see where workers are.")
+        raise Forbidden(Say("a %(role)s does not see where workers are.", role=role_term(principal.role)))
     now = clock.now()
     ref = (references or References()).current(session)
     open_work = dict(session.execute(select(Incident.assignee_id, func.count()).where(Incident.status.in_(OPEN))

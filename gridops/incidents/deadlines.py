@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from gridops.core.models import Category, Incident
+from gridops.incidents import names
 from gridops.incidents.loop import OPEN
 
 STAGES = ("accept", "handle", "verify")
-STAGE_NAMES = {"accept": "受理", "handle": "处置", "verify": "核查"}
+STAGE_NAMES = {code: term.zh or str(term) for code, term in names.STAGE_NAMES.items()}  # 中文 (both: gridops.incidents.names)
 AWAITING_ACCEPT = ("reported",)  # nobody has accepted or taken it yet
 AWAITING_VERIFY = ("resolved",)  # resolved, nobody has verified it yet
 # the pre-due warnings, in percent of the handling limit used (at 100% the sweeper supervises: 督办)

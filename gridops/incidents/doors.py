@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Building, Category, Household, Incident, IncidentEvent
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.incidents.intake.submission import NewReport
 from gridops.incidents.loop import CLOSED
@@ -91,7 +92,7 @@ def find_door(session: Session, code: str) -> Door:
     a building since demolished."""
     code = (code or "").strip()
     if not code or len(code) > MAX_CODE:
-        raise NotFound(f"no door has the code {code[:MAX_CODE]!r}.", field="code")
+        raise NotFound(Say("no door has the code %(code)r.", code=code[:MAX_CODE]), field="code")
     row = session.execute(select(Household, Building).join(Building, Building.id == Household.building_id)
                           .where(Household.code == code)).first()
     if row is not None:
@@ -100,11 +101,11 @@ def find_door(session: Session, code: str) -> Door:
     else:
         found = session.scalar(select(Building).where(Building.code == code))
         if found is None:
-            raise NotFound(f"no door or building has the code {code!r}.", field="code")
+            raise NotFound(Say("no door or building has the code %(code)r.", code=code), field="code")
         b = found
         door = Door(b.code, "building", b.code, b.name, b.address, b.compound)
     if _demolished(b):
-        raise DoorGone(f"building {b.code} was demolished; its labels no longer take reports.", field="code")
+        raise DoorGone(Say("building %(code)s was demolished; its labels no longer take reports.", code=b.code), field="code")
     return door
 
 
@@ -167,7 +168,7 @@ def _followed(session: Session, token: str) -> tuple[Incident, Incident]:
     token = (token or "").strip()
     incident = session.scalar(select(Incident).where(Incident.token == token)) if 0 < len(token) <= 40 else None
     if incident is None:
-        raise NotFound("no report has this follow-up code.", field="token")
+        raise NotFound(Say("no report has this follow-up code."), field="token")
     followed = incident
     if incident.status == "merged" and incident.merged_into_id is not None:
         followed = session.get(Incident, incident.merged_into_id) or incident
@@ -223,7 +224,8 @@ def answer(session: Session, ctx: Context, token: str, action: str, *, rating: i
     comment; 1 or 2 reopens it) or `not_fixed` (within the days after the close, saying what is still wrong).
     The same steps as every other (gridops.incidents.steps); answers the followed incident's status."""
     if action not in REPORTER_STEPS:
-        raise InvalidParameter("action", f"a reporter may {' or '.join(REPORTER_STEPS)}; not {action!r}.", allowed=list(REPORTER_STEPS))
+        raise InvalidParameter("action", Say("a reporter may %(reporter_steps)s; not %(action)r.",
+                                             reporter_steps=' or '.join(REPORTER_STEPS), action=action), allowed=list(REPORTER_STEPS))
     _, followed = _followed(session, token)
     done = act(session, ctx, followed.id, action, Act(note=(note or "").strip() or None, rating=rating, reporter=True), None)
     return str(done["status"])

@@ -26,6 +26,7 @@ from gridops.access.policy import Principal
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Area, Attachment, Incident, IncidentEvent, IncidentFlag
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.incidents.events import record
 from gridops.incidents.listing import in_area_and_time, visible
@@ -136,7 +137,7 @@ def flag_list(session: Session, principal: Principal | None, filters: Mapping[st
     """The flags on incidents the caller sees, newest first: the command centre's list of resolutions to look
     at again (kind, area, since, until)."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidParameter("limit", f"`limit` is 1 to {MAX_LIMIT:,}; got {limit}.")
+        raise InvalidParameter("limit", Say("`limit` is 1 to %(max_limit)s; got %(limit)s.", max_limit=f"{MAX_LIMIT:,}", limit=limit))
     grid = aliased(Area)
     stmt: Select[Any] = (select(IncidentFlag).join(Incident, Incident.id == IncidentFlag.incident_id)
                          .join(grid, grid.id == Incident.grid_id))
@@ -144,7 +145,8 @@ def flag_list(session: Session, principal: Principal | None, filters: Mapping[st
         kinds = [k.strip() for k in str(filters["kind"]).split(",") if k.strip()]
         bad = [k for k in kinds if k not in KINDS]
         if bad:
-            raise InvalidParameter("kind", f"unknown flag kind {bad[0]!r}; kinds: {', '.join(KINDS)}.", allowed=list(KINDS))
+            raise InvalidParameter("kind", Say("unknown flag kind %(bad)r; kinds: %(kinds)s.", bad=bad[0], kinds=', '.join(KINDS)),
+                                   allowed=list(KINDS))
         stmt = stmt.where(IncidentFlag.kind.in_(kinds))
     stmt = in_area_and_time(stmt, filters, grid, IncidentFlag.created_at)
     stmt = visible(stmt, principal, grid)

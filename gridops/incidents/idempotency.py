@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gridops.core.errors import Conflict, InvalidParameter
 from gridops.core.models import IdempotencyRecord
+from gridops.core.words import Say
 
 MAX_KEY = 128
 
@@ -40,7 +41,7 @@ def check_key(key: str | None, user: int) -> str | None:
         return None
     key = key.strip()
     if not key or len(key) > MAX_KEY:
-        raise InvalidParameter("Idempotency-Key", f"an Idempotency-Key is 1 to {MAX_KEY} characters.")
+        raise InvalidParameter("Idempotency-Key", Say("an Idempotency-Key is 1 to %(max_key)s characters.", max_key=MAX_KEY))
     return hashlib.sha256(f"{user}\0{key}".encode()).hexdigest()
 
 
@@ -48,7 +49,7 @@ def replay(stored_fingerprint: str, status: int, body: str, request_fingerprint:
     """The stored answer for a retry; a Conflict for another request under the same key."""
     if stored_fingerprint != request_fingerprint:
         raise Conflict(
-            "this Idempotency-Key was used for a different request; use a new key for a new submission.",
+            Say("this Idempotency-Key was used for a different request; use a new key for a new submission."),
             field="Idempotency-Key",
         )
     return status, json.loads(body)

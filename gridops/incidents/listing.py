@@ -20,7 +20,9 @@ from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Area, Attachment, Category, Incident, IncidentEvent, IncidentFlag, Worker
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 from gridops.incidents.loop import CLOSED, OPEN
+from gridops.incidents.names import STATUS_NAMES, ZH, name
 from gridops.incidents.photos import thumbnail_unavailable
 
 STATUSES = (*OPEN, *CLOSED)
@@ -50,7 +52,7 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
                       offset: int = 0) -> dict[str, Any]:
     """A FeatureCollection of the incidents matching `filters` (status, category, area, since, until, bbox)."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidParameter("limit", f"`limit` is 1 to {MAX_LIMIT:,}; got {limit}.")
+        raise InvalidParameter("limit", Say("`limit` is 1 to %(max_limit)s; got %(limit)s.", max_limit=f"{MAX_LIMIT:,}", limit=limit))
     grid = aliased(Area)
     micro = aliased(Area)
     stmt = (select(Incident, grid.code, micro.code, Category.name, Worker.code, Worker.name)
@@ -70,7 +72,9 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
         features.append({"type": "Feature", "id": inc.id,
                          "geometry": {"type": "Point", "coordinates": [round(p.x, 7), round(p.y, 7)]},
                          "properties": {
-                             "id": inc.id, "status": inc.status, "category": inc.category_code, "category_name": cat_name,
+                             "id": inc.id, "status": inc.status, "status_name": name(STATUS_NAMES, inc.status, ZH),
+                             "status_name_en": name(STATUS_NAMES, inc.status, "en"),
+                             "category": inc.category_code, "category_name": cat_name,
                              "urgency": inc.urgency, "description": (inc.description or "")[:300],
                              "reported_at": inc.reported_at.isoformat(), "due_at": inc.due_at.isoformat(),
                              "overdue": inc.status in OPEN and inc.due_at < now, "supervised": inc.supervised_at is not None,
@@ -129,7 +133,8 @@ def _filtered(session: Session, stmt: Select[*tuple[Any, ...]], f: Mapping[str, 
         wanted = [s.strip() for s in str(status).split(",") if s.strip()]
         bad = [s for s in wanted if s not in STATUSES]
         if bad:
-            raise InvalidParameter("status", f"unknown status {bad[0]!r}; use open, all, or any of {', '.join(STATUSES)}.",
+            raise InvalidParameter("status", Say("unknown status %(bad)r; use open, all, or any of %(statuses)s.",
+                                                 bad=bad[0], statuses=', '.join(STATUSES)),
                                    allowed=["open", "all", *STATUSES])
         stmt = stmt.where(Incident.status.in_(wanted))
     if f.get("category"):
@@ -138,7 +143,8 @@ def _filtered(session: Session, stmt: Select[*tuple[Any, ...]], f: Mapping[str, 
         if not codes:
             groups = {g for g in session.scalars(select(Category.group_code)) if g is not None}
             known = sorted(set(session.scalars(select(Category.code))) | groups)
-            raise InvalidParameter("category", f"no category or group {cat!r}; known: {', '.join(known)}.", allowed=known)
+            raise InvalidParameter("category", Say("no category or group %(cat)r; known: %(known)s.", cat=cat,
+                                                   known=', '.join(known)), allowed=known)
         stmt = stmt.where(Incident.category_code.in_(codes))
     stmt = in_area_and_time(stmt, f, grid, Incident.reported_at)
     if f.get("overdue"):

@@ -15,14 +15,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from gridops.access.policy import COMMENT, FOLLOW_UP, LEAD, RATE, SUPERVISE, IncidentFacts, Principal, can_see, handles, roles_with
+from gridops.access.policy import (
+    COMMENT,
+    FOLLOW_UP,
+    LEAD,
+    RATE,
+    ROLES,
+    SUPERVISE,
+    IncidentFacts,
+    Principal,
+    can_see,
+    handles,
+    roles_with,
+)
+from gridops.core.words import Say, Term
+from gridops.incidents import names
 
-# status -> its name on the pages (zh-CN)
-STATUS_NAMES: dict[str, str] = {
-    "reported": "已上报", "accepted": "已受理", "assessed": "已研判", "dispatched": "已派遣", "in_progress": "处置中",
-    "resolved": "已反馈", "verified": "已核查", "closed": "已结案", "followed_up": "已回访",
-    "returned": "已退回", "reopened": "已重开", "escalated": "已升级", "merged": "已合并",
-}
+# status -> its name on the pages in Chinese (both languages: gridops.incidents.names, the one table)
+STATUS_NAMES: dict[str, str] = {code: term.zh or str(term) for code, term in names.STATUS_NAMES.items()}
 STATUSES = tuple(STATUS_NAMES)
 # someone's open work
 OPEN = ("reported", "accepted", "assessed", "dispatched", "in_progress", "resolved", "returned", "reopened", "verified",
@@ -48,40 +58,49 @@ REOPENING_RATINGS = (1, 2)
 @dataclass(frozen=True)
 class Step:
     action: str
-    name: str  # as the pages show it (zh-CN)
     sources: tuple[str, ...]  # the statuses it may be taken from
     target: str | None  # None: the status stays
     permission: str | None  # the permission (gridops.access.policy) that lets a role take it, in its ground
     assignee: bool = False  # the incident's assignee may, whatever their role
     needs_note: bool = False
 
+    @property
+    def name(self) -> str:
+        """As the pages show it in Chinese (gridops.incidents.names has both languages)."""
+        return names.name(names.STEP_NAMES, self.action, names.ZH)
+
+    @property
+    def term(self) -> Term:
+        """Its name in a sentence said in the reader's language."""
+        return names.STEP_NAMES.get(self.action, Term(self.action))
+
 
 STEPS: dict[str, Step] = {s.action: s for s in (
-    Step("accept", "受理", ("reported",), "accepted", LEAD, assignee=True),
-    Step("assess", "研判", ("accepted",), "assessed", LEAD, assignee=True),
-    Step("dispatch", "派遣", ("assessed", "escalated"), "dispatched", LEAD),
+    Step("accept", ("reported",), "accepted", LEAD, assignee=True),
+    Step("assess", ("accepted",), "assessed", LEAD, assignee=True),
+    Step("dispatch", ("assessed", "escalated"), "dispatched", LEAD),
     # a worker takes the task: one event saying so, with the steps nobody took named in it
-    Step("take", "接单", ("reported", "accepted", "assessed", "escalated"), "dispatched", None, assignee=True),
-    Step("reassign", "改派", ("reported", "accepted", "assessed", "dispatched", "in_progress", *_REWORK, "escalated"), None, LEAD),
-    Step("reject", "退单", _BEFORE_WORK, None, None, assignee=True, needs_note=True),
-    Step("check_in", "到场签到", ("dispatched", *_REWORK), "in_progress", None, assignee=True),
-    Step("resolve", "处置反馈", ("in_progress",), "resolved", None, assignee=True, needs_note=True),
-    Step("verify", "核查", ("resolved",), "verified", LEAD),
-    Step("return", "退回重办", ("resolved",), "returned", LEAD, needs_note=True),
-    Step("close", "结案", ("verified",), "closed", LEAD),
-    Step("rate", "回访评价", ("closed",), "followed_up", RATE),  # 1 or 2: reopened instead
+    Step("take", ("reported", "accepted", "assessed", "escalated"), "dispatched", None, assignee=True),
+    Step("reassign", ("reported", "accepted", "assessed", "dispatched", "in_progress", *_REWORK, "escalated"), None, LEAD),
+    Step("reject", _BEFORE_WORK, None, None, assignee=True, needs_note=True),
+    Step("check_in", ("dispatched", *_REWORK), "in_progress", None, assignee=True),
+    Step("resolve", ("in_progress",), "resolved", None, assignee=True, needs_note=True),
+    Step("verify", ("resolved",), "verified", LEAD),
+    Step("return", ("resolved",), "returned", LEAD, needs_note=True),
+    Step("close", ("verified",), "closed", LEAD),
+    Step("rate", ("closed",), "followed_up", RATE),  # 1 or 2: reopened instead
     # the command centre (or the community) calls the resident: not reached, the status stays closed (call again);
     # reached, their rating and words end the loop as `rate` does (1 or 2: reopened instead)
-    Step("follow_up", "回访", ("closed",), "followed_up", FOLLOW_UP),
+    Step("follow_up", ("closed",), "followed_up", FOLLOW_UP),
     # the resident says it is not fixed, within days of the close (gridops.incidents.context.Context.reopen_days)
-    Step("not_fixed", "未解决", ("closed", "followed_up"), "reopened", RATE, needs_note=True),
+    Step("not_fixed", ("closed", "followed_up"), "reopened", RATE, needs_note=True),
     # also from reported (nobody took it in time) and escalated (nobody took it at this tier either)
-    Step("escalate", "上报升级", ("reported", "accepted", "assessed", "dispatched", "in_progress", *_REWORK, "escalated"),
+    Step("escalate", ("reported", "accepted", "assessed", "dispatched", "in_progress", *_REWORK, "escalated"),
          "escalated", LEAD, assignee=True, needs_note=True),
-    Step("supervise", "督办", OPEN, None, SUPERVISE),
-    Step("merge", "合并", ("reported", "accepted", "assessed"), "merged", LEAD),
-    Step("split", "拆分", ("merged",), "reported", LEAD),
-    Step("comment", "备注", OPEN + CLOSED, None, COMMENT, assignee=True),
+    Step("supervise", OPEN, None, SUPERVISE),
+    Step("merge", ("reported", "accepted", "assessed"), "merged", LEAD),
+    Step("split", ("merged",), "reported", LEAD),
+    Step("comment", OPEN + CLOSED, None, COMMENT, assignee=True),
 )}
 ACTIONS = tuple(STEPS)
 # the steps `take` stands in for, from each status (its one event names them as skipped)
@@ -123,12 +142,15 @@ def allowed_steps(incident: Facts, principal: Principal | None, grid_code: str |
             and may_take(s, incident, principal, grid_code, joined=joined, resolved_by=resolved_by)]
 
 
-def who_may(step: Step) -> str:
-    """Who a step is for, in words, for a refusal."""
+def who_may(step: Step) -> Say | list[Term]:
+    """Who a step is for, in words of the reader's language, for a refusal."""
     roles = roles_with(step.permission) if step.permission else ()
     if not roles:
-        return "its assignee"
-    return " or ".join(roles) + (" (or its assignee)" if step.assignee else "")
+        return Say("its assignee")
+    said = [Term(ROLES[r].name_en, ROLES[r].name) if r in ROLES else Term(r) for r in roles]
+    if step.assignee:
+        return Say("%(roles)s (or its assignee)", roles=said)
+    return said
 
 
 def next_tier(tier: str) -> str | None:

@@ -25,14 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridops.core.models import Area, Building, Category, Department, Incident
+from gridops.incidents.names import TIER_NAMES
 from gridops.messages.outbox import enqueue
 from gridops.reference.data import Reference
 
 # the ladder's tiers as a message names them
-TIERS: dict[str, tuple[str, str]] = {
-    "grid": ("网格", "grid"), "grid_leader": ("网格长", "grid leader"), "community": ("社区", "community"),
-    "street": ("街道", "street"), "district": ("区", "district"),
-}
+TIERS: dict[str, tuple[str, str]] = {code: (term.zh or str(term), str(term)) for code, term in TIER_NAMES.items()}
 GROUND_LEVELS = ("grid", "community", "street")
 # a mainland mobile number as people write it (with +86, spaces or dashes): the only contact an SMS can reach
 _MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")

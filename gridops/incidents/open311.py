@@ -33,6 +33,7 @@ from gridops.core.models import Area, Attachment, Building, Category, Department
 from gridops.core.shapes import to_point
 from gridops.core.timeparse import parse_time
 from gridops.core.types import stored_id
+from gridops.core.words import Say
 from gridops.incidents.intake.submission import NewReport
 from gridops.incidents.listing import visible
 from gridops.incidents.loop import CLOSED
@@ -53,7 +54,8 @@ def check_jurisdiction(session: Session, jurisdiction: str | None) -> str:
         select(Area.code).where(Area.level == "district").order_by(Area.version_id.desc()).limit(1)
     ) or ""
     if jurisdiction not in (None, "", district):
-        raise NotFound(f"jurisdiction_id {jurisdiction!r} not found; this endpoint serves {district}.")
+        raise NotFound(Say("jurisdiction_id %(jurisdiction)r not found; this endpoint serves %(district)s.",
+                           jurisdiction=jurisdiction, district=district))
     return district
 
 
@@ -84,7 +86,7 @@ def services(session: Session) -> list[dict[str, Any]]:
 def service_definition(session: Session, code: str) -> dict[str, Any]:
     category = session.get(Category, code)
     if category is None or not category.active:
-        raise NotFound(f"service_code {code!r} not found.")
+        raise NotFound(Say("service_code %(code)r not found.", code=code))
     return {"service_code": category.code, "attributes": []}  # no extra form fields: metadata is false
 
 
@@ -186,16 +188,16 @@ def requests(session: Session, args: dict[str, Any], tz: str, who: Principal | N
         for v in ids:
             number = stored_id(v)
             if number is None:
-                raise InvalidParameter("service_request_id", f"service_request_id {v!r} is not a request id.")
+                raise InvalidParameter("service_request_id", Say("service_request_id %(v)r is not a request id.", v=v))
             numbers.append(number)
         stmt = stmt.where(Incident.id.in_(numbers))
     else:
         now = clock.now()
         start, end = args.get("start_date"), args.get("end_date")
         if start and end and end - start > MAX_SPAN:
-            raise InvalidParameter("start_date", "start_date and end_date may not span more than 90 days.")
+            raise InvalidParameter("start_date", Say("start_date and end_date may not span more than 90 days."))
         if start and end and end < start:
-            raise InvalidParameter("end_date", "end_date is before start_date.")
+            raise InvalidParameter("end_date", Say("end_date is before start_date."))
         end = end or (start + MAX_SPAN if start else now)
         start = start or end - MAX_SPAN
         stmt = stmt.where(Incident.reported_at >= start, Incident.reported_at <= end)
@@ -205,7 +207,7 @@ def requests(session: Session, args: dict[str, Any], tz: str, who: Principal | N
         statuses = _codes(args.get("status"))
         bad = [s for s in statuses if s not in ("open", "closed")]
         if bad:
-            raise InvalidParameter("status", f"status must be open or closed; got {', '.join(bad)}.")
+            raise InvalidParameter("status", Say("status must be open or closed; got %(bad)s.", bad=', '.join(bad)))
         if statuses == ["open"]:
             stmt = stmt.where(Incident.status.not_in(CLOSED))
         elif statuses == ["closed"]:
@@ -223,31 +225,31 @@ def one_request(session: Session, request_id: str, tz: str, who: Principal | Non
     if number is not None:
         incident = session.scalar(_seen(select(Incident), who).where(Incident.id == number))
     if incident is None:
-        raise NotFound(f"service_request_id {request_id!r} not found.")
+        raise NotFound(Say("service_request_id %(request_id)r not found.", request_id=request_id))
     return [_request(session, incident, tz, public=who is None, media=media)]
 
 
 def token(session: Session, value: str) -> list[dict[str, Any]]:
     found = session.scalar(select(Incident.id).where(Incident.token == value))
     if found is None:
-        raise NotFound(f"token {value!r} not found.")
+        raise NotFound(Say("token %(value)r not found.", value=value))
     return [{"service_request_id": str(found), "token": value}]
 
 
 def new_report(session: Session, form: dict[str, Any], principal: Principal | None) -> NewReport:
     """POST requests: an Open311 report is an incident like any other (channel open311), checked the spec's way."""
     if principal is None:
-        raise Unauthorized("api_key is missing or invalid: send a gridops user token as api_key.")
+        raise Unauthorized(Say("api_key is missing or invalid: send a gridops user token as api_key."))
     code = (form.get("service_code") or "").strip()
     if not code:
-        raise InvalidParameter("service_code", "service_code was not provided.")
+        raise InvalidParameter("service_code", Say("service_code was not provided."))
     if session.get(Category, code) is None:
-        raise NotFound(f"service_code {code!r} not found.")
+        raise NotFound(Say("service_code %(code)r not found.", code=code))
     lat, lon = form.get("lat"), form.get("long")
     if (lat is None) != (lon is None):
-        raise InvalidParameter("lat", "lat and long must both be sent.")
+        raise InvalidParameter("lat", Say("lat and long must both be sent."))
     if lat is None and not (form.get("address_string") or form.get("address_id")):
-        raise InvalidParameter("lat", "a location is required: lat and long, address_string, or address_id.")
+        raise InvalidParameter("lat", Say("a location is required: lat and long, address_string, or address_id."))
     name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
     description = form.get("description")
     if form.get("media_url"):

@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gridops.access.policy import Principal
+from gridops.access.policy import Principal, role_term
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Incident, Worker
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.incidents.intake.submission import NewReport
 from gridops.incidents.photos import Photo
@@ -29,16 +30,17 @@ ON_SPOT_NOTE = "即办件：发现人现场处置，照片为证"
 def check(new: NewReport, who: Principal, on_spot: bool) -> None:
     """A patrol report is a worker's; a 即办件 is a patrol report with a photo and a position."""
     if new.channel == "patrol" and who.worker_id is None:
-        raise InvalidParameter("channel", f"channel `patrol` is for workers reporting what they find on patrol; a {who.role} "
-                                          "reports through `app`.")
+        raise InvalidParameter("channel", Say("channel `patrol` is for workers reporting what they find on patrol; a "
+                                              "%(role)s reports through `app`.",
+                                              role=role_term(who.role)))
     if not on_spot:
         return
     if new.channel != "patrol":
-        raise InvalidParameter("handled_on_spot", "`handled_on_spot` (即办件) is for a worker's patrol report: send channel `patrol`.")
+        raise InvalidParameter("handled_on_spot", Say("`handled_on_spot` (即办件) is for a worker's patrol report: send channel `patrol`."))
     if not new.photos:
-        raise InvalidParameter("photo", "a 即办件 is closed on its photo: send at least one photo of what was done.")
+        raise InvalidParameter("photo", Say("a 即办件 is closed on its photo: send at least one photo of what was done."))
     if new.x is None or new.y is None:
-        raise InvalidParameter("lon", "a 即办件 needs the position where it was handled: lon and lat.")
+        raise InvalidParameter("lon", Say("a 即办件 needs the position where it was handled: lon and lat."))
 
 
 def close_on_spot(session: Session, ctx: Context, incident_id: int, who: Principal, *, note: str | None,

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gridops.core.errors import GridopsError, InvalidParameter
+from gridops.core.words import Say
 
 THUMBNAIL_PX = 320  # the longest side of a thumbnail: a list's row on a phone, sharp on a 2x screen
 # a thumbnail is not made of an image larger than this (pixels): what a phone camera makes fits well within,
@@ -81,16 +82,19 @@ def sniff(data: bytes) -> str | None:
 def check_photos(files: list[tuple[str, bytes]], *, max_count: int, max_bytes: int, field: str = "photo") -> list[Photo]:
     """Every photo valid, or one clear error naming the first bad one."""
     if len(files) > max_count:
-        raise InvalidParameter(field, f"at most {max_count} photos per request; got {len(files)}.")
+        raise InvalidParameter(field, Say("at most %(max_count)s photos per request; got %(n_files)s.",
+                                          max_count=max_count, n_files=len(files)))
     photos = []
     for name, data in files:
         if len(data) > max_bytes:
-            raise PhotoTooLarge(f"photo {name!r} is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.", field=field)
+            raise PhotoTooLarge(Say("photo %(name)r is %(n_data)s MB; the limit is %(max_bytes)s MB.",
+                                    name=name, n_data=f"{len(data) / 1e6:.1f}", max_bytes=f"{max_bytes / 1e6:.0f}"), field=field)
         if not data:
-            raise InvalidParameter(field, f"photo {name!r} is empty.")
+            raise InvalidParameter(field, Say("photo %(name)r is empty.", name=name))
         kind = sniff(data)
         if kind is None:
-            raise InvalidParameter(field, f"photo {name!r} is not a JPEG, PNG, WebP or HEIC image (judged by its content).")
+            raise InvalidParameter(field, Say("photo %(name)r is not a JPEG, PNG, WebP or HEIC image (judged by its content).",
+                                              name=name))
         photos.append(Photo(hashlib.sha256(data).hexdigest(), kind, len(data), data))
     return photos
 

@@ -25,6 +25,7 @@ from gridops.core import clock
 from gridops.core.errors import Conflict, GridopsError, InvalidParameter, NotFound, TooFar
 from gridops.core.models import Area, Assignment, Category, Incident, IncidentEvent, Task, Worker
 from gridops.core.shapes import to_point
+from gridops.core.words import N_, Say, Term
 from gridops.incidents.context import Context
 from gridops.incidents.deadlines import WARN_LEVELS, limits_of, warning_minutes
 from gridops.incidents.events import record
@@ -42,6 +43,7 @@ from gridops.incidents.loop import (
     next_tier,
     who_may,
 )
+from gridops.incidents.names import STATUS_NAMES, TIER_NAMES
 from gridops.incidents.news import News, leaders, tiers
 from gridops.incidents.photos import Photo, store
 from gridops.incidents.routing import Ground, WorkLoad, last_positions, route
@@ -112,7 +114,8 @@ def act(session: Session, ctx: Context, incident_id: int, action: str, a: Act, p
     sent again gets its first answer and is not taken twice."""
     step = STEPS.get(action)
     if step is None:
-        raise InvalidParameter("action", f"no step {action!r}; steps: {', '.join(STEPS)}.", allowed=list(STEPS))
+        raise InvalidParameter("action", Say("no step %(action)r; steps: %(steps)s.", action=action, steps=", ".join(STEPS)),
+                               allowed=list(STEPS))
     clock.device_time(a.device_at)
     incident = session.get(Incident, incident_id, with_for_update=True)
     again = answered(session, once)
@@ -122,11 +125,13 @@ def act(session: Session, ctx: Context, incident_id: int, action: str, a: Act, p
     follows = joined(session, incident_id, principal) if incident else False
     if incident is None or grid_code is None or (principal is not None and not (
             can_see(principal, incident, grid_code, joined=follows) or may_take(step, incident, principal, grid_code))):
-        raise NotFound(f"no incident {incident_id} that you may see.")
+        raise NotFound(Say("no incident %(id)s that you may see.", id=incident_id))
     resolved_by = resolver(session, incident)
     if incident.status not in step.sources:
         raise IllegalTransition(
-            f"incident {incident.id} is {incident.status}; '{action}' needs it {' or '.join(step.sources)}.",
+            Say("incident %(id)s is %(status)s; %(step)s needs it %(sources)s.", id=incident.id,
+                status=STATUS_NAMES.get(incident.status, Term(incident.status)), step=step.term,
+                sources=[STATUS_NAMES.get(s, Term(s)) for s in step.sources]),
             status_now=incident.status, allowed=allowed_steps(incident, principal, grid_code, joined=follows, resolved_by=resolved_by),
         )
     overridden = False
@@ -135,13 +140,14 @@ def act(session: Session, ctx: Context, incident_id: int, action: str, a: Act, p
         if own and principal is not None and principal.can(OVERRIDE) and a.override and (a.note or "").strip():
             overridden = True  # an admin may check their own resolution, saying why; the event records it
         elif own:
-            raise Forbidden(f"incident {incident.id} was resolved by you: someone else must {action} it (核查 is other eyes).",
+            raise Forbidden(Say("incident %(id)s was resolved by you: someone else must %(step)s it (核查 is other eyes).",
+                                id=incident.id, step=step.term),
                             allowed=allowed_steps(incident, principal, grid_code, joined=follows, resolved_by=resolved_by))
         else:
-            raise Forbidden(f"'{action}' on incident {incident.id} is for {who_may(step)}.",
+            raise Forbidden(Say("%(step)s on incident %(id)s is for %(who)s.", step=step.term, id=incident.id, who=who_may(step)),
                             allowed=allowed_steps(incident, principal, grid_code, joined=follows, resolved_by=resolved_by))
     if step.needs_note and not (a.note or "").strip():
-        raise InvalidParameter("note", f"'{action}' needs a note saying why or what was done.")
+        raise InvalidParameter("note", Say("%(step)s needs a note saying why or what was done.", step=step.term))
     where = (a.lon, a.lat) if a.lon is not None and a.lat is not None else None
     call = StepCall(session, ctx, incident, step, a, principal, clock.now(), where, [(p, _stored(p, ctx)) for p in a.photos],
                     grid_code, overridden)
@@ -284,7 +290,7 @@ def _reject(c: StepCall) -> None:
 
 def _check_in(c: StepCall) -> None:
     if c.where is None:
-        raise InvalidParameter("lon", "a check-in needs the worker's position: lon and lat.")
+        raise InvalidParameter("lon", Say("a check-in needs the worker's position: lon and lat."))
     point = to_point(c.incident.location)
     distance = float(distances_m(point.x, point.y, c.where[0], c.where[1])[0])
     index = c.ctx.geocoder.versions(None, c.session)[c.ctx.geocoder.primary_layer].index
@@ -293,10 +299,12 @@ def _check_in(c: StepCall) -> None:
     here = index.codes[areas[col]] if areas[col] >= 0 else None
     limit = c.ctx.checkin_max_m
     if distance > limit:
-        raise TooFar(f"you are {distance:,.0f} m from incident {c.incident.id}; check in within {limit:g} m.",
+        raise TooFar(Say("you are %(distance)s m from incident %(id)s; check in within %(limit)s m.",
+                         distance=f"{distance:,.0f}", id=c.incident.id, limit=f"{limit:g}"),
                      distance_m=round(distance, 1))
     if here != c.grid_code:
-        raise TooFar(f"you are in grid {here or 'none'}, not the incident's grid {c.grid_code}.", distance_m=round(distance, 1),
+        raise TooFar(Say("you are in grid %(here)s, not the incident's grid %(grid)s.", here=here or Term(N_("none")),
+                         grid=c.grid_code), distance_m=round(distance, 1),
                      grid=here)
     if c.principal and c.principal.worker_id:
         worker = c.session.get(Worker, c.principal.worker_id)
@@ -359,7 +367,7 @@ def _close(c: StepCall) -> None:
 
 def _rate(c: StepCall) -> None:
     if c.act.rating is None or not 1 <= c.act.rating <= 5:
-        raise InvalidParameter("rating", "a rating is a whole number from 1 to 5.")
+        raise InvalidParameter("rating", Say("a rating is a whole number from 1 to 5."))
     c.incident.rating, c.incident.rating_comment = c.act.rating, c.act.note
     if c.act.rating in REOPENING_RATINGS:  # not satisfied: back to the one who handled it, with their words (返工)
         c.record("rate", "reopened", located=False, data={"rating": c.act.rating, "reopened": True})
@@ -372,12 +380,12 @@ def _follow_up(c: StepCall) -> None:
     """回访: the resident was called. Not reached: said so, the incident stays closed for another call. Reached:
     their rating and words, as the resident's own rating would be (1 or 2 reopens it)."""
     if c.act.reached is None:
-        raise InvalidParameter("reached", "a follow-up says whether the resident was reached: `reached` true or false.")
+        raise InvalidParameter("reached", Say("a follow-up says whether the resident was reached: `reached` true or false."))
     if not c.act.reached:
         c.record("follow_up", None, located=False, data={"reached": False})
         return
     if c.act.rating is None or not 1 <= c.act.rating <= 5:
-        raise InvalidParameter("rating", "a follow-up that reached the resident records their rating, a whole number from 1 to 5.")
+        raise InvalidParameter("rating", Say("a follow-up that reached the resident records their rating, a whole number from 1 to 5."))
     c.incident.rating, c.incident.rating_comment = c.act.rating, c.act.note
     if c.act.rating in REOPENING_RATINGS:
         c.record("follow_up", "reopened", located=False, data={"reached": True, "rating": c.act.rating, "reopened": True})
@@ -390,8 +398,8 @@ def _not_fixed(c: StepCall) -> None:
     """The resident says it is not fixed, within `reopen_days` of the close."""
     closed = c.incident.closed_at
     if closed is None or c.now - closed > timedelta(days=c.ctx.reopen_days):
-        raise IllegalTransition(f"incident {c.incident.id} was closed more than {c.ctx.reopen_days:g} days ago; "
-                                "report it again as a new incident.", status_now=c.incident.status)
+        raise IllegalTransition(Say("incident %(id)s was closed more than %(days)s days ago; report it again as a new incident.",
+                                    id=c.incident.id, days=f"{c.ctx.reopen_days:g}"), status_now=c.incident.status)
     c.record("not_fixed", "reopened", located=False)
     _reopen(c)
 
@@ -429,7 +437,8 @@ def _escalate(c: StepCall) -> None:
     current = _tier(c)
     up = next_tier(current)
     if up is None:
-        raise IllegalTransition(f"incident {c.incident.id} is already at the top of the ladder ({current}).")
+        raise IllegalTransition(Say("incident %(id)s is already at the top of the ladder (%(tier)s).", id=c.incident.id,
+                                    tier=TIER_NAMES.get(current, Term(current))))
     before = c.incident.assignee_id
     _reroute(c, up, tell=False)
     c.record("escalate", "escalated", data={"from_tier": current, "to_tier": c.incident.tier, "from": before,
@@ -451,15 +460,15 @@ def _supervise(c: StepCall) -> None:
 
 def _merge(c: StepCall) -> None:
     if not c.act.target or c.act.target == c.incident.id:
-        raise InvalidParameter("target", "'merge' needs the id of another, open incident as `target`.")
+        raise InvalidParameter("target", Say("'merge' needs the id of another, open incident as `target`."))
     target = c.session.get(Incident, c.act.target)
     target_grid = code_of(c.session, target.grid_id) if target is not None else None
     if target is None or (c.principal is not None and not (
             can_see(c.principal, target, target_grid) and may_take(c.step, target, c.principal, target_grid))):
         # one the caller may not act on answers as one that does not exist: ids reveal nothing
-        raise NotFound(f"no incident {c.act.target} that you may merge into.", field="target")
+        raise NotFound(Say("no incident %(id)s that you may merge into.", id=c.act.target), field="target")
     if target.status not in OPEN:
-        raise Conflict(f"incident {c.act.target} is not open; merge into an open incident.", field="target")
+        raise Conflict(Say("incident %(id)s is not open; merge into an open incident.", id=c.act.target), field="target")
     c.incident.merged_into_id, c.incident.warn_at = target.id, None
     c.record("merge", "merged", located=False, data={"into": target.id})
     _tasks(c.session, c.incident, {"open": "cancelled", "accepted": "cancelled"})
@@ -479,13 +488,13 @@ def _worker_id(c: StepCall, code: str) -> int:
     who = c.principal
     if who is None or who.policy.sees == ALL:
         if worker is None:
-            raise InvalidParameter("worker", f"no active worker has the code {code!r}.")
+            raise InvalidParameter("worker", Say("no active worker has the code %(code)r.", code=code))
         return worker.id
     ours = worker is not None and (
         (who.department_code is not None and worker.department_code == who.department_code)
         or covers_any(who, c.session.scalars(select(Assignment.area_code).where(Assignment.worker_id == worker.id))))
     if worker is None or not ours:
-        raise InvalidParameter("worker", f"no active worker {code!r} on the ground you answer for.")
+        raise InvalidParameter("worker", Say("no active worker %(code)r on the ground you answer for.", code=code))
     return worker.id
 
 

@@ -15,10 +15,12 @@ from gridops.core import clock
 from gridops.core.errors import NotFound
 from gridops.core.models import Area, Attachment, BoundaryVersion, Category, Incident, IncidentEvent, Worker
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 from gridops.incidents.deadlines import limits_of, overdue_stage
 from gridops.incidents.flags import flags_of
 from gridops.incidents.listing import photos_of
 from gridops.incidents.loop import OPEN
+from gridops.incidents.names import STATUS_NAMES, ZH, name
 from gridops.incidents.seen import joined
 from gridops.reference.data import Reference
 
@@ -36,7 +38,7 @@ def load(session: Session, incident_id: int, principal: Principal | None) -> tup
     grid_code = code_of(session, incident.grid_id) if incident else None
     if incident is None or not can_see(principal, incident, grid_code, joined=joined(session, incident_id, principal)):
         # the same answer whether it does not exist or is not yours: ids do not leak
-        raise NotFound(f"no incident {incident_id} that you may see.")
+        raise NotFound(Say("no incident %(incident_id)s that you may see.", incident_id=incident_id))
     assert grid_code is not None  # incident.grid_id is a NOT NULL foreign key
     return incident, grid_code
 
@@ -48,7 +50,7 @@ def photo_file(session: Session, incident_id: int, sha256: str, principal: Princ
     found = session.scalar(select(Attachment).where(Attachment.incident_id == incident_id, Attachment.sha256 == sha256)
                            .order_by(Attachment.id).limit(1)) if len(sha256) == 64 else None
     if found is None:
-        raise NotFound(f"no photo {sha256[:70]!r} on incident {incident_id}.")
+        raise NotFound(Say("no photo %(sha256)r on incident %(incident_id)s.", sha256=sha256[:70], incident_id=incident_id))
     return found
 
 
@@ -64,6 +66,7 @@ def view(session: Session, incident: Incident, grid_code: str, principal: Princi
     return {
         "id": incident.id,
         "status": incident.status,
+        "status_name": name(STATUS_NAMES, incident.status, ZH), "status_name_en": name(STATUS_NAMES, incident.status, "en"),
         "category": {"code": category.code, "name": category.name, "urgency": category.urgency},
         "description": incident.description,
         "channel": incident.channel,

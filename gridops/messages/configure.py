@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from gridops.core.config import DEFAULTS
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import MessageSetting
+from gridops.core.words import Say
 from gridops.messages.fanout import parse_quiet_hours
 from gridops.messages.kinds import KINDS
 from gridops.messages.settings import KEYS, SECRET_KEYS
@@ -69,43 +70,45 @@ def _plain(value: Any) -> str:
 def checked(key: str, value: Any) -> str:
     """A value as it will be kept (text), refused with a reason naming the key when it cannot work."""
     if key not in KEYS:
-        raise InvalidParameter(key, f"{key} is not a setting of the messages; settings: {', '.join(KEYS)}.")
+        raise InvalidParameter(key, Say("%(key)s is not a setting of the messages; settings: %(keys)s.",
+                                        key=key, keys=', '.join(KEYS)))
     if isinstance(value, bool):
         value = "true" if value else "false"
     if isinstance(value, int | float):
         value = str(value)
     if not isinstance(value, str):
-        raise InvalidParameter(key, f"{key} takes text, a number or true/false.")
+        raise InvalidParameter(key, Say("%(key)s takes text, a number or true/false.", key=key))
     value = value.strip()
     if len(value) > MAX_VALUE:
-        raise InvalidParameter(key, f"{key} is {len(value)} characters long; at most {MAX_VALUE}.")
+        raise InvalidParameter(key, Say("%(key)s is %(n_value)s characters long; at most %(max_value)s.",
+                                        key=key, n_value=len(value), max_value=MAX_VALUE))
     default = DEFAULTS.get(key)
     if key in CHOICES:
         if value not in CHOICES[key]:
             shown = ", ".join(c or '"" (off)' for c in CHOICES[key])
-            raise InvalidParameter(key, f"{key} is one of {shown}, not {value!r}.")
+            raise InvalidParameter(key, Say("%(key)s is one of %(shown)s, not %(value)r.", key=key, shown=shown, value=value))
     elif key.endswith("_URL") and value:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InvalidParameter(key, f"{key} is an http:// or https:// address, not {value!r}.")
+            raise InvalidParameter(key, Say("%(key)s is an http:// or https:// address, not %(value)r.", key=key, value=value))
     elif key == "QUIET_HOURS" or key.endswith("_QUIET_HOURS"):
         try:
             parse_quiet_hours(value)
         except InvalidParameter as err:
-            raise InvalidParameter(key, f"{key}: {err.message}") from None
+            raise InvalidParameter(key, Say("%(key)s: %(message)s", key=key, message=err.message)) from None
     elif key.endswith("_TEMPLATES"):
         _pairs(key, value)
     elif isinstance(default, bool):
         if value.lower() not in _FLAGS:
-            raise InvalidParameter(key, f"{key} is true or false, not {value!r}.")
+            raise InvalidParameter(key, Say("%(key)s is true or false, not %(value)r.", key=key, value=value))
         value = _FLAGS[value.lower()]
     elif isinstance(default, int | float) or key.endswith("_PORT"):
         try:
             number = float(value) if isinstance(default, float) else int(value)
         except ValueError:
-            raise InvalidParameter(key, f"{key} is a number, not {value!r}.") from None
+            raise InvalidParameter(key, Say("%(key)s is a number, not %(value)r.", key=key, value=value)) from None
         if number < 0 or (key.endswith("_PORT") and not 0 < number < 65536):
-            raise InvalidParameter(key, f"{key} cannot be {value}.")
+            raise InvalidParameter(key, Say("%(key)s cannot be %(value)s.", key=key, value=value))
     return value
 
 
@@ -116,6 +119,9 @@ def _pairs(key: str, value: str) -> None:
             continue
         kind, eq, ident = part.partition("=")
         if not eq or not kind.strip() or not ident.strip():
-            raise InvalidParameter(key, f"{key} is a list like assigned=SMS_123, resolved=SMS_456; {part.strip()!r} is not kind=id.")
+            raise InvalidParameter(key, Say("%(key)s is a list like assigned=SMS_123, resolved=SMS_456; %(value)r is not "
+                                            "kind=id.",
+                                            key=key, value=part.strip()))
         if kind.strip() not in KINDS:
-            raise InvalidParameter(key, f"{key} names {kind.strip()!r}, which is no kind of message; kinds: {', '.join(KINDS)}.")
+            raise InvalidParameter(key, Say("%(key)s names %(value)r, which is no kind of message; kinds: %(kinds)s.",
+                                            key=key, value=kind.strip(), kinds=', '.join(KINDS)))

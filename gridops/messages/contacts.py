@@ -91,9 +91,12 @@ def _rows(session: Session, reader: Reader) -> tuple[Contact | None, AppUser | N
 
 
 def language(session: Session, reader: Reader) -> str | None:
-    """The language the person chose, if they chose one (the pages then read their messages in it)."""
-    contact, _, _ = _rows(session, reader)
-    return contact.lang if contact is not None and contact.lang else None
+    """The language the person chose, if they chose one (the pages then read their messages in it): the one set
+    for their messages, else their own (the pages' language switch, `app_user.language`)."""
+    contact, user, _ = _rows(session, reader)
+    if contact is not None and contact.lang:
+        return contact.lang
+    return user.language if user is not None and user.language else None
 
 
 def read(session: Session, config: Mapping[str, Any], reader: Reader) -> dict[str, Any]:

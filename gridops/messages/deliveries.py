@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
 from gridops.core.models import AppUser, Delivery, Notification, Robot, Worker
+from gridops.core.words import Say
 from gridops.messages.kinds import title
 
 STATUSES = ("queued", "held", "sent", "delivered", "failed")  # as the command centre reads them ("held": queued, quiet hours)
@@ -63,7 +64,7 @@ def _notification_filters(session: Session, q: MessageQuery) -> list[ColumnEleme
     if q.worker:
         worker_id = session.scalar(select(Worker.id).where(Worker.code == q.worker))
         if worker_id is None:
-            raise NotFound(f"no worker {q.worker!r}.")
+            raise NotFound(Say("no worker %(worker)r.", worker=q.worker))
         linked = select(AppUser.id).where(AppUser.worker_id == worker_id).scalar_subquery()
         where.append(or_(Notification.worker_id == worker_id, Notification.user_id.in_(linked)))
     if q.user is not None:
@@ -88,11 +89,13 @@ def _delivery_filters(q: MessageQuery) -> list[ColumnElement[bool]]:
 
 def check_query(q: MessageQuery) -> None:
     if q.status and q.status not in STATUSES:
-        raise InvalidParameter("status", f"status is one of {', '.join(STATUSES)}, not {q.status!r}.")
+        raise InvalidParameter("status", Say("status is one of %(statuses)s, not %(status)r.",
+                                             statuses=', '.join(STATUSES), status=q.status))
     if q.channel and q.channel not in CHANNELS:
-        raise InvalidParameter("channel", f"channel is one of {', '.join(CHANNELS)}, not {q.channel!r}.")
+        raise InvalidParameter("channel", Say("channel is one of %(channels)s, not %(channel)r.",
+                                              channels=', '.join(CHANNELS), channel=q.channel))
     if q.since and q.until and q.until <= q.since:
-        raise InvalidParameter("until", "until is before since: nothing can be in between.")
+        raise InvalidParameter("until", Say("until is before since: nothing can be in between."))
 
 
 def counts(session: Session, q: MessageQuery) -> dict[str, int]:
@@ -188,7 +191,8 @@ def requeue(d: Delivery, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]
     """A failed copy queued again, due now, its tries counted afresh (the last error is kept until it is sent);
     the same delivery key, so a keyed gateway that did take it drops the repeat."""
     if d.status != "failed":
-        raise Conflict(f"delivery {d.id} is {shown_status(d.status, d.held)}, not failed: only a failed copy is sent again.")
+        raise Conflict(Say("delivery %(id)s is %(value)s, not failed: only a failed copy is sent again.",
+                           id=d.id, value=shown_status(d.status, d.held)))
     before = {"status": d.status, "attempts": d.attempts, "error": d.error}
     d.status, d.attempts, d.next_at, d.held = "queued", 0, now, False
     d.lease_owner = d.lease_until = None
@@ -199,7 +203,8 @@ def failed(session: Session, channel: str | None = None) -> list[Delivery]:
     stmt = select(Delivery).where(Delivery.status == "failed").order_by(Delivery.id)
     if channel:
         if channel not in CHANNELS:
-            raise InvalidParameter("channel", f"channel is one of {', '.join(CHANNELS)}, not {channel!r}.")
+            raise InvalidParameter("channel", Say("channel is one of %(channels)s, not %(channel)r.",
+                                                  channels=', '.join(CHANNELS), channel=channel))
         stmt = stmt.where(Delivery.channel == channel)
     return list(session.scalars(stmt))
 
@@ -233,14 +238,16 @@ def apply_receipts(session: Session, channel: str, receipts: Sequence[Mapping[st
     delivered, or failed with the gateway's reason; a receipt said twice changes nothing the second time;
     an id gridops never gave is counted, not an error (a gateway shared with another system)."""
     if channel not in CHANNELS:
-        raise NotFound(f"no channel {channel!r}; channels: {', '.join(CHANNELS)}.")
+        raise NotFound(Say("no channel %(channel)r; channels: %(channels)s.", channel=channel, channels=', '.join(CHANNELS)))
     if len(receipts) > MAX_RECEIPTS:
-        raise InvalidParameter("body", f"{len(receipts)} receipts in one request; at most {MAX_RECEIPTS}.")
+        raise InvalidParameter("body", Say("%(n_receipts)s receipts in one request; at most %(max_receipts)s.",
+                                           n_receipts=len(receipts), max_receipts=MAX_RECEIPTS))
     for i, r in enumerate(receipts):
         if not isinstance(r.get("id"), str) or not r["id"]:
-            raise InvalidParameter(f"{i}.id", "each receipt names its message by `id`: the delivery key gridops sent.")
+            raise InvalidParameter(f"{i}.id", Say("each receipt names its message by `id`: the delivery key gridops sent."))
         if r.get("status") not in RECEIPT_STATUSES:
-            raise InvalidParameter(f"{i}.status", f"a receipt's status is delivered or failed, not {r.get('status')!r}.")
+            raise InvalidParameter(f"{i}.status", Say("a receipt's status is delivered or failed, not %(value)r.",
+                                                      value=r.get('status')))
     keys = {r["id"] for r in receipts}
     found = {d.key: d for d in session.scalars(select(Delivery).where(Delivery.key.in_(keys), Delivery.channel == channel))}
     done = {"delivered": 0, "failed": 0, "unchanged": 0, "unknown": []}  # type: dict[str, Any]

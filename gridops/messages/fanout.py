@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import AppUser, Contact, Delivery, Notification, Robot, Worker
+from gridops.core.words import Say
 from gridops.messages.kinds import DEFAULT_LANG, title
 from gridops.messages.templates import Wording
 
@@ -43,9 +44,9 @@ def parse_quiet_hours(spec: str) -> tuple[time, time] | None:
     try:
         start, end = (time.fromisoformat(part.strip()) for part in spec.split("-", 1))
     except ValueError:
-        raise InvalidParameter("quiet_hours", f"quiet hours are two times like 22:00-07:00, not {spec!r}.") from None
+        raise InvalidParameter("quiet_hours", Say("quiet hours are two times like 22:00-07:00, not %(spec)r.", spec=spec)) from None
     if start == end:
-        raise InvalidParameter("quiet_hours", "quiet hours start and end at the same time; leave them empty for none.")
+        raise InvalidParameter("quiet_hours", Say("quiet hours start and end at the same time; leave them empty for none."))
     return start, end
 
 
@@ -155,21 +156,28 @@ def _people(session: Session, batch: Sequence[Notification]) -> dict[tuple[str, 
     if worker_ids or user_ids:
         for c in session.scalars(select(Contact).where(Contact.worker_id.in_(worker_ids) | Contact.user_id.in_(user_ids))):
             contacts[("worker", c.worker_id) if c.worker_id is not None else ("user", c.user_id or 0)] = c
+    # a worker's own language is that of the account they sign in with (the pages' language switch)
+    spoken = {u.worker_id: u.language for u in users.values() if u.worker_id is not None and u.language}
+    if worker_ids:
+        spoken.update({wid: lang for wid, lang in session.execute(
+            select(AppUser.worker_id, AppUser.language).where(AppUser.worker_id.in_(worker_ids), AppUser.language.is_not(None),
+                                                            AppUser.active.is_(True))) if wid is not None and lang})
     people: dict[tuple[str, int], Person] = {}
     for wid, worker in workers.items():
-        people[("worker", wid)] = _person(contacts.get(("worker", wid)), worker, worker.phone)
+        people[("worker", wid)] = _person(contacts.get(("worker", wid)), worker, worker.phone, spoken.get(wid))
     for uid, user in users.items():
         linked = workers.get(user.worker_id) if user.worker_id is not None else None
         own = contacts.get(("user", uid)) or (contacts.get(("worker", linked.id)) if linked else None)
-        people[("user", uid)] = _person(own, linked, user.phone or (linked.phone if linked else None))
+        people[("user", uid)] = _person(own, linked, user.phone or (linked.phone if linked else None), user.language)
     return people
 
 
-def _person(contact: Contact | None, worker: Worker | None, phone: str | None) -> Person:
+def _person(contact: Contact | None, worker: Worker | None, phone: str | None, own_language: str | None = None) -> Person:
+    """How one person is reached; their language is the one set for their messages, else their own, else Chinese."""
     addresses = {"sms": (contact.phone if contact and contact.phone else phone) or "",
                  "wecom": (contact.wecom_user if contact and contact.wecom_user else (worker.code if worker else "")),
                  "email": contact.email if contact and contact.email else ""}
-    return Person(lang=(contact.lang if contact and contact.lang else DEFAULT_LANG),
+    return Person(lang=(contact.lang if contact and contact.lang else own_language or DEFAULT_LANG),
                   channels=tuple(contact.channels) if contact and contact.channels is not None else None,
                   quiet_hours=contact.quiet_hours if contact else None,
                   addresses={k: v for k, v in addresses.items() if v})

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Delivery, Notification
+from gridops.core.words import Say
 from gridops.messages.contacts import Reader
 from gridops.messages.fanout import ROBOTS
 from gridops.messages.kinds import title
@@ -38,7 +39,7 @@ def unread(session: Session, reader: Reader) -> int:
 def messages(session: Session, reader: Reader, lang: str, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     """A page of the person's messages, unread first, then newest first; with the counts of all and unread."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidParameter("limit", f"`limit` is 1 to {MAX_LIMIT}; got {limit}.")
+        raise InvalidParameter("limit", Say("`limit` is 1 to %(max_limit)s; got %(limit)s.", max_limit=MAX_LIMIT, limit=limit))
     total = session.scalar(select(func.count()).select_from(Notification).where(_mine(reader))) or 0
     rows = list(session.scalars(
         select(Notification).where(_mine(reader))
@@ -80,7 +81,7 @@ def mark_read(session: Session, reader: Reader, notification_id: int, *, at: dat
     """One message read (reading it again keeps the first time)."""
     note = session.scalar(select(Notification).where(Notification.id == notification_id, _mine(reader)))
     if note is None:
-        raise NotFound(f"you have no message {notification_id}.")
+        raise NotFound(Say("you have no message %(notification_id)s.", notification_id=notification_id))
     if note.read_at is None:
         note.read_at = at
         session.flush()

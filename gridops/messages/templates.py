@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import MessageTemplate
+from gridops.core.words import Say
 from gridops.messages.kinds import builtin
 
 
@@ -34,10 +35,11 @@ def check(text: str) -> None:
     try:
         fields = [f for _, f, spec, conv in string.Formatter().parse(text) if f is not None]
     except ValueError as exc:
-        raise InvalidParameter("text", f"the template cannot be read: {exc} (write a literal brace as {{{{ or }}}}).") from None
+        raise InvalidParameter("text", Say("the template cannot be read: %(exc)s (write a literal brace as {{ or }}).", exc=exc)) from None
     for name in fields:
         if not name.isidentifier():
-            raise InvalidParameter("text", f"{{{name}}} is not a field name; fields are words like {{incident}} or {{due}}.")
+            raise InvalidParameter("text", Say("{%(name)s} is not a field name; fields are words like {incident} or {due}.",
+                                               name=name))
 
 
 class Wording:

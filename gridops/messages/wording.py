@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import MessageTemplate
+from gridops.core.words import Say
 from gridops.messages.kinds import KINDS, LANGS, builtin, fields_of, title
 from gridops.messages.templates import check, render
 
@@ -33,18 +34,19 @@ SAMPLE: dict[str, Any] = {
 def known(kind: str, lang: str) -> None:
     """Refuse a kind or a language gridops does not send (404: there is no such template to change)."""
     if kind not in KINDS:
-        raise NotFound(f"no kind of message {kind!r}; kinds: {', '.join(KINDS)}.")
+        raise NotFound(Say("no kind of message %(kind)r; kinds: %(kinds)s.", kind=kind, kinds=', '.join(KINDS)))
     if lang not in LANGS:
-        raise NotFound(f"no language {lang!r} for messages; languages: {', '.join(LANGS)}.")
+        raise NotFound(Say("no language %(lang)r for messages; languages: %(langs)s.", lang=lang, langs=', '.join(LANGS)))
 
 
 def checked(text: str) -> str:
     """A template as it will be kept: trimmed, not empty, not too long, and renderable."""
     text = (text or "").strip()
     if not text:
-        raise InvalidParameter("text", "the template is empty; to go back to the built-in wording, reset it instead.")
+        raise InvalidParameter("text", Say("the template is empty; to go back to the built-in wording, reset it instead."))
     if len(text) > MAX_TEMPLATE:
-        raise InvalidParameter("text", f"the template has {len(text)} characters; at most {MAX_TEMPLATE}.")
+        raise InvalidParameter("text", Say("the template has %(n_text)s characters; at most %(max_template)s.",
+                                           n_text=len(text), max_template=MAX_TEMPLATE))
     check(text)
     return text
 

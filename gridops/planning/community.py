@@ -22,6 +22,7 @@ from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Area, AreaLevel, Building, Road
+from gridops.core.words import Say
 
 BARRIER_KINDS = ("river", "railway", "rail", "canal", "barrier", "wall")
 
@@ -43,7 +44,9 @@ class Settings:
             lo = asked[0] if asked[0] is not None else (lv.households_min if lv and lv.households_min else default[0])
             hi = asked[1] if asked[1] is not None else (lv.households_max if lv and lv.households_max else default[1])
             if lo < 1 or hi < lo:
-                raise InvalidParameter(f"{level}_households", f"{level} bounds must be 1 <= min <= max; got {lo}-{hi}.")
+                raise InvalidParameter(f"{level}_households", Say("%(level)s bounds must be 1 <= min <= max; got "
+                                                                  "%(lo)s-%(hi)s.",
+                                                                  level=level, lo=lo, hi=hi))
             return lo, hi
 
         g = pick("grid", grid, (300, 500))
@@ -84,29 +87,31 @@ _GROUNDS_LOCK = threading.Lock()
 def load_community(session: Session, layer: str, code: str) -> Community:
     version = version_in_force(session, layer, clock.now())
     if version is None:
-        raise NotFound(f"layer {layer} has no published boundaries yet.")
+        raise NotFound(Say("layer %(layer)s has no published boundaries yet.", layer=layer))
     row = session.execute(
         select(Area.id, Area.name, Area.level, Area.geom.ST_AsBinary()).where(Area.version_id == version.id, Area.code == code)
     ).first()
     if row is None:
-        raise NotFound(f"no area {code} in {layer} version {version.number}.")
+        raise NotFound(Say("no area %(code)s in %(layer)s version %(number)s.", code=code, layer=layer, number=version.number))
     if row[2] != "community":
-        raise InvalidParameter("community", f"{code} is a {row[2]}, not a community; plans are drawn per community.")
+        raise InvalidParameter("community", Say("%(code)s is a %(row)s, not a community; plans are drawn per community.",
+                                                code=code, row=row[2]))
     polygon = shapely.from_wkb(bytes(row[3]))
     kids = session.execute(
         select(Area.id, Area.code, Area.level, Area.parent_id, Area.geom.ST_AsBinary())
         .where(Area.version_id == version.id, Area.code.like(f"{code}%"), Area.level.in_(("cluster", "grid", "micro_grid")))
     ).all()
     if any(k[2] == "cluster" for k in kids):
-        raise InvalidParameter("community", f"community {code} groups its grids into clusters (小分格); "
-                                            "plans are drawn for communities whose grids sit directly under them.")
+        raise InvalidParameter("community", Say("community %(code)s groups its grids into clusters (小分格); plans are drawn "
+                                                "for communities whose grids sit directly under them.",
+                                                code=code))
     buildings = session.execute(
         select(Building.id, Building.code, Building.households, Building.location.ST_AsBinary(), Building.footprint.ST_AsBinary())
         .where(func.ST_Intersects(Building.location, func.ST_GeomFromWKB(polygon.wkb, 4326)))
         .order_by(Building.code)
     ).all()
     if not buildings:
-        raise InvalidParameter("community", f"community {code} has no buildings to plan.")
+        raise InvalidParameter("community", Say("community %(code)s has no buildings to plan.", code=code))
     points = shapely.from_wkb([bytes(b[3]) for b in buildings])
     grids = [k for k in kids if k[2] == "grid"]
     micros = [k for k in kids if k[2] == "micro_grid"]

@@ -19,6 +19,7 @@ from gridops.access.policy import Principal
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
 from gridops.core.models import Layer, PlanDraft
+from gridops.core.words import Say
 from gridops.planning.community import Community, Settings, load_community
 from gridops.planning.impact import impact
 
@@ -32,18 +33,21 @@ def create_draft(session: Session, principal: Principal | None, layer: str, comm
                  ) -> dict[str, Any]:
     """A new draft for a community: generated afresh, rebalanced from the grids in force, or a copy of them to edit."""
     if method not in ("generate", "rebalance", "copy"):
-        raise InvalidParameter("method", f"method is generate, rebalance or copy; got {method!r}.")
+        raise InvalidParameter("method", Say("method is generate, rebalance or copy; got %(method)r.", method=method))
     settings = Settings.of(session, grid, micro)
     com = load_community(session, layer, community)
     if method == "generate":
         plan = com.ground.generate(settings.grid, settings.micro, community, previous=com.published, digits=settings.digits)
     elif method == "rebalance":
         if not com.published:
-            raise InvalidParameter("method", f"community {community} has no grids in force to rebalance; generate instead.")
+            raise InvalidParameter("method", Say("community %(community)s has no grids in force to rebalance; generate "
+                                                 "instead.",
+                                                 community=community))
         plan = com.ground.rebalance(com.published, settings.grid, settings.micro, community, digits=settings.digits)
     else:
         if not com.published:
-            raise InvalidParameter("method", f"community {community} has no grids in force to copy; generate instead.")
+            raise InvalidParameter("method", Say("community %(community)s has no grids in force to copy; generate instead.",
+                                                 community=community))
         plan = evaluate(com, {u: g for u, (g, _) in com.published.items()}, settings)
     assignment, metrics, problems = plan_json(plan)
     now = clock.now()
@@ -84,9 +88,10 @@ def evaluate(com: Community, grid_of: dict[str, str], settings: Settings, micro_
 def draft_row(session: Session, draft_id: int, *, editable: bool = False) -> PlanDraft:
     draft = session.get(PlanDraft, draft_id)
     if draft is None:
-        raise NotFound(f"no plan draft {draft_id}.")
+        raise NotFound(Say("no plan draft %(draft_id)s.", draft_id=draft_id))
     if editable and draft.status != "draft":
-        raise Conflict(f"plan draft {draft_id} is {draft.status}; make a new draft to change it.")
+        raise Conflict(Say("plan draft %(draft_id)s is %(status)s; make a new draft to change it.",
+                           draft_id=draft_id, status=draft.status))
     return draft
 
 
@@ -163,7 +168,7 @@ def draft_geojson(session: Session, draft_id: int, which: str = "draft") -> dict
              "properties": {"code": u.code, "level": "building", "households": u.households,
                             "grid": grid_of[u.code], "micro_grid": micro.get(u.code, (None, ""))[1]}}
             for u in com.ground.units]}
-    raise InvalidParameter("which", f"which is draft, published or buildings; got {which!r}.")
+    raise InvalidParameter("which", Say("which is draft, published or buildings; got %(which)r.", which=which))
 
 
 def answer(session: Session, draft: PlanDraft, com: Community, plan: Plan, settings: Settings,

@@ -13,6 +13,7 @@ from gridops.geo.planedits import apply_edit
 from gridops.access.policy import Principal
 from gridops.core import clock
 from gridops.core.errors import Conflict
+from gridops.core.words import Say
 from gridops.planning.community import Settings, load_community
 from gridops.planning.drafts import answer, complete, draft_row, evaluate, grids_of, layer_code, micro_of, plan_json
 
@@ -21,8 +22,9 @@ def edit_draft(session: Session, draft_id: int, edit: dict[str, Any], principal:
     """Apply one edit and answer the draft as it now stands, checked, with its impact."""
     draft = draft_row(session, draft_id, editable=True)
     if edit.get("revision") is not None and int(edit["revision"]) != draft.revision:
-        raise Conflict(f"plan draft {draft_id} is at revision {draft.revision}, not {edit['revision']}: "
-                       "someone edited it meanwhile; reload it.")
+        raise Conflict(Say("plan draft %(draft_id)s is at revision %(revision)s, not %(edit)s: someone edited it meanwhile; "
+                           "reload it.",
+                           draft_id=draft_id, revision=draft.revision, edit=edit['revision']))
     com = load_community(session, layer_code(session, draft), draft.community_code)
     settings = Settings.from_json(draft.settings)
     grid_of = complete(com, grids_of(draft), settings)

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from gridops.geo.plan import as_multipolygon
 from gridops.geo.validate import AreaRecord, validate_tree
 
-from gridops.access.policy import KEEP_PEOPLE, Forbidden, Principal, roles_with
+from gridops.access.policy import KEEP_PEOPLE, Forbidden, Principal, role_term, role_terms, roles_with
 from gridops.boundaries.areas import version_in_force
 from gridops.boundaries.levels import level_rules
 from gridops.boundaries.versions import ImportRefused, store_version, version_records
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter
 from gridops.core.models import Assignment, Incident, Layer, Task
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.incidents.events import record
 from gridops.planning.drafts import answer, checks_of, current, draft_row, layer_code
@@ -60,12 +61,14 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     checks = checks_of(com, plan, settings)
     if checks and not accept_warnings:
         raise ImportRefused(
-            f"plan draft {draft_id} has {len(checks)} finding(s) and accept_warnings was not given; nothing was published. "
-            f"First: {checks[0]['message']}", report={"warnings": checks[:50]})
+            Say("plan draft %(draft_id)s has %(n_checks)s finding(s) and accept_warnings was not given; nothing was "
+                "published. First: %(checks)s",
+                draft_id=draft_id, n_checks=len(checks), checks=checks[0]['message']), report={"warnings": checks[:50]})
     base = version_in_force(session, layer, effective)
     if base is None or base.id != com.version_id:
-        raise Conflict(f"the version in force at {effective.isoformat()} is not the one this draft was checked against; "
-                       "make a new draft from it.")
+        raise Conflict(Say("the version in force at %(value)s is not the one this draft was checked against; make a new "
+                           "draft from it.",
+                           value=effective.isoformat()))
     records = [r for r in version_records(session, base.id)
                if not (r.code.startswith(com.code) and r.level in ("grid", "micro_grid"))]
     records += [AreaRecord(a.code, a.code, a.level, a.parent_code, a.households, as_multipolygon(a.geometry))
@@ -75,7 +78,8 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
             r.households = sum(a.households for a in plan.grids)
     findings = [f for f in validate_tree(records, level_rules(session), 1.0) if f.severity == "error"]
     if findings:
-        raise ImportRefused(f"plan draft {draft_id}: {len(findings)} error(s); nothing was published. First: {findings[0].message}",
+        raise ImportRefused(Say("plan draft %(draft_id)s: %(n_findings)s error(s); nothing was published. First: %(message)s",
+                                draft_id=draft_id, n_findings=len(findings), message=findings[0].message),
                             report={"errors": [f.as_json() for f in findings[:50]]})
     effect = impact(session, com, plan, settings.digits[0])
     named = dict(workers or {})
@@ -131,16 +135,19 @@ def _check_coverage(session: Session, layer_id: int, grids: list[str], household
     strays = sorted(set(named) - set(grids)) or sorted(accepted - set(grids))
     if strays:
         raise InvalidParameter("workers" if set(named) - set(grids) else "accept_uncovered",
-                               f"{strays[0]} is not a grid of this plan; its grids are {', '.join(grids[:12])}.")
+                               Say("%(strays)s is not a grid of this plan; its grids are %(grids)s.",
+                                   strays=strays[0], grids=', '.join(grids[:12])))
     if named and who is not None and not who.can(KEEP_PEOPLE):
-        raise Forbidden(f"a {who.role} may not assign workers (it needs one of: {', '.join(roles_with(KEEP_PEOPLE))}); "
-                        "accept the grids as uncovered (accept_uncovered) and ask the community to assign them.")
+        raise Forbidden(Say("a %(role)s may not assign workers (it needs one of: %(value)s); accept the grids as uncovered "
+                            "(accept_uncovered) and ask the community to assign them.",
+                            role=role_term(who.role), value=role_terms(roles_with(KEEP_PEOPLE))))
     left = [g for g in uncovered_of(session, layer_id, grids, at) if g not in named and g not in accepted]
     if left:
         raise ImportRefused(
-            f"publishing would leave {len(left)} grid(s) with nobody answering for them from {at.isoformat()}: "
-            f"{', '.join(left[:10])}{' …' if len(left) > 10 else ''}; name a worker for each (workers) or accept them "
-            "by name (accept_uncovered). Nothing was published.",
+            Say("publishing would leave %(n_left)s grid(s) with nobody answering for them from %(value)s: "
+                "%(left)s%(value2)s; name a worker for each (workers) or accept them by name (accept_uncovered). Nothing was "
+                "published.",
+                n_left=len(left), value=at.isoformat(), left=', '.join(left[:10]), value2=' …' if len(left) > 10 else ''),
             report={"uncovered": [{"grid": g, "households": households.get(g, 0)} for g in left]})
 
 

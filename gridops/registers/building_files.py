@@ -26,6 +26,7 @@ from gridops.access.policy import KEEP_BUILDINGS, Principal, require_permission
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Building
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.registers import buildings, files
 from gridops.registers.files import Imported, Outcome, Problems, Sheet, apply_rows, check_rows, limited, number, one_of, whole, why
@@ -126,15 +127,18 @@ def footprint(raw: Any) -> Polygon | MultiPolygon:
     try:
         geom: BaseGeometry = shape(json.loads(text)) if text.startswith("{") else shapely.wkt.loads(text)
     except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException):
-        raise InvalidParameter("footprint", "a footprint is WKT (POLYGON ((lon lat, …))) or a GeoJSON Polygon; "
-                                            f"{text[:30]!r} is neither.") from None
+        raise InvalidParameter("footprint", Say("a footprint is WKT (POLYGON ((lon lat, …))) or a GeoJSON Polygon; %(text)r "
+                                                "is neither.",
+                                                text=text[:30])) from None
     if not isinstance(geom, Polygon | MultiPolygon) or geom.is_empty:
-        raise InvalidParameter("footprint", f"a footprint is a polygon (or several); got a {geom.geom_type}.")
+        raise InvalidParameter("footprint", Say("a footprint is a polygon (or several); got a %(geom_type)s.",
+                                                geom_type=geom.geom_type))
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise InvalidParameter("footprint", "a footprint is in lon/lat (WGS-84): its coordinates are out of range.")
+        raise InvalidParameter("footprint", Say("a footprint is in lon/lat (WGS-84): its coordinates are out of range."))
     if not geom.is_valid:
-        raise InvalidParameter("footprint", f"the footprint is not a valid polygon ({shapely.is_valid_reason(geom)}).")
+        raise InvalidParameter("footprint", Say("the footprint is not a valid polygon (%(value)s).",
+                                                value=shapely.is_valid_reason(geom)))
     return geom
 
 

@@ -29,6 +29,7 @@ from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
 from gridops.core.models import Area, Building, PatrolRegister, Task
 from gridops.core.shapes import to_point
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.incidents.loop import TASK_ACTIVE
 from gridops.registers.audit import record_change
@@ -99,9 +100,9 @@ def add_building(session: Session, ctx: Context, who: Principal | None, *, code:
     """A new building at its entrance point; its households count for the grid it stands in."""
     code = code.strip()
     if not code:
-        raise InvalidParameter("code", "a building needs a code (the one on its QR door label).")
+        raise InvalidParameter("code", Say("a building needs a code (the one on its QR door label)."))
     if session.scalar(select(Building.id).where(Building.code == code)) is not None:
-        raise Conflict(f"building code {code!r} is taken.", field="code")
+        raise Conflict(Say("building code %(code)r is taken.", code=code), field="code")
     place = _place(session, ctx, lon, lat)
     may_keep(who, place)
     b = Building(code=code, use="residential", households=0, location=from_shape(Point(lon, lat), srid=STORAGE_SRID),
@@ -120,7 +121,8 @@ def update_building(session: Session, ctx: Context, who: Principal | None, code:
     takes its households from the old one."""
     b = _building(session, code, for_update=True)
     if demolished(b):
-        raise Conflict(f"building {code} was demolished on {str((b.attributes or {}).get('demolished_at'))[:10]}.", field="code")
+        raise Conflict(Say("building %(code)s was demolished on %(value)s.",
+                           code=code, value=str((b.attributes or {}).get('demolished_at'))[:10]), field="code")
     place = placed(session, ctx, b)
     may_keep(who, place)
     before = facts(b)
@@ -146,7 +148,7 @@ def demolish_building(session: Session, ctx: Context, who: Principal | None, cod
     """The building is gone: its households leave the grid's count, its visit registers end."""
     b = _building(session, code, for_update=True)
     if demolished(b):
-        raise Conflict(f"building {code} was already demolished.", field="code")
+        raise Conflict(Say("building %(code)s was already demolished.", code=code), field="code")
     place = placed(session, ctx, b)
     may_keep(who, place)
     now = at or clock.now()
@@ -178,14 +180,14 @@ def may_keep(who: Principal | None, place: Placed) -> None:
         return
     require_permission(who, KEEP_BUILDINGS)
     if who.policy.measures != ALL and not (place.grid is not None and who.covers(place.grid)):
-        raise Forbidden(f"the building stands in grid {place.grid or 'none'}, not on ground you answer for.")
+        raise Forbidden(Say("the building stands in grid %(grid)s, not on ground you answer for.", grid=place.grid or 'none'))
 
 
 def _building(session: Session, code: str, *, for_update: bool = False) -> Building:
     stmt = select(Building).where(Building.code == code)
     found = session.scalar(stmt.with_for_update() if for_update else stmt)
     if found is None:
-        raise NotFound(f"no building has the code {code!r}.", field="code")
+        raise NotFound(Say("no building has the code %(code)r.", code=code), field="code")
     return found
 
 
@@ -196,19 +198,21 @@ def demolished(b: Building) -> bool:
 def _apply(b: Building, changes: dict[str, Any]) -> None:
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise InvalidParameter(sorted(unknown)[0], f"a building's {', '.join(EDITABLE)} may be changed; not {', '.join(sorted(unknown))}.")
+        raise InvalidParameter(sorted(unknown)[0], Say("a building's %(editable)s may be changed; not %(value)s.",
+                                                       editable=', '.join(EDITABLE), value=', '.join(sorted(unknown))))
     if "households" in changes:
         n = changes["households"]
         if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_HOUSEHOLDS:
-            raise InvalidParameter("households", f"households is a whole number 0 to {MAX_HOUSEHOLDS}; got {n!r}.")
+            raise InvalidParameter("households", Say("households is a whole number 0 to %(max_households)s; got %(n)r.",
+                                                     max_households=MAX_HOUSEHOLDS, n=n))
     if "use" in changes and changes["use"] not in USES:
-        raise InvalidParameter("use", f"use is one of {', '.join(USES)}.", allowed=list(USES))
+        raise InvalidParameter("use", Say("use is one of %(uses)s.", uses=', '.join(USES)), allowed=list(USES))
     if changes.get("floors") is not None and not (isinstance(changes["floors"], int) and 1 <= changes["floors"] <= 200):
-        raise InvalidParameter("floors", f"floors is 1 to 200; got {changes['floors']!r}.")
+        raise InvalidParameter("floors", Say("floors is 1 to 200; got %(changes)r.", changes=changes['floors']))
     if "footprint" in changes:
         shape = changes.pop("footprint")
         if shape is not None and not (isinstance(shape, Polygon | MultiPolygon) and shape.is_valid and not shape.is_empty):
-            raise InvalidParameter("footprint", "a footprint is a valid polygon (or several) in lon/lat.")
+            raise InvalidParameter("footprint", Say("a footprint is a valid polygon (or several) in lon/lat."))
         if shape is not None and b.location is not None:
             footprint_near(shape, to_point(b.location))
         b.footprint = None if shape is None else from_shape(
@@ -261,8 +265,9 @@ def footprint_near(outline: Polygon | MultiPolygon, entrance: Point) -> Polygon 
         near = shapely.ops.nearest_points(outline, entrance)[0]
         away = float(distances_m(entrance.x, entrance.y, near.x, near.y)[0])
         if away > MAX_FOOTPRINT_FROM_ENTRANCE_M:
-            raise InvalidParameter("footprint", f"the footprint is {away:,.0f} m from the entrance; a building's "
-                                                f"footprint is within {MAX_FOOTPRINT_FROM_ENTRANCE_M:g} m of it.")
+            raise InvalidParameter("footprint", Say("the footprint is %(away)s m from the entrance; a building's "
+                                                    "footprint is within %(most)s m of it.",
+                                                    away=f"{away:,.0f}", most=f"{MAX_FOOTPRINT_FROM_ENTRANCE_M:g}"))
     return outline
 
 

@@ -24,6 +24,7 @@ from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import CalendarDay
 from gridops.core.timeparse import BadValue, parse_date
+from gridops.core.words import Say
 from gridops.registers.audit import record_change
 from gridops.registers.files import refuse, write_csv
 
@@ -102,7 +103,7 @@ def set_day(session: Session, who: Principal | None, day: date, kind: str, name:
     """Make one day a holiday or a make-up workday (a late change to the notice)."""
     _may_keep(who)
     if kind not in KINDS:
-        raise InvalidParameter("kind", f"kind must be holiday or workday; got {kind!r}.", allowed=["holiday", "workday"])
+        raise InvalidParameter("kind", Say("kind must be holiday or workday; got %(kind)r.", kind=kind), allowed=["holiday", "workday"])
     kind = KINDS[kind]
     row = session.get(CalendarDay, day)
     before = {"kind": row.kind, "name": row.name} if row else None
@@ -121,7 +122,8 @@ def clear_day(session: Session, who: Principal | None, day: date, *, note: str |
     _may_keep(who)
     row = session.get(CalendarDay, day)
     if row is None:
-        raise NotFound(f"{day.isoformat()} is not in the calendar: it is an ordinary {'weekend day' if day.weekday() > 4 else 'weekday'}.")
+        raise NotFound(Say("%(value)s is not in the calendar: it is an ordinary %(value2)s.",
+                           value=day.isoformat(), value2='weekend day' if day.weekday() > 4 else 'weekday'))
     record_change(session, who, KIND, day.isoformat(), "clear", {"kind": row.kind, "name": row.name}, None, note=note)
     session.delete(row)
     session.flush()
@@ -172,7 +174,7 @@ def _parse(text: str) -> list[tuple[date, str, str | None]]:
     seen: dict[date, int] = {}
     for number, cells in _rows(text):
         if len(parsed) + len(problems) >= MAX_ROWS:
-            raise InvalidParameter("file", f"a calendar file has at most {MAX_ROWS} rows.")
+            raise InvalidParameter("file", Say("a calendar file has at most %(max_rows)s rows.", max_rows=MAX_ROWS))
         if len(cells) < 2:
             problems.append({"row": number, "field": "kind", "detail": "a row is date,kind[,name]: the kind is missing."})
             continue
@@ -197,5 +199,5 @@ def _parse(text: str) -> list[tuple[date, str, str | None]]:
     if problems:
         raise refuse(problems)
     if not parsed:
-        raise InvalidParameter("file", "the file holds no days: one row per day, date,kind[,name] (2027-02-06,holiday,春节).")
+        raise InvalidParameter("file", Say("the file holds no days: one row per day, date,kind[,name] (2027-02-06,holiday,春节)."))
     return parsed

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from gridops.access.policy import KEEP_CITY, Principal, require_permission
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
 from gridops.core.models import Category, CategoryGroup, Incident
+from gridops.core.words import Say
 from gridops.incidents.loop import OPEN
 from gridops.registers.audit import record_change
 from gridops.registers.people import require_department
@@ -57,30 +58,31 @@ def set_group(session: Session, who: Principal | None, code: str, *, note: str |
     may_keep(who)
     code = (code or "").strip()
     if not code or len(code) > 64:
-        raise InvalidParameter("code", "a class (大类) needs a code of 1 to 64 characters.")
+        raise InvalidParameter("code", Say("a class (大类) needs a code of 1 to 64 characters."))
     unknown = set(fields) - set(GROUP_FIELDS)
     if unknown:
-        raise InvalidParameter(sorted(unknown)[0], f"no class field {', '.join(sorted(unknown))}; fields: {', '.join(GROUP_FIELDS)}.")
+        raise InvalidParameter(sorted(unknown)[0], Say("no class field %(value)s; fields: %(group_fields)s.",
+                                                       value=', '.join(sorted(unknown)), group_fields=', '.join(GROUP_FIELDS)))
     group = session.get(CategoryGroup, code)
     before = group_facts(group) if group is not None else None
     if group is None:
         if not (fields.get("name") or "").strip():
-            raise InvalidParameter("name", f"a new class {code!r} needs its name.")
+            raise InvalidParameter("name", Say("a new class %(code)r needs its name.", code=code))
         group = CategoryGroup(code=code, position=next_position(session))
         session.add(group)
     for key in ("name", "name_en"):
         if key in fields:
             value = fields[key]
             if value is not None and not isinstance(value, str):
-                raise InvalidParameter(key, f"{key} is text; got {value!r}.")
+                raise InvalidParameter(key, Say("%(key)s is text; got %(value)r.", key=key, value=value))
             value = (value or "").strip() or None
             if key == "name" and value is None:
-                raise InvalidParameter("name", "a class's name may not be empty.")
+                raise InvalidParameter("name", Say("a class's name may not be empty."))
             setattr(group, key, value)
     if "position" in fields:
         position = fields["position"]
         if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= 1_000_000:
-            raise InvalidParameter("position", f"position is a whole number from 0; got {position!r}.")
+            raise InvalidParameter("position", Say("position is a whole number from 0; got %(position)r.", position=position))
         group.position = position
     session.flush()
     after = group_facts(group)
@@ -94,10 +96,11 @@ def remove_group(session: Session, who: Principal | None, code: str, *, note: st
     may_keep(who)
     group = session.get(CategoryGroup, code)
     if group is None:
-        raise NotFound(f"no class {code!r}.", field="code")
+        raise NotFound(Say("no class %(code)r.", code=code), field="code")
     held = session.scalar(select(func.count()).select_from(Category).where(Category.group_code == code))
     if held:
-        raise Conflict(f"class {code!r} still holds {held} categories: move them to another class first.", field="code")
+        raise Conflict(Say("class %(code)r still holds %(held)s categories: move them to another class first.", code=code,
+                           held=held), field="code")
     record_change(session, who, KIND_GROUP, code, "remove", group_facts(group), None, note=note)
     session.delete(group)
     session.flush()
@@ -120,12 +123,12 @@ def create_category(session: Session, who: Principal | None, *, code: str, note:
     may_keep(who)
     code = code.strip()
     if not code:
-        raise InvalidParameter("code", "a category needs a code (hazard.fire_lane, …).")
+        raise InvalidParameter("code", Say("a category needs a code (hazard.fire_lane, …)."))
     if session.get(Category, code) is not None:
-        raise Conflict(f"category {code!r} exists: change it instead.", field="code")
+        raise Conflict(Say("category %(code)r exists: change it instead.", code=code), field="code")
     for required in ("name", "name_en", "urgency", "time_limit_minutes"):
         if fields.get(required) in (None, ""):
-            raise InvalidParameter(required, f"a new category needs its {required}.")
+            raise InvalidParameter(required, Say("a new category needs its %(required)s.", required=required))
     category = Category(code=code, handler="grid", working_time=False, active=True, public=True, sensitive=False,
                         separate_verifier=True)
     apply_fields(session, category, fields)
@@ -157,52 +160,56 @@ def may_keep(who: Principal | None) -> None:
 def _category(session: Session, code: str) -> Category:
     found = session.get(Category, code)
     if found is None:
-        raise NotFound(f"no category {code!r}.", field="code")
+        raise NotFound(Say("no category %(code)r.", code=code), field="code")
     return found
 
 
 def apply_fields(session: Session, c: Category, changes: dict[str, Any]) -> None:
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise InvalidParameter(sorted(unknown)[0], f"no category field {', '.join(sorted(unknown))}; fields: {', '.join(EDITABLE)}.")
+        raise InvalidParameter(sorted(unknown)[0], Say("no category field %(value)s; fields: %(editable)s.",
+                                                       value=', '.join(sorted(unknown)), editable=', '.join(EDITABLE)))
     if changes.get("group_code") == "":
         changes = {**changes, "group_code": None}  # an emptied field: in no class
     for key in ("name", "name_en", "group_code", "description", "keywords", "department_code", "urgency", "handler"):
         if key in changes and changes[key] is not None and not isinstance(changes[key], str):
-            raise InvalidParameter(key, f"{key} is text; got {changes[key]!r}.")
+            raise InvalidParameter(key, Say("%(key)s is text; got %(changes)r.", key=key, changes=changes[key]))
     for key in ("working_time", "active", "public", "sensitive", "separate_verifier"):
         if key in changes and not isinstance(changes[key], bool):
-            raise InvalidParameter(key, f"{key} is true or false; got {changes[key]!r}.")
+            raise InvalidParameter(key, Say("%(key)s is true or false; got %(changes)r.", key=key, changes=changes[key]))
     for key in ("name", "name_en"):
         if key in changes and not (changes[key] or "").strip():
-            raise InvalidParameter(key, f"a category's {key} may not be empty.")
+            raise InvalidParameter(key, Say("a category's %(key)s may not be empty.", key=key))
     if "urgency" in changes and changes["urgency"] not in URGENCIES:
-        raise InvalidParameter("urgency", f"urgency is one of {', '.join(URGENCIES)}.", allowed=list(URGENCIES))
+        raise InvalidParameter("urgency", Say("urgency is one of %(urgencies)s.", urgencies=', '.join(URGENCIES)), allowed=list(URGENCIES))
     if "handler" in changes and changes["handler"] not in HANDLERS:
-        raise InvalidParameter("handler", f"handler is one of {', '.join(HANDLERS)}.", allowed=list(HANDLERS))
+        raise InvalidParameter("handler", Say("handler is one of %(handlers)s.", handlers=', '.join(HANDLERS)), allowed=list(HANDLERS))
     for key in LIMITS:
         if key not in changes or (changes[key] is None and key != "time_limit_minutes"):
             continue  # the accept and verify stages may have no limit of their own
         limit = changes[key]
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT_MINUTES:
-            raise InvalidParameter(key, f"a time limit is 1 to {MAX_LIMIT_MINUTES} minutes; got {limit!r}.")
+            raise InvalidParameter(key, Say("a time limit is 1 to %(max_limit_minutes)s minutes; got %(limit)r.",
+                                            max_limit_minutes=MAX_LIMIT_MINUTES, limit=limit))
     accept = changes.get("accept_limit_minutes", c.accept_limit_minutes)
     handle = changes.get("time_limit_minutes", c.time_limit_minutes)
     if accept is not None and handle is not None and accept > handle:
-        raise InvalidParameter("accept_limit_minutes", f"accepting ({accept} min) cannot take longer than handling "
-                                                       f"the whole of it ({handle} min).")
+        raise InvalidParameter("accept_limit_minutes", Say("accepting (%(accept)s min) cannot take longer than handling the "
+                                                           "whole of it (%(handle)s min).",
+                                                           accept=accept, handle=handle))
     group = changes.get("group_code")
     if group is not None and session.get(CategoryGroup, group.strip()) is None:
-        raise InvalidParameter("group_code", f"no class (大类) {group!r}: add it first (PUT /api/v1/category-groups/{{code}}).")
+        raise InvalidParameter("group_code", Say("no class (大类) %(group)r: add it first (PUT /api/v1/category-groups/{code}).",
+                                                 group=group))
     for key in ("dedupe_radius_m", "dedupe_window_hours"):
         value = changes.get(key)
         if value is not None and not (isinstance(value, int | float) and 0 < value <= 100_000):
-            raise InvalidParameter(key, f"{key} is a positive number (or null for none); got {value!r}.")
+            raise InvalidParameter(key, Say("%(key)s is a positive number (or null for none); got %(value)r.", key=key, value=value))
     dept = changes.get("department_code", c.department_code)
     if dept is not None:
         require_department(session, dept)
     if changes.get("handler", c.handler) == "department" and not dept:
-        raise InvalidParameter("department_code", "a category handled by a department names the department.")
+        raise InvalidParameter("department_code", Say("a category handled by a department names the department."))
     for key, value in changes.items():
         setattr(c, key, value.strip() if isinstance(value, str) else value)
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from gridops.access.policy import Principal
 from gridops.core.errors import GridopsError, InvalidParameter, TooLarge
 from gridops.core.spreadsheet import Export, cell, uncell
+from gridops.core.words import Say
 from gridops.registers.audit import record_change
 
 XLSX_MAGIC = b"PK\x03\x04"  # a workbook is a zip file
@@ -85,9 +86,9 @@ class Sheet:
                 missing = [c for c in self.required if c not in row]
                 if missing:
                     also = sorted({a for a, c in self.aliases.items() if c in missing and not a.isascii()})
-                    raise InvalidParameter("file", f"the header row needs the columns {', '.join(self.required)}"
-                                                   f"{' (' + ', '.join(also) + ' also read)' if also else ''}; "
-                                                   f"missing: {', '.join(missing)}.")
+                    raise InvalidParameter("file", Say("the header row needs the columns %(required)s%(also)s; missing: %(missing)s.",
+                                                       required=", ".join(self.required), missing=", ".join(missing),
+                                                       also=" (" + ", ".join(also) + " also read)" if also else ""))
                 checked = True
             yield number, row
 
@@ -199,10 +200,10 @@ def whole(raw: Any, column: str, lo: int, hi: int) -> int:
     except ValueError:
         value = 0.5
     if isinstance(value, float) and not value.is_integer():
-        raise InvalidParameter(column, f"{column} is a whole number; got {raw!r}.")
+        raise InvalidParameter(column, Say("%(column)s is a whole number; got %(raw)r.", column=column, raw=raw))
     n = int(value)
     if not lo <= n <= hi:
-        raise InvalidParameter(column, f"{column} is {lo} to {hi}; got {n}.")
+        raise InvalidParameter(column, Say("%(column)s is %(lo)s to %(hi)s; got %(n)s.", column=column, lo=lo, hi=hi, n=n))
     return n
 
 
@@ -210,9 +211,10 @@ def number(raw: Any, column: str, lo: float, hi: float) -> float:
     try:
         x = float(str(raw).strip())
     except ValueError:
-        raise InvalidParameter(column, f"{column} is a number; got {raw!r}.") from None
+        raise InvalidParameter(column, Say("%(column)s is a number; got %(raw)r.", column=column, raw=raw)) from None
     if not lo <= x <= hi:  # NaN fails too
-        raise InvalidParameter(column, f"{column} is {lo:g} to {hi:g}; got {raw}.")
+        raise InvalidParameter(column, Say("%(column)s is %(lo)s to %(hi)s; got %(raw)s.",
+                                           column=column, lo=f"{lo:g}", hi=f"{hi:g}", raw=raw))
     return x
 
 
@@ -222,13 +224,14 @@ def yes_no(raw: Any, column: str) -> bool:
         return True
     if text in FALSE:
         return False
-    raise InvalidParameter(column, f"{column} is yes or no (true/false, 是/否); got {raw!r}.")
+    raise InvalidParameter(column, Say("%(column)s is yes or no (true/false, 是/否); got %(raw)r.", column=column, raw=raw))
 
 
 def limited(raw: Any, column: str, most: int) -> str:
     value = str(raw).strip()
     if len(value) > most:
-        raise InvalidParameter(column, f"{column} is at most {most} characters; {value[:20]}… is {len(value)}.")
+        raise InvalidParameter(column, Say("%(column)s is at most %(most)s characters; %(value)s… is %(n_value)s.",
+                                           column=column, most=most, value=value[:20], n_value=len(value)))
     return value
 
 
@@ -237,7 +240,8 @@ def one_of(raw: Any, column: str, names: Mapping[str, str]) -> str:
     found = names.get(str(raw).strip().lower())
     if found is None:
         codes = sorted(set(names.values()))
-        raise InvalidParameter(column, f"{column} is one of {', '.join(codes)}; got {raw!r}.")
+        raise InvalidParameter(column, Say("%(column)s is one of %(codes)s; got %(raw)r.",
+                                           column=column, codes=', '.join(codes), raw=raw))
     return found
 
 
@@ -267,7 +271,8 @@ def text_of(data: bytes, save_as: str = '"CSV UTF-8"') -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidParameter("file", f"the file is not UTF-8 text: save it as {save_as} and send it again.") from None
+        raise InvalidParameter("file", Say("the file is not UTF-8 text: save it as %(save_as)s and send it again.",
+                                           save_as=save_as)) from None
 
 
 def _numbered(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -279,7 +284,7 @@ def _numbered(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[int, dict[str, An
             header = _header(cells)
             continue
         if number > MAX_ROWS:
-            raise TooLarge(f"a file holds at most {MAX_ROWS:,} rows.")
+            raise TooLarge(Say("a file holds at most %(max_rows)s rows.", max_rows=f"{MAX_ROWS:,}"))
         yield number, _row(header, cells)
 
 
@@ -293,8 +298,8 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises zipfile, KeyError or its own errors for a file it cannot read
-        raise InvalidParameter("file", "the file is not an Excel workbook gridops can read (.xlsx): "
-                                       "save it again as .xlsx or CSV.") from None
+        raise InvalidParameter("file", Say("the file is not an Excel workbook gridops can read (.xlsx): "
+                                       "save it again as .xlsx or CSV.")) from None
     try:
         yield from _numbered(book.worksheets[0].iter_rows(values_only=True))
     finally:

@@ -18,6 +18,7 @@ from gridops.access.policy import ALL, KEEP_BUILDINGS, Forbidden, Principal, req
 from gridops.boundaries.areas import version_in_force
 from gridops.core.bulk import insert_rows
 from gridops.core.models import Area, Building, Household
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.registers.audit import record_change
 from gridops.registers.buildings import placed
@@ -114,7 +115,8 @@ def _scope(session: Session, ctx: Context, who: Principal, codes: set[str]) -> N
     outside = sorted(b.code for b in session.scalars(select(Building).where(Building.code.in_(sorted(codes))))
                      if not who.covers(placed(session, ctx, b).grid))
     if outside:
-        raise Forbidden(f"{len(outside)} building(s) of the file are not on ground you answer for, e.g. {outside[0]}.")
+        raise Forbidden(Say("%(n_outside)s building(s) of the file are not on ground you answer for, e.g. %(outside)s.",
+                            n_outside=len(outside), outside=outside[0]))
 
 
 def _known(session: Session, codes: list[str]) -> dict[str, dict[str, Any]]:

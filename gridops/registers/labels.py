@@ -26,6 +26,7 @@ from gridops.access.policy import Principal
 from gridops.boundaries.areas import area_names
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.registers import buildings, households, people
 
@@ -78,7 +79,8 @@ def building_labels(session: Session, ctx: Context, who: Principal | None, code:
     building's page; or only `door`'s. `link` makes a code's URL (the service's public address + /r/<code>)."""
     b = buildings.get_building(session, ctx, code)
     if b["demolished_at"]:
-        raise Conflict(f"building {code} was demolished on {str(b['demolished_at'])[:10]}: its doors take no reports.", field="code")
+        raise Conflict(Say("building %(code)s was demolished on %(value)s: its doors take no reports.",
+                           code=code, value=str(b['demolished_at'])[:10]), field="code")
     buildings.may_keep(who, buildings.Placed(ctx.geocoder.primary_layer, b["grid"], ()))
     place = b["name"] or b["address"] or b["code"]
     grid = _grid_line(session, ctx, b["grid"])
@@ -90,7 +92,7 @@ def building_labels(session: Session, ctx: Context, who: Principal | None, code:
     if door is not None:
         found = [label for label in found if label.code == door]
         if not found:
-            raise NotFound(f"building {code} has no door with the code {door!r}.", field="door")
+            raise NotFound(Say("building %(code)s has no door with the code %(door)r.", code=code, door=door), field="door")
     return LabelSheet(b["code"], f"{place} 门牌二维码", found)
 
 
@@ -109,9 +111,10 @@ def render(sheet: LabelSheet, fmt: str) -> bytes:
         return labels_pdf(sheet)
     if fmt == "png":
         if len(sheet.labels) != 1:
-            raise InvalidParameter("door", "a PNG holds one label: name its door (door=CODE); the PDF holds the whole building.")
+            raise InvalidParameter("door", Say("a PNG holds one label: name its door (door=CODE); the PDF holds the whole building."))
         return label_png(sheet.labels[0])
-    raise InvalidParameter("format", f"format is one of {', '.join(FORMATS)}; got {fmt!r}.", allowed=list(FORMATS))
+    raise InvalidParameter("format", Say("format is one of %(formats)s; got %(fmt)r.", formats=', '.join(FORMATS), fmt=fmt),
+                           allowed=list(FORMATS))
 
 
 def _runs(row: Any) -> Iterator[tuple[int, int]]:

@@ -21,6 +21,7 @@ from gridops.access.policy import KEEP_MESSAGES, READ_MESSAGES, RESEND, Principa
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
 from gridops.core.models import Area, Delivery, Incident, MessageSetting, MessageTemplate, Notification, Robot
+from gridops.core.words import Say
 from gridops.messages import channels as registry
 from gridops.messages import configure, deliveries, wording
 from gridops.messages.fanout import ROBOTS
@@ -96,11 +97,11 @@ def change_settings(session: Session, who: Principal | None, config: Mapping[str
     bad value leaves every setting as it was. The dispatchers read the settings each pass: every process follows."""
     _may(who, KEEP_MESSAGES)
     if not values:
-        raise InvalidParameter("values", "name at least one setting to set (a value) or unset (null).")
+        raise InvalidParameter("values", Say("name at least one setting to set (a value) or unset (null)."))
     wanted = {key: (None if value is None else configure.checked(key, value)) for key, value in values.items()}
     for key in wanted:
         if key not in configure.KEYS:
-            raise InvalidParameter(key, f"{key} is not a setting of the messages.")
+            raise InvalidParameter(key, Say("%(key)s is not a setting of the messages.", key=key))
     now = clock.now()
     for key, value in wanted.items():
         row = session.get(MessageSetting, key)
@@ -141,19 +142,22 @@ def send_test(session: Session, who: Principal | None, config: Mapping[str, Any]
     if robot is not None:
         r = session.get(Robot, robot)
         if r is None:
-            raise NotFound(f"no robot {robot}.")
+            raise NotFound(Say("no robot %(robot)s.", robot=robot))
         channel, address, robots = r.channel, f"robot:{r.id}", {r.id: r}
     else:
         address = (address or "").strip()
         if not channel or channel in ROBOTS or channel not in deliveries.CHANNELS:
-            raise InvalidParameter("channel", "a test goes to sms, wecom or email (give `robot` for a group robot).")
+            raise InvalidParameter("channel", Say("a test goes to sms, wecom or email (give `robot` for a group robot)."))
         if not address:
-            raise InvalidParameter("address", f"give the {channel} address to send the test to (a phone, a WeCom userid, an e-mail).")
+            raise InvalidParameter("address", Say("give the %(channel)s address to send the test to (a phone, a WeCom "
+                                                  "userid, an e-mail).",
+                                                  channel=channel))
         if len(address) > 256:
-            raise InvalidParameter("address", "the address is longer than 256 characters.")
+            raise InvalidParameter("address", Say("the address is longer than 256 characters."))
     if channel not in configured:
-        raise Conflict(f"the {channel} channel is not configured, so nothing would send the test; set its settings first"
-                       f" (configured now: {', '.join(sorted(configured)) or 'none'}).")
+        raise Conflict(Say("the %(channel)s channel is not configured, so nothing would send the test; set its settings "
+                           "first (configured now: %(value)s).",
+                           channel=channel, value=', '.join(sorted(configured)) or 'none'))
     local = now.astimezone(ZoneInfo(str(config.get("TIMEZONE") or "Asia/Shanghai")))
     data = {"channel": channel, "sent_by": who.name if who else "gridops", "at": local.strftime("%m月%d日 %H:%M")}
     note = Notification(user_id=who.user_id if who else None, kind="test", message=Wording(session).render("test", DEFAULT_LANG, data),
@@ -176,7 +180,7 @@ def retry(session: Session, who: Principal | None, delivery_id: int, *, note: st
     _may(who, RESEND)
     d = session.get(Delivery, delivery_id)
     if d is None:
-        raise NotFound(f"no delivery {delivery_id}.")
+        raise NotFound(Say("no delivery %(delivery_id)s.", delivery_id=delivery_id))
     before, after = deliveries.requeue(d, clock.now())
     record_change(session, who, KIND_DELIVERY, str(d.id), "retry", before, after, note=note)
     session.flush()
@@ -224,22 +228,25 @@ def robots(session: Session, who: Principal | None) -> list[dict[str, Any]]:
 
 def _check_robot(session: Session, fields: dict[str, Any]) -> None:
     if "name" in fields and not str(fields["name"] or "").strip():
-        raise InvalidParameter("name", "a robot has a name (the group it posts to, e.g. 幸福里社区网格群).")
+        raise InvalidParameter("name", Say("a robot has a name (the group it posts to, e.g. 幸福里社区网格群)."))
     if "channel" in fields and fields["channel"] not in ROBOTS:
-        raise InvalidParameter("channel", f"a robot's channel is one of {', '.join(sorted(ROBOTS))}, not {fields['channel']!r}.")
+        raise InvalidParameter("channel", Say("a robot's channel is one of %(value)s, not %(fields)r.",
+                                              value=', '.join(sorted(ROBOTS)), fields=fields['channel']))
     if "webhook" in fields:
         parts = urlsplit(str(fields["webhook"] or ""))
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InvalidParameter("webhook", "the webhook is the robot's http(s) address, with its key or access_token.")
+            raise InvalidParameter("webhook", Say("the webhook is the robot's http(s) address, with its key or access_token."))
     if fields.get("area_code"):
         if session.scalar(select(Area.id).where(Area.code == fields["area_code"]).limit(1)) is None:
-            raise InvalidParameter("area_code", f"no area {fields['area_code']!r}; give an area's code, or none for the whole city.")
+            raise InvalidParameter("area_code", Say("no area %(fields)r; give an area's code, or none for the whole city.",
+                                                    fields=fields['area_code']))
     if "kinds" in fields:
         unknown = [k for k in fields["kinds"] or [] if k not in KINDS]
         if unknown:
-            raise InvalidParameter("kinds", f"no kind of message {', '.join(map(repr, unknown))}; kinds: {', '.join(KINDS)}.")
+            raise InvalidParameter("kinds", Say("no kind of message %(value)s; kinds: %(kinds)s.",
+                                                value=', '.join(map(repr, unknown)), kinds=', '.join(KINDS)))
         if not fields["kinds"]:
-            raise InvalidParameter("kinds", "a robot posts at least one kind of message (e.g. supervised, escalated).")
+            raise InvalidParameter("kinds", Say("a robot posts at least one kind of message (e.g. supervised, escalated)."))
 
 
 def create_robot(session: Session, who: Principal | None, *, name: str, channel: str, webhook: str, secret: str | None = None,
@@ -261,7 +268,7 @@ def change_robot(session: Session, who: Principal | None, robot_id: int, changes
     _may(who, KEEP_MESSAGES)
     r = session.get(Robot, robot_id)
     if r is None:
-        raise NotFound(f"no robot {robot_id}.")
+        raise NotFound(Say("no robot %(robot_id)s.", robot_id=robot_id))
     fields = dict(changes)
     _check_robot(session, fields)
     before = _facts(r)
@@ -290,7 +297,7 @@ def delete_robot(session: Session, who: Principal | None, robot_id: int, *, note
     _may(who, KEEP_MESSAGES)
     r = session.get(Robot, robot_id)
     if r is None:
-        raise NotFound(f"no robot {robot_id}.")
+        raise NotFound(Say("no robot %(robot_id)s.", robot_id=robot_id))
     record_change(session, who, KIND_ROBOT, str(r.id), "remove", _facts(r), None, note=note)
     session.delete(r)
     session.flush()
@@ -299,7 +306,7 @@ def delete_robot(session: Session, who: Principal | None, robot_id: int, *, note
 def incident_messages(session: Session, who: Principal | None, incident_id: int) -> list[dict[str, Any]]:
     _may(who, READ_MESSAGES)
     if session.get(Incident, incident_id) is None:
-        raise NotFound(f"no incident {incident_id}.")
+        raise NotFound(Say("no incident %(incident_id)s.", incident_id=incident_id))
     return deliveries.of_incident(session, incident_id)
 
 

@@ -24,6 +24,7 @@ from gridops.boundaries.areas import version_in_force
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
 from gridops.core.models import AppUser, Area, Assignment, Department, Incident, Layer, ReferenceChange, Task, Worker
+from gridops.core.words import Say
 from gridops.field.patrols import schedule_visits
 from gridops.incidents.context import Context
 from gridops.incidents.loop import STEPS, TASK_ACTIVE
@@ -92,7 +93,7 @@ def seen_worker(session: Session, who: Principal | None, code: str) -> Worker:
         require_permission(who, READ_PEOPLE)
     worker = _worker(session, code)
     if who is not None and not _sees(session, who, worker):
-        raise NotFound(f"no worker {code!r} on ground you answer for.", field="code")
+        raise NotFound(Say("no worker %(code)r on ground you answer for.", code=code), field="code")
     return worker
 
 
@@ -103,7 +104,7 @@ def answered_for(session: Session, area_code: str, at: datetime, layer: str = "g
     if who is not None:
         require_permission(who, READ_PEOPLE)
         if not (who.is_staff or who.policy.measures == "all" or who.covers(area_code)):
-            raise NotFound(f"no area {area_code!r} on ground you answer for.", field="area")
+            raise NotFound(Say("no area %(area_code)r on ground you answer for.", area_code=area_code), field="area")
     rows = session.execute(
         select(Assignment.duty, Worker.code, Worker.name, Assignment.valid_from, Assignment.valid_to)
         .join(Worker, Worker.id == Assignment.worker_id).join(Layer, Layer.id == Assignment.layer_id)
@@ -138,12 +139,12 @@ def add_worker(session: Session, ctx: Context, who: Principal | None, *, code: s
     _may_keep(who)
     code, name = code.strip(), name.strip()
     if not code:
-        raise InvalidParameter("code", "a worker needs a code (工号).")
+        raise InvalidParameter("code", Say("a worker needs a code (工号)."))
     if not name:
-        raise InvalidParameter("name", "a worker needs a name.")
+        raise InvalidParameter("name", Say("a worker needs a name."))
     _check_role(session, who, role, department_code)
     if session.scalar(select(Worker.id).where(Worker.code == code)) is not None:
-        raise Conflict(f"worker code {code!r} is taken: give another 工号.", field="code")
+        raise Conflict(Say("worker code %(code)r is taken: give another 工号.", code=code), field="code")
     worker = Worker(code=code, name=name, phone=(phone or "").strip() or None, role=role, department_code=department_code,
                     active=True)
     session.add(worker)
@@ -158,11 +159,12 @@ def update_worker(session: Session, ctx: Context, who: Principal | None, code: s
     worker = kept_worker(session, who, code)
     unknown = set(changes) - set(_FIELDS)
     if unknown:
-        raise InvalidParameter(sorted(unknown)[0], f"a worker's {', '.join(_FIELDS)} may be changed; not {', '.join(sorted(unknown))}.")
+        raise InvalidParameter(sorted(unknown)[0], Say("a worker's %(fields)s may be changed; not %(value)s.",
+                                                       fields=', '.join(_FIELDS), value=', '.join(sorted(unknown))))
     before = _facts(worker)
     if "name" in changes:
         if not (changes["name"] or "").strip():
-            raise InvalidParameter("name", "a worker needs a name.")
+            raise InvalidParameter("name", Say("a worker needs a name."))
         worker.name = changes["name"].strip()
     if "phone" in changes:
         worker.phone = (changes["phone"] or "").strip() or None
@@ -184,7 +186,7 @@ def deactivate_worker(session: Session, ctx: Context, who: Principal | None, cod
     one `reassign` event each; open patrol visits are given to whoever now answers for the grid."""
     worker = kept_worker(session, who, code)
     if not worker.active:
-        raise Conflict(f"worker {code!r} is already inactive.", field="code")
+        raise Conflict(Say("worker %(code)r is already inactive.", code=code), field="code")
     now = at or clock.now()
     before = _facts(worker)
     worker.active = False
@@ -205,22 +207,24 @@ def assign(session: Session, ctx: Context, who: Principal | None, code: str, *, 
     """Make a worker answer for an area from `valid_from` (default now), e.g. a new worker from Monday."""
     worker = kept_worker(session, who, code)
     if not worker.active:
-        raise Conflict(f"worker {code!r} is inactive: reactivate them or assign someone else.", field="code")
+        raise Conflict(Say("worker %(code)r is inactive: reactivate them or assign someone else.", code=code), field="code")
     if duty not in DUTIES:
-        raise InvalidParameter("duty", f"duty must be one of {', '.join(DUTIES)}; got {duty!r}.", allowed=list(DUTIES))
+        raise InvalidParameter("duty", Say("duty must be one of %(duties)s; got %(duty)r.", duties=', '.join(DUTIES), duty=duty),
+                               allowed=list(DUTIES))
     layer = ctx.geocoder.primary_layer
     start = valid_from or clock.now()
     _require_area(session, layer, area, start)
     if who is not None and not (who.is_staff or who.covers(area)):
-        raise Forbidden(f"area {area} is not ground you answer for.")
+        raise Forbidden(Say("area %(area)s is not ground you answer for.", area=area))
     if valid_to is not None and valid_to <= start:
-        raise InvalidParameter("valid_to", "an assignment must end after it starts.")
+        raise InvalidParameter("valid_to", Say("an assignment must end after it starts."))
     overlap = session.scalar(select(Assignment.id).where(
         Assignment.worker_id == worker.id, Assignment.area_code == area, Assignment.duty == duty,
         Assignment.not_ended(start),
         *([Assignment.valid_from < valid_to] if valid_to else [])))
     if overlap is not None:
-        raise Conflict(f"{code} is already {duty} of {area} then (assignment {overlap}).", field="area", assignment=overlap)
+        raise Conflict(Say("%(code)s is already %(duty)s of %(area)s then (assignment %(overlap)s).",
+                           code=code, duty=duty, area=area, overlap=overlap), field="area", assignment=overlap)
     layer_id = session.scalar(select(Layer.id).where(Layer.code == layer))
     row = Assignment(worker_id=worker.id, layer_id=layer_id, area_code=area, duty=duty, valid_from=start, valid_to=valid_to)
     session.add(row)
@@ -259,11 +263,12 @@ def end_assignment(session: Session, ctx: Context, who: Principal | None, assign
     row = session.get(Assignment, assignment_id, with_for_update=True)
     worker = session.get(Worker, row.worker_id) if row else None
     if row is None or worker is None or (who is not None and not (who.is_staff or who.covers(row.area_code))):
-        raise NotFound(f"no assignment {assignment_id} on ground you answer for.")
+        raise NotFound(Say("no assignment %(assignment_id)s on ground you answer for.", assignment_id=assignment_id))
     _may_keep(who)
     end = valid_to or clock.now()
     if row.valid_to is not None and row.valid_to <= end:
-        raise Conflict(f"assignment {assignment_id} already ended at {row.valid_to.isoformat()}.")
+        raise Conflict(Say("assignment %(assignment_id)s already ended at %(value)s.",
+                           assignment_id=assignment_id, value=row.valid_to.isoformat()))
     before = _assignment_facts(row, worker)
     row.valid_to = max(end, row.valid_from)
     session.flush()
@@ -284,7 +289,7 @@ def _may_keep(who: Principal | None) -> None:
 def _worker(session: Session, code: str) -> Worker:
     worker = session.scalar(select(Worker).where(Worker.code == code))
     if worker is None:
-        raise NotFound(f"no worker has the code {code!r}.", field="code")
+        raise NotFound(Say("no worker has the code %(code)r.", code=code), field="code")
     return worker
 
 
@@ -326,26 +331,29 @@ def kept_worker(session: Session, who: Principal | None, code: str) -> Worker:
     _may_keep(who)
     worker = session.scalar(select(Worker).where(Worker.code == code).with_for_update())
     if worker is None:
-        raise NotFound(f"no worker has the code {code!r}.", field="code")
+        raise NotFound(Say("no worker has the code %(code)r.", code=code), field="code")
     if who is not None and not who.is_staff:
         if worker.role not in LOCAL_ROLES:
-            raise Forbidden(f"a {worker.role} is kept by the district admin.")
+            raise Forbidden(Say("a %(role)s is kept by the district admin.", role=worker.role))
         ground = _ground(session, worker)
         if ground and not all(who.covers(a) for a in ground):
-            raise Forbidden(f"worker {code} answers for ground that is not yours; the district admin changes them.")
+            raise Forbidden(Say("worker %(code)s answers for ground that is not yours; the district admin changes them.", code=code))
         if not ground and not _added_by(session, who, worker):
-            raise Forbidden(f"worker {code} answers for no area yet and was added by someone else; the district admin "
-                            "or whoever added them assigns them.")
+            raise Forbidden(Say("worker %(code)s answers for no area yet and was added by someone else; the district admin "
+                                "or whoever added them assigns them.",
+                                code=code))
     return worker
 
 
 def _check_role(session: Session, who: Principal | None, role: str, department_code: str | None) -> None:
     if role not in WORKER_ROLES:
-        raise InvalidParameter("role", f"role must be one of {', '.join(WORKER_ROLES)}; got {role!r}.", allowed=list(WORKER_ROLES))
+        raise InvalidParameter("role", Say("role must be one of %(worker_roles)s; got %(role)r.",
+                                           worker_roles=', '.join(WORKER_ROLES), role=role), allowed=list(WORKER_ROLES))
     if who is not None and not who.is_staff and role not in LOCAL_ROLES:
-        raise Forbidden(f"a community admin adds {', '.join(LOCAL_ROLES)}; a {role} is added by the district admin.")
+        raise Forbidden(Say("a community admin adds %(local_roles)s; a %(role)s is added by the district admin.",
+                            local_roles=', '.join(LOCAL_ROLES), role=role))
     if role == "department_staff" and not department_code:
-        raise InvalidParameter("department_code", "department staff need their department (police, fire, …).")
+        raise InvalidParameter("department_code", Say("department staff need their department (police, fire, …)."))
     if department_code:
         require_department(session, department_code)
 
@@ -354,7 +362,8 @@ def require_department(session: Session, code: str) -> None:
     """A department named by a worker or a category exists (the answer lists those that do)."""
     if session.get(Department, code) is None:
         known = list(session.scalars(select(Department.code).order_by(Department.code)))
-        raise InvalidParameter("department_code", f"no department {code!r}; departments: {', '.join(known)}.", allowed=known)
+        raise InvalidParameter("department_code", Say("no department %(code)r; departments: %(known)s.",
+                                                      code=code, known=', '.join(known)), allowed=known)
 
 
 def _require_area(session: Session, layer: str, code: str, at: datetime) -> None:
@@ -364,7 +373,8 @@ def _require_area(session: Session, layer: str, code: str, at: datetime) -> None
     found = version is not None and session.scalar(
         select(Area.id).where(Area.version_id == version.id, Area.code == code)) is not None
     if not found:
-        raise InvalidParameter("area", f"no area {code!r} in the boundaries of layer {layer!r} in force on {at:%Y-%m-%d}.")
+        raise InvalidParameter("area", Say("no area %(code)r in the boundaries of layer %(layer)r in force on %(at)s.",
+                                           code=code, layer=layer, at=f"{at:%Y-%m-%d}"))
 
 
 def within(column: Any, code: str) -> Any:

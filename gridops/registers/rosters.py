@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from gridops.access.policy import KEEP_CITY, Principal, require_permission
 from gridops.core.errors import InvalidParameter, NotFound
 from gridops.core.models import Department, RosterDay, Shift, Task, Worker
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.incidents.loop import TASK_ACTIVE
 from gridops.reference.calendar import BadOfficeHours, format_windows, parse_windows
@@ -49,7 +50,9 @@ def set_week(session: Session, who: Principal | None, code: str, windows: list[d
     parsed = sorted({_window(k, w) for k, w in enumerate(windows)})
     for (wd, start, end), (wd2, start2, _) in zip(parsed, parsed[1:], strict=False):
         if wd == wd2 and end > start and start2 < end:
-            raise InvalidParameter("shifts", f"two windows overlap on {WEEKDAYS[wd]}: {start:%H:%M}–{end:%H:%M} and from {start2:%H:%M}.")
+            raise InvalidParameter("shifts", Say("two windows overlap on %(weekdays)s: %(start)s–%(end)s and from %(start2)s.",
+                                                 weekdays=WEEKDAYS[wd], start=f"{start:%H:%M}", end=f"{end:%H:%M}",
+                                                     start2=f"{start2:%H:%M}"))
     before = week_of(session, worker.id)
     session.execute(delete(Shift).where(Shift.worker_id == worker.id))
     session.add_all([Shift(worker_id=worker.id, weekday=wd, start_time=start, end_time=end) for wd, start, end in parsed])
@@ -63,10 +66,11 @@ def _window(k: int, w: dict[str, Any]) -> tuple[int, time, time]:
     field = f"shifts[{k}]"
     wd = w.get("weekday")
     if not isinstance(wd, int) or isinstance(wd, bool) or not 0 <= wd <= 6:
-        raise InvalidParameter(field, f"{field}.weekday is 0 (Monday) to 6 (Sunday); got {wd!r}.")
+        raise InvalidParameter(field, Say("%(field)s.weekday is 0 (Monday) to 6 (Sunday); got %(wd)r.", field=field, wd=wd))
     start, end = _clock(w.get("start"), f"{field}.start"), _clock(w.get("end"), f"{field}.end")
     if start == end:
-        raise InvalidParameter(field, f"{field} starts and ends at {start:%H:%M}: give a window of some length.")
+        raise InvalidParameter(field, Say("%(field)s starts and ends at %(start)s: give a window of some length.",
+                                          field=field, start=f"{start:%H:%M}"))
     return wd, start, end
 
 
@@ -76,7 +80,7 @@ def _clock(raw: Any, field: str) -> time:
     try:
         return time.fromisoformat(str(raw).strip())
     except ValueError:
-        raise InvalidParameter(field, f"{field} is a time of day like 08:30; got {raw!r}.") from None
+        raise InvalidParameter(field, Say("%(field)s is a time of day like 08:30; got %(raw)r.", field=field, raw=raw)) from None
 
 
 def _view(wd: int, start: time, end: time) -> dict[str, Any]:
@@ -96,7 +100,8 @@ def set_day(session: Session, who: Principal | None, code: str, day: date, windo
             reason: str = "change", note: str | None = None) -> dict[str, Any]:
     """A day's own windows instead of the week's (none: a day off)."""
     if reason not in REASONS:
-        raise InvalidParameter("reason", f"reason is one of {', '.join(REASONS)}; got {reason!r}.")
+        raise InvalidParameter("reason", Say("reason is one of %(reasons)s; got %(reason)r.",
+                                             reasons=', '.join(REASONS), reason=reason))
     worker = kept_worker(session, who, code)
     parsed = _day_windows(windows)
     before = _days(session, worker.id, day, day)
@@ -112,7 +117,8 @@ def clear_day(session: Session, who: Principal | None, code: str, day: date, *, 
     worker = kept_worker(session, who, code)
     before = _days(session, worker.id, day, day)
     if not before:
-        raise NotFound(f"{code} has no change to their rota on {day}: that day follows their week.", field="day")
+        raise NotFound(Say("%(code)s has no change to their rota on %(day)s: that day follows their week.", code=code, day=day),
+                       field="day")
     session.execute(delete(RosterDay).where(RosterDay.worker_id == worker.id, RosterDay.day == day))
     record_change(session, who, KIND, code, "clear_day", {"day": day, "was": before}, None, note=note)
 
@@ -122,9 +128,10 @@ def leave(session: Session, who: Principal | None, code: str, first: date, last:
     """Leave (请假) from `first` to `last`: no window on those days, so reports go to the backup or leader on shift.
     Their open tasks stay theirs (the answer counts them, for whoever reassigns them)."""
     if last < first:
-        raise InvalidParameter("last", f"the leave ends ({last}) before it starts ({first}).")
+        raise InvalidParameter("last", Say("the leave ends (%(last)s) before it starts (%(first)s).", last=last, first=first))
     if (last - first).days + 1 > MAX_LEAVE_DAYS:
-        raise InvalidParameter("last", f"a leave is at most {MAX_LEAVE_DAYS} days; for longer, deactivate the worker.")
+        raise InvalidParameter("last", Say("a leave is at most %(max_leave_days)s days; for longer, deactivate the worker.",
+                                           max_leave_days=MAX_LEAVE_DAYS))
     worker = kept_worker(session, who, code)
     replaced = _days(session, worker.id, first, last)  # the days of their own it overwrites, for the trail
     day = first
@@ -143,12 +150,13 @@ def swap(session: Session, ctx: Context, who: Principal | None, day: date, a: st
     """Two workers swap a day (换班): each works the other's windows of that day, as routing reads them now
     (that day's own, else their week's, else office hours)."""
     if a == b:
-        raise InvalidParameter("with", "a swap is between two different workers.")
+        raise InvalidParameter("with", Say("a swap is between two different workers."))
     wa, wb = kept_worker(session, who, a), kept_worker(session, who, b)
     ref = ctx.references.current(session)
     windows_a, windows_b = ref.windows_on(wa.id, day), ref.windows_on(wb.id, day)
     if windows_a == windows_b:
-        raise InvalidParameter("with", f"{a} and {b} work the same windows on {day}: there is nothing to swap.")
+        raise InvalidParameter("with", Say("%(a)s and %(b)s work the same windows on %(day)s: there is nothing to swap.",
+                                           a=a, b=b, day=day))
     _replace(session, wa.id, day, windows_b, "swap", wb.id)
     _replace(session, wb.id, day, windows_a, "swap", wa.id)
     after = [_days(session, wa.id, day, day)[0], _days(session, wb.id, day, day)[0]]
@@ -174,9 +182,11 @@ def _day_windows(windows: list[dict[str, Any]]) -> tuple[tuple[time, time], ...]
                      for k, w in enumerate(windows)})
     for k, (start, end) in enumerate(parsed):
         if start == end:
-            raise InvalidParameter("shifts", f"a window starts and ends at {start:%H:%M}: give a window of some length.")
+            raise InvalidParameter("shifts", Say("a window starts and ends at %(start)s: give a window of some length.",
+                                                 start=f"{start:%H:%M}"))
         if k + 1 < len(parsed) and (end <= start or parsed[k + 1][0] < end):
-            raise InvalidParameter("shifts", f"two windows overlap: {start:%H:%M}–{end:%H:%M} and from {parsed[k + 1][0]:%H:%M}.")
+            raise InvalidParameter("shifts", Say("two windows overlap: %(start)s–%(end)s and from %(parsed)s.",
+                                                 start=f"{start:%H:%M}", end=f"{end:%H:%M}", parsed=f"{parsed[k + 1][0]:%H:%M}"))
     return tuple(parsed)
 
 
@@ -215,7 +225,7 @@ def set_office_hours(session: Session, who: Principal | None, code: str, raw: st
         require_permission(who, KEEP_CITY)
     dept = session.get(Department, code)
     if dept is None:
-        raise NotFound(f"no department has the code {code!r}.", field="code")
+        raise NotFound(Say("no department has the code %(code)r.", code=code), field="code")
     value = None
     if raw is not None and raw.strip():
         try:

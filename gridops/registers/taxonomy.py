@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from gridops.access.policy import Principal
 from gridops.core.errors import GridopsError, InvalidParameter
 from gridops.core.models import Category, CategoryGroup
+from gridops.core.words import Say
 from gridops.registers.audit import record_change
 from gridops.registers.categories import KIND, URGENCIES, apply_fields, category_facts, group_facts, may_keep, next_position
 from gridops.registers.files import read_rows, refuse
@@ -68,14 +69,14 @@ def import_taxonomy(session: Session, who: Principal | None, data: bytes, *, nam
     for number, raw in read_rows(data, name):
         row = {ALIASES.get(_UNIT.sub("", k).strip(), _UNIT.sub("", k).strip()): v for k, v in raw.items()}
         if count == 0 and "code" not in row and "group_code" not in row:
-            raise InvalidParameter("file", "the header row needs a column code (小类代码) or group_code (大类代码).")
+            raise InvalidParameter("file", Say("the header row needs a column code (小类代码) or group_code (大类代码)."))
         count += 1
         for bad in _read_row(number, row, groups, categories):
             problems.append({"row": number, "field": bad.details.get("field"), "detail": bad.message})
     if problems:
         raise refuse(problems)
     if not categories and not groups:
-        raise InvalidParameter("file", "the file holds no classes or categories under its header row.")
+        raise InvalidParameter("file", Say("the file holds no classes or categories under its header row."))
     with session.begin_nested():  # the rules of one category at a time, checked on the rows themselves: all or nothing
         done = _store(session, groups, categories, problems)
         if problems:
@@ -159,7 +160,8 @@ def _read_row(number: int, row: dict[str, Any], groups: dict[str, tuple[int, dic
 def _urgency(column: str, text: str) -> str:
     urgency = URGENCY_WORDS.get(text, text.lower())
     if urgency not in URGENCIES:
-        raise InvalidParameter(column, f"urgency is one of {', '.join(URGENCIES)} (特急, 紧急, 一般, 低); got {text!r}.")
+        raise InvalidParameter(column, Say("urgency is one of %(urgencies)s (特急, 紧急, 一般, 低); got %(text)r.",
+                                           urgencies=', '.join(URGENCIES), text=text))
     return urgency
 
 
@@ -171,7 +173,7 @@ def _minutes(column: str, text: str) -> int:
     hours = _number(column, text)
     minutes = round(hours * 60)
     if minutes < 1:
-        raise InvalidParameter(column, f"{column} is a number of hours above zero; got {text!r}.")
+        raise InvalidParameter(column, Say("%(column)s is a number of hours above zero; got %(text)r.", column=column, text=text))
     return minutes
 
 
@@ -179,7 +181,7 @@ def _number(column: str, text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise InvalidParameter(column, f"{column} is a number; got {text!r}.") from None
+        raise InvalidParameter(column, Say("%(column)s is a number; got %(text)r.", column=column, text=text)) from None
 
 
 def _yes(column: str, text: str) -> bool:
@@ -188,7 +190,7 @@ def _yes(column: str, text: str) -> bool:
         return True
     if word in NO:
         return False
-    raise InvalidParameter(column, f"{column} is 是 or 否 (yes or no); got {text!r}.")
+    raise InvalidParameter(column, Say("%(column)s is 是 or 否 (yes or no); got %(text)r.", column=column, text=text))
 
 
 def _store(session: Session, groups: dict[str, tuple[int, dict[str, Any]]], categories: dict[str, tuple[int, dict[str, Any]]],
@@ -251,7 +253,8 @@ def _store(session: Session, groups: dict[str, tuple[int, dict[str, Any]]], cate
 def _new(code: str, number: int, changes: dict[str, Any]) -> Category:
     for needed, header in (("name", "小类名称"), ("time_limit_minutes", "处置时限")):
         if changes.get(needed) is None:
-            raise InvalidParameter(needed, f"category {code} is new: the file needs its {needed} ({header}).")
+            raise InvalidParameter(needed, Say("category %(code)s is new: the file needs its %(needed)s (%(header)s).",
+                                               code=code, needed=needed, header=header))
     changes.setdefault("name_en", changes["name"])
     changes.setdefault("urgency", "normal")
     return Category(code=code, handler="grid", working_time=False, active=True, public=True, sensitive=False,

@@ -18,6 +18,7 @@ from gridops.access.policy import KEEP_REGISTERS, Forbidden, Principal, require_
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
 from gridops.core.models import Building, Household, PatrolRegister, Task
+from gridops.core.words import Say
 from gridops.field.patrols import KINDS, grid_of, registers, schedule_visits, view
 from gridops.incidents.context import Context
 from gridops.incidents.loop import TASK_ACTIVE
@@ -42,16 +43,17 @@ def add_entry(session: Session, ctx: Context, who: Principal | None, *, househol
     if who is not None:
         require_permission(who, KEEP_REGISTERS)
     if kind not in KINDS:
-        raise InvalidParameter("kind", f"kind must be one of {', '.join(KINDS)}; got {kind!r}.", allowed=list(KINDS))
+        raise InvalidParameter("kind", Say("kind must be one of %(kinds)s; got %(kind)r.", kinds=', '.join(KINDS), kind=kind),
+                               allowed=list(KINDS))
     interval = KINDS[kind][1] if interval_days is None else interval_days
     if not 1 <= interval <= 366:
-        raise InvalidParameter("interval_days", f"a visit interval is 1 to 366 days; got {interval}.")
+        raise InvalidParameter("interval_days", Say("a visit interval is 1 to 366 days; got %(interval)s.", interval=interval))
     if id_number and not ID_NUMBER.match(id_number):
-        raise InvalidParameter("id_number", "an ID number is 17 digits and a digit or X.")
+        raise InvalidParameter("id_number", Say("an ID number is 17 digits and a digit or X."))
     household_id, building_id = _door(session, household, building)
     grid = grid_of(session, ctx, building_id)
     if who is not None and not (who.is_staff or who.covers(grid)):
-        raise Forbidden(f"grid {grid} is not ground you answer for.")
+        raise Forbidden(Say("grid %(grid)s is not ground you answer for.", grid=grid))
     reg = PatrolRegister(household_id=household_id, building_id=building_id, kind=kind, person=person, phone=phone,
                          id_number=id_number, interval_days=interval, active=True, created_at=clock.now())
     session.add(reg)
@@ -67,17 +69,18 @@ def _door(session: Session, household: str | None, building: str | None) -> tupl
     if household:
         hh = session.scalar(select(Household).where(Household.code == household))
         if hh is None:
-            raise NotFound(f"no household has the code {household!r}.", field="household")
+            raise NotFound(Say("no household has the code %(household)r.", household=household), field="household")
         b = session.get(Building, hh.building_id)
     elif building:
         b = session.scalar(select(Building).where(Building.code == building))
         if b is None:
-            raise NotFound(f"no building has the code {building!r}.", field="building")
+            raise NotFound(Say("no building has the code %(building)r.", building=building), field="building")
     else:
-        raise InvalidParameter("household", "say where the person lives: a household (门牌码) or a building.")
+        raise InvalidParameter("household", Say("say where the person lives: a household (门牌码) or a building."))
     assert b is not None  # a household's building is a NOT NULL foreign key
     if demolished(b):
-        raise Conflict(f"building {b.code} was demolished: nobody is visited there.", field="household" if hh else "building")
+        raise Conflict(Say("building %(code)s was demolished: nobody is visited there.", code=b.code),
+                       field="household" if hh else "building")
     return (hh.id if hh else None), b.id
 
 
@@ -87,14 +90,16 @@ def change_entry(session: Session, ctx: Context, who: Principal | None, entry_id
     reg = _kept(session, ctx, who, entry_id)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise InvalidParameter(sorted(unknown)[0], f"a register entry's {', '.join(EDITABLE)} may be changed.")
+        raise InvalidParameter(sorted(unknown)[0], Say("a register entry's %(editable)s may be changed.",
+                                                       editable=', '.join(EDITABLE)))
     if "interval_days" in changes and not 1 <= int(changes["interval_days"]) <= 366:
-        raise InvalidParameter("interval_days", f"a visit interval is 1 to 366 days; got {changes['interval_days']}.")
+        raise InvalidParameter("interval_days", Say("a visit interval is 1 to 366 days; got %(changes)s.",
+                                                    changes=changes['interval_days']))
     before = _facts(reg)
     for k, v in changes.items():
         setattr(reg, k, v)
     if _facts(reg) == before:
-        raise InvalidParameter("body", "nothing to change: send interval_days, person or phone with a new value.")
+        raise InvalidParameter("body", Say("nothing to change: send interval_days, person or phone with a new value."))
     return _done(session, ctx, who, reg, "update", before, note,
                  reschedule=before["interval_days"] != reg.interval_days)
 
@@ -105,10 +110,12 @@ def move_entry(session: Session, ctx: Context, who: Principal | None, entry_id: 
     reg = _kept(session, ctx, who, entry_id)
     target_household, target_building = _door(session, household, building)
     if (target_household, target_building) == (reg.household_id, reg.building_id):
-        raise Conflict("the entry is at that door already.", field="household")
+        raise Conflict(Say("the entry is at that door already."), field="household")
     grid = grid_of(session, ctx, target_building)
     if who is not None and not (who.is_staff or who.covers(grid)):
-        raise Forbidden(f"the new door is in grid {grid}, not on ground you answer for: ask its community to register them.")
+        raise Forbidden(Say("the new door is in grid %(grid)s, not on ground you answer for: ask its community to register "
+                            "them.",
+                            grid=grid))
     before = _facts(reg)
     reg.household_id, reg.building_id = target_household, target_building
     return _done(session, ctx, who, reg, "move", before, note)
@@ -120,7 +127,7 @@ def pause_entry(session: Session, ctx: Context, who: Principal | None, entry_id:
     reg = _kept(session, ctx, who, entry_id)
     today = clock.today(ctx.timezone)
     if until < today:
-        raise InvalidParameter("until", f"a pause lasts until a day from today on; {until} is past.")
+        raise InvalidParameter("until", Say("a pause lasts until a day from today on; %(until)s is past.", until=until))
     before = _facts(reg)
     reg.paused_until = until
     return _done(session, ctx, who, reg, "pause", before, note)
@@ -130,7 +137,7 @@ def resume_entry(session: Session, ctx: Context, who: Principal | None, entry_id
     """Visits again from today (a pause ended early)."""
     reg = _kept(session, ctx, who, entry_id)
     if reg.paused_until is None:
-        raise Conflict(f"register entry {entry_id} is not paused.", field="id")
+        raise Conflict(Say("register entry %(entry_id)s is not paused.", entry_id=entry_id), field="id")
     before = _facts(reg)
     reg.paused_until = clock.today(ctx.timezone) - timedelta(days=1)  # the first visit after it is due within the first days
     return _done(session, ctx, who, reg, "resume", before, note)
@@ -150,9 +157,9 @@ def _kept(session: Session, ctx: Context, who: Principal | None, entry_id: int) 
         require_permission(who, KEEP_REGISTERS)
     reg = session.get(PatrolRegister, entry_id, with_for_update=True)
     if reg is None or (who is not None and not (who.is_staff or who.covers(grid_of(session, ctx, reg.building_id)))):
-        raise NotFound(f"no register entry {entry_id} on ground you answer for.", field="id")
+        raise NotFound(Say("no register entry %(entry_id)s on ground you answer for.", entry_id=entry_id), field="id")
     if not reg.active:
-        raise Conflict(f"register entry {entry_id} has ended.", field="id")
+        raise Conflict(Say("register entry %(entry_id)s has ended.", entry_id=entry_id), field="id")
     return reg
 
 

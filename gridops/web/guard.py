@@ -5,11 +5,13 @@ with `caller()`; what a caller sees of the data is their role's scope, decided b
 
 from __future__ import annotations
 
-from flask import Flask, redirect, render_template, request, session, url_for
+from flask import Flask, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from gridops.access.policy import ANYONE, ROLES, ROUTES, Unauthorized, refuse_route
-from gridops.web.problems import describe
+from gridops.access.policy import ANYONE, ROUTES, Unauthorized, refuse_route, role_term, role_terms
+from gridops.core.words import Say
+from gridops.web.i18n import say
+from gridops.web.problems import Problem, describe, page_response
 from gridops.web.request import OPEN311, principal
 
 PAGES = "pages"
@@ -46,17 +48,16 @@ def guard() -> Response | tuple[str, int] | None:
         if page:
             return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
         if request.blueprint == OPEN311:
-            raise Unauthorized("api_key is missing or invalid: send a gridops user token as api_key.")
-        raise Unauthorized("sign in: send `Authorization: Bearer TOKEN` (a token from `gridops users add`).")
+            raise Unauthorized(Say("api_key is missing or invalid: send a gridops user token as api_key."))
+        raise Unauthorized(Say("sign in: send `Authorization: Bearer TOKEN` (a token from `gridops users add`)."))
     if not access.admits(who.role):
         refusal = refuse_route(who, access)
         if not page:
             raise refusal
+        said = Say("This page is for %(roles)s; you are signed in as %(role)s.", roles=role_terms(access.roles()),
+                   role=role_term(who.role))
         p = describe(refusal)
-        names = "、".join(ROLES[r].name for r in access.roles())
-        zh = f"此页面供{names}使用；您当前的角色是{who.policy.name}。"
-        return render_template("problem.html", slug=p.slug, title="不是您的角色可用的页面 Not for your role",
-                               description=p.detail, zh=zh, home=url_for("pages.index")), p.status
+        return page_response(Problem(p.status, p.slug, say(said), p.extra))
     return None
 
 

@@ -13,6 +13,8 @@ from gridops.access import otp, sessions
 from gridops.access.masking import mask_phone
 from gridops.core import clock
 from gridops.core.errors import GridopsError, InvalidParameter
+from gridops.core.words import Say
+from gridops.web.i18n import say
 from gridops.web.limits import Limits
 from gridops.web.request import SESSION_KEY, database
 
@@ -82,7 +84,7 @@ def explain(err: GridopsError) -> str:
         return gettext("Your role signs in with the token your grid office gives you, not with a phone code.")
     if isinstance(err, InvalidParameter) and err.details.get("reason") == "not_mobile":
         return gettext("That is not a mobile number: 11 digits starting with 1 (e.g. 139 0000 1111).")
-    return err.message
+    return say(err.public_said)
 
 
 def _tries(left: int) -> str:
@@ -95,6 +97,7 @@ def _tries(left: int) -> str:
 def translated(err: GridopsError) -> GridopsError:
     """The same refusal, its message in the person's language (for the API's problem details)."""
     err.message = explain(err)
+    err.said = Say(err.message)
     return err
 
 

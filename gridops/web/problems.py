@@ -10,18 +10,22 @@ renderings of the same mapping.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, json, render_template, request
+from flask_babel import gettext
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from gridops.geo.errors import GeoError
 
 from gridops.core.errors import GridopsError
-from gridops.web.i18n import N_
+from gridops.core.words import Say
+from gridops.web.fields import field_label
+from gridops.web.i18n import N_, say
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "conflict": (409, N_("Conflict"), "The request conflicts with the current state of the resource."),
     "unauthorized": (401, N_("Unauthorized"), "Sign in: send `Authorization: Bearer TOKEN` (Open311: `api_key`)."),
     "forbidden": (403, N_("Forbidden"), "Your role, or the ground you answer for, does not allow this."),
+    "gone": (410, N_("Gone"), "What was here is no longer kept (a demolished building's label, a withdrawn link)."),
     "illegal-transition": (409, N_("Illegal transition"),
                            "The incident is not in a state where this step can be taken; `allowed` lists what can be."),
     "too-far": (422, N_("Too far away"),
@@ -69,8 +74,53 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "too-many-requests": (429, N_("Too many requests"), "Too many attempts from this address: wait a minute and try again."),
     "internal-error": (500, N_("Internal error"), "An unexpected error; it has been logged."),
 }
-_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type",
+_HTTP_SLUGS = {404: "not-found", 410: "gone", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type",
                429: "too-many-requests"}
+# what the HTTP layer itself refuses, said in the reader's language (werkzeug's own descriptions are English)
+_HTTP_DETAILS = {
+    404: N_("Nothing is at this address: check the link, or go back to the home page."),
+    405: N_("This address does not take that kind of request."),
+    410: N_("What was at this address is no longer kept."),
+    413: N_("What was sent is larger than the server takes."),
+    415: N_("What was sent is not of a type this address takes."),
+    429: N_("Too many attempts from this address: wait a minute and try again."),
+}
+STALE = N_("Someone changed this at the same moment (an incident, a plan draft): reload it and try again.")
+UNEXPECTED = N_("An unexpected error occurred; it has been logged.")
+# marshmallow's refusals (webargs) as sentences of the catalogues: the pattern's groups fill the template, and
+# `field` is the field as the reader names it (gridops.web.fields)
+_VALIDATION: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + "$"), t) for p, t in (
+    (r"Missing data for required field\.", N_("%(field)s is required.")),
+    (r"Field may not be null\.", N_("%(field)s may not be empty.")),
+    (r"Not a valid integer\.", N_("%(field)s must be a whole number.")),
+    (r"Not a valid number\.", N_("%(field)s must be a number.")),
+    (r"Special numeric values \(nan or infinity\) are not permitted\.", N_("%(field)s must be a finite number.")),
+    (r"Number too large\.", N_("%(field)s is too large a number.")),
+    (r"Not a valid boolean\.", N_("%(field)s must be true or false.")),
+    (r"Not a valid (?:utf-8 )?string\.", N_("%(field)s must be text.")),
+    (r"Not a valid (?:aware |naive )?datetime\.", N_("%(field)s must be a date and time, like 2026-12-03T17:30:00+08:00.")),
+    (r"Not a valid date\.", N_("%(field)s must be a date, like 2026-12-03.")),
+    (r"Not a valid list\.", N_("%(field)s must be a list.")),
+    (r"Not a valid mapping type\.", N_("%(field)s must be an object (a JSON mapping).")),
+    (r"Not a valid email address\.", N_("%(field)s must be an e-mail address.")),
+    (r"Not a valid URL\.", N_("%(field)s must be a web address (http:// or https://).")),
+    (r"Not a valid UUID\.", N_("%(field)s must be a UUID.")),
+    (r"Must be one of: (?P<choices>.*)\.", N_("%(field)s must be one of: %(choices)s.")),
+    (r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\.",
+     N_("%(field)s must be from %(min)s to %(max)s.")),
+    (r"Must be greater than or equal to (?P<min>\S+)\.", N_("%(field)s must be at least %(min)s.")),
+    (r"Must be less than or equal to (?P<max>\S+)\.", N_("%(field)s must be at most %(max)s.")),
+    (r"Must be greater than (?P<min>\S+)\.", N_("%(field)s must be more than %(min)s.")),
+    (r"Must be less than (?P<max>\S+)\.", N_("%(field)s must be less than %(max)s.")),
+    (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.", N_("%(field)s must be %(min)s to %(max)s long.")),
+    (r"Length must be (?P<equal>\d+)\.", N_("%(field)s must be %(equal)s long.")),
+    (r"Longer than maximum length (?P<max>\d+)\.", N_("%(field)s is too long: at most %(max)s.")),
+    (r"Shorter than minimum length (?P<min>\d+)\.", N_("%(field)s is too short: at least %(min)s.")),
+    (r"String does not match expected pattern\.", N_("%(field)s is not in the expected form.")),
+    (r"Unknown field\.", N_("%(field)s is not a field this request takes.")),
+    (r"Invalid value\.", N_("%(field)s has a value that cannot be used.")),
+    (r"Invalid input type\.", N_("The request body must be a JSON object.")),
+))
 _LOCATIONS = ("query.", "json.", "form.", "files.", "headers.", "path.", "json_or_form.", "form_and_files.")
 
 
@@ -83,7 +133,8 @@ class Problem:
 
     @property
     def title(self) -> str:
-        return PROBLEM_TYPES.get(self.slug, (self.status, self.slug.replace("-", " ").capitalize(), ""))[1]
+        """The kind's title in the reader's language (the `type` stays the machine's)."""
+        return gettext(PROBLEM_TYPES.get(self.slug, (self.status, self.slug.replace("-", " ").capitalize(), ""))[1])
 
 
 def status_of(slug: str) -> int:
@@ -91,25 +142,27 @@ def status_of(slug: str) -> int:
 
 
 def describe(err: BaseException) -> Problem:
-    """Any exception as the problem it is (an unexpected one is logged, and says only that it happened)."""
+    """Any exception as the problem it is, its detail in the reader's language (an unexpected one is logged,
+    and says only that it happened)."""
     if isinstance(err, GridopsError):
         status = status_of(err.slug)
         if status >= 500:
             log.error("%s: %s", type(err).__name__, err.message)
-        return Problem(status, err.slug, err.public_message, dict(err.details))
+        return Problem(status, err.slug, say(err.public_said), dict(err.details))
     if isinstance(err, GeoError):
-        return Problem(status_of(err.slug), err.slug, str(err), dict(err.details))
+        return Problem(status_of(err.slug), err.slug, say(str(err)), dict(err.details))
     if isinstance(err, HTTPException):
         messages = (getattr(err, "data", None) or {}).get("messages")
         if messages:  # a request that failed its schema: name the first field, list them all
             return _invalid_request(messages)
         status = err.code or 500
         slug = _HTTP_SLUGS.get(status, "invalid-parameter" if status < 500 else "internal-error")
-        return Problem(status, slug, err.description or err.name)
+        own = err.description if err.description and err.description != type(err).description else None
+        return Problem(status, slug, say(own) if own else gettext(_HTTP_DETAILS.get(status, "")) or err.name)
     if isinstance(err, StaleDataError):
-        return Problem(409, "conflict", "someone changed this at the same moment (an incident, a plan draft); reload it and try again.")
+        return Problem(409, "conflict", gettext(STALE))
     log.error("unhandled error", exc_info=err)
-    return Problem(500, "internal-error", "An unexpected error occurred; it has been logged.")
+    return Problem(500, "internal-error", gettext(UNEXPECTED))
 
 
 def flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -132,11 +185,21 @@ def flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
 def _invalid_request(messages: Any) -> Problem:
     pairs = [(f[len(loc):] if (loc := next((p for p in _LOCATIONS if f.startswith(p)), "")) else f, m) for f, m in flatten(messages)]
     name, message = pairs[0]
-    text = message[0].lower() + message[1:] if message[:1].isupper() else message
-    if not text.startswith("must"):
-        text = "is invalid: " + text if name != "_schema" else text
-    detail = f"`{name}` {text}" if name and name != "_schema" else message
-    return Problem(400, "invalid-parameter", detail, {"field": name, "errors": dict(pairs)})
+    return Problem(400, "invalid-parameter", refusal(name, message), {"field": name, "errors": dict(pairs)})
+
+
+def refusal(name: str, message: str) -> str:
+    """A schema's refusal of one field as a sentence in the reader's language, naming the field as they name it."""
+    for pattern, template in _VALIDATION:
+        found = pattern.match(message)
+        if found:
+            return say(Say(template, field=field_label(name) if name and name != "_schema" else "", **found.groupdict()))
+    text = say(message)
+    if not name or name == "_schema":
+        return text
+    if text.startswith(("must ", "Must ")):  # the schema's own sentence (gridops.web.api.schemas) goes on from the field
+        return say(Say(N_("%(field)s %(text)s"), field=field_label(name), text=text[0].lower() + text[1:]))
+    return say(Say(N_("%(field)s is invalid: %(reason)s"), field=field_label(name), reason=text))
 
 
 def problem_response(p: Problem) -> Response:
@@ -151,6 +214,36 @@ def problem_response(p: Problem) -> Response:
     if p.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="gridops"'
     return response
+
+
+# an error page's heading, by status: what a person reads first (the problem type's title is the API's)
+PAGE_TITLES = {
+    400: N_("That cannot be done as asked"), 401: N_("Please sign in"), 403: N_("This page is not for your role"),
+    404: N_("Page not found"), 405: N_("That cannot be done here"), 409: N_("Someone changed this first"),
+    410: N_("No longer here"), 413: N_("Too large"), 429: N_("Too many attempts"), 500: N_("Something went wrong"),
+    503: N_("The service is not available just now"),
+}
+_API_PREFIXES = ("/api/", "/open311/")
+
+
+def wants_page() -> bool:
+    """Whether the request is a person's browser asking for a page (Accept prefers text/html) rather than a
+    client of the API: the API, Open311 and every fetch() of the pages keep their problem details."""
+    if request.path.startswith(_API_PREFIXES):
+        return False
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html" \
+        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+
+
+def page_response(p: Problem, hint: str | None = None) -> Response:
+    """The problem as an HTML page in the reader's language, with the way home (the status is the problem's)."""
+    heading = PAGE_TITLES.get(p.status) or (PAGE_TITLES[500] if p.status >= 500 else PAGE_TITLES[400])
+    try:
+        html = render_template("error.html", status=p.status, title=gettext(heading), detail=p.detail, hint=hint, slug=p.slug)
+    except Exception:  # the page itself cannot be drawn (the database behind the header is gone): the problem as JSON
+        log.exception("the error page for %s could not be drawn", p.status)
+        return problem_response(p)
+    return Response(html, status=p.status, mimetype="text/html")
 
 
 def problem(status: int, slug: str, detail: str, **extra: Any) -> Response:
@@ -177,7 +270,8 @@ def register_error_handlers(app: Flask, by_prefix: Mapping[str, Callable[[Except
             render = next((r for p, r in prefixes.items() if request.path.startswith(p)), None)
             if render is not None:
                 return render(err)
-        response = problem_response(describe(err))
+        p = describe(err)
+        response = page_response(p) if p.status != 401 and wants_page() else problem_response(p)
         retry = getattr(err, "retry_after", None)  # a rate limit (gridops.web.limits) says when to come back
         if retry:
             response.headers["Retry-After"] = str(retry)

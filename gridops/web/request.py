@@ -21,6 +21,7 @@ from gridops.boundaries.geocoder import Geocoder
 from gridops.core.db import Database
 from gridops.core.errors import InvalidParameter
 from gridops.core.stamps import USERS_STAMP, read_stamp
+from gridops.core.words import Say
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 OPEN311 = "open311"  # the blueprint whose clients send `api_key`, as GeoReport v2 has them do
@@ -44,12 +45,12 @@ def refuse_nul_characters() -> None:
     for source in (request.args, request.form):
         for name, value in source.items(multi=True):
             if "\x00" in value or "\x00" in name:
-                raise InvalidParameter(name, f"`{name}` contains a NUL character (\\0), which no field may hold.")
+                raise InvalidParameter(name, Say('`%(name)s` contains a NUL character (\\0), which no field may hold.', name=name))
     for name, value in (request.view_args or {}).items():  # a path segment (/areas/<code>, tokens/<token_id>)
         if isinstance(value, str) and "\x00" in value:
-            raise InvalidParameter(name, f"`{name}` contains a NUL character (\\0), which no field may hold.")
+            raise InvalidParameter(name, Say('`%(name)s` contains a NUL character (\\0), which no field may hold.', name=name))
     if request.is_json and b"\\u0000" in request.get_data(cache=True):
-        raise InvalidParameter("body", "the JSON body contains a NUL character (\\u0000), which no field may hold.")
+        raise InvalidParameter("body", Say("the JSON body contains a NUL character (\\u0000), which no field may hold."))
 
 
 MAX_JSON_DEPTH = 100  # a GeoJSON MultiPolygon in a FeatureCollection is 7 deep
@@ -69,15 +70,16 @@ def refuse_malformed_json() -> None:
         return
     body = request.get_data(cache=True)
     if b"\\u" in body and _LONE_SURROGATE.search(_PAIR.sub(b"", body)):
-        raise InvalidParameter("body", "the JSON body holds half of a surrogate pair (\\ud800-\\udfff alone), which is no "
-                                       "character; send the text as UTF-8.")
+        raise InvalidParameter("body", Say("the JSON body holds half of a surrogate pair (\\ud800-\\udfff alone), which is no "
+                                       "character; send the text as UTF-8."))
     if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:  # too few brackets to nest that deep
         return
     brackets = np.frombuffer(_JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS), dtype=np.uint8)
     depth = np.cumsum(np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1))
     if depth.size and int(depth.max()) > MAX_JSON_DEPTH:
-        raise InvalidParameter("body", f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep; no document the API "
-                                       "takes is.")
+        raise InvalidParameter("body", Say("the JSON body is nested more than %(max_json_depth)s levels deep; no document "
+                                           "the API takes is.",
+                                           max_json_depth=MAX_JSON_DEPTH))
 
 
 def principal(remembered_ok: bool = False) -> Principal | None:
@@ -99,8 +101,9 @@ def principal(remembered_ok: bool = False) -> Principal | None:
             sid = str(session[SESSION_KEY])
             if request.method not in SAFE_METHODS and request.headers.get("X-Requested-With") != PAGE_HEADER:
                 # a signed-in page's cookie alone never changes anything: another site could send it (CSRF)
-                raise Forbidden(f"a change made with the page session must come from a gridops page "
-                                f"(header X-Requested-With: {PAGE_HEADER}), or send Authorization: Bearer TOKEN.")
+                raise Forbidden(Say("a change made with the page session must come from a gridops page (header "
+                                    "X-Requested-With: %(page_header)s), or send Authorization: Bearer TOKEN.",
+                                    page_header=PAGE_HEADER))
         principals: Principals = current_app.extensions["gridops.principals"]
         g.principal = None
         if token:
@@ -112,7 +115,7 @@ def principal(remembered_ok: bool = False) -> Principal | None:
                     g.principal = principals.principal(s, token)
             g.token_hash = hash_token(token)
             if g.principal is None:
-                raise Unauthorized("the token is not valid (unknown, or the user was deactivated).")
+                raise Unauthorized(Say("the token is not valid (unknown, or the user was deactivated)."))
         elif sid:
             g.sid = sid
             with database().session() as s:
@@ -120,7 +123,7 @@ def principal(remembered_ok: bool = False) -> Principal | None:
                 g.principal = principals.by_hash(s, key, read_stamp(s, USERS_STAMP)) if key else None
             g.token_hash = key
             if g.principal is None:
-                raise Unauthorized("the page session has ended (signed out, expired, or the user was deactivated): sign in again.")
+                raise Unauthorized(Say("the page session has ended (signed out, expired, or the user was deactivated): sign in again."))
     return g.principal
 
 
@@ -128,7 +131,7 @@ def caller() -> Principal:
     """The signed-in user of a route that needs one (the guard has admitted them already)."""
     who = principal()
     if who is None:  # only a route declared ANYONE gets here without a user
-        raise Unauthorized("sign in: send `Authorization: Bearer TOKEN` (a token from `gridops users add`).")
+        raise Unauthorized(Say("sign in: send `Authorization: Bearer TOKEN` (a token from `gridops users add`)."))
     return who
 
 

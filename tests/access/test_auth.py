@@ -10,7 +10,7 @@ from gridops.core.models import AppUser, UserArea
 from tests.conftest import TEST_POINT
 
 
-def test_a_revoked_token_stops_working_at_the_next_request(city, monkeypatch):
+def test_a_revoked_token_stops_working_at_the_next_request(city, monkeypatch, english):
     tasks = city.client.get("/api/v1/me/tasks", headers=city.h("grid_worker"))
     assert tasks.status_code == 200  # the token is now remembered by this process
     monkeypatch.setenv("DATABASE_URL", city.app.config["DATABASE_URL"])
@@ -72,7 +72,7 @@ def test_signing_in_is_rate_limited_per_address(city):
     assert other.status_code == 302  # another address is not held back
 
 
-def test_a_page_session_is_kept_on_the_server_and_ended_by_signing_out(city):
+def test_a_page_session_is_kept_on_the_server_and_ended_by_signing_out(city, english):
     from gridops.core.models import PageSession
 
     client = city.app.test_client()

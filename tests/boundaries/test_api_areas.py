@@ -99,7 +99,7 @@ def test_before_the_boundaries_took_effect_there_is_nothing(client):
         ("layer=fire_brigade", "layer"),
     ],
 )
-def test_bad_parameters_get_a_problem_naming_the_field(client, query, field):
+def test_bad_parameters_get_a_problem_naming_the_field(client, query, field, english):
     res = client.get(f"/api/v1/areas?{query}")
     assert res.status_code == 400
     assert res.mimetype == "application/problem+json"

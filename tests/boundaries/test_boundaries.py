@@ -214,7 +214,7 @@ def test_boundaries_are_for_planners(app):
     assert stored(app) == before
 
 
-def test_a_zip_bomb_is_refused_at_once_and_leaves_nothing_behind(app, http, tmp_path):
+def test_a_zip_bomb_is_refused_at_once_and_leaves_nothing_behind(app, http, tmp_path, english):
     """400 MB of GeoJSON in a zip of a few hundred KB: refused from the zip's directory, never unpacked."""
     import time
 
@@ -266,7 +266,7 @@ def test_a_version_without_a_time_takes_effect_when_it_is_stored(app, http):
     assert effective > start + timedelta(seconds=2) and first is not None
 
 
-def test_publishing_under_a_later_scheduled_version_needs_supersede(app, http):
+def test_publishing_under_a_later_scheduled_version_needs_supersede(app, http, english):
     doc = grids_and_micro(export_geojson(http))
     later = (datetime.now(UTC) + timedelta(days=7)).isoformat()
     scheduled = upload(http, doc, effective=later, accept_warnings="true")

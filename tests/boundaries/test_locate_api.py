@@ -71,7 +71,7 @@ def test_an_ambiguous_address_returns_the_candidates_not_a_guess(client, buildin
     assert missing.status_code == 404 and missing.json["field"] == "address"
 
 
-def test_outside_snapped_swapped_and_malformed(client, building):
+def test_outside_snapped_swapped_and_malformed(client, building, english):
     b, _ = building
     far = client.get("/api/v1/locate?lon=104.3&lat=30.62")
     assert far.status_code == 422 and far.json["type"] == "/problems/outside-service-area"
@@ -128,7 +128,7 @@ def test_batch_geojson_in_and_out(client, building, admin_client):
     assert out["features"][1]["properties"]["status"] == "invalid" and out["features"][1]["geometry"] is None
 
 
-def test_batch_limits_and_wrong_bodies(demo_url, tmp_path):
+def test_batch_limits_and_wrong_bodies(demo_url, tmp_path, english):
     from tests.conftest import make_app, sign_in
 
     app = make_app(demo_url, tmp_path, BATCH_MAX_POINTS=3)
@@ -173,7 +173,7 @@ def test_a_door_code_is_located_while_the_registry_refreshes(demo_url, tmp_path,
         app.extensions["gridops.db"].dispose()
 
 
-def test_batch_csv_line_ends_and_encodings_as_spreadsheets_write_them(admin_client, building):
+def test_batch_csv_line_ends_and_encodings_as_spreadsheets_write_them(admin_client, building, english):
     """A CR alone ends a line (old Excel for Mac); a body that is not UTF-8 (a GBK export) or a line the csv
     module cannot read is a 400 that says so, never a 500 nor a silent replacement character."""
     b, _ = building
@@ -190,7 +190,7 @@ def test_batch_csv_line_ends_and_encodings_as_spreadsheets_write_them(admin_clie
     assert huge.status_code == 400 and "line 1" in huge.json["detail"]
 
 
-def test_a_json_body_nested_100000_deep_is_a_400(admin_client):
+def test_a_json_body_nested_100000_deep_is_a_400(admin_client, english):
     deep = admin_client.post("/api/v1/locate", data=b"[" * 100_000 + b"]" * 100_000, content_type="application/geo+json")
     assert deep.status_code == 400 and deep.mimetype == "application/problem+json" and "nested" in deep.json["detail"]
     strings = {"type": "FeatureCollection", "features": [], "note": "[" * 5000}  # brackets in a string are text

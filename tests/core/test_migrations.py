@@ -141,3 +141,26 @@ def test_every_change_routing_reads_moves_the_routing_stamp(demo_url, table, cha
             conn.rollback()
     finally:
         database.dispose()
+
+
+def test_the_users_own_language_comes_and_goes_with_its_revision(db):
+    """0025 adds `app_user.language` and takes it away again; the users stay."""
+    with db.connect() as conn:
+        conn.execute(text("INSERT INTO app_user (name, role, token_hash, active, created_at, language) "
+                          "VALUES ('王芳', 'grid_worker', 'h-0025', true, CURRENT_TIMESTAMP, 'en')"))
+        conn.commit()
+    downgrade(db, "0024")
+    with db.connect() as conn:
+        assert db_status(db).revision == "0024"
+        assert "language" not in _columns(conn, "app_user")
+        assert conn.execute(text("SELECT name FROM app_user WHERE token_hash = 'h-0025'")).scalar() == "王芳"
+    upgrade(db)
+    with db.connect() as conn:
+        assert "language" in _columns(conn, "app_user") and db_status(db).current
+        assert conn.execute(text("SELECT language FROM app_user WHERE token_hash = 'h-0025'")).scalar() is None
+
+
+def _columns(conn, table):
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT column_name FROM information_schema.columns WHERE table_name = :t"), {"t": table}).scalars().all()
+    return [r[1] for r in conn.execute(text(f"PRAGMA table_info({table})")).all()]

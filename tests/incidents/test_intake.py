@@ -267,7 +267,7 @@ def test_the_writer_keeps_a_connection_and_recovers_when_the_server_drops_it(cit
     assert counts(city)[0] == before + 1
 
 
-def test_json_no_field_can_hold_is_refused_before_anything_is_stored(city):
+def test_json_no_field_can_hold_is_refused_before_anything_is_stored(city, english):
     """A lone surrogate escape is valid JSON but no UTF-8 text (it failed where it was stored or sent back);
     a body nested 100,000 deep made Python's json raise RecursionError. Both are 400s naming the body."""
     before = counts(city)

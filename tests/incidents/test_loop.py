@@ -86,7 +86,7 @@ def test_notes_ratings_and_check_ins_are_checked(city):
     assert step(city, "resident", iid, "rate", rating=9).json["field"] == "rating"
 
 
-def test_a_check_in_outside_the_grid_is_refused_even_when_near(city):
+def test_a_check_in_outside_the_grid_is_refused_even_when_near(city, english):
     iid = new_incident(city)
     walk(city, iid, ("grid_worker", "take", {}))
     with city.session() as s:
@@ -234,7 +234,7 @@ def _elsewhere(city) -> tuple[int, str]:
     return iid, code
 
 
-def test_merging_or_handing_over_stays_on_ones_own_ground(city):
+def test_merging_or_handing_over_stays_on_ones_own_ground(city, english):
     """A grid leader cannot merge into another community's incident (and learns nothing of whether it
     exists), nor hand work to a worker of another community; the command centre can do both."""
     mine = new_incident(city)
@@ -261,7 +261,7 @@ def _resolved_by_the_leader(city) -> int:
     return iid
 
 
-def test_nobody_verifies_or_closes_what_they_resolved(city):
+def test_nobody_verifies_or_closes_what_they_resolved(city, english):
     iid = _resolved_by_the_leader(city)
     own = step(city, "grid_leader", iid, "verify")
     assert own.status_code == 403 and "resolved by you" in own.json["detail"] and "verify" not in own.json["allowed"]
@@ -270,7 +270,7 @@ def test_nobody_verifies_or_closes_what_they_resolved(city):
     assert walk(city, iid, ("community_admin", "close", {}))["status"] == "closed"
 
 
-def test_an_admin_override_of_the_resolver_rule_is_an_event_that_says_so(city):
+def test_an_admin_override_of_the_resolver_rule_is_an_event_that_says_so(city, english):
     from sqlalchemy import update
 
     from gridops.core.models import AppUser
@@ -311,7 +311,7 @@ def test_a_low_rating_reopens_the_incident_to_its_handler_and_counts_as_rework(c
     assert after["totals"]["rework"] == before["totals"]["rework"] + 1
 
 
-def test_not_fixed_reopens_within_seven_days_and_not_after(city):
+def test_not_fixed_reopens_within_seven_days_and_not_after(city, english):
     from datetime import timedelta
 
     iid = _closed(city)

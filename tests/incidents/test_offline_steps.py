@@ -25,7 +25,7 @@ def _history(city, iid):
     return city.client.get(f"/api/v1/incidents/{iid}/history", headers=city.h("command_centre")).json["events"]
 
 
-def test_a_step_sent_again_with_its_key_is_taken_once_with_the_phones_time(city):
+def test_a_step_sent_again_with_its_key_is_taken_once_with_the_phones_time(city, english):
     iid = new_incident(city)
     key = {"Idempotency-Key": "phone-1-take", **city.h("grid_worker")}
     took_at = _iso(city, -95)  # taken in a basement an hour and a half ago; the signal came back now
@@ -50,7 +50,7 @@ def test_a_step_sent_again_with_its_key_is_taken_once_with_the_phones_time(city)
     assert len(events[3]["photos"]) == 1
 
 
-def test_a_phone_clock_ahead_of_the_server_is_refused_with_what_to_do(city):
+def test_a_phone_clock_ahead_of_the_server_is_refused_with_what_to_do(city, english):
     iid = new_incident(city)
     res = step(city, "grid_worker", iid, "take", device_time=_iso(city, 6))
     assert res.status_code == 422 and res.json["type"] == "/problems/device-clock-ahead", res.json

@@ -113,7 +113,7 @@ def test_post_a_request_as_the_spec_shows_and_read_it_back(open311):
     assert status == 200 and root.find("request").findtext("service_request_id").isdigit()
 
 
-def test_filters_paging_and_the_90_day_window(open311):
+def test_filters_paging_and_the_90_day_window(open311, english):
     window = {"start_date": "2026-09-16T00:00:00+08:00", "end_date": "2026-11-15T23:59:59+08:00", "api_key": open311.staff_key}
     _, everything = open311.json("GET", "requests", window)
     assert 500 < len(everything) <= 1000
@@ -132,7 +132,7 @@ def test_filters_paging_and_the_90_day_window(open311):
     assert status == 400 and "90 days" in errors[0]["description"]
 
 
-def test_errors_come_in_the_specs_format(open311):
+def test_errors_come_in_the_specs_format(open311, english):
     status, errors = open311.json("POST", "requests", {"service_code": "order.noise", "lat": "30.62", "long": "104.1"})
     assert status == 403 and errors == [{"code": 403, "description": errors[0]["description"]}] and "api_key" in errors[0]["description"]
     status, root = open311.xml("POST", "requests", {"api_key": "wrong", "service_code": "order.noise", "lat": "30.62", "long": "104.1"})
@@ -202,7 +202,7 @@ def test_the_public_view_hides_care_police_and_the_words_of_disputes(open311):
 
 
 @pytest.mark.parametrize("rid", ["%C2%B2", "%D9%A3", "%EF%BC%91", "99999999999999999999999"])
-def test_an_id_that_is_no_64_bit_number_is_not_found_never_a_fault(open311, rid):
+def test_an_id_that_is_no_64_bit_number_is_not_found_never_a_fault(open311, rid, english):
     """'²'.isdigit() is true and int('３') is 3: an id is ASCII digits that fit a stored id, or it names nothing."""
     status, errors = open311.json("GET", f"requests/{rid}")
     assert status == 404 and errors[0]["code"] == 404

@@ -91,7 +91,7 @@ def test_an_admin_rewords_a_message_and_the_next_sms_says_it(city, gateway):
     assert trail[1]["after"] == {"text": text} and trail[1]["note"] == "社区口径"
 
 
-def test_a_template_that_cannot_render_or_names_no_kind_is_refused(city):
+def test_a_template_that_cannot_render_or_names_no_kind_is_refused(city, english):
     h = city.h("admin")
     assert city.client.put("/api/v1/message-templates/no_such/zh_Hans_CN", headers=h, json={"text": "x"}).status_code == 404
     assert city.client.put("/api/v1/message-templates/assigned/fr", headers=h, json={"text": "x"}).status_code == 404
@@ -103,7 +103,7 @@ def test_a_template_that_cannot_render_or_names_no_kind_is_refused(city):
 
 
 @pytest.mark.parametrize("who", ["community_admin", "grid_worker", "command_centre", "resident"])
-def test_only_an_admin_changes_wordings_settings_and_robots(city, who):
+def test_only_an_admin_changes_wordings_settings_and_robots(city, who, english):
     h = city.h(who)
     answers = [
         city.client.put("/api/v1/message-templates/assigned/zh_Hans_CN", headers=h, json={"text": "新任务 {incident}"}),
@@ -155,7 +155,7 @@ def test_a_setting_that_cannot_work_is_refused_and_nothing_is_stored(city, value
     assert listed["SMS_GATEWAY"]["source"] == "default"  # the good value of the same request was not stored either
 
 
-def test_a_test_message_goes_through_the_outbox_and_shows_its_status(city, gateway):
+def test_a_test_message_goes_through_the_outbox_and_shows_its_status(city, gateway, english):
     refused = city.client.post("/api/v1/message-settings/test", headers=city.h("admin"), json={"channel": "sms", "address": "13800002222"})
     assert refused.status_code == 409 and "not configured" in refused.json["detail"]
     _configure_sms(city, gateway)

@@ -122,7 +122,7 @@ def test_a_bad_edit_is_refused_naming_the_field_and_changes_nothing(city, edit, 
     assert again["revision"] == 1
 
 
-def test_only_planners_draw_and_publish(city):
+def test_only_planners_draw_and_publish(city, english):
     for role in ("grid_worker", "resident", "command_centre"):
         res = city.client.post("/api/v1/plans", json={"community": COMMUNITY}, headers=city.h(role))
         assert res.status_code == 403, role
@@ -276,7 +276,7 @@ def test_a_draft_with_findings_is_published_only_when_the_planner_accepts_them(c
     assert done.json["published"]["version"] == 2
 
 
-def test_a_plan_leaving_grids_with_nobody_is_published_only_naming_their_workers_or_accepting_them(city):
+def test_a_plan_leaving_grids_with_nobody_is_published_only_naming_their_workers_or_accepting_them(city, english):
     draft = _draft(city, "copy")
     first = sorted(g["code"] for g in draft["grids"])[0]
     split = city.client.post(f"/api/v1/plans/{draft['id']}/edits", json={"op": "split", "grid": first}, headers=city.h("planner"))
@@ -305,7 +305,7 @@ def test_a_plan_leaving_grids_with_nobody_is_published_only_naming_their_workers
     assert any(f"plan draft {draft['id']}" in (c["note"] or "") for c in trail)
 
 
-def test_two_planners_saving_the_same_revision_never_overwrite_each_other(city):
+def test_two_planners_saving_the_same_revision_never_overwrite_each_other(city, english):
     """The draft's revision is an optimistic lock: the second save of the same revision is refused."""
     import pytest as _pytest
     from sqlalchemy.orm.exc import StaleDataError

@@ -107,7 +107,7 @@ def test_a_taxonomy_sheet_with_bad_rows_stores_nothing_and_names_each_row(city):
     assert _upload(city, _workbook(GOOD), who="community_admin").status_code == 403
 
 
-def test_classes_are_named_ordered_and_removed_only_when_empty(city):
+def test_classes_are_named_ordered_and_removed_only_when_empty(city, english):
     admin = city.h("admin")
     res = city.client.put("/api/v1/category-groups/06", json={"name": "突发事件", "name_en": "Emergencies", "position": 5},
                           headers=admin)

@@ -87,7 +87,7 @@ def test_without_a_public_url_the_labels_use_the_address_the_request_came_in_on(
     assert f"http://localhost/r/{code}" not in decoded_pdf(only_doors.data)[0]
 
 
-def test_who_may_print_a_buildings_labels(city):
+def test_who_may_print_a_buildings_labels(city, english):
     code, _ = building_in_test_grid(city)
     path = f"/api/v1/buildings/{code}/labels"
     assert city.client.get(path, headers=city.h("admin")).status_code == 200

@@ -28,7 +28,7 @@ def report(city, category):
     return res.json
 
 
-def test_leave_sends_the_grids_reports_to_the_backup_until_it_is_cleared(city):
+def test_leave_sends_the_grids_reports_to_the_backup_until_it_is_cleared(city, english):
     keeper, worker = city.h("community_admin"), city.workers["grid_worker"]
     assert report(city, "dispute.neighbour")["assignee"]["code"] == worker
     res = city.client.post(f"/api/v1/people/{worker}/leave", json={"first": TODAY, "last": "2026-11-25", "note": "病假"},
@@ -51,7 +51,7 @@ def test_leave_sends_the_grids_reports_to_the_backup_until_it_is_cleared(city):
     assert [c["action"] for c in trail][:2] == ["clear_day", "leave"] and trail[1]["note"] == "病假"
 
 
-def test_a_swap_gives_each_worker_the_others_day(city):
+def test_a_swap_gives_each_worker_the_others_day(city, english):
     keeper, worker, backup = city.h("community_admin"), city.workers["grid_worker"], city.workers["backup"]
     off = city.client.put(f"/api/v1/people/{backup}/days/{TODAY}", json={"shifts": [], "reason": "change"}, headers=keeper)
     assert off.status_code == 200 and off.json["windows"] == []

@@ -169,7 +169,7 @@ def test_a_notice_that_spills_into_the_last_year_keeps_that_years_calendar(city)
     assert trail and trail[0]["after"] == {"kind": "holiday", "name": "元旦"}
 
 
-def test_a_community_admin_keeps_the_people_of_their_own_community_only(city):
+def test_a_community_admin_keeps_the_people_of_their_own_community_only(city, english):
     mine = city.h("community_admin")
     res = city.client.post("/api/v1/people", json={"code": "W9002", "name": "何平", "role": "grid_worker"}, headers=mine)
     assert res.status_code == 201, res.json
@@ -306,7 +306,7 @@ def test_rework_of_a_leavers_resolution_goes_to_whoever_answers_now(city):
     assert back.json["assignee"]["code"] != old and "has left" in back.json["routing_reason"], back.json
 
 
-def test_a_community_admin_cannot_reach_the_unassigned_or_the_leavers_of_other_communities(city):
+def test_a_community_admin_cannot_reach_the_unassigned_or_the_leavers_of_other_communities(city, english):
     admin, mine = city.h("admin"), city.h("community_admin")
     assert city.client.post("/api/v1/people", json={"code": "W9301", "name": "待分配", "role": "grid_worker", "phone": "13900009301"},
                             headers=admin).status_code == 201

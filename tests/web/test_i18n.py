@@ -7,7 +7,7 @@ from __future__ import annotations
 from gettext import GNUTranslations
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
@@ -21,7 +21,8 @@ def _page_strings() -> set[str]:
     with open(ROOT / "babel.cfg") as fh:
         method_map, options_map = parse_mapping_cfg(fh)
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(ROOT / "gridops", method_map, options_map):
+    keywords = {**DEFAULT_KEYWORDS, "Say": None}  # as `make messages` extracts: an error's sentence (gridops.core.words.Say)
+    for _file, _line, message, _comments, _context in extract_from_dir(ROOT / "gridops", method_map, options_map, keywords=keywords):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
 

@@ -21,6 +21,7 @@ from gridops.access.policy import Unauthorized
 from gridops.boundaries.geocoder import LocationQuery
 from gridops.core.errors import InvalidParameter
 from gridops.core.models import Building, Household
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.incidents.deadlines import WARN_LEVELS, warning_minutes
 from gridops.incidents.intake.duplicates import Candidate, matches, shown
@@ -83,14 +84,17 @@ def validate(ref: Reference, new: NewReport) -> CategoryRef:
     category = ref.category(new.category)
     if category is None or not category.active:
         known = sorted(c.code for c in ref.categories.values() if c.active)
-        raise InvalidParameter("category", f"unknown category {new.category!r}; categories: {', '.join(known)}.", allowed=known)
+        raise InvalidParameter("category", Say("unknown category %(category)r; categories: %(known)s.",
+                                               category=new.category, known=', '.join(known)), allowed=known)
     if new.channel not in CHANNELS:
-        raise InvalidParameter("channel", f"channel must be one of {', '.join(CHANNELS)}; got {new.channel!r}.", allowed=list(CHANNELS))
+        raise InvalidParameter("channel", Say("channel must be one of %(channels)s; got %(channel)r.",
+                                              channels=', '.join(CHANNELS), channel=new.channel), allowed=list(CHANNELS))
     if (new.x is None) != (new.y is None):
         missing = "lat" if new.y is None else "lon"
-        raise InvalidParameter(missing, f"`{missing}` is required with `{'lon' if missing == 'lat' else 'lat'}`.")
+        raise InvalidParameter(missing, Say("`%(missing)s` is required with `%(value)s`.",
+                                            missing=missing, value='lon' if missing == 'lat' else 'lat'))
     if new.x is None and not (new.building or new.household or new.address):
-        raise InvalidParameter("location", "a report needs a location: lon and lat (with crs), or a building, household or address.")
+        raise InvalidParameter("location", Say("a report needs a location: lon and lat (with crs), or a building, household or address."))
     return category
 
 

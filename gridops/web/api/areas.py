@@ -7,6 +7,7 @@ from flask import Response, current_app, request
 
 from gridops.boundaries.areas import AreaQuery, get_area, list_areas
 from gridops.core.errors import InvalidParameter
+from gridops.core.words import Say
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.areas import AreaAtArgs, AreaCollection, AreaFeature, AreaQueryArgs
 from gridops.web.api.schemas.common import problem_response
@@ -38,7 +39,8 @@ def areas(**args: Any) -> dict[str, Any]:
     cfg = current_app.config
     limit = args.get("limit") or cfg["API_PAGE_SIZE"]
     if limit > cfg["API_MAX_PAGE_SIZE"]:
-        raise InvalidParameter("limit", f"`limit` must be between 1 and {cfg['API_MAX_PAGE_SIZE']}, got {limit}.")
+        raise InvalidParameter("limit", Say("`limit` must be between 1 and %(cfg)s, got %(limit)s.",
+                                            cfg=cfg['API_MAX_PAGE_SIZE'], limit=limit))
     q = AreaQuery(
         layer=args.get("layer") or cfg["PRIMARY_LAYER"], level=args.get("level"), within=args.get("within"),
         at=args.get("at"), bbox=args.get("bbox"), limit=limit, offset=args["offset"],

@@ -11,6 +11,7 @@ from flask import Response, current_app, request, send_file
 from gridops.basemap.archive import TileArchive, open_archive
 from gridops.basemap.city import city_tile
 from gridops.core.errors import NotFound
+from gridops.core.words import Say
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.basemap import BasemapTile
 from gridops.web.api.schemas.common import problem_response
@@ -40,7 +41,7 @@ tiles = FlaskBlueprint("tiles", __name__)
 
 def _archive() -> TileArchive:
     if not current_app.config.get("TILES"):
-        raise NotFound("no tile archive is configured (GRIDOPS_TILES)")
+        raise NotFound(Say("no tile archive is configured (GRIDOPS_TILES)"))
     return open_archive(str(current_app.config["TILES"]))
 
 
@@ -64,5 +65,5 @@ def archive_file() -> Response:
     """The .pmtiles file whole, with HTTP range requests (206), for clients that read archives themselves."""
     archive = _archive()
     if archive.kind != "pmtiles":
-        raise NotFound("the tile archive is an .mbtiles file: its tiles are at /tiles/{z}/{x}/{y}")
+        raise NotFound(Say("the tile archive is an .mbtiles file: its tiles are at /tiles/{z}/{x}/{y}"))
     return send_file(archive.path, mimetype="application/vnd.pmtiles", conditional=True, max_age=3600)

@@ -12,6 +12,7 @@ from gridops.boundaries.files import READABLE, check_size, export, scratch_dir, 
 from gridops.boundaries.misfit import misfit
 from gridops.boundaries.versions import check, list_versions, publish
 from gridops.core.errors import InvalidParameter
+from gridops.core.words import Say
 from gridops.web.api.parsing import FORM_AND_FILES, Blueprint
 from gridops.web.api.schemas.boundaries import (
     BoundaryForm,
@@ -37,8 +38,8 @@ def _saved_upload() -> tuple[Path, Path]:
     before parsing if it would unpack beyond the limits; the folder is removed on every refusal."""
     uploads = [f for f in request.files.getlist("file") if f and f.filename]
     if not uploads:
-        raise InvalidParameter("file", "send the boundaries as a multipart field `file` "
-                                       "(.geojson, .gpkg, .zip of a shapefile, or .shp with its parts).")
+        raise InvalidParameter("file", Say("send the boundaries as a multipart field `file` "
+                                       "(.geojson, .gpkg, .zip of a shapefile, or .shp with its parts)."))
     cfg = current_app.config
     folder = scratch_dir(cfg["INSTANCE_PATH"])
     try:
@@ -47,13 +48,15 @@ def _saved_upload() -> tuple[Path, Path]:
             assert upload.filename is not None  # uploads without a file name are left out above
             name = Path(upload.filename.replace("\\", "/")).name or "upload"
             if name == ".." or "\x00" in name:  # the folder's parent, or no file name a file system takes
-                raise InvalidParameter("file", f"an uploaded file needs a name like grids.geojson; got {upload.filename!r}.")
+                raise InvalidParameter("file", Say("an uploaded file needs a name like grids.geojson; got %(filename)r.",
+                                                   filename=upload.filename))
             target = folder / name
             upload.save(target)
             if target.suffix.lower() in READABLE and main is None:
                 main = target
         if main is None:
-            raise InvalidParameter("file", f"none of the uploaded files is one gridops reads ({', '.join(READABLE)}).")
+            raise InvalidParameter("file", Say("none of the uploaded files is one gridops reads (%(readable)s).",
+                                               readable=', '.join(READABLE)))
         check_size(main, cfg["BOUNDARY_MAX_BYTES"], cfg["BOUNDARY_MAX_FEATURES"])
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

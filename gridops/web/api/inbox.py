@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from gridops.access.policy import ROUTES, Principal
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
+from gridops.core.words import Say
 from gridops.messages import contacts, inbox
 from gridops.messages.contacts import Reader
 from gridops.messages.kinds import DEFAULT_LANG
@@ -54,7 +55,8 @@ def notifications(**args: Any) -> dict[str, Any]:
     cfg = current_app.config
     limit = args.get("limit") or cfg["API_PAGE_SIZE"]
     if limit > cfg["API_MAX_PAGE_SIZE"]:
-        raise InvalidParameter("limit", f"`limit` must be between 1 and {cfg['API_MAX_PAGE_SIZE']}, got {limit}.")
+        raise InvalidParameter("limit", Say("`limit` must be between 1 and %(cfg)s, got %(limit)s.",
+                                            cfg=cfg['API_MAX_PAGE_SIZE'], limit=limit))
     with database().session() as session:
         lang = contacts.language(session, reader(who)) or page_lang()
         found = inbox.messages(session, reader(who), lang, limit=limit, offset=args["offset"])

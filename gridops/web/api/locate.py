@@ -11,6 +11,7 @@ from gridops.geo.crs import crs_name
 from gridops.boundaries.batch import csv_chunks, geojson_chunks, locate_batch, parse_csv, parse_geojson
 from gridops.boundaries.geocoder import LocationQuery
 from gridops.core.errors import InvalidParameter
+from gridops.core.words import Say
 from gridops.web.api.parsing import Blueprint, text_body
 from gridops.web.api.schemas.common import problem_response
 from gridops.web.api.schemas.locate import BatchArgs, LocateAnswer, LocateArgs
@@ -48,7 +49,8 @@ def locate_one(**args: Any) -> dict[str, Any]:
     )
     if (q.x is None) != (q.y is None):
         missing = "lat" if q.y is None else "lon"
-        raise InvalidParameter(missing, f"`{missing}` is required with `{'lon' if missing == 'lat' else 'lat'}`.")
+        raise InvalidParameter(missing, Say("`%(missing)s` is required with `%(value)s`.",
+                                            missing=missing, value='lon' if missing == 'lat' else 'lat'))
     return geocoder().locate(q, database().session)
 
 
@@ -70,7 +72,7 @@ def locate_many(**args: Any) -> Response:
     elif kind in ("application/json", "application/geo+json"):
         doc = request.get_json(silent=True)
         if doc is None:
-            raise InvalidParameter("body", "the body is not valid JSON.")
+            raise InvalidParameter("body", Say("the body is not valid JSON."))
         batch = parse_geojson(doc, limit, default_crs)
         fmt = "geojson"
     else:

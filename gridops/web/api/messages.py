@@ -14,6 +14,7 @@ from flask import current_app, request
 from gridops.access.policy import Forbidden
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter, NotFound
+from gridops.core.words import Say
 from gridops.messages import deliveries
 from gridops.messages.deliveries import MessageQuery
 from gridops.messages.settings import effective
@@ -106,9 +107,10 @@ def receipts(channel: str) -> dict[str, Any]:
     with database().session() as session:
         expected = effective(current_app.config, session).get("SMS_RECEIPT_TOKEN")
         if not expected:  # as if there were no such endpoint: nothing here takes receipts
-            raise NotFound("delivery receipts are not taken here: no SMS_RECEIPT_TOKEN is set.")
+            raise NotFound(Say("delivery receipts are not taken here: no SMS_RECEIPT_TOKEN is set."))
         if not deliveries.token_matches(str(expected), given):
-            raise Forbidden(f"send the receipt token set as SMS_RECEIPT_TOKEN in the {RECEIPT_HEADER} header.")
+            raise Forbidden(Say("send the receipt token set as SMS_RECEIPT_TOKEN in the %(receipt_header)s header.",
+                                receipt_header=RECEIPT_HEADER))
         return deliveries.apply_receipts(session, channel, _receipts(), clock.now())
 
 
@@ -120,11 +122,12 @@ def _receipts() -> list[dict[str, Any]]:
     out = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise InvalidParameter("body", "send a receipt {\"id\": …, \"status\": \"delivered\"} or a JSON list of them.")
+            raise InvalidParameter("body", Say("send a receipt {\"id\": …, \"status\": \"delivered\"} or a JSON list of them."))
         errors = schema.validate(item)
         if errors:
             name, why = next(iter(errors.items()))
-            raise InvalidParameter(str(name) if len(items) == 1 else f"{i}.{name}", f"receipt {i}: {name}: {' '.join(map(str, why))}")
+            raise InvalidParameter(str(name) if len(items) == 1 else f"{i}.{name}", Say("receipt %(i)s: %(name)s: %(value)s",
+                                                                                        i=i, name=name, value=' '.join(map(str, why))))
         out.append(schema.load(item))
     return out
 

@@ -17,6 +17,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import UnsupportedMediaType
 
 from gridops.core.errors import InvalidParameter
+from gridops.core.words import Say
 
 FORM_AND_FILES = "form_and_files"
 JSON_OR_FORM = "json_or_form"
@@ -57,8 +58,9 @@ def text_body(req: Request) -> str:
     try:
         return req.get_data(cache=True).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidParameter("body", f"the body is not UTF-8 text (byte {exc.start} cannot be read); "
-                                       "save the file as UTF-8 (Excel: \"CSV UTF-8\") and send it again.") from None
+        raise InvalidParameter("body", Say("the body is not UTF-8 text (byte %(start)s cannot be read); save the file as "
+                                           'UTF-8 (Excel: "CSV UTF-8") and send it again.',
+                                           start=exc.start)) from None
 
 
 def uploaded_files(items: Any, field: str = "photo") -> list[tuple[str, bytes]]:
@@ -67,7 +69,8 @@ def uploaded_files(items: Any, field: str = "photo") -> list[tuple[str, bytes]]:
     out = []
     for item in items or []:
         if not isinstance(item, FileStorage):
-            raise InvalidParameter(field, f"`{field}` takes files, sent as parts of a multipart/form-data body "
-                                          "(a JSON body cannot carry them).")
+            raise InvalidParameter(field, Say("`%(field)s` takes files, sent as parts of a multipart/form-data body (a JSON "
+                                              "body cannot carry them).",
+                                              field=field))
         out.append((item.filename or field, item.read()))
     return out

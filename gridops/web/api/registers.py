@@ -18,6 +18,7 @@ from marshmallow import Schema, fields, validate
 from gridops.core import clock
 from gridops.core.errors import InvalidParameter
 from gridops.core.timeparse import parse_date
+from gridops.core.words import Say
 from gridops.incidents.doors import door_url
 from gridops.registers import building_files, buildings, calendars, categories, households, labels, people, people_files, rosters, taxonomy
 from gridops.registers.audit import ChangeQuery
@@ -468,7 +469,7 @@ def get_building(code: str) -> dict[str, Any]:
 def create_building(body: dict[str, Any]) -> dict[str, Any]:
     """Add a building at its entrance; its households count for its grid at once."""
     if body.get("lon") is None or body.get("lat") is None:
-        raise InvalidParameter("lon", "a building needs its entrance: lon and lat.")
+        raise InvalidParameter("lon", Say("a building needs its entrance: lon and lat."))
     _outline(body)
     with database().session() as session:
         return buildings.add_building(session, use_case_context(), caller(), **body)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gridops.access.policy import Principal
 from gridops.core.errors import InvalidParameter
+from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.registers.files import Imported, write_file
 from gridops.web.api.parsing import FORM_AND_FILES, Blueprint
@@ -62,7 +63,7 @@ def uploaded(form: dict[str, Any], bodies: dict[str, str], what: str) -> tuple[b
     if request.mimetype in bodies:
         return request.get_data(), bodies[request.mimetype]
     kinds = " or ".join(".xlsx" if t == XLSX else t for t in bodies)
-    raise InvalidParameter("file", f"send {what} as a multipart field `file`, or as a {kinds} body.")
+    raise InvalidParameter("file", Say("send %(what)s as a multipart field `file`, or as a %(kinds)s body.", what=what, kinds=kinds))
 
 
 def imports(bp: Blueprint, upload: type[Schema], forbidden: str) -> Callable[[View], View]:

@@ -7,6 +7,7 @@ from flask import Response, current_app, request, stream_with_context
 
 from gridops.core.errors import Busy, InvalidParameter
 from gridops.core.types import STORED_ID_MAX
+from gridops.core.words import Say
 from gridops.incidents.stream import stream
 from gridops.web.api.parsing import Blueprint
 from gridops.web.api.schemas.common import Query, problem_response, stored_id
@@ -50,7 +51,8 @@ def live(**args: Any) -> Response:
             if not 0 <= after <= STORED_ID_MAX:
                 raise ValueError(header)
         except ValueError:
-            raise InvalidParameter("Last-Event-ID", f"Last-Event-ID must be an event id (a whole number); got {header!r}.") from None
+            raise InvalidParameter("Last-Event-ID", Say("Last-Event-ID must be an event id (a whole number); got %(header)r.",
+                                                        header=header)) from None
     hub = hub_of(request.environ)
     if hub is not None:  # served by `gridops serve --workers N`: the worker's loop holds the stream, not this thread
         if hub.full:

@@ -235,7 +235,8 @@ def _page(template: str, who: Principal, status: int = 200, **context: Any) -> P
 
 
 def _failed(template: str, who: Principal, err: GridopsError, **context: Any) -> PageAnswer:
-    return _page(template, who, describe(err).status, problem=err.public_message, **context)
+    p = describe(err)
+    return _page(template, who, p.status, problem=p.detail, **context)
 
 
 def _arg(name: str) -> str:

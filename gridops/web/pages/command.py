@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 
 from gridops.web.headers import with_nonce
+from gridops.web.i18n import lang_code
 from gridops.web.pages.base import PageAnswer, pages, signed_in
 from gridops.web.pages.dashboard import dashboard_context, screen_context
 from gridops.web.request import database
@@ -16,7 +17,7 @@ def live_map_page() -> PageAnswer | str:
     who = signed_in()
     from gridops.analytics.mapping import live_page_html  # folium: ~1 s to import, needed only by the map pages
 
-    return with_nonce(live_page_html(database(), current_app.config, who))
+    return with_nonce(live_page_html(database(), current_app.config, who, lang=lang_code()))
 
 
 @pages.get("/dashboard")

@@ -19,7 +19,7 @@ from gridops.core.errors import GridopsError
 from gridops.core.timeparse import parse_month
 from gridops.messages.deliveries import failed_count
 from gridops.registers import calendars, people
-from gridops.web.i18n import N_
+from gridops.web.i18n import N_, status_words
 from gridops.web.measures import (
     AREA_COLUMNS,
     FLAG_NAMES,
@@ -147,8 +147,9 @@ def dashboard_context(db: Database, cfg: Mapping[str, Any], who: Principal, args
                            missing_years=calendars.missing_years(session),
                            failed_messages=failed_count(session) if who.can(READ_MESSAGES) else None)
     except GridopsError as err:
-        context.update(problem=err.public_message, month=args.get("month") or "")
-        return context, describe(err).status
+        p = describe(err)
+        context.update(problem=p.detail, month=args.get("month") or "")
+        return context, p.status
     query = {"level": level, "since": since.astimezone(UTC).isoformat(), "until": until.astimezone(UTC).isoformat()}
     if area:
         query["area"] = area
@@ -185,8 +186,6 @@ def dashboard_context(db: Database, cfg: Mapping[str, Any], who: Principal, args
 
 
 SCREEN_WORDS = {
-    "flow_reported": N_("Reported"), "flow_accepted": N_("Accepted"), "flow_dispatched": N_("Dispatched"),
-    "flow_resolved": N_("Resolved"), "flow_verified": N_("Verified"), "flow_closed": N_("Closed"),
     "open_n": N_("{n} open"), "overdue_n": N_("{n} overdue"), "no_open": N_("nothing open"),
     "on_time": N_("on time {p}"), "live": N_("live"), "reconnecting": N_("reconnecting…"), "updated": N_("updated {t}"),
     "none": N_("none yet this month"),
@@ -196,14 +195,15 @@ SCREEN_WORDS = {
 def screen_context(db: Database, cfg: Mapping[str, Any], who: Principal, args: Mapping[str, str]) -> tuple[dict[str, Any], int]:
     """The big screen's frame (its figures come from /api/v1/stats/live, asked again on each event of the feed)."""
     area = (args.get("area") or "").strip() or (None if who.policy.measures == ALL else (who.areas[0] if who.areas else None))
-    context: dict[str, Any] = {"area": area or "", "area_name": "", "problem": None, "script_words": SCREEN_WORDS}
+    context: dict[str, Any] = {"area": area or "", "area_name": "", "problem": None, "script_words": {**SCREEN_WORDS, **status_words()}}
     try:
         with db.session() as session, unknown_area_said():
             if area:
                 context["area_name"] = area_named(session, cfg["PRIMARY_LAYER"], area)["name"]
     except GridopsError as err:
-        context["problem"] = err.public_message
-        return context, describe(err).status
+        p = describe(err)
+        context["problem"] = p.detail
+        return context, p.status
     higher, green, amber = FLAGS["overdue"]
     context["screen"] = {"pageHeader": PAGE_HEADER, "area": area, "timezone": cfg["TIMEZONE"], "layer": cfg["PRIMARY_LAYER"],
                          "overdue": {"green": green, "amber": amber}, "lang": "en" if english() else "zh-CN"}

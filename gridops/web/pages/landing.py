@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import abort, current_app, render_template
+from flask_babel import gettext
 
 from gridops.analytics.overview import overview
 from gridops.core.errors import GridopsError
 from gridops.core.health import health
+from gridops.web.i18n import say
 from gridops.web.pages.base import pages
 from gridops.web.problems import PROBLEM_TYPES
 from gridops.web.request import database
@@ -21,7 +23,7 @@ def index() -> str:
         with db.session() as session:
             summary = overview(session, current_app.config["PRIMARY_LAYER"])
     except GridopsError as err:
-        problem = err.public_message
+        problem = say(err.public_said)
     return render_template("index.html", summary=summary, status=status, problem=problem,
                            layer=current_app.config["PRIMARY_LAYER"])
 
@@ -31,4 +33,4 @@ def problem_type(slug: str) -> str:
     if slug not in PROBLEM_TYPES:
         abort(404, description=f"no problem type {slug!r}")
     _, title, description = PROBLEM_TYPES[slug]
-    return render_template("problem.html", slug=slug, title=title, description=description)
+    return render_template("problem.html", slug=slug, title=gettext(title), description=description)

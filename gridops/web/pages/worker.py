@@ -15,7 +15,7 @@ from flask_babel import get_locale, gettext
 
 from gridops.access.policy import ROLES
 from gridops.registers.categories import list_categories
-from gridops.web.i18n import N_
+from gridops.web.i18n import N_, status_words
 from gridops.web.pages.base import PageAnswer, pages, signed_in
 from gridops.web.request import PAGE_HEADER, database
 
@@ -68,12 +68,7 @@ STRINGS: dict[str, str] = {
     "report_title": N_("Patrol report"), "report_need_category": N_("Choose what you found."),
     "report_need_photo": N_("Handled on the spot needs a photo of what was done."),
     "report_where": N_("Position: ±{accuracy} m"),
-    # the loop's statuses (gridops.incidents.loop.STATUS_NAMES says them in Chinese)
-    "status_reported": N_("reported"), "status_accepted": N_("accepted"), "status_assessed": N_("assessed"),
-    "status_dispatched": N_("dispatched"), "status_in_progress": N_("in progress"), "status_resolved": N_("resolved"),
-    "status_verified": N_("verified"), "status_closed": N_("closed"), "status_followed_up": N_("followed up"),
-    "status_returned": N_("returned for rework"), "status_reopened": N_("reopened"), "status_escalated": N_("escalated"),
-    "status_merged": N_("merged"),
+    # the loop's statuses come from the one table (gridops.incidents.names, through status_words())
     "leave_unsent": N_("{n} steps are not sent yet. Signing out now loses them. Sign out anyway?"),
 }
 
@@ -98,7 +93,7 @@ def worker() -> PageAnswer | str:
     with database().session() as session:
         categories = _category_names(session)
     return render_template("worker.html", who=who, role_name=role_name, not_worker=False, page_header=PAGE_HEADER,
-                           tile_url=current_app.config["TILE_URL"] or "", strings=STRINGS, categories=categories)
+                           tile_url=current_app.config["TILE_URL"] or "", strings={**STRINGS, **status_words()}, categories=categories)
 
 
 @pages.get("/worker/manifest.webmanifest")

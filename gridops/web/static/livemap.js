@@ -21,6 +21,9 @@
     const map = setup.map;
     const cfg = setup.config;
     const OPEN = cfg.open; // the loop's open statuses, from the server (gridops.incidents.loop)
+    // a status or step as the reader names it (the one table: gridops.incidents.names)
+    const statusName = (s) => (cfg.statusNames || {})[s] || s;
+    const stepName = (s) => (cfg.stepNames || {})[s] || s;
     const snapshot = cfg.snapshot || null;
     const groupOf = Object.fromEntries(cfg.categories.map((c) => [c.code, c.group]));
     const state = { markers: new Map(), props: new Map(), workers: L.layerGroup(), filters: { status: "open" }, loaded: false };
@@ -103,7 +106,7 @@
     }
 
     function tooltipText(p) {
-      const span = el("span", null, `#${p.id} ${p.category_name} · ${p.status}${p.overdue ? " · 逾期 overdue" : ""}`);
+      const span = el("span", null, `#${p.id} ${p.category_name} · ${statusName(p.status)}${p.overdue ? " · 逾期 overdue" : ""}`);
       return span;
     }
 
@@ -171,7 +174,7 @@
     function fill(box, p, view, events) {
       box.replaceChildren();
       box.appendChild(el("h3", null, `#${p.id} ${p.category_name}`));
-      box.appendChild(el("p", "meta", `${p.status} · ${p.urgency} · grid ${p.grid} · tier ${p.tier}`));
+      box.appendChild(el("p", "meta", `${statusName(p.status)} · ${p.urgency} · grid ${p.grid} · tier ${p.tier}`));
       box.appendChild(el("p", "meta", `due ${new Date(p.due_at).toLocaleString("zh-CN", { timeZone: cfg.timezone })}` +
         (p.overdue ? " · 逾期 overdue" : "") + (p.supervised ? " · 督办 supervised" : "")));
       if (p.assignee) box.appendChild(el("p", "meta", `assignee ${p.assignee.name} (${p.assignee.code})` +
@@ -208,8 +211,8 @@
       if (events) {
         const ol = el("ol");
         for (const e of events) {
-          ol.appendChild(el("li", null, `${new Date(e.at).toLocaleString("zh-CN", { timeZone: cfg.timezone })} ${e.action}` +
-            `${e.to_status ? " → " + e.to_status : ""} · ${e.actor.label}${e.note ? ": " + e.note : ""}`));
+          ol.appendChild(el("li", null, `${new Date(e.at).toLocaleString("zh-CN", { timeZone: cfg.timezone })} ${stepName(e.action)}` +
+            `${e.to_status ? " → " + statusName(e.to_status) : ""} · ${e.actor.label}${e.note ? ": " + e.note : ""}`));
         }
         box.appendChild(ol);
       }
@@ -284,7 +287,7 @@
         return s;
       };
       select("category", "类别 Category", [["", "all"], ...cfg.categories.map((c) => [c.code, c.name])]);
-      select("status", "状态 Status", [["open", "open"], ["all", "all"], ...Object.keys(STATUS_COLOURS).map((s) => [s, s])]);
+      select("status", "状态 Status", [["open", "open"], ["all", "all"], ...Object.keys(STATUS_COLOURS).map((s) => [s, statusName(s)])]);
       const area = el("label", null, "区域 Area code");
       const input = el("input");
       input.name = "area";

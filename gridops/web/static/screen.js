@@ -95,13 +95,13 @@
     STEPS.forEach((step) => {
       const item = el("li", "step");
       item.dataset.step = step;
-      item.append(el("span", "label", gridopsT("flow_" + step)), el("b", null, number.format(by[step] || 0)));
+      item.append(el("span", "label", gridopsT("status_" + step)), el("b", null, number.format(by[step] || 0)));
       list.appendChild(item);
     });
     if (flowChart) {
       flowChart.setOption({
         grid: { left: 8, right: 8, top: 16, bottom: 8, containLabel: true },
-        xAxis: { type: "category", data: STEPS.map((s) => gridopsT("flow_" + s)), axisLabel: { color: "#bcccdc", fontSize: 15 },
+        xAxis: { type: "category", data: STEPS.map((s) => gridopsT("status_" + s)), axisLabel: { color: "#bcccdc", fontSize: 15 },
                  axisLine: { lineStyle: { color: "#486581" } } },
         yAxis: { type: "value", minInterval: 1, axisLabel: { color: "#9fb3c8" }, splitLine: { lineStyle: { color: "#243b53" } } },
         series: [{ type: "bar", data: STEPS.map((s) => by[s] || 0), barWidth: "55%",
