@@ -332,7 +332,7 @@ def test_a_planner_redraws_a_buildings_outline_over_the_api_and_a_misplaced_one_
     assert res.json["footprint"].startswith("MULTIPOLYGON") and f"{lon - d:.7f}".rstrip("0") in res.json["footprint"]
     away = "POLYGON ((" + ", ".join(f"{x + 0.006} {y + 0.002}" for x, y in ring) + "))"  # a GCJ-02 copy: ~600 m off
     res = city.client.patch(f"/api/v1/buildings/{code}", json={"footprint": away}, headers=planner)
-    assert res.status_code == 400 and res.json["field"] == "footprint" and "entrance" in res.json["detail"], res.json
+    assert res.status_code == 400 and res.json["field"] == "footprint" and "距入口" in res.json["detail"], res.json
     res = city.client.patch(f"/api/v1/buildings/{code}", json={"footprint": "POINT (1 2)"}, headers=planner)
     assert res.status_code == 400 and res.json["field"] == "footprint", res.json
     trail = city.client.get(f"/api/v1/audit?kind=building&key={code}", headers=city.h("command_centre")).json["changes"]
