@@ -1,22 +1,107 @@
-"""The command centre's pages: the live map and the measures (the hidden-risk map: gridops.web.pages.risk)."""
+"""The command centre's pages: the dispatch console (the live map and its queue) and the measures (the hidden-risk
+map: gridops.web.pages.risk)."""
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from typing import Any
 
-from gridops.web.headers import with_nonce
+from flask import current_app, render_template, request
+from flask_babel import gettext
+from sqlalchemy import select
+
+from gridops.access.policy import ROLES
+from gridops.analytics.live import boundaries
+from gridops.core.models import Category, CategoryGroup
+from gridops.incidents.loop import CLOSED, LADDER, OPEN, STATUSES, STEPS
+from gridops.web.i18n import N_, page_lang
+from gridops.web.measures import english
 from gridops.web.pages.base import PageAnswer, pages, signed_in
 from gridops.web.pages.dashboard import dashboard_context, screen_context
-from gridops.web.request import database
+from gridops.web.request import PAGE_HEADER, database
+
+# the loop's statuses and steps as people read them (gridops.incidents.loop.STATUS_NAMES / Step.name say them in
+# Chinese; the catalogues say the same)
+STATUS_WORDS = {
+    "reported": N_("reported"), "accepted": N_("accepted"), "assessed": N_("assessed"), "dispatched": N_("dispatched"),
+    "in_progress": N_("in progress"), "resolved": N_("resolved"), "verified": N_("verified"), "closed": N_("closed"),
+    "followed_up": N_("followed up"), "returned": N_("returned for rework"), "reopened": N_("reopened"),
+    "escalated": N_("escalated"), "merged": N_("merged"),
+}
+STEP_WORDS = {
+    "report": N_("Reported it"), "accept": N_("Accept the report"), "assess": N_("Assess"), "dispatch": N_("Dispatch"),
+    "take": N_("Take the task"), "reassign": N_("Reassign"), "reject": N_("Send back to routing"),
+    "check_in": N_("Check in on site"), "resolve": N_("Resolve"), "verify": N_("Verify"),
+    "return": N_("Return for rework"), "close": N_("Close the case"), "rate": N_("Rate"),
+    "follow_up": N_("Follow-up call"), "not_fixed": N_("Not fixed"), "escalate": N_("Escalate"),
+    "supervise": N_("Supervise"), "merge": N_("Merge into another"), "split": N_("Split off again"),
+    "comment": N_("Comment"),
+}
+URGENCY_WORDS = {"critical": N_("critical"), "urgent": N_("urgent"), "normal": N_("normal"), "low": N_("low")}
+TIER_WORDS = {"grid": N_("grid"), "grid_leader": N_("grid leader"), "community": N_("community"), "street": N_("street"),
+              "district": N_("district")}
+
+# the console's words (console.js asks gridopsT(key, {…}))
+CONSOLE_WORDS = {
+    "shown": N_("{n} shown of {total}"), "shown_all": N_("{n} shown"), "more": N_("the first {n} are listed: narrow the filters"),
+    "new_badge": N_("new"), "overdue": N_("overdue"), "supervised": N_("supervised"),
+    "unassigned": N_("unassigned"), "due": N_("due {time}"),
+    "loading": N_("Loading…"), "load_failed": N_("Could not load: {error}"), "nothing": N_("No incident matches."),
+    "sound_on": N_("Sound on"), "sound_off": N_("Sound off"),
+    "p_grid": N_("Grid"), "p_address": N_("Address"),
+    "p_reported": N_("Reported"), "p_due": N_("Due"), "p_assignee": N_("Assignee"), "p_reason": N_("Why them"),
+    "p_tier": N_("Tier"), "p_reporter": N_("Reporter"), "p_rating": N_("Rating"),
+    "p_photos": N_("Photos"), "p_history": N_("History"), "p_steps": N_("What you may do"), "p_flags": N_("Checks"),
+    "no_steps": N_("There is no step for you to take on this incident now."),
+    "field_step": N_("{step}: done by the assignee on the grid worker's phone page."),
+    "anonymous": N_("anonymous"), "close_panel": N_("Close"),
+    "photo_report": N_("report"), "photo_resolve": N_("resolution"), "enlarge": N_("Click to enlarge"),
+    "note": N_("Note"), "note_needed": N_("Note (needed)"), "note_hint": N_("why, or what was done"),
+    "submit": N_("Confirm: {step}"), "cancel": N_("Cancel"), "sending": N_("Sending…"),
+    "done": N_("Done: {step} · now {status}"), "need_note": N_("Please write a note."),
+    "worker": N_("Worker"), "worker_auto": N_("Let routing choose"), "target": N_("Merge into incident no."),
+    "target_hint": N_("an open report nearby"), "need_target": N_("Choose the incident to merge into."),
+    "reached": N_("The resident answered"), "not_reached": N_("Not reached (call again later)"),
+    "rating": N_("Rating"), "stars": N_("{n} stars"), "words": N_("The resident's words"),
+    "need_rating": N_("Choose the resident's rating."), "need_reached": N_("Say whether the resident answered."),
+    "low_rating": N_("A rating of 1 or 2 reopens the incident."),
+    "live": N_("live"), "reconnecting": N_("reconnecting…"),
+    "system": N_("system"),
+    "l_grids": N_("Grids"), "l_micro": N_("Micro-grids"), "l_incidents": N_("Incidents"), "l_workers": N_("Grid workers"),
+    "on_shift": N_("on shift"), "off_shift": N_("off shift"), "open_work": N_("{n} open"),
+    "new_report": N_("New report: no. {id} {category} · {grid}"),
+}
+
+
+def _console_config(session: Any, layer: str) -> dict[str, Any]:
+    """What the console shows by name: categories and their groups, grids (with their workers), statuses, steps."""
+    en = english()
+    groups = [{"code": c, "name": (n_en or n) if en else n} for c, n, n_en in session.execute(
+        select(CategoryGroup.code, CategoryGroup.name, CategoryGroup.name_en).order_by(CategoryGroup.position))]
+    categories = [{"code": c, "name": (n_en or n) if en else n, "group": g, "urgency": u} for c, n, n_en, g, u in session.execute(
+        select(Category.code, Category.name, Category.name_en, Category.group_code, Category.urgency).order_by(Category.code))]
+    return {"groups": groups, "categories": categories,
+            "statuses": [{"code": s, "name": gettext(STATUS_WORDS[s])} for s in STATUSES],
+            "steps": {a: gettext(STEP_WORDS[a]) for a in ("report", *STEPS)},
+            "needsNote": [a for a, s in STEPS.items() if s.needs_note],
+            "urgencies": [{"code": u, "name": gettext(w)} for u, w in URGENCY_WORDS.items()],
+            "tiers": {t: gettext(TIER_WORDS[t]) for t in LADDER}, "open": list(OPEN), "closed": list(CLOSED)}
 
 
 @pages.get("/map")
 def live_map_page() -> PageAnswer | str:
-    """The live map: boundaries, open incidents (clustered, coloured by status and urgency), workers; live."""
+    """The dispatch console: the open incidents in a queue beside the live map (boundaries, incidents, workers),
+    each one's panel with every step the signed-in role may take; kept current by the live feed."""
     who = signed_in()
-    from gridops.analytics.mapping import live_page_html  # folium: ~1 s to import, needed only by the map pages
-
-    return with_nonce(live_page_html(database(), current_app.config, who))
+    cfg = current_app.config
+    with database().session() as session:
+        bounds = boundaries(session, cfg["PRIMARY_LAYER"])
+        console = _console_config(session, cfg["PRIMARY_LAYER"])
+    role = ROLES.get(who.role)
+    console.update(pageHeader=PAGE_HEADER, timezone=cfg["TIMEZONE"], lang=page_lang(), role=who.role,
+                   roleName=((role.name_en if english() else role.name) if role else who.role), user=who.name)
+    return render_template("command_map.html", console=console, bounds=bounds, words=CONSOLE_WORDS,
+                           grids=sorted(((f["properties"]["name"] or f["properties"]["code"], f["properties"]["code"])
+                                         for f in bounds["grids"]["features"])))
 
 
 @pages.get("/dashboard")
