@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from gridops.access.policy import ROLES
 from gridops.analytics.live import boundaries
+from gridops.core import clock
 from gridops.core.models import Category, CategoryGroup
 from gridops.incidents.loop import CLOSED, LADDER, OPEN, STATUSES, STEPS
 from gridops.web.i18n import N_, page_lang
@@ -48,7 +49,7 @@ CONSOLE_WORDS = {
     "loading": N_("Loading…"), "load_failed": N_("Could not load: {error}"), "nothing": N_("No incident matches."),
     "sound_on": N_("Sound on"), "sound_off": N_("Sound off"),
     "p_grid": N_("Grid"), "p_address": N_("Address"),
-    "p_reported": N_("Reported"), "p_due": N_("Due"), "p_assignee": N_("Assignee"), "p_reason": N_("Why them"),
+    "p_reported": N_("Reported at"), "p_due": N_("Due by"), "p_assignee": N_("Assignee"), "p_reason": N_("Why them"),
     "p_tier": N_("Tier"), "p_reporter": N_("Reporter"), "p_rating": N_("Rating"),
     "p_photos": N_("Photos"), "p_history": N_("History"), "p_steps": N_("What you may do"), "p_flags": N_("Checks"),
     "no_steps": N_("There is no step for you to take on this incident now."),
@@ -72,7 +73,7 @@ CONSOLE_WORDS = {
 }
 
 
-def _console_config(session: Any, layer: str) -> dict[str, Any]:
+def _console_config(session: Any) -> dict[str, Any]:
     """What the console shows by name: categories and their groups, grids (with their workers), statuses, steps."""
     en = english()
     groups = [{"code": c, "name": (n_en or n) if en else n} for c, n, n_en in session.execute(
@@ -95,13 +96,13 @@ def live_map_page() -> PageAnswer | str:
     cfg = current_app.config
     with database().session() as session:
         bounds = boundaries(session, cfg["PRIMARY_LAYER"])
-        console = _console_config(session, cfg["PRIMARY_LAYER"])
-    role = ROLES.get(who.role)
-    console.update(pageHeader=PAGE_HEADER, timezone=cfg["TIMEZONE"], lang=page_lang(), role=who.role,
-                   roleName=((role.name_en if english() else role.name) if role else who.role), user=who.name)
-    return render_template("command_map.html", console=console, bounds=bounds, words=CONSOLE_WORDS,
-                           grids=sorted(((f["properties"]["name"] or f["properties"]["code"], f["properties"]["code"])
-                                         for f in bounds["grids"]["features"])))
+        console = _console_config(session)
+    roles = {r.code: (r.name_en if english() else r.name) for r in ROLES.values()}
+    # the server's time at rendering: the page counts overdue by the server's clock, not the screen's
+    console.update(now=clock.now().isoformat(), pageHeader=PAGE_HEADER, roles=roles, timezone=cfg["TIMEZONE"],
+                   lang=page_lang(), role=who.role, roleName=roles.get(who.role, who.role), user=who.name)
+    grids = sorted((f["properties"]["name"] or f["properties"]["code"], f["properties"]["code"]) for f in bounds["grids"]["features"])
+    return render_template("command_map.html", console=console, bounds=bounds, words=CONSOLE_WORDS, grids=grids)
 
 
 @pages.get("/dashboard")

@@ -28,6 +28,8 @@
   const category = Object.fromEntries(cfg.categories.map((c) => [c.code, c]));
   const gridName = Object.fromEntries(bounds.grids.features.map((f) => [f.properties.code, f.properties.name || f.properties.code]));
   const stepName = (a) => cfg.steps[a] || a;
+  const skew = Date.parse(cfg.now) - Date.now(); // the server's clock less this screen's
+  const serverNow = () => Date.now() + skew;
 
   const localTime = new Intl.DateTimeFormat(cfg.lang, {
     timeZone: cfg.timezone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
@@ -55,7 +57,7 @@
 
   // --- the map ---------------------------------------------------------------------------------------
 
-  const map = window.gridopsBasemap.map("console-map", { zoomControl: true, preferCanvas: false });
+  const map = window.gridopsBasemap.map("console-map", { zoomControl: true, zoomSnap: 0.25 });
   // incidents above every boundary layer: a click on a marker is never taken by a grid or micro-grid
   map.createPane("incidents").style.zIndex = 630;
   map.createPane("selected").style.zIndex = 640;
@@ -75,6 +77,7 @@
     maxClusterRadius: 45, showCoverageOnHover: false, chunkedLoading: true, clusterPane: "incidents",
   }).addTo(map);
   state.cluster = cluster;
+  state.boundaries = { grids, micro };
   const workersLayer = L.layerGroup().addTo(map);
   L.control.layers(null, {
     [T("l_grids")]: grids, [T("l_micro")]: micro, [T("l_incidents")]: cluster, [T("l_workers")]: workersLayer,
@@ -202,8 +205,8 @@
     for (const f of fc.features) {
       const p = f.properties;
       if (!f.geometry) continue;
-      L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
-        radius: 5, color: "#1c7ed6", weight: 2, fillColor: p.on_shift ? "#74c0fc" : "#dee2e6", fillOpacity: 1,
+      L.marker([f.geometry.coordinates[1], f.geometry.coordinates[0]], { // a square: a person, not an incident's dot
+        keyboard: false, icon: L.divIcon({ className: "worker-mark" + (p.on_shift ? " on" : ""), iconSize: [9, 9] }),
       }).bindTooltip(el("span", null, `${p.name} · ${p.on_shift ? T("on_shift") : T("off_shift")} · ` +
         T("open_work", { n: p.open_work }))).addTo(workersLayer);
     }
@@ -262,7 +265,7 @@
 
   function draw() {
     const f = filters();
-    const now = Date.now();
+    const now = serverNow();
     for (const p of state.items.values()) p.overdue = OPEN.includes(p.status) && Date.parse(p.due_at) < now; // time passes
     const shown = Array.from(state.items.values()).filter((p) => matches(p, f));
     // the new, unseen reports first, whatever the order: they are what needs eyes now
@@ -332,7 +335,7 @@
   }
   function showSound() {
     const off = muted();
-    soundButton.textContent = off ? "🔕 " + T("sound_off") : "🔔 " + T("sound_on");
+    soundButton.textContent = off ? T("sound_off") : T("sound_on");
     soundButton.setAttribute("aria-pressed", off ? "false" : "true");
     document.body.dataset.muted = off ? "1" : "0";
   }
@@ -444,6 +447,14 @@
     render();
   }
 
+  // who took a step, as the history stores it ("command_centre:张三", "system"), in the page's words
+  function who(label) {
+    if (!label || label === "system") return T("system");
+    const at = label.indexOf(":");
+    const role = at > 0 ? label.slice(0, at) : "";
+    return cfg.roles[role] ? `${cfg.roles[role]} ${label.slice(at + 1)}` : label;
+  }
+
   function field(dl, label, value, cls) {
     if (value === null || value === undefined || value === "") return;
     const dd = el("dd", cls);
@@ -542,7 +553,7 @@
         const li = el("li");
         li.append(el("time", null, when(e.at)), " ", el("b", null, stepName(e.action)));
         if (e.to_status && e.to_status !== e.from_status) li.append(" → " + (statusName[e.to_status] || e.to_status));
-        li.append(" · " + (e.actor.label || T("system")));
+        li.append(" · " + who(e.actor.label));
         if (e.data && e.data.rating) li.append(" · " + "★".repeat(e.data.rating));
         if (e.note) li.appendChild(el("div", "note", e.note));
         ol.appendChild(li);
@@ -667,6 +678,9 @@
     row.append(go, cancel);
     f.append(row, status);
 
+    f.addEventListener("click", (ev) => { // a choice made: the word about the missing one goes
+      if (ev.target.closest("button") && !ev.target.closest("button[type=submit]")) say(status, "", false);
+    });
     f.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const body = {};
