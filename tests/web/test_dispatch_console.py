@@ -174,7 +174,7 @@ def test_the_command_centre_verifies_closes_and_records_a_follow_up_call_with_th
         context.close()
 
 
-def test_the_panel_follows_the_live_feed_and_markers_stay_clickable_over_the_micro_grids(city):
+def test_the_panel_follows_the_live_feed_and_markers_stay_clickable_over_the_micro_grids(city, artifacts_dir):
     iid = new_incident(city, description="小区门口积水")
     with live_server(city.app) as base, browser() as (p, b):
         context, page = _desk(b, base)
@@ -202,5 +202,14 @@ def test_the_panel_follows_the_live_feed_and_markers_stay_clickable_over_the_mic
         assert page.evaluate(f"() => document.elementFromPoint({box['x']}, {box['y']}).closest('.leaflet-incidents-pane') !== null")
         page.mouse.click(box["x"], box["y"])
         panel.wait_for()
+
+        page.goto("/map?lang=en")  # English by choice: the same console in the other catalogue
+        page.wait_for_function("() => document.body.dataset.loaded === '1'")
+        assert page.locator(".queue-head h1").inner_text() == "Dispatch console"
+        assert page.locator("#queue-list .q-row .chip.status").first.inner_text() in {"reported", "accepted", "assessed",
+                                                                                      "dispatched", "in progress", "resolved",
+                                                                                      "returned for rework", "reopened",
+                                                                                      "verified", "escalated"}
+        page.screenshot(path=str(artifacts_dir / "console-en.png"))
         assert seen.errors == [], seen.errors
         context.close()
