@@ -44,6 +44,7 @@ TIER_WORDS = {"grid": N_("grid"), "grid_leader": N_("grid leader"), "community":
 # the console's words (console.js asks gridopsT(key, {…}))
 CONSOLE_WORDS = {
     "shown": N_("{n} shown of {total}"), "shown_all": N_("{n} shown"), "more": N_("the first {n} are listed: narrow the filters"),
+    "newest": N_("the newest {n} of {total} loaded"),
     "new_badge": N_("new"), "overdue": N_("overdue"), "supervised": N_("supervised"),
     "unassigned": N_("unassigned"), "due": N_("due {time}"),
     "loading": N_("Loading…"), "load_failed": N_("Could not load: {error}"), "nothing": N_("No incident matches."),

@@ -174,6 +174,7 @@
     state.markers.clear();
     state.items.clear();
     state.total = fc.total;
+    state.loadedCount = fc.features.length; // closed ones: the newest only
     for (const f of fc.features) upsert(fromFeature(f));
     document.body.dataset.incidents = String(state.markers.size);
     state.loaded = true;
@@ -275,7 +276,8 @@
     if (!rows.length) list.appendChild(el("li", "empty", T("nothing")));
     const total = state.items.size;
     setCount((shown.length === total ? T("shown_all", { n: shown.length }) : T("shown", { n: shown.length, total })) +
-      (shown.length > MAX_ROWS ? " · " + T("more", { n: MAX_ROWS }) : ""));
+      (shown.length > MAX_ROWS ? " · " + T("more", { n: MAX_ROWS }) : "") +
+      (state.total > state.loadedCount ? " · " + T("newest", { n: state.loadedCount, total: state.total }) : ""));
     document.body.dataset.queued = String(shown.length);
   }
 
