@@ -55,7 +55,7 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
         raise InvalidParameter("limit", Say("`limit` is 1 to %(max_limit)s; got %(limit)s.", max_limit=f"{MAX_LIMIT:,}", limit=limit))
     grid = aliased(Area)
     micro = aliased(Area)
-    stmt = (select(Incident, grid.code, micro.code, Category.name, Worker.code, Worker.name)
+    stmt = (select(Incident, grid.code, micro.code, Category.name, Worker.code, Worker.name, grid.name)
             .join(grid, grid.id == Incident.grid_id).outerjoin(micro, micro.id == Incident.micro_grid_id)
             .join(Category, Category.code == Incident.category_code).outerjoin(Worker, Worker.id == Incident.assignee_id))
     stmt = _filtered(session, stmt, filters, grid)
@@ -67,7 +67,7 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
     photos = photos_of(session, ids)
     flagged = _flag_counts(session, ids)
     features = []
-    for inc, grid_code, micro_code, cat_name, w_code, w_name in rows:
+    for inc, grid_code, micro_code, cat_name, w_code, w_name, grid_name in rows:
         p = to_point(inc.location)
         features.append({"type": "Feature", "id": inc.id,
                          "geometry": {"type": "Point", "coordinates": [round(p.x, 7), round(p.y, 7)]},
@@ -78,7 +78,8 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
                              "urgency": inc.urgency, "description": (inc.description or "")[:300],
                              "reported_at": inc.reported_at.isoformat(), "due_at": inc.due_at.isoformat(),
                              "overdue": inc.status in OPEN and inc.due_at < now, "supervised": inc.supervised_at is not None,
-                             "grid": grid_code, "micro_grid": micro_code, "tier": inc.tier, "department": inc.department_code,
+                             "grid": grid_code, "grid_name": grid_name, "micro_grid": micro_code,
+                             "address": inc.address_text, "tier": inc.tier, "department": inc.department_code,
                              "assignee": {"code": w_code, "name": w_name} if w_code else None,
                              "photos": photos.get(inc.id, []), "flags": flagged.get(inc.id, 0),
                          }})

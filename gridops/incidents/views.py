@@ -19,9 +19,9 @@ from gridops.core.words import Say
 from gridops.incidents.deadlines import limits_of, overdue_stage
 from gridops.incidents.flags import flags_of
 from gridops.incidents.listing import photos_of
-from gridops.incidents.loop import OPEN
+from gridops.incidents.loop import OPEN, allowed_steps
 from gridops.incidents.names import STATUS_NAMES, ZH, name
-from gridops.incidents.seen import joined
+from gridops.incidents.seen import joined, resolver
 from gridops.reference.data import Reference
 
 
@@ -69,6 +69,7 @@ def view(session: Session, incident: Incident, grid_code: str, principal: Princi
         "status_name": name(STATUS_NAMES, incident.status, ZH), "status_name_en": name(STATUS_NAMES, incident.status, "en"),
         "category": {"code": category.code, "name": category.name, "urgency": category.urgency},
         "description": incident.description,
+        "address": incident.address_text,
         "channel": incident.channel,
         "location": {"lon": round(point.x, 7), "lat": round(point.y, 7)},
         "original": {"x": incident.original_x, "y": incident.original_y, "crs": incident.original_crs},
@@ -96,6 +97,9 @@ def view(session: Session, incident: Incident, grid_code: str, principal: Princi
         },
         "photos": photos_of(session, [incident.id]).get(incident.id, []),
         "flags": flags_of(session, [incident.id], principal, tz).get(incident.id, []),
+        # the steps this reader may take now (gridops.incidents.loop decides; a page shows these and no others)
+        "allowed": allowed_steps(incident, principal, grid_code, joined=joined(session, incident.id, principal),
+                                 resolved_by=resolver(session, incident)),
     }
 
 

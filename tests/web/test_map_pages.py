@@ -1,14 +1,9 @@
-"""The command centre's pages in headless Chromium: the live map, the risk map, the dashboard."""
+"""The command centre's pages in headless Chromium: the risk map, the dashboard (the live map, the dispatch console:
+tests/web/test_dispatch_console.py)."""
 
 from __future__ import annotations
 
-import time
-
-from tests.conftest import TEST_GRID, TEST_POINT
 from tests.web.browser import browser, live_server, watch
-
-LAYER_SIZES = """() => Object.keys(window).filter(k => /^geo_json_[0-9a-f]+$/.test(k) && typeof window[k].getLayers === "function")
-    .map(k => window[k].getLayers().length)"""
 
 
 def _desk(p, b, base):
@@ -21,69 +16,6 @@ def _sign_in(page, city, path: str, who: str = "command_centre"):
     page.fill("#token", city.tokens[who])
     page.click("button[type=submit]")
     page.wait_for_url("**" + path.split("?")[0] + "*")
-
-
-def test_the_live_map_shows_boundaries_incidents_workers_and_a_new_report_within_two_seconds(city, artifacts_dir, backend):
-    with live_server(city.app) as base, browser() as (p, b):
-        context, page = _desk(p, b, base)
-        seen = watch(page, base)
-        _sign_in(page, city, "/map")
-        page.wait_for_function("() => document.body.dataset.loaded === '1'")
-        shown = int(page.evaluate("document.body.dataset.incidents"))
-        open_now = city.client.get("/api/v1/incidents?limit=50000", headers=city.h("command_centre")).json["total"]
-        assert shown == open_now > 0
-        assert sorted(page.evaluate(LAYER_SIZES)) == [64, 424]  # the demo city's grids and micro-grids
-        page.wait_for_function("() => document.querySelectorAll('.marker-cluster').length > 0")
-        # what the map shows at this zoom (clusters and single markers) adds up to every incident loaded,
-        # once the cluster animation has settled
-        page.wait_for_function(f"""() => {{ let n = 0, clusters = 0;
-            window.gridopsLiveState.cluster._featureGroup.eachLayer(l => {{
-                if (l.getChildCount) {{ n += l.getChildCount(); clusters += 1; }} else {{ n += 1; }} }});
-            return n === {shown} && clusters > 0; }}""", timeout=5000)
-        page.screenshot(path=str(artifacts_dir / f"live-map-{backend.name}.png"))
-
-        posted_at = time.monotonic()
-        res = city.client.post("/api/v1/incidents", json={"category": "care.elderly", "lon": TEST_POINT[0], "lat": TEST_POINT[1],
-                                                          "description": "<img src=x onerror=window.pwned=1>独居老人摔倒"},
-                               headers=city.h("resident"))
-        iid = res.json["id"]
-        page.wait_for_function(f"() => window.gridopsLiveState.markers.has({iid})", timeout=5000)
-        arrived = time.monotonic() - posted_at
-        assert arrived < 2.0, arrived
-        assert page.evaluate("document.body.dataset.incidents") == str(shown + 1)
-        assert page.evaluate(f"window.gridopsLiveState.props.get({iid}).status") == "reported"
-
-        take = city.client.post(f"/api/v1/incidents/{iid}/take", json={}, headers=city.h("grid_worker"))
-        assert take.status_code == 200
-        page.wait_for_function(f"() => window.gridopsLiveState.props.get({iid}).status === 'dispatched'", timeout=15000)  # recoloured
-        page.evaluate(f"() => {{ window.gridopsLiveState.markers.get({iid}).fire('click'); }}")
-        popup = page.locator(".incident-popup")
-        popup.locator("ol li").first.wait_for()
-        assert "<img src=x" in popup.inner_text() and page.evaluate("window.pwned") is None  # shown as text
-        page.once("dialog", lambda d: d.accept("小区物业不配合，升级到社区"))
-        popup.get_by_text("升级 Escalate").click()
-        # a wait, not a measure (the feed's speed is asserted above): the prompt, the POST and the feed's event on a busy machine
-        page.wait_for_function(f"() => window.gridopsLiveState.props.get({iid}).status === 'escalated'", timeout=15000)
-        assert seen.outside() == [], seen.outside()
-        assert seen.errors == [], seen.errors
-        context.close()
-
-
-def test_the_live_map_filters_by_category_and_area(city):
-    with live_server(city.app) as base, browser() as (p, b):
-        context, page = _desk(p, b, base)
-        _sign_in(page, city, "/map")
-        page.wait_for_function("() => document.body.dataset.loaded === '1'")
-        page.select_option("select[name=status]", "all")
-        page.select_option("select[name=category]", "hazard.ebike_charging")
-        page.fill("input[name=area]", TEST_GRID[:12])
-        page.click("#live-filters button[type=submit]")
-        expected = city.client.get(f"/api/v1/incidents?status=all&category=hazard.ebike_charging&area={TEST_GRID[:12]}&limit=50000",
-                                   headers=city.h("command_centre")).json["total"]
-        page.wait_for_function(f"() => document.body.dataset.incidents === '{expected}'")
-        cats = page.evaluate("Array.from(window.gridopsLiveState.props.values()).map(p => p.category)")
-        assert set(cats) <= {"hazard.ebike_charging"}
-        context.close()
 
 
 def test_the_risk_map_in_chinese_names_a_hot_spot_and_orders_patrols_a_worker_then_sees(city, artifacts_dir, backend):

@@ -156,6 +156,7 @@ class IncidentView(Schema):
     status = fields.String()
     category = fields.Nested(CategoryRef)
     description = fields.String(allow_none=True)
+    address = fields.String(allow_none=True, metadata={"description": "the address as reported (untrusted text)"})
     channel = fields.String()
     location = fields.Nested(Location)
     original = fields.Dict()
@@ -180,6 +181,7 @@ class IncidentView(Schema):
     reporter = fields.Nested(Reporter)
     photos = fields.List(fields.Nested(PhotoLink))
     flags = fields.List(fields.Nested(Flag), metadata={"description": "what its resolution photos say that does not fit it"})
+    allowed = fields.List(fields.String(), metadata={"description": "the steps you may take now (POST /incidents/{id}/{step})"})
 
 
 class Actor(Schema):
@@ -318,7 +320,9 @@ class IncidentFeatureProperties(Schema):
     overdue = fields.Boolean()
     supervised = fields.Boolean()
     grid = fields.String()
+    grid_name = fields.String(allow_none=True)
     micro_grid = fields.String(allow_none=True)
+    address = fields.String(allow_none=True, metadata={"description": "the address as reported (untrusted text)"})
     tier = fields.String()
     department = fields.String(allow_none=True)
     assignee = fields.Nested(AssigneeRef, allow_none=True)
