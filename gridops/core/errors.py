@@ -8,18 +8,28 @@ gridops.web.problems, and the CLI prints the same message as one sentence.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 
 class GridopsError(Exception):
-    """An error with a message a person can act on; `slug` is its kind (a problem type)."""
+    """An error with a message a person can act on; `slug` is its kind (a problem type).
+
+    `said` is the same sentence for a person reading a page: an English template marked for the catalogues
+    (`%(name)s` placeholders) and its values, which the web says in the reader's language (gridops.web.problems);
+    the message stays the log's and the command line's."""
 
     slug = "invalid-parameter"
+    said: tuple[str, dict[str, Any]] | None = None
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+
+    def saying(self, template: str, **values: Any) -> Self:
+        """The error, with what a page says to a person (`template` % `values`, translated by the web)."""
+        self.said = (template, values)
+        return self
 
     @property
     def public_message(self) -> str:

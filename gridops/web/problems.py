@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, has_request_context, json, request
+from flask_babel import gettext
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -57,6 +58,12 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "server-busy": (503, N_("Server busy"), "The server holds as many open streams as it will; `Retry-After` says when to try again."),
     "schema-outdated": (503, N_("Schema outdated"), "The database schema is behind the code: run `gridops db upgrade`."),
     "conflict": (409, N_("Conflict"), "The request conflicts with the current state of the resource."),
+    "grids-uncovered": (409, N_("Grids left uncovered"),
+                        "Publishing the plan would leave grids with nobody answering for them; `report.uncovered` lists "
+                        "them. Name a worker for each (`workers`) or accept each by name (`accept_uncovered`)."),
+    "staffing-refused": (422, N_("Staffing refused"),
+                         "A grid named in `workers` or `accept_uncovered` is not one of the plan's, or a worker code is "
+                         "unknown or inactive; `field` and `value` say which. Nothing was published."),
     "unauthorized": (401, N_("Unauthorized"), "Sign in: send `Authorization: Bearer TOKEN` (Open311: `api_key`)."),
     "forbidden": (403, N_("Forbidden"), "Your role, or the ground you answer for, does not allow this."),
     "illegal-transition": (409, N_("Illegal transition"),
@@ -96,7 +103,11 @@ def describe(err: BaseException) -> Problem:
         status = status_of(err.slug)
         if status >= 500:
             log.error("%s: %s", type(err).__name__, err.message)
-        return Problem(status, err.slug, err.public_message, dict(err.details))
+        detail = err.public_message
+        if err.said is not None and has_request_context():  # said to a person: in their language
+            template, values = err.said
+            detail = gettext(template, **values)
+        return Problem(status, err.slug, detail, dict(err.details))
     if isinstance(err, GeoError):
         return Problem(status_of(err.slug), err.slug, str(err), dict(err.details))
     if isinstance(err, HTTPException):
@@ -141,7 +152,8 @@ def _invalid_request(messages: Any) -> Problem:
 
 def problem_response(p: Problem) -> Response:
     """The problem as RFC 9457 JSON."""
-    body: dict[str, Any] = {"type": f"/problems/{p.slug}", "title": p.title, "status": p.status, "detail": p.detail}
+    title = gettext(p.title) if has_request_context() else p.title  # the catalogues say it in the reader's language
+    body: dict[str, Any] = {"type": f"/problems/{p.slug}", "title": title, "status": p.status, "detail": p.detail}
     try:
         body["instance"] = request.path
     except RuntimeError:  # outside a request
