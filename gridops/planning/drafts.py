@@ -18,7 +18,7 @@ from gridops.geo.planedits import fresh_code
 from gridops.access.policy import Principal
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
-from gridops.core.models import Building, Layer, PlanDraft
+from gridops.core.models import BoundaryVersion, Building, Layer, PlanDraft
 from gridops.planning.community import Community, Settings, load_community
 from gridops.planning.impact import impact
 
@@ -187,6 +187,10 @@ def answer(session: Session, draft: PlanDraft, com: Community, plan: Plan, setti
                      **({"street_share": round(a.street_share, 3)} if a.street_share is not None else {})}
                     for a in plan.grids]
     out["community_name"] = com.name
+    made = session.get(BoundaryVersion, draft.published_version_id) if draft.published_version_id else None
+    if made is not None:  # a draft published before: which version it became, from when (the page says so on reopening)
+        out.setdefault("published", {"layer": layer_code(session, draft), "version": made.number,
+                                     "effective_from": made.effective_from.isoformat()})
     # every grid the page may name: the plan's and those it retires (a person reads names, never codes)
     out["names"] = {code: com.name_of(code) for code in sorted({a.code for a in plan.grids} | set(com.grid_geoms))}
     return out

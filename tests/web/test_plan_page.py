@@ -224,7 +224,15 @@ def test_a_planner_splits_by_mouse_and_publishes_naming_a_worker(city, artifacts
         assert done["status"] == "published"
         person = city.client.get(f"/api/v1/people/{worker}", headers=city.h("admin")).json
         assert (uncovered[0], "primary") in [(a["area"], a["duty"]) for a in person["assignments"]]
+        assert "2026-11-24 00:00" in page.locator("#publish-done").inner_text()
         page.screenshot(path=str(artifacts_dir / f"plan-published-{backend.name}.png"))
+
+        # English by choice, on the same draft
+        page.click("nav.lang a[hreflang=en]")
+        page.wait_for_function("() => document.body.dataset.loaded === '1' && document.body.dataset.busy === '0'")
+        assert page.locator("html").get_attribute("lang") == "en" and page.locator("#side h1").inner_text() == "Grid planning"
+        assert f"draft={draft_id}" in page.url and "Published as version" in page.locator("#status").inner_text()
+        page.screenshot(path=str(artifacts_dir / f"plan-english-{backend.name}.png"))
         assert seen.outside() == [], seen.outside()
         assert seen.errors == [], seen.errors
         context.close()

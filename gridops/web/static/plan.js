@@ -162,14 +162,18 @@
     if (buildings) drawBuildings(buildings);
     renderSide(draft);
     if (first && gridLayer.getLayers().length) {
-      map.fitBounds(L.featureGroup(gridLayer.getLayers()).getBounds(), { padding: [20, 20] });
+      map.invalidateSize();
+      map.fitBounds(L.featureGroup(gridLayer.getLayers()).getBounds(), { padding: [20, 20], animate: false });
     }
     const editable = draft.status === "draft";
     document.querySelectorAll("[data-tool], #do-publish").forEach((b) => { b.disabled = !editable; });
     document.body.dataset.draft = String(draft.id);
     document.body.dataset.revision = String(draft.revision);
+    $("publish-done").textContent = "";
     if (draft.published) {
-      say(T("published_status", { version: draft.published.version, when: cityTime(draft.published.effective_from) }), "ok");
+      const said = T("published_status", { version: draft.published.version, when: cityTime(draft.published.effective_from) });
+      say(said, "ok");
+      $("publish-done").textContent = said;  // beside the button that did it, as well as at the top
     } else {
       say(T("draft_status", { id: draft.id, status: word("status_", draft.status), revision: draft.revision }), "ok");
     }
@@ -209,7 +213,7 @@
   }
 
   // the dots grow with the zoom: a community's hundreds of buildings stay apart when it is seen whole
-  function dotRadius() { return Math.max(1.5, Math.min(5, 2.5 + (map.getZoom() - 16) * 1.2)); }
+  function dotRadius() { return Math.max(1.2, Math.min(5, 2 + (map.getZoom() - 16) * 1.5)); }
   map.on("zoomend", () => { const r = dotRadius(); for (const m of state.buildings.values()) m.setRadius(r); });
 
   function drawBuildings(fc) {
@@ -217,7 +221,7 @@
     state.buildings.clear();
     for (const f of fc.features) {
       const [lon, lat] = f.geometry.coordinates;
-      const m = L.circleMarker([lat, lon], { radius: dotRadius(), weight: 1, color: "#102a43", fillColor: "#fff", fillOpacity: 1,
+      const m = L.circleMarker([lat, lon], { radius: dotRadius(), weight: 0.8, color: "#102a43", fillColor: "#fff", fillOpacity: 1,
         className: "plan-building" });
       m.feature = f;
       m.on("click", (e) => onBuilding(f.properties, m, e));
