@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -78,6 +78,20 @@ class Community:
     published: dict[str, tuple[str, str]]  # building code -> (grid, micro-grid) in force
     grid_geoms: dict[str, BaseGeometry]
     building_ids: dict[str, int]
+    names: dict[str, str] = field(default_factory=dict)  # grid and micro-grid code -> its name in force
+
+    def name_of(self, code: str) -> str:
+        """The name a grid or micro-grid of a plan is shown and published with: its name in force, else one made
+        the way the city names its grids (社区 short name + 第N网格, N-M微网格), so no person ever sees a bare code."""
+        if code in self.names:
+            return self.names[code]
+        short = self.name.removesuffix("社区") or self.code
+        tail = code[len(self.code):]
+        if not tail.isdigit():
+            return code
+        if len(tail) <= 3:
+            return f"{short}第{int(tail)}网格"
+        return f"{short}{int(tail[:3])}-{int(tail[3:])}微网格"
 
 
 _GROUNDS: OrderedDict[tuple, Ground] = OrderedDict()
@@ -98,7 +112,7 @@ def load_community(session: Session, layer: str, code: str) -> Community:
                                                 code=code, row=row[2]))
     polygon = shapely.from_wkb(bytes(row[3]))
     kids = session.execute(
-        select(Area.id, Area.code, Area.level, Area.parent_id, Area.geom.ST_AsBinary())
+        select(Area.id, Area.code, Area.level, Area.parent_id, Area.geom.ST_AsBinary(), Area.name)
         .where(Area.version_id == version.id, Area.code.like(f"{code}%"), Area.level.in_(("cluster", "grid", "micro_grid")))
     ).all()
     if any(k[2] == "cluster" for k in kids):
@@ -132,7 +146,8 @@ def load_community(session: Session, layer: str, code: str) -> Community:
             while len(_GROUNDS) > 8:
                 _GROUNDS.popitem(last=False)
     return Community(code, row[1], version.id, version.layer_id, polygon, ground, published,
-                     {k[1]: shapely.from_wkb(bytes(k[4])) for k in grids}, {b[1]: b[0] for b in buildings})
+                     {k[1]: shapely.from_wkb(bytes(k[4])) for k in grids}, {b[1]: b[0] for b in buildings},
+                     {k[1]: k[5] for k in kids if k[5]})
 
 
 def _placed(points: np.ndarray, codes: list[str], grids: list, micros: list) -> dict[str, tuple[str, str]]:

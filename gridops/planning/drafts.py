@@ -18,7 +18,7 @@ from gridops.geo.planedits import fresh_code
 from gridops.access.policy import Principal
 from gridops.core import clock
 from gridops.core.errors import Conflict, InvalidParameter, NotFound
-from gridops.core.models import Layer, PlanDraft
+from gridops.core.models import BoundaryVersion, Building, Layer, PlanDraft
 from gridops.core.words import Say
 from gridops.planning.community import Community, Settings, load_community
 from gridops.planning.impact import impact
@@ -151,22 +151,29 @@ def draft_geojson(session: Session, draft_id: int, which: str = "draft") -> dict
     com = load_community(session, layer_code(session, draft), draft.community_code)
     settings = Settings.from_json(draft.settings)
     if which == "draft":
-        return evaluate(com, grids_of(draft), settings, micro_of(draft)).geojson()
+        doc = evaluate(com, grids_of(draft), settings, micro_of(draft)).geojson()
+        for f in doc["features"]:
+            f["properties"]["name"] = com.name_of(f["properties"]["code"])
+        return doc
     if which == "published":
         hh: dict[str, int] = {}
         for u, (g, _) in com.published.items():
             hh[g] = hh.get(g, 0) + com.ground.units[com.ground.position[u]].households
         return {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": shapely.geometry.mapping(geom),
-             "properties": {"code": code, "level": "grid", "households": hh.get(code, 0)}}
+             "properties": {"code": code, "name": com.name_of(code), "level": "grid", "households": hh.get(code, 0)}}
             for code, geom in sorted(com.grid_geoms.items())]}
     if which == "buildings":  # the draft's own assignment: no need to draw its boundaries
         grid_of = complete(com, grids_of(draft), settings)
         micro = micro_of(draft)
+        said = {code: (name, address) for code, name, address in session.execute(
+            select(Building.code, Building.name, Building.address).where(Building.id.in_(list(com.building_ids.values()))))}
         return {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": shapely.geometry.mapping(shapely.point_on_surface(u.geometry)),
              "properties": {"code": u.code, "level": "building", "households": u.households,
-                            "grid": grid_of[u.code], "micro_grid": micro.get(u.code, (None, ""))[1]}}
+                            "name": said.get(u.code, (None, None))[0], "address": said.get(u.code, (None, None))[1],
+                            "grid": grid_of[u.code], "grid_name": com.name_of(grid_of[u.code]),
+                            "micro_grid": micro.get(u.code, (None, ""))[1]}}
             for u in com.ground.units]}
     raise InvalidParameter("which", Say("which is draft, published or buildings; got %(which)r.", which=which))
 
@@ -178,13 +185,19 @@ def answer(session: Session, draft: PlanDraft, com: Community, plan: Plan, setti
     out["metrics"] = plan.metrics
     out["checks"] = checks_of(com, plan, settings) if checks is None else checks
     out["impact"] = impact(session, com, plan, settings.digits[0]) if effect is None else effect
-    out["grids"] = [{"code": a.code, "households": a.households, "buildings": len(a.units),
+    out["grids"] = [{"code": a.code, "name": com.name_of(a.code), "households": a.households, "buildings": len(a.units),
                      "micro_grids": sum(m.parent_code == a.code for m in plan.micro_grids),
                      "polsby_popper": round(a.polsby_popper, 3), "contiguous": a.contiguous,
                      "within_bounds": a.within_bounds, "status": a.status,
                      **({"street_share": round(a.street_share, 3)} if a.street_share is not None else {})}
                     for a in plan.grids]
     out["community_name"] = com.name
+    made = session.get(BoundaryVersion, draft.published_version_id) if draft.published_version_id else None
+    if made is not None:  # a draft published before: which version it became, from when (the page says so on reopening)
+        out.setdefault("published", {"layer": layer_code(session, draft), "version": made.number,
+                                     "effective_from": made.effective_from.isoformat()})
+    # every grid the page may name: the plan's and those it retires (a person reads names, never codes)
+    out["names"] = {code: com.name_of(code) for code in sorted({a.code for a in plan.grids} | set(com.grid_geoms))}
     return out
 
 

@@ -87,7 +87,18 @@ def impact(session: Session, com: Community, plan: Plan, digits: int = 3) -> dic
         if new != old:
             visits.append({"task": tid, "building": bcode, "from": old, "to": new,
                            "scheduled_for": when.isoformat() if when else None})
+    flows: dict[tuple[str, str], list[int]] = {}
+    for u in moved:
+        old = com.published.get(u)
+        if old is None:
+            continue  # a building new since the grids were drawn joins its grid, it moves from nowhere
+        flow = flows.setdefault((old[0], plan.assignment[u][0]), [0, 0])
+        flow[0] += hh[u]
+        flow[1] += 1
+    moves = [{"from": a, "to": b, "households": n, "buildings": k}
+             for (a, b), (n, k) in sorted(flows.items(), key=lambda kv: (-kv[1][0], kv[0]))]
     return {
+        "moves": moves,
         "households_moved": sum(hh[u] for u in moved),
         "households_keep_grid": round(1 - sum(hh[u] for u in moved) / total, 4),
         "buildings_moved": len(moved),

@@ -17,18 +17,32 @@ from sqlalchemy.orm import Session
 from gridops.geo.plan import as_multipolygon
 from gridops.geo.validate import AreaRecord, validate_tree
 
-from gridops.access.policy import KEEP_PEOPLE, Forbidden, Principal, role_term, role_terms, roles_with
+from gridops.access.policy import Principal
 from gridops.boundaries.areas import version_in_force
 from gridops.boundaries.levels import level_rules
 from gridops.boundaries.versions import ImportRefused, store_version, version_records
 from gridops.core import clock
-from gridops.core.errors import Conflict, InvalidParameter
-from gridops.core.models import Assignment, Incident, Layer, Task
+from gridops.core.errors import Conflict, GridopsError
+from gridops.core.models import Assignment, Incident, Layer, Task, Worker
 from gridops.core.words import Say
 from gridops.incidents.context import Context
 from gridops.incidents.events import record
 from gridops.planning.drafts import answer, checks_of, current, draft_row, layer_code
 from gridops.planning.impact import impact, uncovered_of
+
+
+class GridsUncovered(Conflict):
+    """Publishing would leave grids with nobody answering for them, and the planner neither named a worker for each
+    nor accepted it by name: `report.uncovered` lists them, with their households."""
+
+    slug = "grids-uncovered"
+
+
+class StaffingRefused(GridopsError):
+    """A worker named for a grid, or a grid accepted as uncovered, that cannot be: the grid is not the plan's, or no
+    active worker has that code (`field` says which list, `value` what was sent)."""
+
+    slug = "staffing-refused"
 
 
 class Staffing(Protocol):
@@ -71,7 +85,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
                            value=effective.isoformat()))
     records = [r for r in version_records(session, base.id)
                if not (r.code.startswith(com.code) and r.level in ("grid", "micro_grid"))]
-    records += [AreaRecord(a.code, a.code, a.level, a.parent_code, a.households, as_multipolygon(a.geometry))
+    records += [AreaRecord(a.code, com.name_of(a.code), a.level, a.parent_code, a.households, as_multipolygon(a.geometry))
                 for a in plan.grids + plan.micro_grids]
     for r in records:
         if r.code == com.code:
@@ -84,7 +98,7 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
     effect = impact(session, com, plan, settings.digits[0])
     named = dict(workers or {})
     _check_coverage(session, com.layer_id, [a.code for a in plan.grids], {a.code: a.households for a in plan.grids},
-                    effective, named, set(accept_uncovered), principal)
+                    effective, named, set(accept_uncovered), {a.code: com.name_of(a.code) for a in plan.grids})
     version = store_version(session, records, layer, effective=given, source=f"plan draft {draft_id}",
                             note=f"community {com.code} redrawn: {len(plan.grids)} grids, {len(plan.micro_grids)} micro-grids",
                             created_by=principal.name if principal else "cli", supersede=supersede)
@@ -129,26 +143,28 @@ def publish_draft(session: Session, ctx: Context, draft_id: int, principal: Prin
 
 
 def _check_coverage(session: Session, layer_id: int, grids: list[str], households: dict[str, int], at: datetime,
-                    named: dict[str, str], accepted: set[str], who: Principal | None) -> None:
+                    named: dict[str, str], accepted: set[str], names: Mapping[str, str]) -> None:
     """Refuse a plan that would leave a grid with nobody answering for it, unless the planner named a worker for
-    it or accepted it by name."""
-    strays = sorted(set(named) - set(grids)) or sorted(accepted - set(grids))
-    if strays:
-        raise InvalidParameter("workers" if set(named) - set(grids) else "accept_uncovered",
-                               Say("%(strays)s is not a grid of this plan; its grids are %(grids)s.",
-                                   strays=strays[0], grids=', '.join(grids[:12])))
-    if named and who is not None and not who.can(KEEP_PEOPLE):
-        raise Forbidden(Say("a %(role)s may not assign workers (it needs one of: %(value)s); accept the grids as uncovered "
-                            "(accept_uncovered) and ask the community to assign them.",
-                            role=role_term(who.role), value=role_terms(roles_with(KEEP_PEOPLE))))
+    it or accepted it by name. Whoever may publish the plan may staff its grids: the people register records each
+    assignment with the publisher's name (the right to publish is the right to end the retired grids' ones too)."""
+    for field_name, sent in (("workers", sorted(set(named) - set(grids))), ("accept_uncovered", sorted(accepted - set(grids)))):
+        if sent:
+            raise StaffingRefused(Say("%(grid)s is not a grid of this plan; its grids are %(grids)s.", grid=sent[0],
+                                      grids=grids[:12]), field=field_name, value=sent[0])
+    if named:
+        active = dict(session.execute(select(Worker.code, Worker.active).where(Worker.code.in_(set(named.values())))).all())
+        for grid, code in sorted(named.items()):
+            if not active.get(code):
+                raise StaffingRefused(Say("No active worker has the code %(code)s: choose another for %(grid)s.", code=code,
+                                          grid=names.get(grid, grid)), field="workers", value=code, grid=grid)
     left = [g for g in uncovered_of(session, layer_id, grids, at) if g not in named and g not in accepted]
     if left:
-        raise ImportRefused(
-            Say("publishing would leave %(n_left)s grid(s) with nobody answering for them from %(value)s: "
-                "%(left)s%(value2)s; name a worker for each (workers) or accept them by name (accept_uncovered). Nothing was "
-                "published.",
-                n_left=len(left), value=at.isoformat(), left=', '.join(left[:10]), value2=' …' if len(left) > 10 else ''),
-            report={"uncovered": [{"grid": g, "households": households.get(g, 0)} for g in left]})
+        shown = [names.get(g, g) for g in left]
+        raise GridsUncovered(
+            Say("Publishing would leave %(n)s grid(s) with nobody answering for them: %(grids)s. Choose a worker for "
+                "each, or accept it as uncovered. Nothing was published.",
+                n=len(left), grids=shown[:10] if len(left) <= 10 else [*shown[:10], "…"]),
+            report={"uncovered": [{"grid": g, "name": names.get(g, g), "households": households.get(g, 0)} for g in left]})
 
 
 def _visitor_of(session: Session, layer: str, grid: str, at: datetime) -> int | None:

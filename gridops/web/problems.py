@@ -61,6 +61,12 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "server-busy": (503, N_("Server busy"), "The server holds as many open streams as it will; `Retry-After` says when to try again."),
     "schema-outdated": (503, N_("Schema outdated"), "The database schema is behind the code: run `gridops db upgrade`."),
     "conflict": (409, N_("Conflict"), "The request conflicts with the current state of the resource."),
+    "grids-uncovered": (409, N_("Grids left uncovered"),
+                        "Publishing the plan would leave grids with nobody answering for them; `report.uncovered` lists "
+                        "them. Name a worker for each (`workers`) or accept each by name (`accept_uncovered`)."),
+    "staffing-refused": (422, N_("Staffing refused"),
+                         "A grid named in `workers` or `accept_uncovered` is not one of the plan's, or a worker code is "
+                         "unknown or inactive; `field` and `value` say which. Nothing was published."),
     "unauthorized": (401, N_("Unauthorized"), "Sign in: send `Authorization: Bearer TOKEN` (Open311: `api_key`)."),
     "forbidden": (403, N_("Forbidden"), "Your role, or the ground you answer for, does not allow this."),
     "gone": (410, N_("Gone"), "What was here is no longer kept (a demolished building's label, a withdrawn link)."),

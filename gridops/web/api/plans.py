@@ -96,9 +96,12 @@ def edit(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
 @problem_response(bp, 401, "no valid token")
 @problem_response(bp, 403, "only planners publish plans")
 @problem_response(bp, 404, "no such draft")
-@problem_response(bp, 409, "the draft is not a draft any more, the version in force changed under it, or a version "
-                          "scheduled later would undo it (`scheduled` names it; send supersede)")
-@problem_response(bp, 422, "the boundaries have errors, or findings without accept_warnings; nothing was published")
+@problem_response(bp, 409, "grids would be left with nobody answering for them and neither `workers` nor `accept_uncovered` "
+                          "names them (`report.uncovered`; type /problems/grids-uncovered), the draft is not a draft any "
+                          "more, the version in force changed under it, or a version scheduled later would undo it "
+                          "(`scheduled` names it; send supersede)")
+@problem_response(bp, 422, "the boundaries have errors, findings without accept_warnings, or `workers`/`accept_uncovered` "
+                          "name a grid not of the plan or a worker who is unknown or inactive; nothing was published")
 def publish(body: dict[str, Any], draft_id: int) -> dict[str, Any]:
     """The draft becomes the next boundary version from `effective_from`: open incidents stay with their assignee,
     patrol visits move with their doors, workers of retired grids stop answering for them."""

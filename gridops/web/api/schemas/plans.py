@@ -53,6 +53,7 @@ class PlanPublish(Schema):
 
 class PlanGrid(Schema):
     code = fields.String()
+    name = fields.String(metadata={"description": "its name in force, else the one it is published with (社区第N网格)"})
     households = fields.Integer()
     buildings = fields.Integer()
     micro_grids = fields.Integer()
@@ -79,8 +80,11 @@ class PlanSummary(Schema):
 
 class PlanView(PlanSummary):
     community_name = fields.String()
+    names = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "grid code -> name, for the plan's grids and those in force it retires"})
     checks = fields.List(fields.Dict(), metadata={"description": "households, contiguity, compactness, gaps, overlaps, nesting"})
-    impact = fields.Dict(metadata={"description": "households, workers, open incidents and patrol visits that would change grid"})
+    impact = fields.Dict(metadata={"description": "households (`moves`: from, to, households, buildings), workers, open incidents "
+                                                  "and patrol visits that would change grid; grids nobody would answer for"})
     grids = fields.List(fields.Nested(PlanGrid))
     published = fields.Dict(metadata={"description": "after publishing: the version made and what was moved"})
 
