@@ -149,8 +149,7 @@ def _check_coverage(session: Session, layer_id: int, grids: list[str], household
     assignment with the publisher's name (the right to publish is the right to end the retired grids' ones too)."""
     for field_name, sent in (("workers", sorted(set(named) - set(grids))), ("accept_uncovered", sorted(accepted - set(grids)))):
         if sent:
-            raise StaffingRefused(Say("%(grid)s is not a grid of this plan; its grids are %(grids)s.", grid=sent[0],
-                                      grids=grids[:12]), field=field_name, value=sent[0])
+            raise StaffingRefused(Say("%(grid)s is not a grid of this plan.", grid=sent[0]), field=field_name, value=sent[0])
     if named:
         active = dict(session.execute(select(Worker.code, Worker.active).where(Worker.code.in_(set(named.values())))).all())
         for grid, code in sorted(named.items()):
