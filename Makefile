@@ -37,7 +37,7 @@ lint: install
 # (the .mo files are committed; tests/web/test_i18n.py fails on a page string with no translation)
 CATALOGUES := gridops/web/translations
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k Say --no-location --sort-output -o $(CATALOGUES)/messages.pot gridops
+	$(BIN)/pybabel extract -F babel.cfg -k Say -k GeoError -k CoordinateError -k UnknownCRS -k EditRefused:2 --no-location --sort-output -o $(CATALOGUES)/messages.pot gridops
 	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) -l zh_Hans_CN --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d $(CATALOGUES) --statistics
 

@@ -389,12 +389,15 @@ def city(writable_demo_url, tmp_path, monkeypatch):
 @pytest.fixture
 def english(monkeypatch):
     """The answers of every test client in English, for a test that reads the API's English sentences: a client that
-    asks for no language gets Chinese (the pages' default; tests/web/test_reader_language.py)."""
+    asks for no language gets Chinese (the pages' default; tests/web/test_reader_language.py), and one that chose a
+    language before (the cookie of a shared client) gets that."""
     from flask.testing import FlaskClient
 
     original = FlaskClient.open
 
     def open_in_english(self, *args, **kwargs):
+        if self.get_cookie("gridops_lang") is not None:  # a choice a shared client remembers from another test
+            self.delete_cookie("gridops_lang")
         headers = dict(kwargs.pop("headers", None) or {})
         if not any(k.lower() == "accept-language" for k in headers):
             headers["Accept-Language"] = "en"

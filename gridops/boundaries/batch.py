@@ -100,7 +100,7 @@ def _parse_csv(reader: csv.DictReader[str], max_points: int, default_crs: str) -
     for k, row in enumerate(reader):
         if k >= max_points:
             raise InvalidParameter("body", Say("a batch holds at most %(max_points)s points; split the file.",
-                                               max_points=f"{max_points:,}"))
+                                               max_points=format(max_points, ",")))
         x, y = _number(row.get(lon_col)), _number(row.get(lat_col))
         crs, error = _check_row(x, y, (row.get("crs") or "").strip() or None, default_crs)
         out.ids.append(row.get("id") or str(k + 1))
@@ -119,7 +119,7 @@ def parse_geojson(doc: Any, max_points: int, default_crs: str = "wgs84") -> Batc
     features = doc["features"]
     if len(features) > max_points:
         raise InvalidParameter("body", Say("a batch holds at most %(max_points)s points; got %(n_features)s.",
-                                           max_points=f"{max_points:,}", n_features=f"{len(features):,}"))
+                                           max_points=format(max_points, ","), n_features=format(len(features), ",")))
     out = BatchInput([], np.empty(0), np.empty(0), [], [], [])
     xs, ys = [], []
     for k, feature in enumerate(features):

@@ -42,11 +42,11 @@ def check_size(path: Path, max_bytes: int, max_features: int) -> None:
             raise InvalidParameter("file", Say("%(name)s is not a zip file that can be read.", name=path.name)) from None
         if unpacked > max_bytes:
             raise TooLarge(Say("%(name)s unpacks to %(unpacked)s MB; boundary files may hold at most %(max_bytes)s MB.",
-                               name=path.name, unpacked=f"{unpacked / 1e6:,.0f}", max_bytes=f"{max_bytes / 1e6:,.0f}"),
+                               name=path.name, unpacked=format(unpacked / 1e6, ",.0f"), max_bytes=format(max_bytes / 1e6, ",.0f")),
                                    unpacked_bytes=unpacked, limit_bytes=max_bytes)
     elif path.stat().st_size > max_bytes:
         raise TooLarge(Say("%(name)s is %(st_size)s MB; boundary files may hold at most %(max_bytes)s MB.",
-                           name=path.name, st_size=f"{path.stat().st_size / 1e6:,.0f}", max_bytes=f"{max_bytes / 1e6:,.0f}"),
+                           name=path.name, st_size=format(path.stat().st_size / 1e6, ",.0f"), max_bytes=format(max_bytes / 1e6, ",.0f")),
                                limit_bytes=max_bytes)
     if path.suffix.lower() in (".gpkg", ".shp", ".zip"):
         import pyogrio  # with geopandas, only reading files needs it
@@ -57,7 +57,7 @@ def check_size(path: Path, max_bytes: int, max_features: int) -> None:
             return
         if count > max_features:
             raise TooLarge(Say("%(name)s holds %(count)s features; boundary files may hold at most %(max_features)s.",
-                               name=path.name, count=f"{count:,}", max_features=f"{max_features:,}"),
+                               name=path.name, count=format(count, ","), max_features=format(max_features, ",")),
                            features=count, limit_features=max_features)
 
 

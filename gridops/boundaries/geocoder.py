@@ -153,7 +153,7 @@ class Geocoder:
         raise OutsideServiceArea(
             Say("the location (%(lon)s, %(lat)s) is %(far)s from the nearest grid, beyond the %(snap_distance_m)s m snap "
                 "distance: it is outside the service area.",
-                lon=f"{lon:.6f}", lat=f"{lat:.6f}", far=far, snap_distance_m=f"{self.registry.snap_distance_m:g}"),
+                lon=format(lon, ".6f"), lat=format(lat, ".6f"), far=far, snap_distance_m=format(self.registry.snap_distance_m, "g")),
             distance_m=round(distance, 1),
         )
 

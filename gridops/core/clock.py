@@ -62,6 +62,7 @@ def device_time(value: datetime | None, field: str = "device_time") -> datetime 
         raise DeviceClockAhead(
             Say("`%(field)s` %(value)s is %(minutes)s minutes ahead of the server's time; set the phone's clock to automatic "
                 "(network time) and send again (at most %(value2)s minutes ahead is accepted).",
-                field=field, value=value.isoformat(), minutes=f"{minutes:,.0f}", value2=f"{DEVICE_AHEAD.total_seconds() / 60:g}"),
+                field=field, value=value.isoformat(), minutes=format(minutes, ",.0f"),
+                    value2=format(DEVICE_AHEAD.total_seconds() / 60, "g")),
             field=field, ahead_minutes=round(minutes, 1))
     return value

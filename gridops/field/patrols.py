@@ -178,7 +178,8 @@ def record_visit(session: Session, ctx: Context, task_id: int, principal: Princi
         if distance is not None and distance > ctx.checkin_max_m and away_reason is None:
             raise TooFar(Say("you are %(distance)s m from the door of visit %(task_id)s; record it within %(checkin_max_m)s "
                              "m, or give `away_reason`.",
-                             distance=f"{distance:,.0f}", task_id=task_id, checkin_max_m=f"{ctx.checkin_max_m:g}"), distance_m=distance)
+                             distance=format(distance, ",.0f"), task_id=task_id, checkin_max_m=format(ctx.checkin_max_m, "g")),
+                                 distance_m=distance)
         if principal.worker_id is not None:
             worker = session.get(Worker, principal.worker_id)
             assert worker is not None  # a user's worker_id is a foreign key to the worker

@@ -97,8 +97,8 @@ def distances_m(lon: float, lat: float, lons: ArrayLike, lats: ArrayLike) -> npt
     for x, y in ((np.float64(lon), np.float64(lat)), (lons, lats)):
         # off the globe, the geodesic is NaN (JSON cannot carry it): a caller's position is refused instead
         if not (np.all(np.abs(x) <= 180.0) and np.all(np.abs(y) <= 90.0)):
-            raise CoordinateError("a position needs lon in [-180, 180] and lat in [-90, 90] (WGS-84 degrees); "
-                                  f"got {_off_globe(x, y)}.")
+            raise CoordinateError("a position needs lon in [-180, 180] and lat in [-90, 90] (WGS-84 degrees); got %(got)s.",
+                                  {"got": _off_globe(x, y)})
     if not lons.size:
         return np.empty(0, dtype=float)
     _, _, dist = _GEOD.inv(np.full(lons.shape, float(lon)), np.full(lats.shape, float(lat)), lons, lats)
@@ -263,8 +263,8 @@ def crs_name(value: str | None) -> str:
     name = _CRS_ALIASES.get(value.strip().lower())
     if name is None:
         raise UnknownCRS(
-            f"crs {value!r} is not one gridops converts: use wgs84 (GPS), cgcs2000 (EPSG:4490), "
-            "gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu).",
+            "crs %(value)r is not one gridops converts: use wgs84 (GPS), cgcs2000 (EPSG:4490), "
+            "gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu).", {"value": value},
             field="crs",
             allowed=list(SUPPORTED_INPUT_CRS),
         )

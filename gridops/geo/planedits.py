@@ -28,8 +28,8 @@ class EditRefused(GeoError):
 
     slug = "invalid-parameter"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message, field=field)
+    def __init__(self, field: str, message: str, params: Mapping[str, object] | None = None) -> None:
+        super().__init__(message, params, field=field)
 
 
 def fresh_code(prefix: str, taken: set[str], digits: int = 3) -> str:
@@ -55,22 +55,25 @@ def apply_edit(ground: Ground, grid_of: Mapping[str, str], edit: Mapping[str, An
         target = edit.get("to")
         unknown = [c for c in codes if c not in out]
         if not codes or unknown:
-            raise EditRefused("buildings", f"name the buildings to move; unknown: {', '.join(unknown[:5])}." if unknown
-                              else "name the buildings to move.")
+            if unknown:
+                raise EditRefused("buildings", "name the buildings to move; unknown: %(unknown)s.", {"unknown": ", ".join(unknown[:5])})
+            raise EditRefused("buildings", "name the buildings to move.")
         if target not in grids:
-            raise EditRefused("to", f"no grid {target!r} in this draft; grids are {', '.join(sorted(grids)[:8])}….")
+            raise EditRefused("to", "no grid %(target)r in this draft; grids are %(grids)s….",
+                              {"target": target, "grids": ", ".join(sorted(grids)[:8])})
         for c in codes:
             out[c] = str(target)
     elif op == "split":
         code = edit.get("grid")
         if code not in grids:
-            raise EditRefused("grid", f"no grid {code!r} in this draft.")
+            raise EditRefused("grid", "no grid %(code)r in this draft.", {"code": code})
         units = np.asarray([ground.position[u] for u in grids[str(code)]], dtype=np.int64)
         households = int(ground.graph.households[units].sum())
         k, _ = grid_count(households, bounds)
         k = max(int(edit.get("parts") or max(k, 2)), 2)
         if len(units) < k:
-            raise EditRefused("parts", f"grid {code} has {len(units)} building(s); it cannot make {k} grids.")
+            raise EditRefused("parts", "grid %(code)s has %(n)s building(s); it cannot make %(k)s grids.",
+                              {"code": code, "n": len(units), "k": k})
         pieces, _ = partition(ground.graph, units, Bounds(households // (k + 1), households))
         if len(pieces) < 2:
             pieces = halves(ground, units, k)
@@ -90,7 +93,7 @@ def apply_edit(ground: Ground, grid_of: Mapping[str, str], edit: Mapping[str, An
     elif op == "redraw":
         code = edit.get("grid")
         if code not in grids:
-            raise EditRefused("grid", f"no grid {code!r} in this draft.")
+            raise EditRefused("grid", "no grid %(code)r in this draft.", {"code": code})
         try:
             drawn = geojson_shape(edit.get("polygon") or {})
         except Exception:  # shapely raises several kinds on a malformed mapping
@@ -103,7 +106,7 @@ def apply_edit(ground: Ground, grid_of: Mapping[str, str], edit: Mapping[str, An
         for u in inside:
             out[u.code] = str(code)
     else:
-        raise EditRefused("op", f"op is one of {', '.join(EDIT_OPS)}; got {op!r}.")
+        raise EditRefused("op", "op is one of %(ops)s; got %(op)r.", {"ops": ", ".join(EDIT_OPS), "op": op})
     return out
 
 

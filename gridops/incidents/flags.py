@@ -137,7 +137,7 @@ def flag_list(session: Session, principal: Principal | None, filters: Mapping[st
     """The flags on incidents the caller sees, newest first: the command centre's list of resolutions to look
     at again (kind, area, since, until)."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidParameter("limit", Say("`limit` is 1 to %(max_limit)s; got %(limit)s.", max_limit=f"{MAX_LIMIT:,}", limit=limit))
+        raise InvalidParameter("limit", Say("`limit` is 1 to %(max_limit)s; got %(limit)s.", max_limit=format(MAX_LIMIT, ","), limit=limit))
     grid = aliased(Area)
     stmt: Select[Any] = (select(IncidentFlag).join(Incident, Incident.id == IncidentFlag.incident_id)
                          .join(grid, grid.id == Incident.grid_id))

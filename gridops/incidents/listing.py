@@ -52,7 +52,7 @@ def incidents_geojson(session: Session, principal: Principal | None, filters: Ma
                       offset: int = 0) -> dict[str, Any]:
     """A FeatureCollection of the incidents matching `filters` (status, category, area, since, until, bbox)."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidParameter("limit", Say("`limit` is 1 to %(max_limit)s; got %(limit)s.", max_limit=f"{MAX_LIMIT:,}", limit=limit))
+        raise InvalidParameter("limit", Say("`limit` is 1 to %(max_limit)s; got %(limit)s.", max_limit=format(MAX_LIMIT, ","), limit=limit))
     grid = aliased(Area)
     micro = aliased(Area)
     stmt = (select(Incident, grid.code, micro.code, Category.name, Worker.code, Worker.name, grid.name)

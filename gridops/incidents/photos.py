@@ -88,7 +88,8 @@ def check_photos(files: list[tuple[str, bytes]], *, max_count: int, max_bytes: i
     for name, data in files:
         if len(data) > max_bytes:
             raise PhotoTooLarge(Say("photo %(name)r is %(n_data)s MB; the limit is %(max_bytes)s MB.",
-                                    name=name, n_data=f"{len(data) / 1e6:.1f}", max_bytes=f"{max_bytes / 1e6:.0f}"), field=field)
+                                    name=name, n_data=format(len(data) / 1e6, ".1f"), max_bytes=format(max_bytes / 1e6, ".0f")),
+                                        field=field)
         if not data:
             raise InvalidParameter(field, Say("photo %(name)r is empty.", name=name))
         kind = sniff(data)

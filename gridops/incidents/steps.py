@@ -300,7 +300,7 @@ def _check_in(c: StepCall) -> None:
     limit = c.ctx.checkin_max_m
     if distance > limit:
         raise TooFar(Say("you are %(distance)s m from incident %(id)s; check in within %(limit)s m.",
-                         distance=f"{distance:,.0f}", id=c.incident.id, limit=f"{limit:g}"),
+                         distance=format(distance, ",.0f"), id=c.incident.id, limit=format(limit, "g")),
                      distance_m=round(distance, 1))
     if here != c.grid_code:
         raise TooFar(Say("you are in grid %(here)s, not the incident's grid %(grid)s.", here=here or Term(N_("none")),
@@ -359,7 +359,7 @@ def _return(c: StepCall) -> None:
 def _close(c: StepCall) -> None:
     c.record("close", "closed", data=_override(c))
     c.incident.closed_at, c.incident.warn_at = c.now, None
-    c.news.reporters("closed", reopen_days=f"{c.ctx.reopen_days:g}")
+    c.news.reporters("closed", reopen_days=format(c.ctx.reopen_days, "g"))
     _tasks(c.session, c.incident, {"open": "cancelled", "accepted": "done"})
     for merged in c.session.scalars(select(Incident).where(Incident.merged_into_id == c.incident.id, Incident.status == "merged")):
         record(c.session, merged, "comment", None, None, at=c.now, note=f"the incident it was merged into ({c.incident.id}) is closed")
@@ -399,7 +399,7 @@ def _not_fixed(c: StepCall) -> None:
     closed = c.incident.closed_at
     if closed is None or c.now - closed > timedelta(days=c.ctx.reopen_days):
         raise IllegalTransition(Say("incident %(id)s was closed more than %(days)s days ago; report it again as a new incident.",
-                                    id=c.incident.id, days=f"{c.ctx.reopen_days:g}"), status_now=c.incident.status)
+                                    id=c.incident.id, days=format(c.ctx.reopen_days, "g")), status_now=c.incident.status)
     c.record("not_fixed", "reopened", located=False)
     _reopen(c)
 

@@ -214,7 +214,7 @@ def number(raw: Any, column: str, lo: float, hi: float) -> float:
         raise InvalidParameter(column, Say("%(column)s is a number; got %(raw)r.", column=column, raw=raw)) from None
     if not lo <= x <= hi:  # NaN fails too
         raise InvalidParameter(column, Say("%(column)s is %(lo)s to %(hi)s; got %(raw)s.",
-                                           column=column, lo=f"{lo:g}", hi=f"{hi:g}", raw=raw))
+                                           column=column, lo=format(lo, "g"), hi=format(hi, "g"), raw=raw))
     return x
 
 
@@ -284,7 +284,7 @@ def _numbered(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[int, dict[str, An
             header = _header(cells)
             continue
         if number > MAX_ROWS:
-            raise TooLarge(Say("a file holds at most %(max_rows)s rows.", max_rows=f"{MAX_ROWS:,}"))
+            raise TooLarge(Say("a file holds at most %(max_rows)s rows.", max_rows=format(MAX_ROWS, ",")))
         yield number, _row(header, cells)
 
 

@@ -383,7 +383,7 @@ def _require_area(session: Session, layer: str, code: str, at: datetime) -> None
         select(Area.id).where(Area.version_id == version.id, Area.code == code)) is not None
     if not found:
         raise InvalidParameter("area", Say("no area %(code)r in the boundaries of layer %(layer)r in force on %(at)s.",
-                                           code=code, layer=layer, at=f"{at:%Y-%m-%d}"))
+                                           code=code, layer=layer, at=format(at, "%Y-%m-%d")))
 
 
 def within(column: Any, code: str) -> Any:

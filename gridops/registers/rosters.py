@@ -51,8 +51,8 @@ def set_week(session: Session, who: Principal | None, code: str, windows: list[d
     for (wd, start, end), (wd2, start2, _) in zip(parsed, parsed[1:], strict=False):
         if wd == wd2 and end > start and start2 < end:
             raise InvalidParameter("shifts", Say("two windows overlap on %(weekdays)s: %(start)s–%(end)s and from %(start2)s.",
-                                                 weekdays=WEEKDAYS[wd], start=f"{start:%H:%M}", end=f"{end:%H:%M}",
-                                                     start2=f"{start2:%H:%M}"))
+                                                 weekdays=WEEKDAYS[wd], start=format(start, "%H:%M"), end=format(end, "%H:%M"),
+                                                     start2=format(start2, "%H:%M")))
     before = week_of(session, worker.id)
     session.execute(delete(Shift).where(Shift.worker_id == worker.id))
     session.add_all([Shift(worker_id=worker.id, weekday=wd, start_time=start, end_time=end) for wd, start, end in parsed])
@@ -70,7 +70,7 @@ def _window(k: int, w: dict[str, Any]) -> tuple[int, time, time]:
     start, end = _clock(w.get("start"), f"{field}.start"), _clock(w.get("end"), f"{field}.end")
     if start == end:
         raise InvalidParameter(field, Say("%(field)s starts and ends at %(start)s: give a window of some length.",
-                                          field=field, start=f"{start:%H:%M}"))
+                                          field=field, start=format(start, "%H:%M")))
     return wd, start, end
 
 
@@ -183,10 +183,11 @@ def _day_windows(windows: list[dict[str, Any]]) -> tuple[tuple[time, time], ...]
     for k, (start, end) in enumerate(parsed):
         if start == end:
             raise InvalidParameter("shifts", Say("a window starts and ends at %(start)s: give a window of some length.",
-                                                 start=f"{start:%H:%M}"))
+                                                 start=format(start, "%H:%M")))
         if k + 1 < len(parsed) and (end <= start or parsed[k + 1][0] < end):
             raise InvalidParameter("shifts", Say("two windows overlap: %(start)s–%(end)s and from %(parsed)s.",
-                                                 start=f"{start:%H:%M}", end=f"{end:%H:%M}", parsed=f"{parsed[k + 1][0]:%H:%M}"))
+                                                 start=format(start, "%H:%M"), end=format(end, "%H:%M"),
+                                                     parsed=format(parsed[k + 1][0], "%H:%M")))
     return tuple(parsed)
 
 

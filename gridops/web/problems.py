@@ -156,7 +156,7 @@ def describe(err: BaseException) -> Problem:
             log.error("%s: %s", type(err).__name__, err.message)
         return Problem(status, err.slug, say(err.public_said), dict(err.details))
     if isinstance(err, GeoError):
-        return Problem(status_of(err.slug), err.slug, say(str(err)), dict(err.details))
+        return Problem(status_of(err.slug), err.slug, say(Say(err.template, **err.params)), dict(err.details))
     if isinstance(err, HTTPException):
         messages = (getattr(err, "data", None) or {}).get("messages")
         if messages:  # a request that failed its schema: name the first field, list them all

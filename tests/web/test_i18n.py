@@ -21,7 +21,9 @@ def _page_strings() -> set[str]:
     with open(ROOT / "babel.cfg") as fh:
         method_map, options_map = parse_mapping_cfg(fh)
     found = set()
-    keywords = {**DEFAULT_KEYWORDS, "Say": None}  # as `make messages` extracts: an error's sentence (gridops.core.words.Say)
+    # as `make messages` extracts: an error's sentence (gridops.core.words.Say, gridops.geo.errors)
+    keywords = {**DEFAULT_KEYWORDS, "Say": None, "GeoError": None, "CoordinateError": None, "UnknownCRS": None,
+                "EditRefused": (2,)}
     for _file, _line, message, _comments, _context in extract_from_dir(ROOT / "gridops", method_map, options_map, keywords=keywords):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
