@@ -117,4 +117,6 @@ def test_unknown_area_and_unknown_url_are_404_problems(client):
 def test_problem_types_are_documented(client):
     body = client.get("/api/v1/areas?level=village").json
     page = client.get(body["type"])
-    assert page.status_code == 200 and b"Invalid parameter" in page.data
+    assert page.status_code == 200 and "参数有误" in page.get_data(as_text=True)  # its title in the reader's language
+    english = client.get(body["type"] + "?lang=en")
+    assert english.status_code == 200 and b"Invalid parameter" in english.data
