@@ -12,8 +12,10 @@ from typing import Any
 
 from flask import Response, current_app, render_template, url_for
 from flask_babel import get_locale, gettext
+from sqlalchemy import select
 
 from gridops.access.policy import ROLES
+from gridops.core.models import Worker
 from gridops.registers.categories import list_categories
 from gridops.web.i18n import N_
 from gridops.web.pages.base import PageAnswer, pages, signed_in
@@ -100,8 +102,10 @@ def worker() -> PageAnswer | str:
         return render_template("worker.html", who=who, role_name=role_name, not_worker=True, roles=takers), 403
     with database().session() as session:
         categories = _category_names(session)
+        worker_code = session.scalar(select(Worker.code).where(Worker.id == who.worker_id))
     return render_template("worker.html", who=who, role_name=role_name, not_worker=False, page_header=PAGE_HEADER,
-                           tile_url=current_app.config["TILE_URL"] or "", strings=STRINGS, categories=categories)
+                           tile_url=current_app.config["TILE_URL"] or "", strings=STRINGS, categories=categories,
+                           worker_code=worker_code)
 
 
 @pages.get("/worker/manifest.webmanifest")

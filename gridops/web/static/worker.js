@@ -268,6 +268,23 @@
     return data;
   }
 
+  // A repeat visit shows the list the service worker kept at once, and then the server's answer: on a weak link
+  // that answer takes a round trip or more. Only this worker's copy (a phone may change hands); the sync line
+  // says how old it is until the answer is in.
+  async function keptList() {
+    if (!window.caches || !navigator.serviceWorker || !navigator.serviceWorker.controller) return;
+    try {
+      const res = await caches.match("/api/v1/me/tasks", { cacheName: "gridops-worker-tasks" });
+      const data = res && (await res.json());
+      if (!data || answered || !data.worker || data.worker.code !== cfg.worker) return;
+      tasks = data.tasks;
+      measure();
+      render();
+    } catch (err) {
+      // no copy, or an unreadable one: the answer from the server will do
+    }
+  }
+
   async function load() {
     if (loading) {
       reloadAfter = true; // asked for meanwhile (a new position, a new event): load again when this one is in
@@ -275,6 +292,7 @@
     }
     loading = fetchTasks()
       .then((data) => {
+        answered = true;
         tasks = data.tasks;
         measure();
         render();
@@ -288,6 +306,7 @@
       })
       .finally(() => {
         loading = null;
+        installOnce();
         if (reloadAfter) {
           reloadAfter = false;
           load();
@@ -493,8 +512,16 @@
       selectedId = first ? first.id : null;
       markSelected();
     }
-    drawMap();
+    if (!shown) {
+      shown = true;
+      performance.mark("gridops:tasks-shown"); // what bench/phone.py times
+    }
+    // the map after the list is painted: on a slow phone building it holds the first paint back by a good half second
+    requestAnimationFrame(() => setTimeout(drawMap, 0));
   }
+
+  let shown = false;
+  let answered = false; // the server's list is in (a kept copy arriving later is not shown over it)
 
   function fill(id, list, emptyText) {
     const box = $(id);
@@ -821,6 +848,15 @@
     });
   }
 
+  // the service worker is registered once the first list is in: its install fetches every file the page keeps,
+  // which on a weak link would otherwise share the line with the page's own first load
+  let installed = false;
+  function installOnce() {
+    if (installed) return;
+    installed = true;
+    installable();
+  }
+
   function installable() {
     if (!("serviceWorker" in navigator)) return;
     navigator.serviceWorker.register(cfg.serviceWorker, { scope: cfg.scope }).catch(() => null);
@@ -867,12 +903,11 @@
 
   window.addEventListener("hashchange", render);
   showSync();
-  installable();
+  if (navigator.serviceWorker && navigator.serviceWorker.controller) installOnce(); // kept already: keep it current now
   watchPosition();
-  refreshKept().then(() => {
-    load();
-    flush();
-  });
+  keptList();
+  load(); // at once, not after the outbox is read: the cards take the kept steps in when they come (renderOutbox)
+  refreshKept().then(flush);
   listen();
   setInterval(load, 60000);
   setInterval(flush, 30000);
