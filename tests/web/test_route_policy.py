@@ -228,8 +228,9 @@ def test_each_role_may_call_exactly_the_routes_declared_for_it(city):
 
 
 def test_no_route_open_to_anyone_takes_a_change(tmp_path):
-    """Routes open to anyone answer only reads, except signing in and out (by token or by a phone code, limited
-    per number and address), which touch the page session alone, the resident's report from a door's QR label,
+    """Routes open to anyone answer only reads, except signing in and out (by token, by a phone code, limited
+    per number and address, or by an admin's one-time QR code for a shift), which touch the page session alone,
+    the resident's report from a door's QR label,
     anonymous by design (码上服务: a report and nothing else, rate limited per address), the reporter's rating or
     "not fixed" on their follow page (only the holder of the report's 128-bit token, rate limited per address), and
     a gateway's delivery receipts, which carry no user but the shared token they are refused without

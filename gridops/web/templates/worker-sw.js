@@ -38,6 +38,8 @@ const sayOffline = {
     if (!cachedResponse) return null;
     const headers = new Headers(cachedResponse.headers);
     headers.set("X-Gridops-Offline", "1");
+    headers.delete("Content-Encoding"); // the blob is the body as decoded (the server gzips it): say nothing else
+    headers.delete("Content-Length");
     return new Response(await cachedResponse.blob(), { status: cachedResponse.status, statusText: cachedResponse.statusText, headers });
   },
 };
