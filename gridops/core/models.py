@@ -563,6 +563,24 @@ class PageSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # signed out
 
 
+class ShiftPass(Base):
+    """A sign-in for one shift, shown as a QR code on the admin's page: opening its link on a phone (once, within
+    minutes) starts a page session that ends with the shift; the admin can revoke it. Only the link's hash is kept."""
+
+    __tablename__ = "shift_pass"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    made_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    scan_by: Mapped[datetime] = mapped_column(UTCDateTime)  # the link opens a session until then, once
+    shift_ends_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the session it opens ends then
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_hash: Mapped[str | None] = mapped_column(String(64))  # the page session it opened
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Notification(Base):
     """A message to a person: a new task, a warning, an answer to a resident. The outbox: written in the
     transaction of the step that causes it; a dispatcher (gridops.messages) fans it out to the person's

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from gridops.geo.crs import distances_m
+from gridops.geo.crs import STORAGE_SRID, distances_m
 
-from gridops.access.policy import LEAD, Forbidden, Principal, role_term
+from gridops.access.masking import mask_phone
+from gridops.access.policy import LEAD, Forbidden, Principal, role_term, sees_contacts
 from gridops.core import clock
 from gridops.core.models import Area, Building, Category, Household, Incident, PatrolRegister, Task, Worker
 from gridops.core.shapes import to_point
 from gridops.core.words import Say
+from gridops.field.navigation import destination
 from gridops.field.patrols import KINDS
 from gridops.incidents.listing import visible
 from gridops.incidents.loop import TASK_ACTIVE, allowed_steps
@@ -43,6 +46,7 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
         Building.id.in_(building_ids))).all())
     households: dict[int | None, str] = dict(session.execute(select(Household.id, Household.code).where(
         Household.id.in_({t.household_id for t in tasks if t.household_id}))).all())
+    origin = (lon, lat) if lon is not None and lat is not None else None
     rows: list[dict[str, Any]] = []
     for task in tasks:
         point = to_point(task.location) if task.location is not None else None
@@ -51,6 +55,8 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
         incident = incidents.get(task.incident_id)
         grid = grids.get(incident.grid_id) if incident else task.area_code
         reg = registers.get(task.patrol_id)
+        address = (buildings.get(task.building_id or (incident.building_id if incident else None))
+                   or (incident.address_text if incident else None))
         rows.append({
             "id": task.id, "kind": task.kind, "title": task.title, "status": task.status,
             "incident_id": task.incident_id, "incident_status": incident.status if incident else None,
@@ -60,13 +66,15 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
             "due_at": task.due_at.isoformat() if task.due_at else None,
             "overdue": bool(task.due_at and task.due_at < now and task.status in TASK_ACTIVE),
             "scheduled_for": task.scheduled_for.isoformat() if task.scheduled_for else None,
-            "address": (buildings.get(task.building_id or (incident.building_id if incident else None))
-                        or (incident.address_text if incident else None)),
+            "address": address,
+            "navigate": destination(point.x, point.y, address or task.title, origin) if point else None,
             "incident": {"category": incident.category_code, "category_name": categories[incident.category_code].name,
-                         "urgency": incident.urgency, "description": incident.description} if incident else None,
+                         "urgency": incident.urgency, "description": incident.description,
+                         **_reporter(principal, incident, grid)} if incident else None,
             "patrol": {"register": reg.id if reg else None, "kind": reg.kind if reg else None,
                        "kind_name": KINDS.get(reg.kind, (reg.kind,))[0] if reg else None, "person": reg.person if reg else None,
-                       "phone": reg.phone if reg else None, "household": households.get(task.household_id)}
+                       "phone": reg.phone if reg else None, "call": _dialable(reg.phone) if reg else None,
+                       "household": households.get(task.household_id)}
             if task.kind == "patrol" else None,
             "order": task.order_id, "checklist": task.checklist or [],
             "allowed": (allowed_steps(incident, principal, grid, resolved_by=resolver(session, incident)) if incident
@@ -79,7 +87,51 @@ def tasks_of(session: Session, principal: Principal, lon: float | None, lat: flo
     rows.sort(key=lambda r: (r["_sort"][0] or far_future, r["_sort"][1], r["id"]))
     for r in rows:
         r.pop("_sort")
-    return {"worker": {"code": worker.code, "name": worker.name, "role": worker.role}, "tasks": rows}
+    return {"worker": {"code": worker.code, "name": worker.name, "role": worker.role}, "tasks": rows,
+            "here": nearest_building(session, lon, lat) if origin else None}
+
+
+NEAR_M = 150.0  # a building farther than this from the phone does not name where the worker stands
+_DIALABLE = re.compile(r"^\+?\d{5,20}$")
+
+
+def _dialable(phone: str | None) -> str | None:
+    """The number as a `tel:` link dials it (digits, a leading +), or None: an e-mail or a note is no number."""
+    if not phone:
+        return None
+    digits = re.sub(r"[\s\-()]", "", phone)
+    return digits if _DIALABLE.match(digits) else None
+
+
+def _reporter(principal: Principal, incident: Incident, grid: str | None) -> dict[str, Any]:
+    """The reporter's number as this role may see it (the masking rule of the incident's own view, so the card
+    and the incident's page agree), and the number to dial only where it is shown whole."""
+    whole = sees_contacts(principal, incident, grid)
+    contact = incident.reporter_contact
+    return {"contact": contact if whole else mask_phone(contact), "call": _dialable(contact) if whole else None}
+
+
+def nearest_building(session: Session, lon: float | None, lat: float | None) -> dict[str, Any] | None:
+    """The registered building nearest the phone, within NEAR_M: where the worker is, in the words of the street
+    (a name and an address), not in degrees. None when nothing registered stands that near."""
+    if lon is None or lat is None:
+        return None
+    d = NEAR_M / 111_000.0  # degrees of latitude; a longitude degree is shorter, so the box holds the circle
+    box = (f"POLYGON(({lon - 2 * d} {lat - d},{lon + 2 * d} {lat - d},{lon + 2 * d} {lat + d},"
+           f"{lon - 2 * d} {lat + d},{lon - 2 * d} {lat - d}))")
+    near = list(session.execute(select(Building.code, Building.name, Building.address, Building.compound, Building.location)
+                                .where(func.ST_Intersects(Building.location, func.ST_GeomFromText(box, STORAGE_SRID)))
+                                .where(or_(Building.households != 0, Building.use != "vacant"))))  # not demolished
+    if not near:
+        return None
+    points = [to_point(row.location) for row in near]
+    far = distances_m(lon, lat, [p.x for p in points], [p.y for p in points])
+    best = int(far.argmin())
+    if float(far[best]) > NEAR_M:
+        return None
+    row = near[best]
+    return {"code": row.code, "name": row.name, "address": row.address, "compound": row.compound,
+            "distance_m": round(float(far[best]), 1)}
 
 
 # the checks after a resolution (核查, then 结案) a leader of the ground takes
@@ -113,8 +165,10 @@ def _verifications(session: Session, principal: Principal, listed: set[int], lon
             "location": {"lon": round(point.x, 7), "lat": round(point.y, 7)}, "distance_m": distance,
             "due_at": due.isoformat() if due else None, "overdue": bool(due and due < now), "scheduled_for": None,
             "address": incident.address_text,
+            "navigate": destination(point.x, point.y, incident.address_text or category.name,
+                                    (lon, lat) if lon is not None and lat is not None else None),
             "incident": {"category": category.code, "category_name": category.name, "urgency": incident.urgency,
-                         "description": incident.description},
+                         "description": incident.description, **_reporter(principal, incident, grid_code)},
             "patrol": None, "allowed": allowed,
             "_sort": (due, distance if distance is not None else float("inf")),
         })

@@ -22,7 +22,7 @@ from gridops.core.db import Database
 from gridops.incidents.intake.writer import IntakeQueue
 from gridops.incidents.stream import Wakeup
 from gridops.reference.data import References, office_hours_setting
-from gridops.web import basemap, guard, headers, i18n, limits
+from gridops.web import basemap, compress, guard, headers, i18n, limits
 from gridops.web.api import ERRORS_BY_PREFIX, register_api
 from gridops.web.context import use_case_context
 from gridops.web.pages import pages
@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(settings["INSTANCE_PATH"])
     app.session_interface = _PageSession()
+    compress.install(app)  # first: it runs last, on the answer every other hook has finished
     headers.install(app)
     i18n.install(app)
     basemap.install(app)

@@ -31,6 +31,7 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "pages.login": ("GET", "/login", {}),
     "pages.logout": ("POST", "/logout", {}),
     "pages.login_phone": ("POST", "/login/phone", {"data": {"phone": "not-a-number", "action": "send"}}),
+    "pages.login_shift": ("POST", "/login/shift/not-a-pass", {}),
     "auth.phone_code": ("POST", "/api/v1/auth/phone/code", {"json": {"phone": "not-a-number"}}),
     "basemap.tile": ("GET", "/api/v1/basemap/15/26000/13600.geojson", {}),
     "tiles.archive_tile": ("GET", "/tiles/15/26000/13600", {}),
@@ -106,6 +107,8 @@ SAMPLES: dict[str, tuple[str, str, dict]] = {
     "registers.get_person": ("GET", "/api/v1/people/NO-SUCH", {}),
     "registers.change_person": ("PATCH", "/api/v1/people/NO-SUCH", {"json": {}}),
     "registers.deactivate_person": ("POST", "/api/v1/people/NO-SUCH/deactivate", {"json": {}}),
+    "registers.make_shift_pass": ("POST", "/api/v1/people/NO-SUCH/shift-pass", {}),
+    "registers.revoke_shift_passes": ("POST", "/api/v1/people/NO-SUCH/shift-pass/revoke", {}),
     "registers.get_shifts": ("GET", "/api/v1/people/NO-SUCH/shifts", {}),
     "registers.set_shifts": ("PUT", "/api/v1/people/NO-SUCH/shifts", {"json": {}}),
     "registers.create_assignment": ("POST", "/api/v1/people/NO-SUCH/assignments", {"json": {}}),
@@ -225,8 +228,9 @@ def test_each_role_may_call_exactly_the_routes_declared_for_it(city):
 
 
 def test_no_route_open_to_anyone_takes_a_change(tmp_path):
-    """Routes open to anyone answer only reads, except signing in and out (by token or by a phone code, limited
-    per number and address), which touch the page session alone, the resident's report from a door's QR label,
+    """Routes open to anyone answer only reads, except signing in and out (by token, by a phone code, limited
+    per number and address, or by an admin's one-time QR code for a shift), which touch the page session alone,
+    the resident's report from a door's QR label,
     anonymous by design (码上服务: a report and nothing else, rate limited per address), the reporter's rating or
     "not fixed" on their follow page (only the holder of the report's 128-bit token, rate limited per address), and
     a gateway's delivery receipts, which carry no user but the shared token they are refused without
@@ -235,7 +239,7 @@ def test_no_route_open_to_anyone_takes_a_change(tmp_path):
     app = make_app(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
     changing = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods - {"GET", "HEAD", "OPTIONS"}}
     assert {e for e in changing if ROUTES[e].who == ANYONE} == {"pages.login", "pages.logout", "pages.resident_report",
-                                                                 "pages.login_phone", "pages.resident_phone",
+                                                                 "pages.login_phone", "pages.resident_phone", "pages.login_shift",
                                                                  "pages.resident_follow_answer", "auth.phone_code",
                                                                  "auth.phone_verify", "messages.receipts"}
 

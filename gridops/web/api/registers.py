@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import segno
 from flask import Response, current_app, request
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
@@ -20,7 +21,19 @@ from gridops.core.errors import InvalidParameter
 from gridops.core.timeparse import parse_date
 from gridops.core.words import Say
 from gridops.incidents.doors import door_url
-from gridops.registers import building_files, buildings, calendars, categories, households, labels, people, people_files, rosters, taxonomy
+from gridops.registers import (
+    building_files,
+    buildings,
+    calendars,
+    categories,
+    households,
+    labels,
+    people,
+    people_files,
+    rosters,
+    shift_passes,
+    taxonomy,
+)
 from gridops.registers.audit import ChangeQuery
 from gridops.registers.files import text_of
 from gridops.registers.trail import visible_changes
@@ -64,6 +77,8 @@ from gridops.web.api.schemas.registers import (
     RosterDayBody,
     RosterDays,
     RosterDayView,
+    ShiftPassRevoked,
+    ShiftPassView,
     SwapBody,
     TaxonomyImported,
     Week,
@@ -136,6 +151,31 @@ def deactivate_person(body: dict[str, Any], code: str) -> dict[str, Any]:
     backup or leader (a `reassign` event each, listed in `moved`) and their patrol visits to whoever answers now."""
     with database().session() as session:
         return people.deactivate_worker(session, use_case_context(), caller(), code, note=body.get("note"))
+
+
+@bp.post("/people/<code>/shift-pass")
+@bp.response(201, ShiftPassView)
+@problem_response(bp, 403, "the worker is not yours to keep")
+@problem_response(bp, 404, "no such worker, or the worker has no sign-in")
+def make_shift_pass(code: str) -> dict[str, Any]:
+    """A QR code that signs the worker's phone in for their shift (扫码登录): opened once, within 10 minutes; the
+    session lasts until the shift on their rota ends (else 12 hours) or the pass is revoked."""
+    with database().session() as session:
+        made = shift_passes.make(session, use_case_context(), caller(), code)
+    base = current_app.config["PUBLIC_URL"] or request.url_root
+    url = base.rstrip("/") + "/login/shift/" + made.pop("secret")
+    qr = segno.make(url, error="m").svg_data_uri(scale=6, border=2)
+    return {"url": url, "qr_svg": qr, **made}
+
+
+@bp.post("/people/<code>/shift-pass/revoke")
+@bp.response(200, ShiftPassRevoked)
+@problem_response(bp, 403, "the worker is not yours to keep")
+@problem_response(bp, 404, "no such worker, or the worker has no sign-in")
+def revoke_shift_passes(code: str) -> dict[str, Any]:
+    """End the worker's QR sign-ins: the phones they signed in are signed out at their next request."""
+    with database().session() as session:
+        return shift_passes.revoke(session, use_case_context(), caller(), code)
 
 
 @bp.post("/people/<code>/assignments")

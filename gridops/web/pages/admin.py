@@ -47,6 +47,7 @@ from gridops.registers import (
     people,
     people_files,
     rosters,
+    shift_passes,
     visit_files,
     visits,
 )
@@ -66,7 +67,8 @@ KINDS = {people.KIND_WORKER: N_("person"), people.KIND_ASSIGNMENT: N_("assignmen
          people_files.KIND_WORKERS: N_("people import"), people_files.KIND_ASSIGNMENTS: N_("assignments import"),
          building_files.KIND: N_("buildings import"), visit_files.KIND: N_("visit registers import"),
          messaging.KIND_TEMPLATE: N_("message wording"), messaging.KIND_SETTING: N_("channel setting"),
-         messaging.KIND_ROBOT: N_("group robot"), messaging.KIND_DELIVERY: N_("message copy")}
+         messaging.KIND_ROBOT: N_("group robot"), messaging.KIND_DELIVERY: N_("message copy"),
+         shift_passes.KIND: N_("QR sign-in")}
 # the groups people are visited for (gridops.field.patrols.KINDS), as the pages name them
 REGISTER_KINDS = {"elderly_alone": N_("elderly living alone"), "left_behind_child": N_("left-behind child"),
                   "disabled": N_("disabled resident"), "special_care": N_("special care"), "low_income": N_("subsistence allowance"),
@@ -80,7 +82,7 @@ ACTIONS = {"create": N_("added"), "update": N_("changed"), "deactivate": N_("lef
            "set": N_("set"), "clear": N_("cleared"), "import": N_("imported"), "demolish": N_("demolished"),
            "set_day": N_("a day set"), "clear_day": N_("a day back to the week"), "leave": N_("leave"), "swap": N_("swap"),
            "move": N_("moved"), "pause": N_("paused"), "resume": N_("resumed"), "retry": N_("sent again"),
-           "remove": N_("removed")}
+           "remove": N_("removed"), "revoke": N_("revoked")}
 # a message copy's status and channel as the pages name them
 MESSAGE_STATUSES = {"queued": N_("queued"), "held": N_("held (quiet hours)"), "sent": N_("sent"), "delivered": N_("delivered"),
                     "failed": N_("failed"), "waiting": N_("not yet fanned out")}
@@ -289,7 +291,8 @@ def admin_person(code: str) -> PageAnswer:
             return _failed("admin/person.html", who, err, person=None)
         ctx = use_case_context()
         trail = [*visible_changes(session, ctx, who, ChangeQuery(kind=people.KIND_WORKER, key=code)),
-                 *visible_changes(session, ctx, who, ChangeQuery(kind=rosters.KIND, key=code))]
+                 *visible_changes(session, ctx, who, ChangeQuery(kind=rosters.KIND, key=code)),
+                 *visible_changes(session, ctx, who, ChangeQuery(kind=shift_passes.KIND, key=code))]
         for a in person["assignments"]:
             trail += visible_changes(session, ctx, who, ChangeQuery(kind=people.KIND_ASSIGNMENT, key=str(a["id"])))
         trail.sort(key=lambda r: r["id"], reverse=True)

@@ -6,7 +6,7 @@ from flask import current_app, redirect, render_template, request, session, url_
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
-from gridops.access import otp, sessions
+from gridops.access import otp, sessions, shiftpass
 from gridops.access.policy import PLAN, ROUTES, SEE_WORKERS, Principal, role
 from gridops.core.errors import GridopsError
 from gridops.web import phone as by_phone
@@ -84,6 +84,26 @@ def login_phone() -> Response | tuple[str, int]:
             return Response(answer, status, {"Retry-After": str(err.retry_after)}, mimetype="text/html")
         return answer, status
     return render_template("login_phone.html", step="code", phone=asked.phone, sent_to=by_phone.masked(asked.phone), next=nxt), 200
+
+
+@pages.route("/login/shift/<secret>", methods=["GET", "POST"])
+def login_shift(secret: str) -> Response | tuple[str, int]:
+    """The link of a QR code an admin showed (扫码登录): a button that signs this phone in for the shift. Opening the
+    link only shows the button — a chat app's preview of the link must not use up the pass — and the press signs in."""
+    if request.method == "GET":
+        return render_template("login_shift.html", error=None), 200
+    refused = None
+    with database().session() as s:
+        try:
+            sid, who = shiftpass.claim(s, secret)
+        except shiftpass.PassRefused as err:
+            refused = err
+    if refused is not None:
+        return render_template("login_shift.html", error=refused.reason), 401  # as a token that does not sign in
+    session.clear()
+    session[SESSION_KEY] = sid
+    session.permanent = True
+    return redirect(home_of(who))
 
 
 @pages.errorhandler(TooManyRequests)

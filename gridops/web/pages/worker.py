@@ -12,8 +12,10 @@ from typing import Any
 
 from flask import Response, current_app, render_template, url_for
 from flask_babel import get_locale, gettext
+from sqlalchemy import select
 
 from gridops.access.policy import ROLES
+from gridops.core.models import Worker
 from gridops.registers.categories import list_categories
 from gridops.web.i18n import N_, status_words
 from gridops.web.pages.base import PageAnswer, pages, signed_in
@@ -62,7 +64,10 @@ STRINGS: dict[str, str] = {
     "need_note": N_("Please write a note."),
     "no_position": N_("Your position is not known yet: allow location and wait for a fix."),
     "you": N_("you"),
-    "position": N_("You are here (±{accuracy} m)"), "position_at": N_("{lon}, {lat} (±{accuracy} m)"),
+    "position": N_("You are here (±{accuracy} m)"), "position_near": N_("You are at {place} (±{accuracy} m)"),
+    "position_no_building": N_("No registered building within 150 m of you (±{accuracy} m)"),
+    "navigate": N_("Navigate"), "app_amap": N_("AMap"), "app_baidu": N_("Baidu Maps"), "app_tencent": N_("Tencent Maps"),
+    "reporter": N_("Reporter:"), "call": N_("Call {number}"), "photo_preview": N_("the photo as it will be sent"),
     "no_geolocation": N_("This device cannot tell its position."),
     "position_failed": N_("Position unavailable: {error} (check-in needs it)"),
     "report_title": N_("Patrol report"), "report_need_category": N_("Choose what you found."),
@@ -92,8 +97,10 @@ def worker() -> PageAnswer | str:
         return render_template("worker.html", who=who, role_name=role_name, not_worker=True, roles=takers), 403
     with database().session() as session:
         categories = _category_names(session)
+        worker_code = session.scalar(select(Worker.code).where(Worker.id == who.worker_id))
     return render_template("worker.html", who=who, role_name=role_name, not_worker=False, page_header=PAGE_HEADER,
-                           tile_url=current_app.config["TILE_URL"] or "", strings={**STRINGS, **status_words()}, categories=categories)
+                           tile_url=current_app.config["TILE_URL"] or "", strings={**STRINGS, **status_words()}, categories=categories,
+                           worker_code=worker_code)
 
 
 @pages.get("/worker/manifest.webmanifest")

@@ -132,6 +132,18 @@
       document.querySelector(button.dataset.show).textContent = answer.text;
       return;
     }
+    if (form.dataset.qr && answer && answer.qr_svg) { // a sign-in QR code: shown for the phone to scan, nothing reloaded
+      const box = document.querySelector(form.dataset.qr);
+      const until = new Date(answer.shift_ends_at).toLocaleString(document.documentElement.lang || "zh-CN", {
+        month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
+        timeZone: document.body.dataset.timezone || undefined }); // the city's time, whatever the desk's clock says
+      box.querySelector("img").src = answer.qr_svg;
+      box.querySelector("a").href = answer.url;
+      box.querySelector("figcaption span").textContent = box.dataset.caption.replace("{until}", until);
+      box.hidden = false;
+      show(form, said.saved, "ok");
+      return;
+    }
     if (answer && answer.key && answer.notification) show(form, said.queued(answer), "ok");
     else if (answer && Array.isArray(answer.moved)) show(form, said.moved(answer.moved.length), "ok");
     else if (answer && answer.created !== undefined) show(form, said.counted(answer), "ok");

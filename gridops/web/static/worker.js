@@ -15,9 +15,12 @@
   const SYNCED_KEY = `gridops.worker.${cfg.user}.synced`;
 
   let position = null; // {lon, lat, accuracy, at}
+  let place = null; // the registered building nearest where the tasks were last asked from: {name, address, …, asked}
+  let askedAt = 0; // when the list was last asked for (a new position asks again, not more than every 10 s)
   let tasks = [];
   let kept = []; // the outbox: steps not yet stored by the server (waiting, or refused)
   let selectedId = null;
+  let navOpen = null; // the task whose 导航 choice is open
   let map = null;
   let layers = null;
   let loading = null;
@@ -241,7 +244,9 @@
   }
 
   async function fetchTasks() {
-    const q = position ? `?lon=${position.lon.toFixed(7)}&lat=${position.lat.toFixed(7)}` : "";
+    const from = position ? { lon: position.lon, lat: position.lat } : null;
+    const q = from ? `?lon=${from.lon.toFixed(7)}&lat=${from.lat.toFixed(7)}` : "";
+    askedAt = Date.now();
     fetched.add("/api/v1/me/tasks" + q);
     const res = await fetch("/api/v1/me/tasks" + q, { headers: { "X-Requested-With": cfg.pageHeader, "Accept": "application/json" },
                                                       credentials: "same-origin" });
@@ -251,6 +256,7 @@
     }
     const data = await res.json();
     if (!res.ok) throw new Error(data.detail || data.title || res.statusText);
+    if (from) place = data.here ? { ...data.here, asked: from } : { none: true, asked: from };
     const fromCopy = res.headers.get("X-Gridops-Offline") === "1";
     offline = fromCopy || !navigator.onLine;
     if (!fromCopy) {
@@ -262,6 +268,23 @@
     return data;
   }
 
+  // A repeat visit shows the list the service worker kept at once, and then the server's answer: on a weak link
+  // that answer takes a round trip or more. Only this worker's copy (a phone may change hands); the sync line
+  // says how old it is until the answer is in.
+  async function keptList() {
+    if (!window.caches || !navigator.serviceWorker || !navigator.serviceWorker.controller) return;
+    try {
+      const res = await caches.match("/api/v1/me/tasks", { cacheName: "gridops-worker-tasks" });
+      const data = res && (await res.json());
+      if (!data || answered || !data.worker || data.worker.code !== cfg.worker) return;
+      tasks = data.tasks;
+      measure();
+      render();
+    } catch (err) {
+      // no copy, or an unreadable one: the answer from the server will do
+    }
+  }
+
   async function load() {
     if (loading) {
       reloadAfter = true; // asked for meanwhile (a new position, a new event): load again when this one is in
@@ -269,9 +292,12 @@
     }
     loading = fetchTasks()
       .then((data) => {
+        answered = true;
         tasks = data.tasks;
+        measure();
         render();
         showSync();
+        showWhere();
       })
       .catch((err) => {
         offline = !navigator.onLine || err instanceof TypeError;
@@ -280,6 +306,7 @@
       })
       .finally(() => {
         loading = null;
+        installOnce();
         if (reloadAfter) {
           reloadAfter = false;
           load();
@@ -313,6 +340,39 @@
   function distanceText(m) {
     if (m === null || m === undefined) return null;
     return m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1)} km`;
+  }
+
+  // metres on the sphere: the card's distance follows the phone between two loads (the server measures on the ellipsoid)
+  function metres(a, b) {
+    const r = Math.PI / 180;
+    const h = Math.sin((b.lat - a.lat) * r / 2) ** 2
+      + Math.cos(a.lat * r) * Math.cos(b.lat * r) * Math.sin((b.lon - a.lon) * r / 2) ** 2;
+    return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(h)));
+  }
+
+  // each task's distance from where the phone is now, written into the cards already shown
+  function measure() {
+    if (!position) return;
+    for (const task of tasks) {
+      if (!task.location) continue;
+      task.distance_m = metres(position, task.location);
+      const node = document.querySelector(`.task[data-id="${task.id}"] .dist`);
+      if (node) node.textContent = " · " + distanceText(task.distance_m);
+    }
+  }
+
+  // where the worker stands, as the street names it: the nearest registered building, never degrees
+  function showWhere() {
+    if (!position) return;
+    const accuracy = Math.round(position.accuracy || 0);
+    const fresh = place && metres(position, place.asked) <= Math.max(60, accuracy);
+    const name = fresh && !place.none ? [place.name || place.address, place.name && place.address ? place.address : null] : null;
+    let text;
+    if (name) text = T("position_near", { place: name[0], accuracy });
+    else if (fresh) text = T("position_no_building", { accuracy });
+    else text = T("position", { accuracy });
+    $("where").textContent = text;
+    $("where").title = name && name[1] ? name[1] : "";
   }
 
   function isToday(iso) {
@@ -358,11 +418,18 @@
     const due = dueText(task);
     if (due) meta.appendChild(el("span", "due" + (due.late ? " late" : ""), due.text));
     const dist = distanceText(task.distance_m);
-    if (dist) meta.appendChild(el("span", "dist", " · " + dist));
+    meta.appendChild(el("span", "dist", dist ? " · " + dist : "")); // kept current as the phone moves (measure)
     art.appendChild(meta);
     if (task.address) art.appendChild(el("p", "meta addr", task.address));
     if (task.patrol && (task.patrol.person || task.patrol.phone)) {
-      art.appendChild(el("p", "meta person", [task.patrol.person, task.patrol.phone].filter(Boolean).join(" · ")));
+      const who = el("p", "meta person", task.patrol.person || "");
+      if (task.patrol.phone) who.appendChild(phoneLink(task.patrol.phone, task.patrol.call));
+      art.appendChild(who);
+    }
+    if (task.incident && task.incident.contact) {
+      const who = el("p", "meta person", T("reporter") + " ");
+      who.appendChild(phoneLink(task.incident.contact, task.incident.call));
+      art.appendChild(who);
     }
     if (task.incident && task.incident.description) art.appendChild(el("p", "desc", task.incident.description));
     if (task.checklist && task.checklist.length) {  // a patrol ordered from a hot spot: what to look at
@@ -385,9 +452,42 @@
       });
       actions.appendChild(b);
     }
+    if (task.navigate) actions.appendChild(navigator_(task));
     art.appendChild(actions);
     art.addEventListener("click", () => select(task.id));
     return art;
+  }
+
+  // a number the role may call is a link that dials it; a masked one (138****5678) is only text
+  function phoneLink(shown, dial) {
+    if (!dial) return el("span", "phone", shown);
+    const a = el("a", "call", T("call", { number: shown }));
+    a.href = "tel:" + dial;
+    a.addEventListener("click", (ev) => ev.stopPropagation());
+    return a;
+  }
+
+  // 导航: the phone's map apps, each given the point in its own datum (converted by the server: GCJ-02, BD-09)
+  function navigator_(task) {
+    const box = el("details", "navigate");
+    box.appendChild(el("summary", null, T("navigate")));
+    box.open = navOpen === task.id; // the list is drawn anew on every load: an open choice stays open
+    box.addEventListener("click", (ev) => ev.stopPropagation());
+    box.addEventListener("toggle", () => {
+      if (box.open) navOpen = task.id;
+      else if (navOpen === task.id) navOpen = null;
+    });
+    const list = el("div", "apps");
+    for (const app of ["amap", "baidu", "tencent"]) {
+      const a = el("a", "app " + app, T("app_" + app));
+      a.href = task.navigate.links[app];
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.dataset.app = app;
+      list.appendChild(a);
+    }
+    box.appendChild(list);
+    return box;
   }
 
   function render() {
@@ -412,8 +512,16 @@
       selectedId = first ? first.id : null;
       markSelected();
     }
-    drawMap();
+    if (!shown) {
+      shown = true;
+      performance.mark("gridops:tasks-shown"); // what bench/phone.py times
+    }
+    // the map after the list is painted: on a slow phone building it holds the first paint back by a good half second
+    requestAnimationFrame(() => setTimeout(drawMap, 0));
   }
+
+  let shown = false;
+  let answered = false; // the server's list is in (a kept copy arriving later is not shown over it)
 
   function fill(id, list, emptyText) {
     const box = $(id);
@@ -490,6 +598,7 @@
     $("step-note").required = needsNote;
     $("step-note").placeholder = placeholder || "";
     $("step-photo").value = "";
+    clearStepPhotos();
     $("step-photo-row").hidden = !photos;
     $("step-error").hidden = true;
     dialog.showModal();
@@ -501,7 +610,7 @@
         resolve(answer);
       };
       $("step-cancel").onclick = () => done(null);
-      $("step-form").onsubmit = (ev) => {
+      $("step-form").onsubmit = async (ev) => {
         ev.preventDefault();
         const note = $("step-note").value.trim();
         if (needsNote && !note) {
@@ -509,7 +618,7 @@
           $("step-error").hidden = false;
           return;
         }
-        done({ note, files: Array.from($("step-photo").files || []) });
+        done({ note, files: photos ? await chosen("step-photo") : [] });
       };
     });
   }
@@ -519,6 +628,113 @@
     if (!position) throw new Error(T("no_position"));
     return { lon: Number(position.lon.toFixed(7)), lat: Number(position.lat.toFixed(7)) };
   }
+
+  // --- photos: made small on the phone, shown before they are sent ------------------------------
+
+  const MAX_SIDE = 1600; // px, the long side: enough to read a sign or a meter, a tenth of a camera's bytes
+  const QUALITY = 0.8;
+  const shrunk = new Map(); // a file input's id -> the promise of its photos made small
+
+  // The original's EXIF segment, for the small copy: its time and place are what the checks of a resolution read
+  // (虚假办结, gridops/incidents/flags.py). Its orientation is set upright, as the pixels are drawn upright.
+  function exifOf(bytes) {
+    try {
+      if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
+      let i = 2;
+      while (i + 4 <= bytes.length && bytes[i] === 0xff && bytes[i + 1] !== 0xda) { // up to the image data
+        const len = (bytes[i + 2] << 8) | bytes[i + 3];
+        const exif = bytes[i + 1] === 0xe1 && String.fromCharCode(...bytes.subarray(i + 4, i + 10)) === "Exif\0\0";
+        if (exif && i + 2 + len <= bytes.length) {
+          const seg = bytes.slice(i, i + 2 + len);
+          const view = new DataView(seg.buffer);
+          const little = view.getUint16(10) === 0x4949; // the TIFF header, after the marker, length and "Exif\0\0"
+          const ifd = 10 + view.getUint32(14, little);
+          for (let k = 0, n = view.getUint16(ifd, little); k < n; k++) {
+            if (view.getUint16(ifd + 2 + k * 12, little) === 0x0112) view.setUint16(ifd + 2 + k * 12 + 8, 1, little);
+          }
+          return seg;
+        }
+        i += 2 + len;
+      }
+    } catch (err) {
+      return null; // a malformed header: the copy goes without it
+    }
+    return null;
+  }
+
+  // a photo at most MAX_SIDE px on its long side, as JPEG; one the browser cannot read (HEIC on some phones) goes as it is
+  async function shrink(file) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    } catch (err) {
+      return { file };
+    }
+    const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+    const width = Math.round(bitmap.width * scale);
+    const height = Math.round(bitmap.height * scale);
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#fff"; // a transparent PNG's clear parts come out white, not black
+    ctx.fillRect(0, 0, width, height);
+    ctx.drawImage(bitmap, 0, 0, width, height);
+    bitmap.close();
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", QUALITY));
+    const jpeg = file.type === "image/jpeg";
+    if (!blob || (scale === 1 && jpeg && file.size <= blob.size)) return { file, width, height }; // small already
+    let parts = [blob];
+    if (jpeg) {
+      const exif = exifOf(new Uint8Array(await file.slice(0, 131072).arrayBuffer())); // EXIF is at most 64 KB, near the start
+      if (exif) {
+        const body = new Uint8Array(await blob.arrayBuffer());
+        parts = [body.subarray(0, 2), exif, body.subarray(2)]; // right after the start-of-image marker
+      }
+    }
+    const name = (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg";
+    return { file: new File(parts, name, { type: "image/jpeg" }), width, height };
+  }
+
+  function sizeText(bytes) {
+    return bytes < 1024 * 1024 ? `${Math.max(1, Math.round(bytes / 1024))} KB` : `${(bytes / 1048576).toFixed(1)} MB`;
+  }
+
+  function thumb(photo) {
+    const fig = el("figure", "thumb");
+    const img = document.createElement("img");
+    img.alt = T("photo_preview");
+    img.src = URL.createObjectURL(photo.file);
+    img.addEventListener("load", () => URL.revokeObjectURL(img.src), { once: true });
+    fig.append(img, el("figcaption", null, (photo.width ? `${photo.width}×${photo.height} · ` : "") + sizeText(photo.file.size)));
+    return fig;
+  }
+
+  // the chosen photos are made small at once, and shown: the worker sees what will be sent, and how big
+  function previewed(inputId, boxId) {
+    const input = $(inputId);
+    const box = $(boxId);
+    input.addEventListener("change", () => {
+      const job = Promise.all(Array.from(input.files || []).map(shrink));
+      shrunk.set(inputId, job);
+      box.replaceChildren();
+      job.then((done) => {
+        if (shrunk.get(inputId) === job) box.replaceChildren(...done.map(thumb));
+      });
+    });
+    return () => {
+      shrunk.delete(inputId);
+      box.replaceChildren();
+    };
+  }
+
+  async function chosen(inputId) {
+    const job = shrunk.get(inputId) || Promise.all(Array.from($(inputId).files || []).map(shrink));
+    return (await job).map((photo) => photo.file);
+  }
+
+  const clearStepPhotos = previewed("step-photo", "step-previews");
+  const clearReportPhotos = previewed("report-photo", "report-previews");
 
   async function photosOf(files) {
     // kept as Blobs in IndexedDB: they survive a reload and a day with no signal
@@ -566,6 +782,7 @@
   function openReport() {
     const dialog = $("report-dialog");
     $("report-form").reset();
+    clearReportPhotos();
     $("report-error").hidden = true;
     $("report-where").textContent = position ? T("report_where", { accuracy: Math.round(position.accuracy || 0) }) : T("no_position");
     dialog.showModal();
@@ -578,7 +795,7 @@
       $("report-error").hidden = false;
     };
     const category = $("report-category").value;
-    const files = Array.from($("report-photo").files || []);
+    const files = await chosen("report-photo");
     const onSpot = $("report-on-spot").checked;
     if (!category) return fail(T("report_need_category"));
     if (!position) return fail(T("no_position"));
@@ -606,10 +823,12 @@
       (pos) => {
         const first = position === null;
         position = { lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy: pos.coords.accuracy, at: pos.timestamp };
-        $("where").textContent = T("position_at", { lon: position.lon.toFixed(5), lat: position.lat.toFixed(5),
-                                                    accuracy: Math.round(position.accuracy || 0) });
-        if (first) load();
-        else drawMap();
+        measure();
+        showWhere();
+        // moved off the building named: ask again (the list's order and the name), not more than every 10 s
+        const moved = place && metres(position, place.asked) > Math.max(60, position.accuracy || 0);
+        if (first || (moved && Date.now() - askedAt > 10000)) load();
+        drawMap();
       },
       (err) => {
         $("where").textContent = T("position_failed", { error: err.message });
@@ -627,6 +846,15 @@
       clearTimeout(timer);
       timer = setTimeout(load, 300);
     });
+  }
+
+  // the service worker is registered once the first list is in: its install fetches every file the page keeps,
+  // which on a weak link would otherwise share the line with the page's own first load
+  let installed = false;
+  function installOnce() {
+    if (installed) return;
+    installed = true;
+    installable();
   }
 
   function installable() {
@@ -675,12 +903,11 @@
 
   window.addEventListener("hashchange", render);
   showSync();
-  installable();
+  if (navigator.serviceWorker && navigator.serviceWorker.controller) installOnce(); // kept already: keep it current now
   watchPosition();
-  refreshKept().then(() => {
-    load();
-    flush();
-  });
+  keptList();
+  load(); // at once, not after the outbox is read: the cards take the kept steps in when they come (renderOutbox)
+  refreshKept().then(flush);
   listen();
   setInterval(load, 60000);
   setInterval(flush, 30000);

@@ -3,7 +3,7 @@
    - the page's scripts, styles, Leaflet and icons: precached when it installs, each by a hash of its bytes;
    - the page itself and today's tasks: network first (a few seconds on a weak link), else the copy kept;
      an answer from the copy says so (X-Gridops-Offline), and the page shows when it was synced;
-   - the task details, the grids' outlines and the city's base-map tiles: kept as they are used.
+   - the task details, the grids' outlines and the city's base-map tiles: kept as they are used (the tiles for a day).
    It never answers a POST: the steps go through the page's outbox (IndexedDB), which keeps them until the
    server has stored them. */
 importScripts({{ (workbox ~ "workbox-sw.js") | tojson }});
@@ -18,7 +18,7 @@ const TILES = "gridops-worker-basemap";
 
 const { precacheAndRoute, cleanupOutdatedCaches } = workbox.precaching;
 const { registerRoute } = workbox.routing;
-const { NetworkFirst, StaleWhileRevalidate } = workbox.strategies;
+const { CacheFirst, NetworkFirst, StaleWhileRevalidate } = workbox.strategies;
 const { ExpirationPlugin } = workbox.expiration;
 const { CacheableResponsePlugin } = workbox.cacheableResponse;
 
@@ -38,6 +38,8 @@ const sayOffline = {
     if (!cachedResponse) return null;
     const headers = new Headers(cachedResponse.headers);
     headers.set("X-Gridops-Offline", "1");
+    headers.delete("Content-Encoding"); // the blob is the body as decoded (the server gzips it): say nothing else
+    headers.delete("Content-Length");
     return new Response(await cachedResponse.blob(), { status: cachedResponse.status, statusText: cachedResponse.statusText, headers });
   },
 };
@@ -49,9 +51,11 @@ registerRoute(({ url }) => url.pathname === "/api/v1/me/tasks",
 registerRoute(({ url }) => /^\/api\/v1\/(incidents\/\d+|areas\/[^/]+)$/.test(url.pathname),
   new NetworkFirst({ cacheName: DATA, networkTimeoutSeconds: 6, plugins: [whole, notRedirected, sayOffline,
     new ExpirationPlugin({ maxEntries: 300, maxAgeSeconds: 14 * 24 * 3600 })] }));
+// the city's base map changes seldom: a tile kept less than a day is used as it is, not fetched again on every visit
+// (on one bar of signal the tiles of one screen are some 80 KB, sharing the line with the tasks)
 registerRoute(({ url }) => url.pathname.startsWith("/api/v1/basemap/"),
-  new StaleWhileRevalidate({ cacheName: TILES, plugins: [whole,
-    new ExpirationPlugin({ maxEntries: 3000, maxAgeSeconds: 60 * 24 * 3600, purgeOnQuotaError: true })] }));
+  new CacheFirst({ cacheName: TILES, plugins: [whole,
+    new ExpirationPlugin({ maxEntries: 3000, maxAgeSeconds: 24 * 3600, purgeOnQuotaError: true })] }));
 registerRoute(({ url }) => url.origin === self.location.origin && url.pathname.startsWith("/static/"),
   new StaleWhileRevalidate({ cacheName: DATA, plugins: [whole] }));
 

@@ -245,6 +245,10 @@ class TaskIncident(Schema):
     category_name = fields.String()
     urgency = fields.String()
     description = fields.String(allow_none=True)
+    contact = fields.String(allow_none=True, metadata={"description": "the reporter's contact, masked (138****5678) unless "
+                                                                      "you must call back"})
+    call = fields.String(allow_none=True, metadata={"description": "the number to dial (a `tel:` link), only where "
+                                                                   "`contact` is shown whole and is a number"})
 
 
 class TaskPatrol(Schema):
@@ -253,7 +257,33 @@ class TaskPatrol(Schema):
     kind_name = fields.String(allow_none=True)
     person = fields.String(allow_none=True)
     phone = fields.String(allow_none=True, metadata={"description": "to call ahead (masked for roles that do not visit)"})
+    call = fields.String(allow_none=True, metadata={"description": "`phone` as a `tel:` link dials it, if it is a number"})
     household = fields.String(allow_none=True)
+
+
+class DatumPoint(Schema):
+    lon = fields.Float()
+    lat = fields.Float()
+
+
+class NavigateLinks(Schema):
+    amap = fields.String(metadata={"description": "高德: a walking route to the task (GCJ-02), opening the app if installed"})
+    baidu = fields.String(metadata={"description": "百度: the route from the position sent, or the place (BD-09)"})
+    tencent = fields.String(metadata={"description": "腾讯: a walking route to the task (GCJ-02)"})
+
+
+class TaskNavigate(Schema):
+    gcj02 = fields.Nested(DatumPoint, metadata={"description": "the task's point as AMap and Tencent draw it"})
+    bd09 = fields.Nested(DatumPoint, metadata={"description": "the task's point as Baidu draws it"})
+    links = fields.Nested(NavigateLinks)
+
+
+class HereBuilding(Schema):
+    code = fields.String()
+    name = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    compound = fields.String(allow_none=True)
+    distance_m = fields.Float()
 
 
 class TaskRow(Schema):
@@ -271,6 +301,8 @@ class TaskRow(Schema):
     overdue = fields.Boolean()
     scheduled_for = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
+    navigate = fields.Nested(TaskNavigate, allow_none=True, metadata={"description": "the point in the map apps' datums, "
+                                                                                    "and a link to each app"})
     incident = fields.Nested(TaskIncident, allow_none=True)
     patrol = fields.Nested(TaskPatrol, allow_none=True)
     order = fields.Integer(allow_none=True, metadata={"description": "the patrol order (派发巡查) this task came from"})
@@ -281,6 +313,8 @@ class TaskRow(Schema):
 class TaskList(Schema):
     worker = fields.Nested(WorkerRef)
     tasks = fields.List(fields.Nested(TaskRow))
+    here = fields.Nested(HereBuilding, allow_none=True, metadata={"description": "the registered building nearest the "
+                                                                                "position sent (within 150 m), if any"})
 
 
 # --- lists for the maps -------------------------------------------------------------

@@ -370,3 +370,18 @@ class DepartmentChange(Schema):
     office_hours = fields.String(required=True, allow_none=True, validate=validate.Length(max=64),
                                  metadata={"example": "09:00-12:00,14:00-18:00", "description": "null: the city's"})
     note = _NOTE
+
+
+class ShiftPassView(Schema):
+    url = fields.String(metadata={"description": "the link the QR code holds: opened once on the worker's phone within "
+                                                 "`scan_by`, it signs the phone in until `shift_ends_at`"})
+    qr_svg = fields.String(metadata={"description": "the QR code of `url`, as an SVG data: URI for an <img>"})
+    worker = fields.String()
+    user = fields.String(metadata={"description": "the sign-in the phone gets (the worker's user)"})
+    scan_by = fields.String()
+    shift_ends_at = fields.String(metadata={"description": "the end of the worker's shift on their rota (else 12 hours)"})
+
+
+class ShiftPassRevoked(Schema):
+    worker = fields.String()
+    revoked = fields.Integer(metadata={"description": "passes ended; the phones they signed in are signed out"})
