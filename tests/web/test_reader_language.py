@@ -179,3 +179,12 @@ def _beyond_the_status(errors: list[str]) -> list[str]:
     second such note would be something else the page asked for and did not get."""
     own = next((e for e in errors if "the server responded with a status of 40" in e), None)
     return [e for e in errors if e is not own]
+
+
+def test_the_landing_page_leads_each_user_to_their_work_in_chinese_and_english(city):
+    html = city.client.get("/", headers=PAGE).get_data(as_text=True)
+    assert "<h2>工作入口</h2>" in html and ">调度台</a>" in html and ">网格员手机页</a>" in html and ">网格规划</a>" in html
+    assert "Where to work" not in html and "What is loaded" not in html and "已载入的数据" in html
+    assert "栋楼" in html and "件未办结" in html  # the city's figures, said in Chinese
+    english = city.client.get("/?lang=en", headers=PAGE).get_data(as_text=True)
+    assert "<h2>Where to work</h2>" in english and ">Dispatch console</a>" in english and "工作入口" not in english
