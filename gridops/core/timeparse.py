@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from gridops.core.errors import InvalidParameter
+from gridops.core.words import Say
 
 EXAMPLE = "2026-11-23T09:30:00+08:00"
 BBox = tuple[float, float, float, float]
@@ -24,9 +25,10 @@ LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 class BadValue(InvalidParameter):
     """A value that is not a time (or a box); `reason` is the message without the field's name, for a schema."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(field, f"`{field}` {reason}")
-        self.reason = reason
+    def __init__(self, field: str, reason: Say) -> None:
+        super().__init__(field, Say("`%(field)s` %(reason)s", field=field, reason=reason))
+        self.reason = str(reason)
+        self.said_reason = reason  # for a schema, which names the field itself: said in the reader's language
 
 
 def parse_time(raw: str, tz: str | None, field: str = "time") -> datetime:
@@ -35,10 +37,11 @@ def parse_time(raw: str, tz: str | None, field: str = "time") -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise BadValue(field, f"must be an ISO-8601 time like {EXAMPLE}; got {raw!r}.") from None
+        raise BadValue(field, Say("must be an ISO-8601 time like %(example)s; got %(raw)r.", example=EXAMPLE, raw=raw)) from None
     if value.tzinfo is None:
         if tz is None:
-            raise BadValue(field, f"must carry its time zone, like {EXAMPLE} or with a Z for UTC; got {raw!r}.")
+            raise BadValue(field, Say("must carry its time zone, like %(example)s or with a Z for UTC; got %(raw)r.",
+                                      example=EXAMPLE, raw=raw))
         value = value.replace(tzinfo=ZoneInfo(tz))
     return _within_range(value, raw, field)
 
@@ -50,7 +53,8 @@ def _within_range(value: datetime, raw: str, field: str) -> datetime:
     except OverflowError:
         utc = None
     if utc is None or not EARLIEST <= utc < LATEST:
-        raise BadValue(field, f"must fall between {EARLIEST.year} and {LATEST.year - 1} (like {EXAMPLE}); got {raw!r}.")
+        raise BadValue(field, Say("must fall between %(first)s and %(last)s (like %(example)s); got %(raw)r.",
+                                  first=EARLIEST.year, last=LATEST.year - 1, example=EXAMPLE, raw=raw))
     return utc
 
 
@@ -76,9 +80,10 @@ def parse_date(raw: str, field: str = "date") -> date:
     try:
         value = date.fromisoformat(text)
     except ValueError:
-        raise BadValue(field, f"must be a day like 2027-02-06; got {raw!r}.") from None
+        raise BadValue(field, Say("must be a day like 2027-02-06; got %(raw)r.", raw=raw)) from None
     if not EARLIEST.year <= value.year < LATEST.year:
-        raise BadValue(field, f"must fall between {EARLIEST.year} and {LATEST.year - 1}; got {raw!r}.")
+        raise BadValue(field, Say("must fall between %(first)s and %(last)s; got %(raw)r.", first=EARLIEST.year,
+                                         last=LATEST.year - 1, raw=raw))
     return value
 
 
@@ -87,7 +92,7 @@ def parse_month(raw: str, tz: str, field: str = "month") -> datetime:
     try:
         first = datetime.strptime(raw.strip() + "-01", "%Y-%m-%d")
     except ValueError:
-        raise BadValue(field, f"is a year and month like 2026-11; got {raw!r}.") from None
+        raise BadValue(field, Say("is a year and month like 2026-11; got %(raw)r.", raw=raw)) from None
     return _within_range(first.replace(tzinfo=ZoneInfo(tz)), raw, field)
 
 
@@ -96,7 +101,8 @@ def parse_bbox(raw: str, field: str = "bbox") -> BBox:
     try:
         minx, miny, maxx, maxy = (float(p) for p in str(raw).split(","))
     except ValueError:
-        raise BadValue(field, f"must be four numbers minlon,minlat,maxlon,maxlat; got {raw!r}.") from None
+        raise BadValue(field, Say("must be four numbers minlon,minlat,maxlon,maxlat; got %(raw)r.", raw=raw)) from None
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise BadValue(field, f"must be minlon,minlat,maxlon,maxlat with min ≤ max, lon in [-180, 180], lat in [-90, 90]; got {raw!r}.")
+        raise BadValue(field, Say("must be minlon,minlat,maxlon,maxlat with min ≤ max, lon in [-180, 180], lat in "
+                                    "[-90, 90]; got %(raw)r.", raw=raw))
     return minx, miny, maxx, maxy

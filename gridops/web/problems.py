@@ -203,7 +203,7 @@ def refusal(name: str, message: str) -> str:
     text = say(message)
     if not name or name == "_schema":
         return text
-    if text.startswith(("must ", "Must ")):  # the schema's own sentence (gridops.web.api.schemas) goes on from the field
+    if text.startswith(("must ", "Must ", "is ", "须")):  # the schema's own sentence (gridops.web.api.schemas) goes on from the field
         return say(Say(N_("%(field)s %(text)s"), field=field_label(name), text=text[0].lower() + text[1:]))
     return say(Say(N_("%(field)s is invalid: %(reason)s"), field=field_label(name), reason=text))
 

@@ -188,3 +188,13 @@ def test_the_landing_page_leads_each_user_to_their_work_in_chinese_and_english(c
     assert "栋楼" in html and "件未办结" in html  # the city's figures, said in Chinese
     english = city.client.get("/?lang=en", headers=PAGE).get_data(as_text=True)
     assert "<h2>Where to work</h2>" in english and ">Dispatch console</a>" in english and "工作入口" not in english
+
+
+def test_a_time_that_is_no_time_is_refused_in_the_readers_language(city):
+    zh = city.client.get("/api/v1/areas?level=grid&at=next-tuesday", headers=city.h("command_centre"))
+    en = city.client.get("/api/v1/areas?level=grid&at=next-tuesday", headers={**city.h("command_centre"), **EN})
+    assert zh.status_code == en.status_code == 400 and zh.json["field"] == en.json["field"] == "at"
+    assert "须为 ISO-8601 时间" in zh.json["detail"] and "must" not in zh.json["detail"], zh.json
+    assert en.json["detail"].startswith("`at` must be an ISO-8601 time like"), en.json
+    far = city.client.get("/api/v1/areas?level=grid&at=9999-12-31T23:59:59-14:00", headers=city.h("command_centre"))
+    assert far.status_code == 400 and "须在 1900 年到 2999 年之间" in far.json["detail"], far.json

@@ -12,6 +12,7 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, valid
 
 from gridops.core.timeparse import EXAMPLE, BadValue, parse_bbox, parse_time
 from gridops.core.types import STORED_ID_MAX
+from gridops.web.i18n import say
 
 
 class AwareDateTime(fields.Field):
@@ -28,7 +29,7 @@ class AwareDateTime(fields.Field):
         try:
             return parse_time(value, current_app.config["TIMEZONE"], attr or "time")
         except BadValue as err:
-            raise ValidationError(err.reason) from None
+            raise ValidationError(say(err.said_reason)) from None  # in the reader's language
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else value.isoformat()
@@ -70,7 +71,7 @@ class BBox(fields.Field):
         try:
             return parse_bbox(str(value), attr or "bbox")
         except BadValue as err:
-            raise ValidationError(err.reason) from None
+            raise ValidationError(say(err.said_reason)) from None  # in the reader's language
 
 
 class Query(Schema):
