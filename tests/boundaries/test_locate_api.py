@@ -198,6 +198,6 @@ def test_a_json_body_nested_100000_deep_is_a_400(admin_client, english):
 
 
 @pytest.mark.parametrize("at", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00+14:00", "0001-01-01T00:00:00"])
-def test_a_time_that_overflows_in_utc_is_a_400(client, at):
+def test_a_time_that_overflows_in_utc_is_a_400(client, at, english):
     res = client.get("/api/v1/locate", query_string={"lon": 104.1003, "lat": 30.6203, "at": at})
     assert res.status_code == 400 and res.json["field"] == "at" and "between 1900 and 2999" in res.json["detail"]
