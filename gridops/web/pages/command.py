@@ -17,12 +17,12 @@ from gridops.incidents.loop import CLOSED, LADDER, OPEN, STATUSES, STEPS
 from gridops.incidents.names import STATUS_NAMES, STEP_NAMES, TIER_NAMES, name
 from gridops.web.i18n import N_, lang_code, page_lang
 from gridops.web.measures import english
+from gridops.web.pages.admin import URGENCIES
 from gridops.web.pages.base import PageAnswer, pages, signed_in
 from gridops.web.pages.dashboard import dashboard_context, screen_context
 from gridops.web.request import PAGE_HEADER, database
 
-# statuses, steps and tiers are named by the one table (gridops.incidents.names); urgency is the category's
-URGENCY_WORDS = {"critical": N_("critical"), "urgent": N_("urgent"), "normal": N_("normal"), "low": N_("low")}
+# statuses, steps and tiers are named by the one table (gridops.incidents.names); urgencies as the admin pages name them
 
 # the console's words (console.js asks gridopsT(key, {…}))
 CONSOLE_WORDS = {
@@ -68,7 +68,7 @@ def _console_config(session: Any) -> dict[str, Any]:
             "statuses": [{"code": s, "name": name(STATUS_NAMES, s, lang)} for s in STATUSES],
             "steps": {a: name(STEP_NAMES, a, lang) for a in ("report", *STEPS)},
             "needsNote": [a for a, s in STEPS.items() if s.needs_note],
-            "urgencies": [{"code": u, "name": gettext(w)} for u, w in URGENCY_WORDS.items()],
+            "urgencies": [{"code": u, "name": gettext(w)} for u, w in URGENCIES.items()],
             "tiers": {t: name(TIER_NAMES, t, lang) for t in LADDER}, "open": list(OPEN), "closed": list(CLOSED)}
 
 
